@@ -1,0 +1,54 @@
+# Nivaran: `make run` starts the whole suite on embedded defaults; `make test` runs every test.
+# Needs only python3 (3.11) with pip and venv; everything else is installed into var/tools and .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := var/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: setup run test test-all lint proto proto-check k8s-validate bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
+	$(UV) sync --all-packages --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+run: setup
+	$(PY) scripts/devrun.py
+
+proto: setup
+	bash scripts/gen_proto.sh
+
+proto-check: setup
+	@tmp=$$(mktemp -d) && cp -r proto $$tmp/ && bash scripts/gen_proto.sh $$tmp/proto >/dev/null 2>&1 && \
+	  diff -r -x __pycache__ proto/nivaran $$tmp/proto/nivaran && echo "proto: generated code matches" || \
+	  { echo "proto: generated code drifted; run make proto and commit"; exit 1; }
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+k8s-validate: setup
+	$(PY) scripts/k8s_validate.py
+
+test: setup proto-check lint k8s-validate
+	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider
+
+test-all: setup
+	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -m "slow or not slow"
+
+bench: setup
+	$(PY) bench/intake.py
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,177 @@
+"""Composition root: settings -> logging/tracing -> gRPC channels and Redis (lifespan) -> FastAPI app -> uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from redis.asyncio import Redis
+
+from nivaran.identity.v1 import identity_pb2
+from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.redis import create_redis
+from nivaran_common.telemetry import configure_tracing
+from nivaran_gateway.access import access_of, api_routes, undeclared_routes
+from nivaran_gateway.auth import KeySetCache, TokenVerifier
+from nivaran_gateway.body import BodyLimitMiddleware
+from nivaran_gateway.clients import ServiceClients
+from nivaran_gateway.deps import GatewayState
+from nivaran_gateway.error_handlers import install_error_handlers
+from nivaran_gateway.idempotency import IdempotencyStore
+from nivaran_gateway.jurisdiction import PositionDirectory
+from nivaran_gateway.problems import FieldError, Problem
+from nivaran_gateway.ratelimit import RateLimiter
+from nivaran_gateway.routes import auth, categories, grievances, health, officers, transfers
+from nivaran_gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
+
+
+def build_state(settings: GatewaySettings, clients: ServiceClients, redis: Redis) -> GatewayState:
+    """Wire the per-app state from its collaborators."""
+    store = IdempotencyStore(
+        redis, settings.redis_key_prefix, settings.idempotency_ttl_seconds, settings.idempotency_lock_seconds
+    )
+
+    async def fetch_jwks() -> str:
+        answer = await clients.identity.GetJwks(
+            identity_pb2.GetJwksRequest(), timeout=settings.readiness_timeout_seconds
+        )
+        document: str = answer.json
+        return document
+
+    keys = KeySetCache(
+        fetch_jwks,
+        max_age_seconds=settings.jwks_max_age_seconds,
+        min_refresh_seconds=settings.jwks_min_refresh_seconds,
+    )
+    verifier = TokenVerifier(
+        keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        algorithms=settings.jwt_algorithms,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    limiter = RateLimiter(redis, settings.redis_key_prefix, settings.rate_limits, enabled=settings.rate_limits_enabled)
+    directory = PositionDirectory(
+        clients.routing,
+        ttl_seconds=settings.jurisdiction_cache_seconds,
+        timeout_seconds=settings.grpc_timeout_seconds,
+    )
+    return GatewayState(
+        settings=settings,
+        clients=clients,
+        redis=redis,
+        idempotency=store,
+        verifier=verifier,
+        limiter=limiter,
+        directory=directory,
+    )
+
+
+def _document_access(app: FastAPI, schema: dict[str, Any]) -> None:
+    # Each operation says who may call it (x-access); a public one marks its bearer token optional.
+    for route in api_routes(app):
+        declared = access_of(route)
+        if len(declared) != 1:
+            continue
+        for method in route.methods or ():
+            operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            operation["x-access"] = declared[0].describe()
+            if declared[0].anonymous and operation.get("security"):
+                operation["security"] = [{}, *operation["security"]]
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """Publish the Problem schema that every problem+json response refers to, and each route's access rule."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in problem.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["Problem"] = problem
+        components.setdefault("FieldError", FieldError.model_json_schema(ref_template="#/components/schemas/{model}"))
+        _document_access(app, schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    clients: ServiceClients | None = None,
+    redis: Redis | None = None,
+) -> FastAPI:
+    """Build the gateway app. Clients and Redis may be injected (tests); otherwise the lifespan builds them."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(getattr(app.state, "gateway", None), GatewayState):
+            yield
+            return
+        opened_clients = ServiceClients.open(settings.targets())
+        opened_redis = create_redis(settings.redis_url)
+        app.state.gateway = build_state(settings, opened_clients, opened_redis)
+        log.info("gateway started", targets=settings.targets().__dict__)
+        try:
+            yield
+        finally:
+            await opened_clients.close()
+            await opened_redis.aclose()
+            log.info("gateway stopped")
+
+    app = FastAPI(
+        title="Nivaran gateway",
+        version="1.0.0",
+        description="REST /v1 for Nivaran (निवारण). Every error is application/problem+json with a Hindi title.",
+        lifespan=lifespan,
+    )
+    if clients is not None and redis is not None:
+        app.state.gateway = build_state(settings, clients, redis)
+    elif clients is not None or redis is not None:
+        raise ValueError("inject both clients and redis, or neither")
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(grievances.router)
+    app.include_router(transfers.router)
+    app.include_router(officers.router)
+    app.include_router(categories.router)
+    undeclared = undeclared_routes(app)
+    if undeclared:
+        raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    _install_openapi(app)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    return app
+
+
+async def run(settings: GatewaySettings) -> None:
+    """Serve the gateway until SIGTERM, then drain in-flight requests."""
+    configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings.service_name)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        # Keep the JSON, PII-masking log handler configure_logging installed.
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
+        server_header=False,
+    )
+    await uvicorn.Server(config).serve()

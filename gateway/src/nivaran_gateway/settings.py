@@ -1,0 +1,108 @@
+"""Gateway settings (env prefix NIVARAN_GATEWAY_)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from nivaran_common.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class ServiceTargets:
+    """Where each gRPC service listens (host:port)."""
+
+    intake: str
+    routing: str
+    identity: str
+    notify: str
+    sla: str
+
+
+class RateRule(BaseModel):
+    """At most `limit` requests per `window_seconds` per caller; `fail_closed` refuses (503) when Redis is down."""
+
+    limit: int = Field(gt=0)
+    window_seconds: int = Field(gt=0)
+    fail_closed: bool = False
+
+
+def _default_rate_limits() -> dict[str, RateRule]:
+    # Anonymous buckets count per client IP, authenticated ones per account (see ratelimit.py).
+    return {
+        # Every OTP request costs an SMS: per IP, and per phone number.
+        "otp": RateRule(limit=5, window_seconds=600, fail_closed=True),
+        "otp_phone": RateRule(limit=3, window_seconds=600, fail_closed=True),
+        # Credential checks (OTP verification, password login, officer sign-up) are what a guesser repeats.
+        "login": RateRule(limit=20, window_seconds=600, fail_closed=True),
+        # A refresh or logout needs a refresh token, which cannot be guessed.
+        "token": RateRule(limit=60, window_seconds=600),
+        "filing": RateRule(limit=30, window_seconds=600),
+        "public_read": RateRule(limit=300, window_seconds=60),
+        "api": RateRule(limit=600, window_seconds=60),
+    }
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NIVARAN_GATEWAY_", extra="ignore")
+
+    service_name: str = "gateway"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    intake_target: str = "127.0.0.1:50053"
+    routing_target: str = "127.0.0.1:50051"
+    identity_target: str = "127.0.0.1:50052"
+    notify_target: str = "127.0.0.1:50054"
+    sla_target: str = "127.0.0.1:50055"
+    # Per-call deadline for gRPC calls a request depends on.
+    grpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Notices are an optional part of a read, so a slow notify gets a shorter leash.
+    notices_timeout_seconds: float = Field(default=3.0, gt=0)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "nivaran:gw:"
+    # A stored response is replayed for this long; after it, intake's own idempotency still holds.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    # Longest time a filing may hold the in-flight lock before a retry may proceed.
+    idempotency_lock_seconds: int = Field(default=60, gt=0)
+
+    # Access tokens: JWTs signed by identity, verified against its JWKS (IdentityService.GetJwks).
+    jwt_issuer: str = "nivaran-identity"
+    jwt_audience: str = "nivaran"
+    jwt_algorithms: tuple[str, ...] = ("ES256", "RS256")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The key set is refetched when older than this, and on a token signed by an unknown kid, but never more
+    # often than jwks_min_refresh_seconds (a flood of forged kids cannot hammer identity).
+    jwks_max_age_seconds: float = Field(default=300.0, gt=0)
+    jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
+    # Officers' jurisdictions (routing's reporting chains) are cached this long.
+    jurisdiction_cache_seconds: float = Field(default=30.0, ge=0)
+
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, RateRule] = Field(default_factory=_default_rate_limits)
+    # How many reverse proxies in front of the gateway append to X-Forwarded-For (0: use the peer address).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+
+    max_body_bytes: int = Field(default=65536, gt=0)
+    # Prefixed to Location headers when set (e.g. https://nivaran.bihar.gov.in); relative paths otherwise.
+    public_base_url: str = ""
+
+    @field_validator("rate_limits", mode="after")
+    @classmethod
+    def _keep_default_buckets(cls, value: dict[str, RateRule]) -> dict[str, RateRule]:
+        # An override of one bucket (NIVARAN_GATEWAY_RATE_LIMITS='{"otp": ...}') leaves the others in force.
+        return {**_default_rate_limits(), **value}
+
+    def targets(self) -> ServiceTargets:
+        """The gRPC targets of every service the gateway calls."""
+        return ServiceTargets(
+            intake=self.intake_target,
+            routing=self.routing_target,
+            identity=self.identity_target,
+            notify=self.notify_target,
+            sla=self.sla_target,
+        )

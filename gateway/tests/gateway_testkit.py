@@ -1,0 +1,866 @@
+"""In-process fakes of the services the gateway calls, a test signing key, and the people of the tests.
+
+The fakes stand in for other processes only in the gateway's own unit tests; the end-to-end suite runs the real
+services. They keep the contracts' semantics where the gateway relies on them (intake's list filters, routing's
+reporting chains and secretary checks, identity's JWKS), and record what they were asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import httpx
+from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+from redis.asyncio import Redis
+
+from nivaran.common.v1 import common_pb2
+from nivaran.identity.v1 import identity_pb2, identity_pb2_grpc
+from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
+from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
+from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
+from nivaran.sla.v1 import sla_pb2_grpc
+from nivaran_common.errors import DomainError, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from nivaran_common.grpc_server import ServiceBinding, build_server
+from nivaran_common.redis import create_redis
+from nivaran_common.timeutil import to_timestamp
+from nivaran_gateway.clients import (
+    IDENTITY_SERVICE,
+    INTAKE_SERVICE,
+    NOTIFY_SERVICE,
+    ROUTING_SERVICE,
+    SLA_SERVICE,
+    ServiceClients,
+)
+from nivaran_gateway.main import create_app
+from nivaran_gateway.settings import GatewaySettings, ServiceTargets
+
+RAW_PHONE = "+919876543210"
+RAW_AADHAAR = "234567890124"
+RAW_EMAIL = "ram.kumar@example.in"
+PHONE_B = "+919812345678"
+FIXED_OTP = "123456"
+
+ISSUER = "nivaran-identity"
+AUDIENCE = "nivaran"
+
+
+def text(en: str, hi: str) -> common_pb2.LocalizedText:
+    return common_pb2.LocalizedText(en=en, hi=hi)
+
+
+def signing_key(kid: str) -> ECKey:
+    """A fresh ES256 key with this kid."""
+    return ECKey.generate_key("P-256", parameters={"kid": kid, "alg": "ES256", "use": "sig"}, private=True)
+
+
+SIGNING_KEY = signing_key("test-key-1")
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Someone the tests act as: the claims of their access token."""
+
+    name: str
+    claims: dict[str, Any]
+
+    @property
+    def account_id(self) -> str:
+        return str(self.claims["sub"])
+
+
+PERSONAS: dict[str, Persona] = {
+    p.name: p
+    for p in (
+        Persona("citizen_a", {"sub": "acct-citizen-a", "kind": "citizen", "roles": ["citizen"], "phone": RAW_PHONE}),
+        Persona("citizen_b", {"sub": "acct-citizen-b", "kind": "citizen", "roles": ["citizen"], "phone": PHONE_B}),
+        Persona(
+            "officer_a",
+            {"sub": "acct-officer-a", "kind": "officer", "roles": ["officer", "L1"], "positions": ["pos-pat-l1"],
+             "district": "PAT"},
+        ),
+        Persona(
+            "officer_b",
+            {"sub": "acct-officer-b", "kind": "officer", "roles": ["officer", "L1"], "positions": ["pos-gay-l1"],
+             "district": "GAY"},
+        ),
+        Persona(
+            "dm_a",
+            {"sub": "acct-dm-a", "kind": "officer", "roles": ["officer", "DM"], "positions": ["pos-pat-dm"],
+             "district": "PAT"},
+        ),
+        Persona(
+            "dm_b",
+            {"sub": "acct-dm-b", "kind": "officer", "roles": ["officer", "DM"], "positions": ["pos-gay-dm"],
+             "district": "GAY"},
+        ),
+        Persona(
+            "secretary",
+            {"sub": "acct-secretary-revenue", "kind": "officer", "roles": ["officer", "SECRETARY"],
+             "positions": ["pos-sec-revenue"], "district": ""},
+        ),
+        Persona(
+            "osd_cs",
+            {"sub": "acct-osd-cs", "kind": "officer", "roles": ["officer", "OSD_CS"], "positions": ["pos-osd-cs"],
+             "district": ""},
+        ),
+    )
+}  # fmt: skip
+
+
+def mint(
+    claims: dict[str, Any],
+    *,
+    key: ECKey = SIGNING_KEY,
+    ttl: int = 900,
+    header: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> str:
+    """A signed access token as identity mints it (iss, aud, iat, exp added), with overrides applied last."""
+    now = int(time.time())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl, **claims, **overrides}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    fields = {k: v for k, v in {"alg": "ES256", "kid": key.kid, **(header or {})}.items() if v is not None}
+    return jwt.encode(fields, payload, key)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def token_for(name: str, **overrides: Any) -> str:
+    return mint(PERSONAS[name].claims, **overrides)
+
+
+def auth(name: str, **overrides: Any) -> dict[str, str]:
+    """The Authorization header of a persona."""
+    return bearer(token_for(name, **overrides))
+
+
+@dataclass
+class Backends:
+    """The fake services behind one test's gateway, all on one in-process gRPC server."""
+
+    intake: FakeIntake
+    notify: FakeNotify
+    identity: FakeIdentity
+    routing: FakeRouting
+    port: int
+
+
+@dataclass
+class Rig:
+    """One test's gateway: the app, a client to it, the fakes behind it and the settings it runs with."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    backends: Backends
+    settings: GatewaySettings
+    redis: Redis
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    @property
+    def intake(self) -> FakeIntake:
+        return self.backends.intake
+
+    @property
+    def notify(self) -> FakeNotify:
+        return self.backends.notify
+
+    @property
+    def identity(self) -> FakeIdentity:
+        return self.backends.identity
+
+    @property
+    def routing(self) -> FakeRouting:
+        return self.backends.routing
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.gateway
+
+    @staticmethod
+    def auth(persona: str, **overrides: Any) -> dict[str, str]:
+        """The Authorization header of a persona of gateway_testkit.PERSONAS."""
+        return auth(persona, **overrides)
+
+
+async def start_backends() -> tuple[Backends, Callable[[], Awaitable[Any]]]:
+    """Serve fresh fakes (and sla's generated base servicer, so health reports SERVING) on a free port."""
+    intake, notify, identity, routing = FakeIntake(), FakeNotify(), FakeIdentity(), FakeRouting()
+    bindings = [
+        ServiceBinding(intake_pb2_grpc.add_IntakeServiceServicer_to_server, intake, INTAKE_SERVICE),
+        ServiceBinding(notify_pb2_grpc.add_NotifyServiceServicer_to_server, notify, NOTIFY_SERVICE),
+        ServiceBinding(routing_pb2_grpc.add_RoutingServiceServicer_to_server, routing, ROUTING_SERVICE),
+        ServiceBinding(identity_pb2_grpc.add_IdentityServiceServicer_to_server, identity, IDENTITY_SERVICE),
+        ServiceBinding(sla_pb2_grpc.add_SlaServiceServicer_to_server, sla_pb2_grpc.SlaServiceServicer(), SLA_SERVICE),
+    ]
+    server, port, _ = await build_server(bindings, "127.0.0.1", 0)
+
+    async def stop() -> None:
+        await server.stop(None)
+
+    return Backends(intake, notify, identity, routing, port), stop
+
+
+async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overrides: Any) -> Rig:
+    """A gateway app against the fakes; settings `overrides` may point notify or Redis at a closed port."""
+    here = f"127.0.0.1:{backends.port}"
+    values: dict[str, Any] = {
+        "intake_target": here,
+        "routing_target": here,
+        "identity_target": here,
+        "notify_target": here,
+        "sla_target": here,
+        "redis_url": redis_url,
+        "redis_key_prefix": key_prefix,
+        "max_body_bytes": 4096,
+        "grpc_timeout_seconds": 5.0,
+        "notices_timeout_seconds": 2.0,
+        "readiness_timeout_seconds": 2.0,
+    }
+    raise_app_exceptions = overrides.pop("raise_app_exceptions", True)
+    values.update(overrides)
+    settings = GatewaySettings(**values)
+    clients = ServiceClients.open(
+        ServiceTargets(
+            intake=settings.intake_target,
+            routing=settings.routing_target,
+            identity=settings.identity_target,
+            notify=settings.notify_target,
+            sla=settings.sla_target,
+        )
+    )
+    redis_client = create_redis(settings.redis_url)
+    app = create_app(settings, clients=clients, redis=redis_client)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app, raise_app_exceptions=raise_app_exceptions),
+        base_url="http://gateway.test",
+    )
+    return Rig(app, client, backends, settings, redis_client, [client.aclose, clients.close, redis_client.aclose])
+
+
+async def drop_keys(redis_url: str, key_prefix: str) -> None:
+    """Remove every Redis key a test wrote under its prefix."""
+    cleaner = create_redis(redis_url)
+    try:
+        keys = [key async for key in cleaner.scan_iter(match=f"{key_prefix}*")]
+        if keys:
+            await cleaner.delete(*keys)
+    finally:
+        await cleaner.aclose()
+
+
+def filing(**overrides: Any) -> dict[str, Any]:
+    """A valid Hindi filing; keyword overrides replace top-level members."""
+    body: dict[str, Any] = {
+        "complainant": {
+            "name": "राम कुमार",
+            "address": "ग्राम बिहटा, प्रखंड बिहटा, पटना",
+            "phone": RAW_PHONE,
+            "email": RAW_EMAIL,
+            "aadhaar": RAW_AADHAAR,
+            "preferred_language": "hi",
+        },
+        "subject": "दाखिल-खारिज लंबित",
+        "description": "मेरा दाखिल-खारिज का आवेदन तीन महीने से अंचल कार्यालय में लंबित है, कृपया कार्रवाई करें।",
+        "expected_resolution": "दाखिल-खारिज शीघ्र किया जाए",
+        "category_code": "REVENUE_MUTATION",
+        "location": {"district_code": "PAT", "subdivision_code": "DANAPUR", "block_code": "BIHTA"},
+        "language": "hi",
+    }
+    body.update(overrides)
+    return body
+
+
+# --- routing ------------------------------------------------------------------------------------------------------
+
+
+def _position(pid: str, role: str, department: str, area: str, reports_to: str = "") -> routing_pb2.Position:
+    return routing_pb2.Position(
+        id=pid,
+        role=role,
+        department_code=department,
+        area_code=area,
+        reports_to_position_id=reports_to,
+        title=text(f"{role} {department} {area}", f"{role} {department} {area}"),
+    )
+
+
+POSITIONS = {
+    p.id: p
+    for p in (
+        _position("pos-pat-dm", "DM", "GAD", "PAT"),
+        _position("pos-gay-dm", "DM", "GAD", "GAY"),
+        _position("pos-sec-revenue", "SECRETARY", "REVENUE", "BR"),
+        _position("pos-sec-health", "SECRETARY", "HEALTH", "BR"),
+        _position("pos-osd-cs", "OSD_CS", "GAD", "BR"),
+        _position("pos-pat-l1", "L1", "REVENUE", "PAT", "pos-sec-revenue"),
+        _position("pos-co-bihta", "DISPOSING", "REVENUE", "PAT-BIHTA", "pos-pat-l1"),
+        _position("pos-pat-health", "L1", "HEALTH", "PAT", "pos-sec-health"),
+        _position("pos-gay-l1", "L1", "REVENUE", "GAY", "pos-sec-revenue"),
+        _position("pos-gay-co", "DISPOSING", "REVENUE", "GAY-BODH", "pos-gay-l1"),
+    )
+}
+DM_OF = {"PAT": "pos-pat-dm", "GAY": "pos-gay-dm"}
+
+
+def _category(code: str, department: str, en: str, hi: str, *, is_other: bool = False) -> routing_pb2.Category:
+    return routing_pb2.Category(
+        code=code, department_code=department, name=text(en, hi), default_track="sahyog", is_other=is_other
+    )
+
+
+class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
+    """Positions with reporting chains, categories with secretary checks, and a moderator queue."""
+
+    def __init__(self) -> None:
+        self.positions = dict(POSITIONS)
+        self.subordinate_calls: list[str] = []
+        self.categories = {
+            c.code: c
+            for c in (
+                _category("REVENUE_MUTATION", "REVENUE", "Mutation", "दाखिल-खारिज"),
+                _category("REVENUE_OTHER", "REVENUE", "Other", "अन्य", is_other=True),
+                _category("REVENUE_OLD", "REVENUE", "Old land survey", "पुराना भूमि सर्वेक्षण"),
+                _category("HEALTH_PHC", "HEALTH", "Primary health centre", "प्राथमिक स्वास्थ्य केंद्र"),
+            )
+        }
+        self.category_actors: list[common_pb2.Actor] = []
+        now = to_timestamp(datetime(2026, 3, 3, 5, 0, tzinfo=UTC))
+        self.transfers: dict[str, tuple[str, routing_pb2.TransferRequest]] = {
+            "tr-pat-1": (
+                "PAT",
+                routing_pb2.TransferRequest(
+                    id="tr-pat-1", grievance_id="g-a", from_position_id="pos-pat-l1", to_department_code="HEALTH",
+                    reason="स्वास्थ्य विभाग का विषय / a health matter", state=routing_pb2.TRANSFER_STATE_PENDING,
+                    moderator_position_id="pos-pat-dm", requested_at=now,
+                ),
+            ),
+            "tr-gay-1": (
+                "GAY",
+                routing_pb2.TransferRequest(
+                    id="tr-gay-1", grievance_id="g-b", from_position_id="pos-gay-l1", to_department_code="HEALTH",
+                    reason="स्वास्थ्य विभाग का विषय / a health matter", state=routing_pb2.TRANSFER_STATE_PENDING,
+                    moderator_position_id="pos-gay-dm", requested_at=now,
+                ),
+            ),
+        }  # fmt: skip
+        self.transfer_requests: list[routing_pb2.RequestTransferRequest] = []
+        self.transfer_decisions: list[routing_pb2.DecideTransferRequest] = []
+        self.queue_requests: list[routing_pb2.ListTransferQueueRequest] = []
+
+    async def GetPosition(self, request: Any, context: Any) -> routing_pb2.Position:  # noqa: N802
+        found = self.positions.get(request.position_id)
+        if found is None:
+            raise NotFound(f"no position {request.position_id}")
+        return found
+
+    async def ListSubordinatePositions(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.subordinate_calls.append(request.position_id)
+        if request.position_id not in self.positions:
+            raise NotFound(f"no position {request.position_id}")
+        found: list[routing_pb2.Position] = []
+        frontier = {request.position_id}
+        while frontier:
+            below = [p for p in self.positions.values() if p.reports_to_position_id in frontier]
+            found += below
+            frontier = {p.id for p in below}
+        return routing_pb2.ListSubordinatePositionsResponse(positions=found)
+
+    async def ListCategories(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return routing_pb2.ListCategoriesResponse(
+            categories=[
+                c
+                for c in self.categories.values()
+                if (not request.department_code or c.department_code == request.department_code)
+                and (request.include_retired or not c.retired)
+            ]
+        )
+
+    async def GetCategory(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
+        found = self.categories.get(request.code)
+        if found is None:
+            raise NotFound(f"no category {request.code}")
+        return found
+
+    def _require_secretary(self, actor: common_pb2.Actor, department: str) -> None:
+        self.category_actors.append(actor)
+        position = self.positions.get(actor.position_id)
+        if actor.role != "SECRETARY" or position is None or position.department_code != department:
+            raise PermissionDenied(f"only the secretary of {department} may change its categories")
+
+    async def CreateCategory(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
+        self._require_secretary(request.actor, request.category.department_code)
+        created = routing_pb2.Category()
+        created.CopyFrom(request.category)
+        self.categories[created.code] = created
+        return created
+
+    async def RenameCategory(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
+        category = await self.GetCategory(routing_pb2.GetCategoryRequest(code=request.code), context)
+        self._require_secretary(request.actor, category.department_code)
+        category.name.CopyFrom(request.name)
+        return category
+
+    async def RetireCategory(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
+        category = await self.GetCategory(routing_pb2.GetCategoryRequest(code=request.code), context)
+        self._require_secretary(request.actor, category.department_code)
+        category.retired = True
+        return category
+
+    async def MergeCategories(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
+        target = await self.GetCategory(routing_pb2.GetCategoryRequest(code=request.target_code), context)
+        self._require_secretary(request.actor, target.department_code)
+        for code in request.source_codes:
+            source = self.categories.get(code)
+            if source is not None:
+                source.retired = True
+                source.merged_into_code = target.code
+        return target
+
+    async def RequestTransfer(self, request: Any, context: Any) -> routing_pb2.TransferRequest:  # noqa: N802
+        self.transfer_requests.append(request)
+        district = request.location.district_code
+        transfer = routing_pb2.TransferRequest(
+            id=f"tr-{uuid.uuid4().hex[:8]}",
+            grievance_id=request.grievance_id,
+            from_position_id=request.from_position_id,
+            to_department_code=request.to_department_code,
+            reason=request.reason,
+            state=routing_pb2.TRANSFER_STATE_PENDING,
+            moderator_position_id=DM_OF.get(district, ""),
+        )
+        self.transfers[transfer.id] = (district, transfer)
+        return transfer
+
+    async def ListTransferQueue(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.queue_requests.append(request)
+        return routing_pb2.ListTransferQueueResponse(
+            transfers=[
+                t
+                for district, t in self.transfers.values()
+                if (not request.district_code or district == request.district_code)
+                and (not request.state or t.state == request.state)
+            ]
+        )
+
+    async def DecideTransfer(self, request: Any, context: Any) -> routing_pb2.TransferRequest:  # noqa: N802
+        self.transfer_decisions.append(request)
+        if request.transfer_id not in self.transfers:
+            raise NotFound(f"no transfer {request.transfer_id}")
+        _, transfer = self.transfers[request.transfer_id]
+        if request.actor.position_id != transfer.moderator_position_id:
+            raise PermissionDenied("only the moderating DM may decide this transfer")
+        decided = routing_pb2.TransferRequest()
+        decided.CopyFrom(transfer)
+        decided.state = routing_pb2.TRANSFER_STATE_APPROVED if request.approve else routing_pb2.TRANSFER_STATE_RETURNED
+        decided.decision_note = request.note
+        return decided
+
+
+# --- identity -----------------------------------------------------------------------------------------------------
+
+
+class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
+    """Publishes the test keys as JWKS and answers sign-in, registration, posting and delegation calls."""
+
+    def __init__(self) -> None:
+        self.keys: list[ECKey] = [SIGNING_KEY]
+        self.jwks_calls = 0
+        self.jwks_fail = False
+        self.requests: list[Any] = []
+        now = to_timestamp(datetime(2026, 3, 1, 5, 0, tzinfo=UTC))
+        self.registrations = {
+            "reg-pat-1": identity_pb2.OfficerRegistration(
+                id="reg-pat-1", name="सुनील कुमार", username="co.bihta.new", phone=RAW_PHONE, email=RAW_EMAIL,
+                position_id="pos-co-bihta", district_code="PAT", state=identity_pb2.REGISTRATION_STATE_PENDING,
+                requested_at=now,
+            ),
+            "reg-gay-1": identity_pb2.OfficerRegistration(
+                id="reg-gay-1", name="अनीता देवी", username="co.bodhgaya", phone=PHONE_B,
+                position_id="pos-gay-co", district_code="GAY", state=identity_pb2.REGISTRATION_STATE_PENDING,
+                requested_at=now,
+            ),
+        }  # fmt: skip
+        self.delegations = {
+            "del-dm-a": identity_pb2.Delegation(
+                id="del-dm-a", delegator_account_id="acct-dm-a", delegate_account_id="acct-nodal-pat",
+                powers=["registrations.decide"], granted_at=now,
+            )
+        }  # fmt: skip
+
+    def jwks_json(self) -> str:
+        return json.dumps(KeySet(list(self.keys)).as_dict(private=False))
+
+    async def GetJwks(self, request: Any, context: Any) -> identity_pb2.Jwks:  # noqa: N802
+        self.jwks_calls += 1
+        if self.jwks_fail:
+            # Not UNAVAILABLE: the channel would retry that with backoff, and the test would wait for nothing.
+            raise DomainError("identity's key store failed", code=grpc.StatusCode.INTERNAL)
+        return identity_pb2.Jwks(json=self.jwks_json())
+
+    def _pair(self, persona: Persona, **overrides: Any) -> identity_pb2.TokenPair:
+        kind = (
+            identity_pb2.ACCOUNT_KIND_CITIZEN
+            if persona.claims["kind"] == "citizen"
+            else identity_pb2.ACCOUNT_KIND_OFFICER
+        )
+        return identity_pb2.TokenPair(
+            access_token=mint(persona.claims, **overrides),
+            refresh_token=f"refresh-{uuid.uuid4().hex}",
+            access_expires_at=to_timestamp(datetime.now(UTC) + timedelta(minutes=15)),
+            account=identity_pb2.Account(
+                id=persona.account_id, kind=kind, display_name="राम कुमार", phone=overrides.get("phone", RAW_PHONE),
+                email=RAW_EMAIL, roles=persona.claims["roles"], active=True,
+            ),
+        )  # fmt: skip
+
+    async def RequestOtp(self, request: Any, context: Any) -> identity_pb2.RequestOtpResponse:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.RequestOtpResponse(
+            expires_at=to_timestamp(datetime.now(UTC) + timedelta(minutes=5)), resend_after_seconds=30
+        )
+
+    async def VerifyOtp(self, request: Any, context: Any) -> identity_pb2.TokenPair:  # noqa: N802
+        self.requests.append(request)
+        if request.otp != FIXED_OTP:
+            raise Unauthenticated("the OTP is wrong or has expired")
+        persona = PERSONAS["citizen_b"] if request.phone == PHONE_B else PERSONAS["citizen_a"]
+        return self._pair(persona, phone=request.phone)
+
+    async def PasswordLogin(self, request: Any, context: Any) -> identity_pb2.TokenPair:  # noqa: N802
+        self.requests.append(request)
+        if (request.username, request.password, request.totp) != ("officer.a", "correct horse", "123456"):
+            raise Unauthenticated("wrong username, password or code")
+        return self._pair(PERSONAS["officer_a"])
+
+    async def RefreshToken(self, request: Any, context: Any) -> identity_pb2.TokenPair:  # noqa: N802
+        self.requests.append(request)
+        if not request.refresh_token.startswith("refresh-"):
+            raise Unauthenticated("the refresh token is not valid")
+        return self._pair(PERSONAS["citizen_a"])
+
+    async def RevokeToken(self, request: Any, context: Any) -> identity_pb2.RevokeTokenResponse:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.RevokeTokenResponse()
+
+    async def RegisterOfficer(self, request: Any, context: Any) -> identity_pb2.OfficerRegistration:  # noqa: N802
+        self.requests.append(request)
+        position = POSITIONS.get(request.position_id)
+        if position is None:
+            raise InvalidArgument.field("position_id", "is not a known post")
+        registration = identity_pb2.OfficerRegistration(
+            id=f"reg-{uuid.uuid4().hex[:8]}", name=request.name, username=request.username, phone=request.phone,
+            email=request.email, position_id=request.position_id, district_code=position.area_code.split("-")[0],
+            state=identity_pb2.REGISTRATION_STATE_PENDING, requested_at=to_timestamp(datetime.now(UTC)),
+        )  # fmt: skip
+        return registration
+
+    async def ListRegistrations(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.ListRegistrationsResponse(
+            registrations=[
+                r
+                for r in self.registrations.values()
+                if (not request.district_code or r.district_code == request.district_code)
+                and (not request.state or r.state == request.state)
+            ]
+        )
+
+    async def DecideRegistration(self, request: Any, context: Any) -> identity_pb2.OfficerRegistration:  # noqa: N802
+        self.requests.append(request)
+        found = self.registrations.get(request.registration_id)
+        if found is None:
+            raise NotFound(f"no registration {request.registration_id}")
+        decided = identity_pb2.OfficerRegistration()
+        decided.CopyFrom(found)
+        decided.state = (
+            identity_pb2.REGISTRATION_STATE_APPROVED if request.approve else identity_pb2.REGISTRATION_STATE_REJECTED
+        )
+        decided.decided_by_account_id = request.actor.account_id
+        decided.decision_note = request.note
+        return decided
+
+    async def RelinquishCharge(self, request: Any, context: Any) -> identity_pb2.Posting:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.Posting(
+            id="posting-1", account_id=request.account_id, position_id=request.position_id,
+            relinquished_at=request.relinquish_at, transfer_order_number=request.transfer_order_number,
+            transfer_order_date=request.transfer_order_date,
+        )  # fmt: skip
+
+    async def TakeCharge(self, request: Any, context: Any) -> identity_pb2.Posting:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.Posting(
+            id="posting-2", account_id=request.account_id, position_id=request.position_id,
+            charge_from=request.charge_from,
+        )  # fmt: skip
+
+    async def CreateDelegation(self, request: Any, context: Any) -> identity_pb2.Delegation:  # noqa: N802
+        self.requests.append(request)
+        delegation = identity_pb2.Delegation(
+            id=f"del-{uuid.uuid4().hex[:8]}", delegator_account_id=request.actor.account_id,
+            delegate_account_id=request.delegate_account_id, powers=request.powers,
+            granted_at=to_timestamp(datetime.now(UTC)),
+        )  # fmt: skip
+        self.delegations[delegation.id] = delegation
+        return delegation
+
+    async def RevokeDelegation(self, request: Any, context: Any) -> identity_pb2.Delegation:  # noqa: N802
+        self.requests.append(request)
+        found = self.delegations.get(request.delegation_id)
+        if found is None:
+            raise NotFound(f"no delegation {request.delegation_id}")
+        if found.delegator_account_id != request.actor.account_id:
+            raise PermissionDenied("only the delegator may revoke a delegation")
+        revoked = identity_pb2.Delegation()
+        revoked.CopyFrom(found)
+        revoked.revoked_at.CopyFrom(to_timestamp(datetime.now(UTC)))
+        return revoked
+
+
+# --- intake -------------------------------------------------------------------------------------------------------
+
+FILED_AT = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
+
+
+class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
+    """Files cases in memory, one per idempotency key, and lists them with intake's filter semantics.
+
+    It deliberately echoes the complainant's raw phone and Aadhaar on reads, so the tests prove the gateway masks
+    them whatever a service sends.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[intake_pb2.FileGrievanceRequest] = []
+        self.list_requests: list[intake_pb2.ListGrievancesRequest] = []
+        self.by_key: dict[str, intake_pb2.Grievance] = {}
+        self.by_number: dict[str, intake_pb2.Grievance] = {}
+        self.timelines: dict[str, list[intake_pb2.TimelineEvent]] = {}
+        self.fail_with: DomainError | Exception | None = None
+        self.hold: asyncio.Event | None = None
+
+    def seed(
+        self,
+        number: str,
+        *,
+        district: str,
+        position_id: str,
+        department: str,
+        account_id: str = "",
+        phone: str = "",
+        dm_visible: bool = False,
+    ) -> intake_pb2.Grievance:
+        """Store a case directly (no filing)."""
+        grievance = self._grievance(
+            number,
+            complainant=intake_pb2.Complainant(name="राम कुमार", address="पटना", phone=phone, account_id=account_id),
+            location=common_pb2.Location(state_code="BR", district_code=district),
+            category_code=f"{department}_X",
+            position_id=position_id,
+            department=department,
+        )
+        grievance.dm_visible = dm_visible
+        self.by_number[number] = grievance
+        self.timelines[grievance.id] = []
+        return grievance
+
+    def _grievance(
+        self,
+        number: str,
+        *,
+        complainant: intake_pb2.Complainant,
+        location: common_pb2.Location,
+        category_code: str,
+        position_id: str = "pos-co-bihta",
+        department: str = "REVENUE",
+        request: intake_pb2.FileGrievanceRequest | None = None,
+    ) -> intake_pb2.Grievance:
+        return intake_pb2.Grievance(
+            id=str(uuid.uuid4()),
+            registration_number=number,
+            status=intake_pb2.STATUS_ASSIGNED,
+            track="sahyog",
+            channel=request.channel if request else intake_pb2.CHANNEL_WEB,
+            category_code=category_code,
+            category_name=text("Land records", "भूमि अभिलेख"),
+            subject=request.subject if request else "दाखिल-खारिज लंबित",
+            description=request.description if request else "मेरा आवेदन लंबित है।",
+            expected_resolution=request.expected_resolution if request else "",
+            language=(request.language or "hi") if request else "hi",
+            location=location,
+            complainant=complainant,
+            assignment=intake_pb2.Assignment(
+                department_code=department,
+                department_name=text("Revenue and Land Reforms", "राजस्व एवं भूमि सुधार"),
+                office_id="office-pat-co",
+                office_name=text("Circle Office, Bihta", "अंचल कार्यालय, बिहटा"),
+                position_id=position_id,
+                position_title=text("Circle Officer", "अंचल अधिकारी"),
+                assigned_at=to_timestamp(FILED_AT),
+            ),
+            filed_at=to_timestamp(FILED_AT),
+            updated_at=to_timestamp(FILED_AT),
+            current_deadline=to_timestamp(FILED_AT + timedelta(days=10)),
+            workflow_id="grievance-x",
+            version=2,
+        )
+
+    async def FileGrievance(  # noqa: N802
+        self, request: intake_pb2.FileGrievanceRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.FileGrievanceResponse:
+        self.requests.append(request)
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        aadhaar = request.complainant.aadhaar
+        if aadhaar and not (aadhaar.isdigit() and len(aadhaar) == 12):
+            raise InvalidArgument.field("complainant.aadhaar", "is not a valid Aadhaar number (12 digits, checksum)")
+        if request.idempotency_key in self.by_key:
+            return intake_pb2.FileGrievanceResponse(grievance=self.by_key[request.idempotency_key], created=False)
+        number = f"BR-{request.location.district_code}-2026-{len(self.by_key) + 1:07d}-7"
+        grievance = self._grievance(
+            number,
+            complainant=request.complainant,
+            location=request.location,
+            category_code=request.category_code,
+            request=request,
+        )
+        self.by_key[request.idempotency_key] = grievance
+        self.by_number[number] = grievance
+        self.timelines[grievance.id] = [
+            intake_pb2.TimelineEvent(
+                id="ev-2",
+                grievance_id=grievance.id,
+                sequence=2,
+                event_type="assigned",
+                summary=text("Assigned to the Circle Officer, Bihta", "अंचल अधिकारी, बिहटा को सौंपा गया"),
+                occurred_at=to_timestamp(FILED_AT),
+            ),
+            intake_pb2.TimelineEvent(
+                id="ev-1",
+                grievance_id=grievance.id,
+                sequence=1,
+                event_type="registered",
+                summary=text("Grievance registered", "शिकायत दर्ज हुई"),
+                actor=common_pb2.Actor(account_id="citizen-1", role="citizen", display_name="राम कुमार"),
+                occurred_at=to_timestamp(FILED_AT),
+            ),
+        ]
+        return intake_pb2.FileGrievanceResponse(grievance=grievance, created=True)
+
+    async def GetGrievance(  # noqa: N802
+        self, request: intake_pb2.GetGrievanceRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Grievance:
+        found = self.by_number.get(request.registration_number)
+        if found is None:
+            raise NotFound(f"no grievance {request.registration_number}")
+        return found
+
+    async def ListGrievances(  # noqa: N802
+        self, request: intake_pb2.ListGrievancesRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListGrievancesResponse:
+        """The same filters, combined the same way, as intake's store (owners OR-ed, everything else AND-ed)."""
+        self.list_requests.append(request)
+
+        def matches(g: intake_pb2.Grievance) -> bool:
+            owners = []
+            if request.complainant_account_id:
+                owners.append(g.complainant.account_id == request.complainant_account_id)
+            if request.complainant_phone:
+                owners.append(g.complainant.phone == request.complainant_phone)
+            checks = [any(owners)] if owners else []
+            if request.registration_number:
+                checks.append(g.registration_number == request.registration_number)
+            if request.dm_visible_only:
+                checks.append(g.dm_visible)
+            if request.district_codes:
+                checks.append(g.location.district_code in request.district_codes)
+            if request.district_code:
+                checks.append(g.location.district_code == request.district_code)
+            if request.position_ids:
+                checks.append(g.assignment.position_id in request.position_ids)
+            if request.statuses:
+                checks.append(g.status in request.statuses)
+            if request.category_code:
+                checks.append(g.category_code == request.category_code)
+            if request.department_code:
+                checks.append(g.assignment.department_code == request.department_code)
+            if request.query:
+                checks.append(request.query in g.subject or request.query in g.description)
+            return all(checks)
+
+        found = [g for g in self.by_number.values() if matches(g)]
+        size = request.page.page_size or 50
+        return intake_pb2.ListGrievancesResponse(grievances=found[:size])
+
+    async def GetTimeline(  # noqa: N802
+        self, request: intake_pb2.GetTimelineRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.GetTimelineResponse:
+        return intake_pb2.GetTimelineResponse(events=self.timelines.get(request.grievance_id, []))
+
+    async def GetDashboard(  # noqa: N802
+        self, request: intake_pb2.GetDashboardRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Dashboard:
+        shares = [
+            intake_pb2.OtherShare(department_code="REVENUE", total=40, other=6, share=0.15),
+            intake_pb2.OtherShare(department_code="HEALTH", total=10, other=5, share=0.5),
+        ]
+        chosen = [s for s in shares if not request.department_code or s.department_code == request.department_code]
+        return intake_pb2.Dashboard(total=50, pending=20, disposed=30, other_share=chosen)
+
+
+# --- notify -------------------------------------------------------------------------------------------------------
+
+
+class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
+    """Answers ListNotices with an acknowledgement sent by SMS and email (raw addresses, to prove masking)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def ListNotices(  # noqa: N802
+        self, request: notify_pb2.ListNoticesRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.ListNoticesResponse:
+        self.asked.append(request.grievance_id)
+        sent = to_timestamp(datetime(2026, 3, 2, 4, 31, tzinfo=UTC))
+        delivered = to_timestamp(datetime(2026, 3, 2, 4, 32, tzinfo=UTC))
+        return notify_pb2.ListNoticesResponse(
+            notices=[
+                notify_pb2.Notice(
+                    id="notice-1",
+                    template="acknowledgement",
+                    grievance_id=request.grievance_id,
+                    subject=text("Grievance registered", "शिकायत दर्ज"),
+                    created_at=sent,
+                    deliveries=[
+                        notify_pb2.Delivery(
+                            id="d-1",
+                            channel=notify_pb2.DELIVERY_CHANNEL_SMS,
+                            state=notify_pb2.DELIVERY_STATE_DELIVERED,
+                            address=RAW_PHONE,
+                            sent_at=sent,
+                            delivered_at=delivered,
+                        ),
+                        notify_pb2.Delivery(
+                            id="d-2",
+                            channel=notify_pb2.DELIVERY_CHANNEL_EMAIL,
+                            state=notify_pb2.DELIVERY_STATE_SENT,
+                            address=RAW_EMAIL,
+                            sent_at=sent,
+                        ),
+                    ],
+                )
+            ]
+        )

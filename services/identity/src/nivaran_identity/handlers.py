@@ -1,0 +1,228 @@
+"""gRPC servicer: proto <-> domain. No SQL here; DomainErrors become statuses in the shared interceptor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nivaran.common.v1 import common_pb2
+from nivaran.identity.v1 import identity_pb2, identity_pb2_grpc
+from nivaran_common.timeutil import from_timestamp, to_timestamp
+from nivaran_identity.domain import (
+    Account,
+    AccountKind,
+    Actor,
+    Delegation,
+    IssuedTokens,
+    NewRegistration,
+    Posting,
+    Registration,
+    RegistrationState,
+)
+from nivaran_identity.service import IdentityService
+
+_KIND = {
+    AccountKind.CITIZEN: identity_pb2.ACCOUNT_KIND_CITIZEN,
+    AccountKind.OFFICER: identity_pb2.ACCOUNT_KIND_OFFICER,
+    AccountKind.OPERATOR: identity_pb2.ACCOUNT_KIND_OPERATOR,
+    AccountKind.SERVICE: identity_pb2.ACCOUNT_KIND_SERVICE,
+}
+_STATE = {
+    RegistrationState.PENDING: identity_pb2.REGISTRATION_STATE_PENDING,
+    RegistrationState.APPROVED: identity_pb2.REGISTRATION_STATE_APPROVED,
+    RegistrationState.REJECTED: identity_pb2.REGISTRATION_STATE_REJECTED,
+}
+_STATE_FROM_PROTO = {v: k for k, v in _STATE.items()}
+
+
+def actor_from_proto(actor: common_pb2.Actor) -> Actor:
+    """Domain form of the acting account."""
+    return Actor(
+        account_id=actor.account_id.strip(),
+        role=actor.role.strip(),
+        position_id=actor.position_id.strip(),
+        on_behalf_of_account_id=actor.on_behalf_of_account_id.strip(),
+    )
+
+
+def account_to_proto(account: Account) -> identity_pb2.Account:
+    """Proto form of an account (phone already masked)."""
+    return identity_pb2.Account(
+        id=account.id,
+        kind=_KIND[account.kind],
+        display_name=account.display_name,
+        phone=account.phone,
+        email=account.email,
+        roles=account.roles,
+        active=account.active,
+        preferred_language=account.preferred_language,
+    )
+
+
+def tokens_to_proto(tokens: IssuedTokens) -> identity_pb2.TokenPair:
+    """Proto form of an access/refresh token pair."""
+    return identity_pb2.TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        access_expires_at=to_timestamp(tokens.access_expires_at),
+        account=account_to_proto(tokens.account),
+    )
+
+
+def registration_to_proto(registration: Registration) -> identity_pb2.OfficerRegistration:
+    """Proto form of an officer registration."""
+    return identity_pb2.OfficerRegistration(
+        id=registration.id,
+        name=registration.name,
+        username=registration.username,
+        phone=registration.phone,
+        email=registration.email,
+        position_id=registration.position_id,
+        district_code=registration.district_code,
+        state=_STATE[registration.state],
+        decided_by_account_id=registration.decided_by_account_id,
+        decision_note=registration.decision_note,
+        requested_at=to_timestamp(registration.requested_at),
+        decided_at=to_timestamp(registration.decided_at),
+    )
+
+
+def posting_to_proto(posting: Posting) -> identity_pb2.Posting:
+    """Proto form of a posting."""
+    return identity_pb2.Posting(
+        id=posting.id,
+        account_id=posting.account_id,
+        position_id=posting.position_id,
+        charge_from=to_timestamp(posting.charge_from),
+        relinquished_at=to_timestamp(posting.relinquished_at),
+        transfer_order_number=posting.transfer_order_number,
+        transfer_order_date=to_timestamp(posting.transfer_order_date),
+    )
+
+
+def delegation_to_proto(delegation: Delegation) -> identity_pb2.Delegation:
+    """Proto form of a delegation."""
+    return identity_pb2.Delegation(
+        id=delegation.id,
+        delegator_account_id=delegation.delegator_account_id,
+        delegate_account_id=delegation.delegate_account_id,
+        powers=delegation.powers,
+        granted_at=to_timestamp(delegation.granted_at),
+        revoked_at=to_timestamp(delegation.revoked_at),
+    )
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    """Every RPC of nivaran.identity.v1.IdentityService."""
+
+    def __init__(self, service: IdentityService) -> None:
+        self._service = service
+
+    async def RequestOtp(
+        self, request: identity_pb2.RequestOtpRequest, context: Any
+    ) -> identity_pb2.RequestOtpResponse:
+        issued = await self._service.request_otp(request.phone, request.client_ip)
+        return identity_pb2.RequestOtpResponse(
+            expires_at=to_timestamp(issued.expires_at), resend_after_seconds=issued.resend_after_seconds
+        )
+
+    async def VerifyOtp(self, request: identity_pb2.VerifyOtpRequest, context: Any) -> identity_pb2.TokenPair:
+        return tokens_to_proto(await self._service.verify_otp(request.phone, request.otp, request.client_ip))
+
+    async def PasswordLogin(self, request: identity_pb2.PasswordLoginRequest, context: Any) -> identity_pb2.TokenPair:
+        tokens = await self._service.password_login(request.username, request.password, request.totp, request.client_ip)
+        return tokens_to_proto(tokens)
+
+    async def RefreshToken(self, request: identity_pb2.RefreshTokenRequest, context: Any) -> identity_pb2.TokenPair:
+        return tokens_to_proto(await self._service.refresh(request.refresh_token))
+
+    async def RevokeToken(
+        self, request: identity_pb2.RevokeTokenRequest, context: Any
+    ) -> identity_pb2.RevokeTokenResponse:
+        await self._service.revoke(request.refresh_token)
+        return identity_pb2.RevokeTokenResponse()
+
+    async def GetJwks(self, request: identity_pb2.GetJwksRequest, context: Any) -> identity_pb2.Jwks:
+        return identity_pb2.Jwks(json=await self._service.jwks_json())
+
+    async def GetAccount(self, request: identity_pb2.GetAccountRequest, context: Any) -> identity_pb2.Account:
+        return account_to_proto(await self._service.get_account(request.account_id))
+
+    async def RegisterOfficer(
+        self, request: identity_pb2.RegisterOfficerRequest, context: Any
+    ) -> identity_pb2.OfficerRegistration:
+        registration = await self._service.register_officer(
+            NewRegistration(
+                name=request.name,
+                username=request.username,
+                password=request.password,
+                phone=request.phone,
+                email=request.email,
+                position_id=request.position_id,
+                charge_from=from_timestamp(request.charge_from) if request.HasField("charge_from") else None,
+            )
+        )
+        return registration_to_proto(registration)
+
+    async def DecideRegistration(
+        self, request: identity_pb2.DecideRegistrationRequest, context: Any
+    ) -> identity_pb2.OfficerRegistration:
+        registration = await self._service.decide_registration(
+            request.registration_id, request.approve, request.note, actor_from_proto(request.actor)
+        )
+        return registration_to_proto(registration)
+
+    async def ListRegistrations(
+        self, request: identity_pb2.ListRegistrationsRequest, context: Any
+    ) -> identity_pb2.ListRegistrationsResponse:
+        registrations = await self._service.list_registrations(
+            request.district_code, _STATE_FROM_PROTO.get(request.state)
+        )
+        return identity_pb2.ListRegistrationsResponse(registrations=[registration_to_proto(r) for r in registrations])
+
+    async def RelinquishCharge(
+        self, request: identity_pb2.RelinquishChargeRequest, context: Any
+    ) -> identity_pb2.Posting:
+        posting = await self._service.relinquish_charge(
+            request.account_id,
+            request.position_id,
+            from_timestamp(request.relinquish_at) if request.HasField("relinquish_at") else None,
+            request.transfer_order_number,
+            from_timestamp(request.transfer_order_date) if request.HasField("transfer_order_date") else None,
+            actor_from_proto(request.actor),
+        )
+        return posting_to_proto(posting)
+
+    async def TakeCharge(self, request: identity_pb2.TakeChargeRequest, context: Any) -> identity_pb2.Posting:
+        posting = await self._service.take_charge(
+            request.account_id,
+            request.position_id,
+            from_timestamp(request.charge_from) if request.HasField("charge_from") else None,
+            actor_from_proto(request.actor),
+        )
+        return posting_to_proto(posting)
+
+    async def GetCurrentHolder(
+        self, request: identity_pb2.GetCurrentHolderRequest, context: Any
+    ) -> identity_pb2.Posting:
+        return posting_to_proto(await self._service.current_holder(request.position_id))
+
+    async def ListPostings(
+        self, request: identity_pb2.ListPostingsRequest, context: Any
+    ) -> identity_pb2.ListPostingsResponse:
+        postings = await self._service.list_postings(request.account_id, request.position_id)
+        return identity_pb2.ListPostingsResponse(postings=[posting_to_proto(p) for p in postings])
+
+    async def CreateDelegation(
+        self, request: identity_pb2.CreateDelegationRequest, context: Any
+    ) -> identity_pb2.Delegation:
+        delegation = await self._service.create_delegation(
+            request.delegate_account_id, list(request.powers), actor_from_proto(request.actor)
+        )
+        return delegation_to_proto(delegation)
+
+    async def RevokeDelegation(
+        self, request: identity_pb2.RevokeDelegationRequest, context: Any
+    ) -> identity_pb2.Delegation:
+        return delegation_to_proto(
+            await self._service.revoke_delegation(request.delegation_id, actor_from_proto(request.actor))
+        )

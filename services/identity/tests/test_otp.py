@@ -1,0 +1,187 @@
+"""Citizen OTP login: hashed codes with a TTL in Redis, cooldown, rate limits, lockout, the dev-only fixed code."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from nivaran.identity.v1 import identity_pb2
+from nivaran_common.errors import field_violations
+from nivaran_common.redis import create_redis
+from nivaran_common.settings import Profile
+from nivaran_common.testing import free_port
+
+from .conftest import HarnessFactory
+
+PHONE = "+919876543210"
+IP = "203.0.113.7"
+
+
+async def _request(h: object, phone: str = PHONE, ip: str = IP) -> identity_pb2.RequestOtpResponse:
+    return await h.stub.RequestOtp(identity_pb2.RequestOtpRequest(phone=phone, client_ip=ip))  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_otp_login_makes_one_citizen_account_and_token_carries_verified_phone(
+    make_identity: HarnessFactory,
+) -> None:
+    h = await make_identity(otp_resend_cooldown_seconds=0)
+    response = await _request(h, phone="98765 43210")
+    assert response.resend_after_seconds == 0
+    code = h.sender.last_otp(PHONE)
+    tokens = await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone="9876543210", otp=code, client_ip=IP))
+    claims = await h.claims(tokens.access_token)
+    assert (claims["kind"], claims["roles"], claims["phone"]) == ("citizen", ["citizen"], PHONE)
+    assert tokens.account.phone == "+91XXXXXX3210"
+
+    await _request(h)
+    again = await h.stub.VerifyOtp(
+        identity_pb2.VerifyOtpRequest(phone=PHONE, otp=h.sender.last_otp(PHONE), client_ip=IP)
+    )
+    assert again.account.id == tokens.account.id
+
+
+async def test_otp_is_stored_hashed_with_a_five_minute_ttl(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    await _request(h)
+    code = h.sender.last_otp(PHONE)
+    redis = create_redis(h.settings.redis_url)
+    try:
+        key = h.service._otp.key("code", h.service._otp.phone_id(PHONE))
+        stored = await redis.hgetall(key)
+        ttl = await redis.ttl(key)
+        every_key = [k async for k in redis.scan_iter(match=f"{h.settings.key_prefix}*")]
+    finally:
+        await redis.aclose()
+    assert 290 < ttl <= 300
+    assert code not in stored["hash"]
+    assert len(stored["hash"]) == 64
+    assert not [k for k in every_key if "9876543210" in k]
+
+
+async def test_otp_expires_after_its_ttl(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    await _request(h)
+    code = h.sender.last_otp(PHONE)
+    h.clock.advance(seconds=301)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp=code, client_ip=IP))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "otp_expired" in (caught.value.details() or "")
+
+
+async def test_otp_is_accepted_once(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    await _request(h)
+    code = h.sender.last_otp(PHONE)
+    await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp=code, client_ip=IP))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp=code, client_ip=IP))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_otp_resend_cooldown(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    assert (await _request(h)).resend_after_seconds == 30
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _request(h)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "otp_resend_cooldown" in (caught.value.details() or "")
+    assert len(h.sender.otps) == 1
+
+
+async def test_otp_rate_limit_per_phone(make_identity: HarnessFactory) -> None:
+    h = await make_identity(otp_resend_cooldown_seconds=0, otp_max_per_phone_per_hour=5)
+    for _ in range(5):
+        await _request(h)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _request(h)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "otp_max_per_phone_per_hour" in (caught.value.details() or "")
+    assert len(h.sender.otps) == 5
+
+
+async def test_otp_rate_limit_per_ip(make_identity: HarnessFactory) -> None:
+    h = await make_identity(otp_max_per_ip_per_hour=3)
+    for last_digit in "123":
+        await _request(h, phone=f"+91987654321{last_digit}")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _request(h, phone="+919876543214")
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "otp_max_per_ip_per_hour" in (caught.value.details() or "")
+    await _request(h, phone="+919876543214", ip="198.51.100.9")
+
+
+async def test_otp_lockout_after_five_wrong_codes(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    await _request(h)
+    code = h.sender.last_otp(PHONE)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    codes = []
+    for _ in range(5):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp=wrong, client_ip=IP))
+        codes.append(caught.value.code())
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 4 + [grpc.StatusCode.RESOURCE_EXHAUSTED]
+    # The right code no longer works, and no new one is issued, until the lockout ends.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp=code, client_ip=IP))
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _request(h)
+    assert "otp_lockout" in (caught.value.details() or "")
+    redis = create_redis(h.settings.redis_url)
+    try:
+        lock_ttl = await redis.ttl(h.service._otp.key("lock", h.service._otp.phone_id(PHONE)))
+    finally:
+        await redis.aclose()
+    assert 890 < lock_ttl <= 900
+
+
+async def test_otp_failures_are_audited_with_masked_phone_and_ip(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    await _request(h)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp="000000", client_ip=IP))
+    code = h.sender.last_otp(PHONE)
+    if code == "000000":  # pragma: no cover - one chance in a million
+        return
+    h.clock.advance(seconds=5)
+    tokens = await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp=code, client_ip=IP))
+    entries = await h.service.audit_entries(subject="+91XXXXXX3210")
+    assert [(e.success, e.reason, e.client_ip) for e in entries] == [(False, "otp_wrong", IP), (True, "", IP)]
+    assert entries[1].account_id == tokens.account.id
+
+
+async def test_bad_phone_and_otp_name_their_fields(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone="12345", otp="12ab", client_ip="not-an-ip"))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in field_violations(caught.value)} == {"phone", "otp", "client_ip"}
+
+
+async def test_undeliverable_otp_is_withdrawn(make_identity: HarnessFactory) -> None:
+    h = await make_identity()
+    h.sender.failing = True
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _request(h)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    h.sender.failing = False
+    await _request(h)
+    assert len(h.sender.otps) == 1
+
+
+async def test_fixed_otp_logs_in_on_the_dev_profile(make_identity: HarnessFactory) -> None:
+    h = await make_identity(profile=Profile.DEV, dev_fixed_otp_enabled=True, dev_fixed_otp="424242")
+    await _request(h)
+    assert h.sender.last_otp(PHONE) == "424242"
+    tokens = await h.stub.VerifyOtp(identity_pb2.VerifyOtpRequest(phone=PHONE, otp="424242", client_ip=IP))
+    assert (await h.claims(tokens.access_token))["phone"] == PHONE
+
+
+async def test_otp_without_redis_is_unavailable_not_an_internal_error(make_identity: HarnessFactory) -> None:
+    h = await make_identity(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _request(h)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert h.sender.otps == []

@@ -1,0 +1,282 @@
+"""Intake's domain: what a filing must hold (B1), registration numbers (B4), statuses and channels."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from stdnum import verhoeff
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.in_ import aadhaar as stdnum_aadhaar
+
+from nivaran_common.contact import normalise_email, normalise_phone
+from nivaran_common.errors import FieldViolation
+from nivaran_common.pii import mask_aadhaar
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    AWAITING_CITIZEN = "awaiting_citizen"
+    ESCALATED = "escalated"
+    DISPOSED = "disposed"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    UNDER_APPEAL = "under_appeal"
+    PENDING_TRANSFER = "pending_transfer"
+
+
+class Channel(StrEnum):
+    """Channels of C1 and B3."""
+
+    WEB = "web"
+    MOBILE = "mobile"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+    CALL_CENTRE = "call_centre"
+    POST = "post"
+    COUNTER = "counter"
+    CAMP = "camp"
+    IN_PERSON = "in_person"
+    SMS = "sms"
+    DEPARTMENT_SYSTEM = "department_system"
+
+
+TRACKS = frozenset({"cspgrs", "sahyog", "sahyog_camp", "bpgra", "rts_auto_appeal"})
+LANGUAGES = frozenset({"hi", "en"})
+REGISTRATION_NUMBER = re.compile(
+    r"^(?P<state>[A-Z]{2})-(?P<district>[A-Z0-9]{2,6})-(?P<year>\d{4})-(?P<seq>\d{7})-(?P<check>\d)$"
+)
+_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Location:
+    state_code: str
+    district_code: str
+    subdivision_code: str = ""
+    block_code: str = ""
+    panchayat_code: str = ""
+    thana_code: str = ""
+
+
+@dataclass(frozen=True)
+class Complainant:
+    name: str
+    address: str
+    phone: str | None = None
+    email: str | None = None
+    aadhaar: str | None = None
+    account_id: str | None = None
+    preferred_language: str = ""
+
+
+@dataclass(frozen=True)
+class FilingActor:
+    account_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class NewGrievance:
+    """A filing as the citizen (or an officer on their behalf, S2) submitted it, before validation."""
+
+    complainant: Complainant
+    subject: str
+    description: str
+    expected_resolution: str
+    category_code: str
+    location: Location
+    channel: Channel | None
+    language: str
+    track: str
+    idempotency_key: str | None
+    filed_by: FilingActor | None = None
+
+
+@dataclass(frozen=True)
+class ValidComplainant:
+    name: str
+    address: str
+    phone_e164: str | None
+    email: str | None
+    aadhaar_masked: str | None
+    aadhaar_hash: str | None
+    account_id: str | None
+    preferred_language: str
+
+
+@dataclass(frozen=True)
+class ValidGrievance:
+    complainant: ValidComplainant
+    subject: str
+    description: str
+    expected_resolution: str
+    category_code: str
+    location: Location
+    channel: Channel
+    language: str
+    track: str
+    idempotency_key: str | None
+    filed_by: FilingActor | None
+    fingerprint: str
+
+
+@dataclass
+class _Checker:
+    violations: list[FieldViolation] = field(default_factory=list)
+
+    def text(self, name: str, value: str, *, required: bool, min_len: int = 0, max_len: int) -> str:
+        value = value.strip()
+        if _CONTROL.search(value):
+            self.violations.append(FieldViolation(name, "must not contain control characters"))
+        elif not value:
+            if required:
+                self.violations.append(FieldViolation(name, "is required"))
+        elif len(value) < min_len:
+            self.violations.append(FieldViolation(name, f"must be at least {min_len} characters"))
+        elif len(value) > max_len:
+            self.violations.append(FieldViolation(name, f"must be at most {max_len} characters"))
+        return value
+
+    def code(self, name: str, value: str, *, required: bool) -> str:
+        value = value.strip()
+        if not value:
+            if required:
+                self.violations.append(FieldViolation(name, "is required"))
+        elif not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
+            self.violations.append(FieldViolation(name, "must be a master-data code (letters, digits, - _ .)"))
+        return value
+
+
+def aadhaar_hash(digits: str, key: bytes) -> str:
+    """Keyed (salted) hash of an Aadhaar number: lets a case be found by Aadhaar without storing it."""
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
+
+
+def detect_language(*texts: str) -> str:
+    """Hindi when the text is written in Devanagari, otherwise English."""
+    return "hi" if any(_DEVANAGARI.search(t) for t in texts) else "en"
+
+
+def fingerprint(filing: NewGrievance) -> str:
+    """Stable digest of what was filed, to tell a retry from a different filing under the same key."""
+    c = filing.complainant
+    parts = [
+        c.name.strip(), c.address.strip(), c.phone or "", c.email or "", c.aadhaar or "", filing.subject.strip(),
+        filing.description.strip(), filing.expected_resolution.strip(), filing.category_code.strip(),
+        filing.location.district_code, filing.location.subdivision_code, filing.location.block_code,
+        filing.location.panchayat_code, filing.location.thana_code,
+        filing.channel.value if filing.channel else "", filing.language, filing.track,
+    ]  # fmt: skip
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance | None, list[FieldViolation]]:
+    """Check a filing field by field (B1); returns every violation at once, never only the first."""
+    check = _Checker()
+    c = filing.complainant
+    name = check.text("complainant.name", c.name, required=True, min_len=2, max_len=200)
+    address = check.text("complainant.address", c.address, required=True, min_len=3, max_len=1000)
+    subject = check.text("subject", filing.subject, required=False, max_len=300)
+    description = check.text("description", filing.description, required=True, min_len=10, max_len=5000)
+    expected = check.text("expected_resolution", filing.expected_resolution, required=False, max_len=2000)
+    category = check.code("category_code", filing.category_code, required=True)
+    district = check.code("location.district_code", filing.location.district_code, required=True)
+    for attr in ("subdivision_code", "block_code", "panchayat_code", "thana_code"):
+        check.code(f"location.{attr}", getattr(filing.location, attr), required=False)
+
+    phone: str | None = None
+    if c.phone and c.phone.strip():
+        phone = normalise_phone(c.phone)
+        if phone is None:
+            check.violations.append(FieldViolation("complainant.phone", "must be a valid Indian phone number"))
+    email: str | None = None
+    if c.email and c.email.strip():
+        email = normalise_email(c.email)
+        if email is None:
+            check.violations.append(FieldViolation("complainant.email", "is not a valid email address"))
+    masked: str | None = None
+    hashed: str | None = None
+    if c.aadhaar and c.aadhaar.strip():
+        digits = re.sub(r"[\s-]", "", c.aadhaar)
+        try:
+            stdnum_aadhaar.validate(digits)
+        except StdnumValidationError:
+            check.violations.append(
+                FieldViolation("complainant.aadhaar", "is not a valid Aadhaar number (12 digits, checksum)")
+            )
+        else:
+            masked, hashed = mask_aadhaar(digits), aadhaar_hash(digits, aadhaar_key)
+    if filing.channel is None:
+        check.violations.append(FieldViolation("channel", "is required"))
+    if filing.language and filing.language not in LANGUAGES:
+        check.violations.append(FieldViolation("language", "must be hi or en"))
+    preferred = c.preferred_language.strip()
+    if preferred and preferred not in LANGUAGES:
+        check.violations.append(FieldViolation("complainant.preferred_language", "must be hi or en"))
+    if filing.track and filing.track not in TRACKS:
+        check.violations.append(FieldViolation("track", f"must be one of {', '.join(sorted(TRACKS))}"))
+    key = filing.idempotency_key
+    if key is not None and not re.fullmatch(r"[A-Za-z0-9_:.-]{8,128}", key):
+        check.violations.append(FieldViolation("idempotency_key", "must be 8-128 characters of A-Z a-z 0-9 _ : . -"))
+    if check.violations or filing.channel is None:
+        return None, check.violations
+    language = filing.language or detect_language(description, subject)
+    return (
+        ValidGrievance(
+            complainant=ValidComplainant(
+                name=name,
+                address=address,
+                phone_e164=phone,
+                email=email,
+                aadhaar_masked=masked,
+                aadhaar_hash=hashed,
+                account_id=c.account_id or None,
+                preferred_language=preferred or language,
+            ),
+            subject=subject,
+            description=description,
+            expected_resolution=expected,
+            category_code=category,
+            location=Location(
+                state_code=filing.location.state_code,
+                district_code=district.upper(),
+                subdivision_code=filing.location.subdivision_code.strip(),
+                block_code=filing.location.block_code.strip(),
+                panchayat_code=filing.location.panchayat_code.strip(),
+                thana_code=filing.location.thana_code.strip(),
+            ),
+            channel=filing.channel,
+            language=language,
+            track=filing.track,
+            idempotency_key=key,
+            filed_by=filing.filed_by,
+            fingerprint=fingerprint(filing),
+        ),
+        [],
+    )
+
+
+def registration_scope(state_code: str, district_code: str, year: int) -> str:
+    """The counter a registration number is drawn from: one sequence per state, district and year."""
+    return f"{state_code}-{district_code}-{year}"
+
+
+def format_registration_number(scope: str, sequence: int) -> str:
+    """`BR-PAT-2026-0000123-4`: scope, a 7-digit sequence and a Verhoeff check digit that catches typos."""
+    year = scope.rsplit("-", 1)[1]
+    check = verhoeff.calc_check_digit(f"{year}{sequence:07d}")
+    return f"{scope}-{sequence:07d}-{check}"
+
+
+def is_valid_registration_number(value: str) -> bool:
+    """Shape and check digit of a registration number."""
+    match = REGISTRATION_NUMBER.fullmatch(value)
+    return bool(match) and verhoeff.is_valid(f"{match['year']}{match['seq']}{match['check']}") if match else False

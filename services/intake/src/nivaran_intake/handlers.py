@@ -1,0 +1,265 @@
+"""gRPC servicer: proto <-> domain at the edge; domain errors become statuses in the shared interceptor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+
+from nivaran.common.v1 import common_pb2
+from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
+from nivaran_common.errors import InvalidArgument
+from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
+from nivaran_intake.domain import Channel, Complainant, FilingActor, Location, NewGrievance, Status
+from nivaran_intake.service import IntakeService, SearchFilter, Transition
+from nivaran_intake.tables import GrievanceRow, TimelineEventRow
+
+_PROTO_STATUS = {s: getattr(intake_pb2, f"STATUS_{s.name}") for s in Status}
+_STATUS_FROM_PROTO = {v: k for k, v in _PROTO_STATUS.items()}
+_PROTO_CHANNEL = {c: getattr(intake_pb2, f"CHANNEL_{c.name}") for c in Channel}
+_CHANNEL_FROM_PROTO = {v: k for k, v in _PROTO_CHANNEL.items()}
+
+
+def _text(en: str | None, hi: str | None) -> common_pb2.LocalizedText:
+    return common_pb2.LocalizedText(en=en or "", hi=hi or "")
+
+
+def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
+    """The read model; the complainant's phone and Aadhaar only ever leave masked."""
+    from nivaran_common.pii import mask_phone
+
+    message = intake_pb2.Grievance(
+        id=row.id,
+        registration_number=row.registration_number,
+        status=_PROTO_STATUS[Status(row.status)],
+        track=row.track,
+        channel=_PROTO_CHANNEL[Channel(row.channel)],
+        category_code=row.category_code,
+        category_name=_text(row.category_name_en, row.category_name_hi),
+        subject=row.subject,
+        description=row.description,
+        expected_resolution=row.expected_resolution,
+        language=row.language,
+        location=common_pb2.Location(
+            state_code=row.state_code,
+            district_code=row.district_code,
+            subdivision_code=row.subdivision_code,
+            block_code=row.block_code,
+            panchayat_code=row.panchayat_code,
+            thana_code=row.thana_code,
+        ),
+        complainant=intake_pb2.Complainant(
+            name=row.complainant_name,
+            address=row.complainant_address,
+            phone=mask_phone(row.complainant_phone) if row.complainant_phone else "",
+            email=row.complainant_email or "",
+            aadhaar=row.complainant_aadhaar_masked or "",
+            account_id=row.complainant_account_id or "",
+            preferred_language=row.preferred_language,
+        ),
+        filed_at=to_timestamp(as_utc(row.filed_at)),
+        updated_at=to_timestamp(as_utc(row.updated_at)),
+        workflow_id=row.workflow_id,
+        version=row.version,
+        dm_visible=row.dm_visible,
+        visible_to_roles=list(row.visible_to_roles or []),
+        category_is_other=row.category_is_other,
+    )
+    if row.position_id:
+        message.assignment.CopyFrom(
+            intake_pb2.Assignment(
+                department_code=row.department_code or "",
+                office_id=row.office_id or "",
+                office_name=_text(row.office_name_en, row.office_name_hi),
+                position_id=row.position_id,
+                position_title=_text(row.position_title_en, row.position_title_hi),
+                assigned_at=to_timestamp(as_utc(row.assigned_at)) if row.assigned_at else None,
+            )
+        )
+    deadline = to_timestamp(row.current_deadline)
+    if deadline is not None:
+        message.current_deadline.CopyFrom(deadline)
+    return message
+
+
+def event_to_proto(row: TimelineEventRow) -> intake_pb2.TimelineEvent:
+    payload = struct_pb2.Struct()
+    payload.update(row.payload or {})
+    return intake_pb2.TimelineEvent(
+        id=row.id,
+        grievance_id=row.grievance_id,
+        sequence=row.sequence,
+        event_type=row.event_type,
+        summary=_text(row.summary_en, row.summary_hi),
+        actor=common_pb2.Actor(
+            account_id=row.actor_account_id,
+            role=row.actor_role,
+            position_id=row.actor_position_id,
+            on_behalf_of_account_id=row.actor_on_behalf_of,
+            display_name=row.actor_display_name,
+        ),
+        payload=payload,
+        occurred_at=to_timestamp(as_utc(row.occurred_at)),
+        recorded_at=to_timestamp(as_utc(row.recorded_at)),
+    )
+
+
+def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
+    c = request.complainant
+    loc = request.location
+    channel = _CHANNEL_FROM_PROTO.get(request.channel)
+    if request.channel not in _CHANNEL_FROM_PROTO and request.channel != intake_pb2.CHANNEL_UNSPECIFIED:
+        raise InvalidArgument.field("channel", "unknown channel")
+    filed_by = (
+        FilingActor(account_id=request.filed_by.account_id, role=request.filed_by.role)
+        if request.HasField("filed_by") and request.filed_by.account_id
+        else None
+    )
+    return NewGrievance(
+        complainant=Complainant(
+            name=c.name,
+            address=c.address,
+            phone=c.phone or None,
+            email=c.email or None,
+            aadhaar=c.aadhaar or None,
+            account_id=c.account_id or None,
+            preferred_language=c.preferred_language,
+        ),
+        subject=request.subject,
+        description=request.description,
+        expected_resolution=request.expected_resolution,
+        category_code=request.category_code,
+        location=Location(
+            state_code=loc.state_code,
+            district_code=loc.district_code,
+            subdivision_code=loc.subdivision_code,
+            block_code=loc.block_code,
+            panchayat_code=loc.panchayat_code,
+            thana_code=loc.thana_code,
+        ),
+        channel=channel,
+        language=request.language,
+        track=request.track,
+        idempotency_key=request.idempotency_key or None,
+        filed_by=filed_by,
+    )
+
+
+def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transition:
+    assignment: dict[str, Any] | None = None
+    if request.HasField("new_assignment"):
+        a = request.new_assignment
+        if not a.position_id:
+            raise InvalidArgument.field("new_assignment.position_id", "is required")
+        assignment = {
+            "department_code": a.department_code,
+            "office_id": a.office_id,
+            "office_name_en": a.office_name.en,
+            "office_name_hi": a.office_name.hi,
+            "position_id": a.position_id,
+            "position_title_en": a.position_title.en,
+            "position_title_hi": a.position_title.hi,
+            "assigned_at": from_timestamp(a.assigned_at),
+        }
+    new_status = None
+    if request.new_status != intake_pb2.STATUS_UNSPECIFIED:
+        if request.new_status not in _STATUS_FROM_PROTO:
+            raise InvalidArgument.field("new_status", "unknown status")
+        new_status = _STATUS_FROM_PROTO[request.new_status]
+    return Transition(
+        grievance_id=request.grievance_id,
+        idempotency_key=request.idempotency_key,
+        event_type=request.event_type,
+        summary_en=request.summary.en,
+        summary_hi=request.summary.hi,
+        actor={
+            "account_id": request.actor.account_id or "system",
+            "role": request.actor.role or "system",
+            "position_id": request.actor.position_id,
+            "on_behalf_of": request.actor.on_behalf_of_account_id,
+            "display_name": request.actor.display_name,
+        },
+        payload=json_format.MessageToDict(request.payload),
+        occurred_at=from_timestamp(request.occurred_at),
+        new_status=new_status,
+        assignment=assignment,
+        current_deadline=from_timestamp(request.current_deadline),
+        grant_visibility_to_roles=list(request.grant_visibility_to_roles),
+        clear_visibility=request.clear_visibility,
+    )
+
+
+class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
+    """Intake's servicer; feedback, appeals, attachments and dashboards arrive with later issues."""
+
+    def __init__(self, service: IntakeService) -> None:
+        self.service = service
+
+    async def FileGrievance(  # noqa: N802
+        self, request: intake_pb2.FileGrievanceRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.FileGrievanceResponse:
+        filed = await self.service.file(filing_from_proto(request))
+        return intake_pb2.FileGrievanceResponse(grievance=grievance_to_proto(filed.grievance), created=filed.created)
+
+    async def GetGrievance(  # noqa: N802
+        self, request: intake_pb2.GetGrievanceRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Grievance:
+        row = await self.service.get(grievance_id=request.id, registration_number=request.registration_number)
+        return grievance_to_proto(row)
+
+    async def ListGrievances(  # noqa: N802
+        self, request: intake_pb2.ListGrievancesRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListGrievancesResponse:
+        statuses = []
+        for value in request.statuses:
+            if value not in _STATUS_FROM_PROTO:
+                raise InvalidArgument.field("statuses", "unknown status")
+            statuses.append(_STATUS_FROM_PROTO[value].value)
+        rows, token = await self.service.search(
+            SearchFilter(
+                district_code=request.district_code,
+                position_ids=list(request.position_ids),
+                statuses=statuses,
+                complainant_account_id=request.complainant_account_id,
+                category_code=request.category_code,
+                department_code=request.department_code,
+                query=request.query,
+                page_size=request.page.page_size or 50,
+                page_token=request.page.page_token,
+                complainant_phone=request.complainant_phone,
+                registration_number=request.registration_number,
+                dm_visible_only=request.dm_visible_only,
+                district_codes=list(request.district_codes),
+            )
+        )
+        return intake_pb2.ListGrievancesResponse(
+            grievances=[grievance_to_proto(r) for r in rows], next_page_token=token
+        )
+
+    async def GetTimeline(  # noqa: N802
+        self, request: intake_pb2.GetTimelineRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.GetTimelineResponse:
+        rows = await self.service.timeline(request.grievance_id)
+        return intake_pb2.GetTimelineResponse(events=[event_to_proto(r) for r in rows])
+
+    async def GetDashboard(  # noqa: N802
+        self, request: intake_pb2.GetDashboardRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Dashboard:
+        board = await self.service.dashboard(request.district_code, request.department_code)
+        return intake_pb2.Dashboard(
+            total=board.total,
+            pending=board.pending,
+            disposed=board.disposed,
+            overdue=board.overdue,
+            other_share=[
+                intake_pb2.OtherShare(department_code=dept, total=t, other=o, share=(o / t if t else 0.0))
+                for dept, (t, o) in board.other_share.items()
+            ],
+        )
+
+    async def RecordTransition(  # noqa: N802
+        self, request: intake_pb2.RecordTransitionRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.RecordTransitionResponse:
+        event, duplicate = await self.service.record_transition(transition_from_proto(request))
+        return intake_pb2.RecordTransitionResponse(event=event_to_proto(event), duplicate=duplicate)

@@ -1,0 +1,84 @@
+"""Composition root: settings -> logging/tracing -> migrations -> engine, routing, Temporal -> service -> server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
+from nivaran.routing.v1 import routing_pb2_grpc
+from nivaran_common.db import create_engine, session_factory
+from nivaran_common.grpc_client import open_channel
+from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
+from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.migrations import upgrade_async
+from nivaran_common.telemetry import configure_tracing
+from nivaran_common.temporal import connect_temporal
+from nivaran_intake import SERVICE_ROOT
+from nivaran_intake.clients import GrpcRouter, TemporalLifecycleStarter
+from nivaran_intake.handlers import IntakeServicer
+from nivaran_intake.service import IntakeService
+from nivaran_intake.settings import IntakeSettings
+
+log = get_logger(__name__)
+
+
+def binding(service: IntakeService) -> ServiceBinding:
+    """The intake servicer, mounted."""
+    return ServiceBinding(
+        intake_pb2_grpc.add_IntakeServiceServicer_to_server,
+        # Methods of later issues fall back to the generated base, which answers UNIMPLEMENTED.
+        IntakeServicer(service),  # type: ignore[abstract]
+        intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
+    )
+
+
+async def retry_pending_starts(service: IntakeService, every_seconds: float) -> None:
+    """Keep starting lifecycles that did not start at filing time (Temporal down, a crash in between)."""
+    while True:
+        try:
+            started = await service.start_pending()
+            if started:
+                log.info("started pending lifecycles", count=started)
+        except Exception:
+            log.exception("pending-start sweep failed")
+        await asyncio.sleep(every_seconds)
+
+
+async def connect_temporal_with_retry(address: str, namespace: str, attempts: int = 60) -> object:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect_temporal(address, namespace)
+        except Exception:
+            log.warning("temporal not reachable yet", address=address, attempt=attempt)
+            await asyncio.sleep(1.0)
+    raise RuntimeError(f"Temporal at {address} is not reachable")
+
+
+async def run(settings: IntakeSettings) -> None:
+    """Run the intake service until SIGTERM."""
+    configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings.service_name)
+    await upgrade_async(SERVICE_ROOT, settings.database_url)
+    engine = create_engine(settings.database_url)
+    routing_channel = open_channel(settings.routing_target)
+    temporal = await connect_temporal_with_retry(settings.temporal_address, settings.temporal_namespace)
+    service = IntakeService(
+        session_factory(engine),
+        GrpcRouter(routing_pb2_grpc.RoutingServiceStub(routing_channel)),
+        TemporalLifecycleStarter(temporal, settings.sla_task_queue),  # type: ignore[arg-type]
+        state_code=settings.state_code,
+        aadhaar_key=settings.aadhaar_hash_key.get_secret_value().encode(),
+        sla_task_queue=settings.sla_task_queue,
+    )
+    sweeper = asyncio.create_task(retry_pending_starts(service, settings.start_retry_seconds))
+    try:
+        await serve_until_signalled(
+            [binding(service)], settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
+        )
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await routing_channel.close()
+        await engine.dispose()

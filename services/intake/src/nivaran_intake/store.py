@@ -1,0 +1,192 @@
+"""Every query of the intake service. The caller owns the transaction; nothing here commits."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nivaran_intake.tables import GrievanceRow, RegistrationCounterRow, TimelineEventRow
+
+
+class IntakeStore:
+    """Queries over grievances, their timeline and the registration counters."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next_registration_sequence(self, scope: str) -> int:
+        """Take the next number of a counter. The row lock (PostgreSQL) or the write lock (SQLite) serialises it."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await self.session.execute(
+            insert(RegistrationCounterRow).values(scope=scope, last_value=0).on_conflict_do_nothing()
+        )
+        result = await self.session.execute(
+            update(RegistrationCounterRow)
+            .where(RegistrationCounterRow.scope == scope)
+            .values(last_value=RegistrationCounterRow.last_value + 1)
+            .returning(RegistrationCounterRow.last_value)
+        )
+        return int(result.scalar_one())
+
+    def add(self, row: GrievanceRow | TimelineEventRow) -> None:
+        self.session.add(row)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def by_id(self, grievance_id: str, *, for_update: bool = False) -> GrievanceRow | None:
+        stmt = select(GrievanceRow).where(GrievanceRow.id == grievance_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_registration_number(self, registration_number: str) -> GrievanceRow | None:
+        stmt = select(GrievanceRow).where(GrievanceRow.registration_number == registration_number)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_idempotency_key(self, key: str) -> GrievanceRow | None:
+        stmt = select(GrievanceRow).where(GrievanceRow.idempotency_key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def event_by_idempotency_key(self, key: str) -> TimelineEventRow | None:
+        stmt = select(TimelineEventRow).where(TimelineEventRow.idempotency_key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def last_sequence(self, grievance_id: str) -> int:
+        stmt = select(func.max(TimelineEventRow.sequence)).where(TimelineEventRow.grievance_id == grievance_id)
+        return int((await self.session.execute(stmt)).scalar_one() or 0)
+
+    async def timeline(self, grievance_id: str) -> Sequence[TimelineEventRow]:
+        stmt = (
+            select(TimelineEventRow)
+            .where(TimelineEventRow.grievance_id == grievance_id)
+            .order_by(TimelineEventRow.sequence)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def counts(self, *, district_code: str, department_code: str) -> list[StatusCount]:
+        """Cases grouped by department, status and "Other" category, with how many are past their deadline."""
+        now = func.now()
+        overdue = func.sum(case((GrievanceRow.current_deadline < now, 1), else_=0))
+        stmt = select(
+            GrievanceRow.routed_department_code,
+            GrievanceRow.status,
+            GrievanceRow.category_is_other,
+            func.count(),
+            overdue,
+        ).group_by(GrievanceRow.routed_department_code, GrievanceRow.status, GrievanceRow.category_is_other)
+        if district_code:
+            stmt = stmt.where(GrievanceRow.district_code == district_code)
+        if department_code:
+            stmt = stmt.where(GrievanceRow.routed_department_code == department_code)
+        rows = (await self.session.execute(stmt)).all()
+        return [StatusCount(d, s, bool(o), int(c), int(v or 0)) for d, s, o, c, v in rows]
+
+    async def workflow_not_started(self, filed_before: datetime, limit: int) -> Sequence[GrievanceRow]:
+        stmt = (
+            select(GrievanceRow)
+            .where(GrievanceRow.workflow_started_at.is_(None), GrievanceRow.filed_at < filed_before)
+            .order_by(GrievanceRow.filed_at)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_workflow_started(self, grievance_id: str, at: datetime) -> None:
+        await self.session.execute(
+            update(GrievanceRow)
+            .where(GrievanceRow.id == grievance_id, GrievanceRow.workflow_started_at.is_(None))
+            .values(workflow_started_at=at)
+        )
+
+    async def search(
+        self,
+        *,
+        district_code: str,
+        position_ids: Sequence[str],
+        statuses: Sequence[str],
+        complainant_account_id: str,
+        category_code: str,
+        department_code: str,
+        query: str,
+        page_size: int,
+        page_token: str,
+        complainant_phone: str = "",
+        registration_number: str = "",
+        dm_visible_only: bool = False,
+        district_codes: Sequence[str] = (),
+    ) -> tuple[Sequence[GrievanceRow], str]:
+        """Newest first, keyset-paginated on (filed_at, id) so deep pages stay cheap."""
+        conditions: list[Any] = []
+        owners = []
+        if complainant_account_id:
+            owners.append(GrievanceRow.complainant_account_id == complainant_account_id)
+        if complainant_phone:
+            owners.append(GrievanceRow.complainant_phone == complainant_phone)
+        if owners:
+            conditions.append(or_(*owners))
+        if registration_number:
+            conditions.append(GrievanceRow.registration_number == registration_number)
+        if dm_visible_only:
+            conditions.append(GrievanceRow.dm_visible.is_(True))
+        if district_codes:
+            conditions.append(GrievanceRow.district_code.in_(district_codes))
+        if district_code:
+            conditions.append(GrievanceRow.district_code == district_code)
+        if position_ids:
+            conditions.append(GrievanceRow.position_id.in_(position_ids))
+        if statuses:
+            conditions.append(GrievanceRow.status.in_(statuses))
+        if category_code:
+            conditions.append(GrievanceRow.category_code == category_code)
+        if department_code:
+            conditions.append(GrievanceRow.department_code == department_code)
+        if query:
+            pattern = f"%{query}%"
+            conditions.append(or_(GrievanceRow.subject.ilike(pattern), GrievanceRow.description.ilike(pattern)))
+        if page_token:
+            filed_at, last_id = decode_page_token(page_token)
+            conditions.append(
+                or_(
+                    GrievanceRow.filed_at < filed_at,
+                    and_(GrievanceRow.filed_at == filed_at, GrievanceRow.id < last_id),
+                )
+            )
+        stmt = (
+            select(GrievanceRow)
+            .where(*conditions)
+            .order_by(GrievanceRow.filed_at.desc(), GrievanceRow.id.desc())
+            .limit(page_size + 1)
+        )
+        rows = (await self.session.execute(stmt)).scalars().all()
+        if len(rows) <= page_size:
+            return rows, ""
+        page = rows[:page_size]
+        return page, encode_page_token(page[-1].filed_at, page[-1].id)
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    department_code: str
+    status: str
+    is_other: bool
+    count: int
+    overdue: int
+
+
+def encode_page_token(filed_at: datetime, last_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{filed_at.isoformat()}|{last_id}".encode()).decode()
+
+
+def decode_page_token(token: str) -> tuple[datetime, str]:
+    """Raises ValueError on a token this service did not issue."""
+    raw = base64.urlsafe_b64decode(token.encode()).decode()
+    stamp, last_id = raw.split("|", 1)
+    return datetime.fromisoformat(stamp), last_id

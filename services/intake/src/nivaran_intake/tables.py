@@ -1,0 +1,116 @@
+"""Intake's own tables: grievances (the case projection), the append-only timeline, registration counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
+
+from nivaran_common.db import Base
+
+
+class IntakeBase(Base):
+    __abstract__ = True
+
+
+class GrievanceRow(IntakeBase):
+    __tablename__ = "grievances"
+    __table_args__ = (
+        Index("ix_grievances_district_status", "district_code", "status"),
+        Index("ix_grievances_position_status", "position_id", "status"),
+        Index("ix_grievances_filed_at", "filed_at", "id"),
+        Index("ix_grievances_workflow_pending", "workflow_started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    registration_number: Mapped[str] = mapped_column(String(32), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    track: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    category_code: Mapped[str] = mapped_column(String(64))
+    category_name_en: Mapped[str] = mapped_column(String(200))
+    category_name_hi: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    expected_resolution: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    state_code: Mapped[str] = mapped_column(String(8))
+    district_code: Mapped[str] = mapped_column(String(32))
+    subdivision_code: Mapped[str] = mapped_column(String(64))
+    block_code: Mapped[str] = mapped_column(String(64))
+    panchayat_code: Mapped[str] = mapped_column(String(64))
+    thana_code: Mapped[str] = mapped_column(String(64))
+    complainant_name: Mapped[str] = mapped_column(String(200))
+    complainant_address: Mapped[str] = mapped_column(Text)
+    complainant_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    complainant_email: Mapped[str | None] = mapped_column(String(254))
+    # Only the masked form and a keyed hash are kept; the number itself never reaches the database.
+    complainant_aadhaar_masked: Mapped[str | None] = mapped_column(String(16))
+    complainant_aadhaar_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    complainant_account_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    preferred_language: Mapped[str] = mapped_column(String(8))
+    filed_by_account_id: Mapped[str | None] = mapped_column(String(36))
+    filed_by_role: Mapped[str | None] = mapped_column(String(32))
+    routed_department_code: Mapped[str] = mapped_column(String(32))
+    routed_office_id: Mapped[str] = mapped_column(String(64))
+    routed_position_id: Mapped[str] = mapped_column(String(64))
+    routed_office_name_en: Mapped[str] = mapped_column(String(300))
+    routed_office_name_hi: Mapped[str] = mapped_column(String(300))
+    routed_position_title_en: Mapped[str] = mapped_column(String(300))
+    routed_position_title_hi: Mapped[str] = mapped_column(String(300))
+    routed_office_level: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    service_time_limit_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    department_code: Mapped[str | None] = mapped_column(String(32))
+    office_id: Mapped[str | None] = mapped_column(String(64))
+    office_name_en: Mapped[str | None] = mapped_column(String(300))
+    office_name_hi: Mapped[str | None] = mapped_column(String(300))
+    position_id: Mapped[str | None] = mapped_column(String(64))
+    position_title_en: Mapped[str | None] = mapped_column(String(300))
+    position_title_hi: Mapped[str | None] = mapped_column(String(300))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    current_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # S10 and escalations (C8): who else sees the case until it is disposed.
+    dm_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    visible_to_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # H4: filings in a department's "Other" category are counted; their share should tend to zero.
+    category_is_other: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+class TimelineEventRow(IntakeBase):
+    __tablename__ = "timeline_events"
+    __table_args__ = (UniqueConstraint("grievance_id", "sequence", name="uq_timeline_sequence"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    grievance_id: Mapped[str] = mapped_column(ForeignKey("grievances.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    summary_en: Mapped[str] = mapped_column(Text)
+    summary_hi: Mapped[str] = mapped_column(Text)
+    actor_account_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    actor_position_id: Mapped[str] = mapped_column(String(64))
+    actor_on_behalf_of: Mapped[str] = mapped_column(String(64))
+    actor_display_name: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistrationCounterRow(IntakeBase):
+    """One counter per state, district and year. It only ever grows, so no number is issued twice (B4)."""
+
+    __tablename__ = "registration_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,102 @@
+"""Validation of a filing (B1) and registration numbers (B4)."""
+
+import pytest
+
+from nivaran_intake.domain import (
+    Channel,
+    Complainant,
+    Location,
+    NewGrievance,
+    format_registration_number,
+    is_valid_registration_number,
+    validate,
+)
+
+KEY = b"k"
+VALID_AADHAAR = "234123412346"  # passes the Verhoeff checksum
+
+
+def filing(**changes: object) -> NewGrievance:
+    base = {
+        "complainant": Complainant(name="सीता देवी", address="ग्राम बेलदारीचक, पटना"),
+        "subject": "",
+        "description": "मेरा राशन कार्ड छह महीने से नहीं बना है।",
+        "expected_resolution": "",
+        "category_code": "FOOD-RATION-CARD",
+        "location": Location(state_code="BR", district_code="PAT"),
+        "channel": Channel.WEB,
+        "language": "",
+        "track": "",
+        "idempotency_key": None,
+    }
+    base.update(changes)
+    return NewGrievance(**base)  # type: ignore[arg-type]
+
+
+def test_B1_phone_email_and_aadhaar_are_optional() -> None:
+    valid, violations = validate(filing(), KEY)
+    assert violations == []
+    assert valid is not None
+    assert valid.complainant.phone_e164 is None
+    assert valid.complainant.aadhaar_masked is None
+    assert valid.language == "hi"
+
+
+def test_B1_name_address_and_particulars_are_required() -> None:
+    valid, violations = validate(
+        filing(complainant=Complainant(name=" ", address=""), description="", category_code=""), KEY
+    )
+    assert valid is None
+    assert {v.field for v in violations} == {
+        "complainant.name",
+        "complainant.address",
+        "description",
+        "category_code",
+    }
+
+
+def test_B1_aadhaar_is_stored_masked_with_a_keyed_hash() -> None:
+    valid, _ = validate(filing(complainant=Complainant(name="Ram", address="Patna", aadhaar=VALID_AADHAAR)), KEY)
+    assert valid is not None
+    assert valid.complainant.aadhaar_masked == "XXXX-XXXX-2346"
+    assert valid.complainant.aadhaar_hash is not None
+    assert VALID_AADHAAR not in valid.complainant.aadhaar_hash
+    other, _ = validate(filing(complainant=Complainant(name="Ram", address="Patna", aadhaar=VALID_AADHAAR)), b"x")
+    assert other is not None
+    assert other.complainant.aadhaar_hash != valid.complainant.aadhaar_hash
+
+
+@pytest.mark.parametrize(
+    ("complainant", "field"),
+    [
+        (Complainant(name="Ram", address="Patna", aadhaar="234123412345"), "complainant.aadhaar"),
+        (Complainant(name="Ram", address="Patna", aadhaar="12345"), "complainant.aadhaar"),
+        (Complainant(name="Ram", address="Patna", phone="12345"), "complainant.phone"),
+        (Complainant(name="Ram", address="Patna", email="not-an-email"), "complainant.email"),
+        (Complainant(name="Ram\x00", address="Patna"), "complainant.name"),
+    ],
+)
+def test_bad_complainant_fields_are_named(complainant: Complainant, field: str) -> None:
+    valid, violations = validate(filing(complainant=complainant), KEY)
+    assert valid is None
+    assert [v.field for v in violations] == [field]
+
+
+def test_phone_is_normalised_to_e164() -> None:
+    valid, _ = validate(filing(complainant=Complainant(name="Ram", address="Patna", phone="098765 43210")), KEY)
+    assert valid is not None
+    assert valid.complainant.phone_e164 == "+919876543210"
+
+
+def test_channel_language_and_track_are_checked() -> None:
+    _, violations = validate(filing(channel=None, language="fr", track="nope"), KEY)
+    assert {v.field for v in violations} == {"channel", "language", "track"}
+
+
+def test_B4_registration_number_has_scope_sequence_and_check_digit() -> None:
+    number = format_registration_number("BR-PAT-2026", 123)
+    assert number.startswith("BR-PAT-2026-0000123-")
+    assert is_valid_registration_number(number)
+    mistyped = number[:-1] + str((int(number[-1]) + 1) % 10)
+    assert not is_valid_registration_number(mistyped)
+    assert not is_valid_registration_number("BR-PAT-2026-123")

@@ -1,0 +1,65 @@
+"""Notify settings (env prefix NIVARAN_NOTIFY_)."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from nivaran_common.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NIVARAN_NOTIFY_", extra="ignore")
+
+    service_name: str = "notify"
+    grpc_port: int = 50054
+    database_url: str = "sqlite+aiosqlite:///var/notify.db"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_from: str = "Nivaran <no-reply@nivaran.local>"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # The URL each message is POSTed to, as JSON. Unset means the channel is recorded FAILED, never dropped.
+    sms_provider_url: AnyHttpUrl | None = None
+    sms_api_key: SecretStr = SecretStr("")
+    # DLT header (sender id) and principal entity id registered with the operator, as TRAI's rules require.
+    sms_sender_id: str = Field(default="NIVRAN", min_length=1, max_length=11)
+    dlt_entity_id: str = ""
+    # Overrides of the templates' built-in DLT template ids, e.g. {"acknowledgement": "1107..."}.
+    dlt_template_ids: dict[str, str] = Field(default_factory=dict)
+    whatsapp_provider_url: AnyHttpUrl | None = None
+    whatsapp_api_key: SecretStr = SecretStr("")
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base_seconds: float = Field(default=30.0, ge=0)
+    retry_max_seconds: float = Field(default=3600.0, ge=0)
+    retry_poll_seconds: float = Field(default=5.0, gt=0)
+    retry_batch_size: int = Field(default=50, ge=1)
+    # How long one attempt owns a delivery; another worker may take it over only after this.
+    delivery_lease_seconds: float = Field(default=120.0, gt=0)
+
+    @field_validator("sms_provider_url", "whatsapp_provider_url", mode="before")
+    @classmethod
+    def _blank_url_means_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from_is_an_address(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError("smtp_from must be an address such as 'Nivaran <no-reply@example.gov.in>'")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_one_attempt(self) -> NotifySettings:
+        if self.delivery_lease_seconds <= max(self.smtp_timeout_seconds, self.provider_timeout_seconds):
+            raise ValueError("delivery_lease_seconds must exceed the SMTP and provider timeouts")
+        return self

@@ -1,0 +1,64 @@
+"""Routing test fixtures: a migrated database (SQLite and PostgreSQL), the service, the demo data, a gRPC stub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import grpc
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nivaran.routing.v1 import routing_pb2_grpc
+from nivaran_common.db import create_engine, session_factory
+from nivaran_common.grpc_server import build_server
+from nivaran_common.migrations import upgrade_async
+from nivaran_routing import SERVICE_ROOT
+from nivaran_routing.main import binding
+from nivaran_routing.service import RoutingService
+
+DEMO = SERVICE_ROOT.parents[1] / "data" / "demo"
+TODAY = date(2026, 11, 23)
+
+
+@dataclass
+class Routing:
+    service: RoutingService
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest_asyncio.fixture
+async def routing(database_url: str) -> AsyncIterator[Routing]:
+    """The service over a fresh, migrated, empty database."""
+    await upgrade_async(SERVICE_ROOT, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    yield Routing(RoutingService(sessions, today=lambda: TODAY), sessions)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def demo(routing: Routing) -> Routing:
+    """The service with data/demo loaded."""
+    report = await routing.service.loader.load_folder(DEMO)
+    assert report.errors == []
+    return routing
+
+
+@pytest_asyncio.fixture
+async def stub(demo: Routing) -> AsyncIterator[routing_pb2_grpc.RoutingServiceStub]:
+    """A client of an in-process routing server holding the demo data."""
+    server, port, _ = await build_server([binding(demo.service)], "127.0.0.1", 0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield routing_pb2_grpc.RoutingServiceStub(channel)
+    await server.stop(None)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write one master-data file into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,416 @@
+"""The lifecycle's domain objects: workflow state, activity inputs and results, show-cause notices.
+
+These are plain dataclasses so the pydantic data converter can carry them through Temporal, and the workflow
+sandbox can import them without pulling in grpc or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands; the values mirror intake's Status enum without its STATUS_ prefix."""
+
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    AWAITING_CITIZEN = "awaiting_citizen"
+    ESCALATED = "escalated"
+    DISPOSED = "disposed"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    UNDER_APPEAL = "under_appeal"
+    PENDING_TRANSFER = "pending_transfer"
+
+
+class NoticeChannel(StrEnum):
+    """How a notice reaches its recipient; the values mirror notify's DeliveryChannel."""
+
+    IN_APP = "in_app"
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class RecipientKind(StrEnum):
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+
+
+@dataclass(frozen=True)
+class Localized:
+    """Text a person reads, in English and Hindi."""
+
+    en: str
+    hi: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """What the lifecycle knows about its grievance, taken once from the workflow input."""
+
+    grievance_id: str
+    registration_number: str
+    track: str
+    language: str
+    category_code: str
+    department_code: str
+    office_id: str
+    position_id: str
+    filed_at: datetime | None
+    complainant_name: str
+    complainant_email: str
+    complainant_phone: str
+    complainant_account_id: str
+    category_name: Localized
+    office_name: Localized
+    position_title: Localized
+    state_code: str = "BR"
+    district_code: str = ""
+    service_time_limit_days: int = 0
+    office_level: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a transition; the lifecycle itself acts as the system."""
+
+    account_id: str = ""
+    role: str = "system"
+    position_id: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The office and position a case now sits with."""
+
+    department_code: str
+    office_id: str
+    office_name: Localized
+    position_id: str
+    position_title: Localized
+    assigned_at: datetime
+
+
+@dataclass(frozen=True)
+class TransitionInput:
+    """One event for intake's timeline, with the projection changes it brings."""
+
+    grievance_id: str
+    idempotency_key: str
+    event_type: str
+    summary: Localized
+    occurred_at: datetime
+    actor: Actor = field(default_factory=Actor)
+    new_status: CaseStatus | None = None
+    new_assignment: Assignment | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    grant_visibility_to_roles: list[str] = field(default_factory=list)
+    clear_visibility: bool = False
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    event_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a notice is for: a citizen by account and addresses, or an officer by position."""
+
+    kind: RecipientKind
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    account_id: str = ""
+    position_id: str = ""
+    preferred_language: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeInput:
+    """One notice to send through notify; `dedupe_key` makes a repeat harmless."""
+
+    dedupe_key: str
+    template: str
+    grievance_id: str
+    registration_number: str
+    recipient: Recipient
+    channels: list[NoticeChannel]
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoticeResult:
+    notice_id: str
+    channels: list[NoticeChannel]
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class DisposeInput:
+    """An officer disposes of the case (the `dispose` update)."""
+
+    disposed_by: str
+    outcome: str
+    disposed_at: datetime | None = None
+    position_id: str = ""
+
+
+@dataclass(frozen=True)
+class LifecycleState:
+    """What the `state` query answers."""
+
+    status: CaseStatus
+    position_id: str
+    disposed: bool
+    acknowledgement_notice_id: str = ""
+
+
+@dataclass(frozen=True)
+class LifecycleResult:
+    """What a finished lifecycle returns."""
+
+    grievance_id: str
+    status: CaseStatus
+    disposed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ShowCauseNotice:
+    """A show-cause notice (S9 day 10, S11 day 21), its reply and the reviewer's recommendation (S18)."""
+
+    id: str
+    grievance_id: str
+    registration_number: str
+    officer_account_id: str
+    position_id: str
+    number: int
+    issued_at: datetime
+    due_by: datetime
+    reply: str | None = None
+    replied_at: datetime | None = None
+    recommendation: str | None = None
+    recommended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A recorded breach of a rule (S8, S13, S18, M2, H2 …) for humans to act on; Nivaran never sanctions."""
+
+    id: str
+    grievance_id: str
+    registration_number: str
+    position_id: str
+    district_code: str
+    rule: str
+    recorded_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# The lifecycle's Updates and Queries, by name; the sla gRPC server and identity reach a running case through these.
+UPDATE_REPLY_SHOW_CAUSE = "reply_show_cause"
+UPDATE_RECORD_RECOMMENDATION = "record_recommendation"
+UPDATE_CHARGE_TAKEN = "charge_taken"
+QUERY_CLOCKS = "clocks"
+
+
+@dataclass(frozen=True)
+class ReplyShowCauseInput:
+    """The officer answers a show-cause notice on the portal (S9, S11)."""
+
+    notice_id: str
+    reply: str
+    replied_by: str
+    replied_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecommendationInput:
+    """S18: the DM reviews a reply and recommends action (by_role "DM"), or the Commissioner acts or forwards it
+    (by_role "COMMISSIONER"); each within 1 day."""
+
+    notice_id: str
+    recommendation: str
+    by_account_id: str
+    by_role: str = "DM"
+
+
+@dataclass(frozen=True)
+class ChargeTakenInput:
+    """S7: a new officer took charge of the case's position; personal clocks run from `charge_from`."""
+
+    position_id: str
+    account_id: str
+    charge_from: datetime
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One clock of a running case, as the `clocks` query reports it."""
+
+    clock_id: str
+    rule: str
+    name: Localized
+    started_at: datetime | None
+    deadline: datetime | None
+    paused: bool
+    remaining_seconds: float | None
+    running: bool
+    fired: bool
+
+
+# --- Officer and citizen actions (Updates), each validated before anything is written ---------------------------
+
+
+@dataclass(frozen=True)
+class ForwardInput:
+    """S8: the L1 forwards the case within the department to a subordinate position."""
+
+    to_position_id: str
+    by_account_id: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TransferInput:
+    """S5 (another department, after the DM approved it in the moderator queue) or B6 (another PGRO)."""
+
+    to_position_id: str
+    by_account_id: str
+    reason: str
+    kind: str = "department"  # "department" (S5) or "jurisdiction" (B6)
+    transfer_id: str = ""
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """An action-taken, preliminary (C4, 24 h) or final (C4, 72 h) report."""
+
+    kind: str  # "action", "preliminary" or "final"
+    text: str
+    by_account_id: str
+
+
+@dataclass(frozen=True)
+class RejectInput:
+    """S15: rejection as outside the subject, area or competence needs a stated reason."""
+
+    ground: str  # "subject", "area" or "competence"
+    reason: str
+    by_account_id: str
+
+
+@dataclass(frozen=True)
+class InfoRequestInput:
+    """B2 / C6: ask the citizen for missing information; the decision clock pauses meanwhile."""
+
+    question: str
+    by_account_id: str
+
+
+@dataclass(frozen=True)
+class CitizenResponseInput:
+    """The citizen answers an information request; paused clocks resume."""
+
+    response: str
+    by_account_id: str = ""
+
+
+@dataclass(frozen=True)
+class InterimOrderInput:
+    """S12: the officer issues the interim order on day 30 (with a target date for services over 30 days)."""
+
+    order: str
+    by_account_id: str
+    target_date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """C5/C7: the final report is accepted (the case closes) or returned for more information."""
+
+    accept: bool
+    note: str
+    by_account_id: str
+
+
+# --- Activity inputs and results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """What the workflow reads once at start: its track's policy (so history keeps the version it started under)."""
+
+    policy: dict[str, Any]
+    upsert_search_attributes: bool = False
+
+
+@dataclass(frozen=True)
+class DeadlineInput:
+    start: datetime
+    duration: str
+    calendar: str
+    state_code: str
+
+
+@dataclass(frozen=True)
+class RoleInput:
+    """Find the position holding `role` above `position_id` in its reporting chain (escalation, S10)."""
+
+    position_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class PositionRef:
+    position_id: str
+    office_id: str
+    department_code: str
+    title: Localized
+    office_name: Localized
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class ShowCauseIssue:
+    idempotency_key: str
+    grievance_id: str
+    registration_number: str
+    position_id: str
+    officer_account_id: str | None
+    number: int
+    issued_at: datetime
+    due_by: datetime
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    notice_id: str
+    reply: str
+    replied_at: datetime
+
+
+@dataclass(frozen=True)
+class RecommendationRecord:
+    notice_id: str
+    recommendation: str
+    recommended_at: datetime
+
+
+@dataclass(frozen=True)
+class BreachRecord:
+    idempotency_key: str
+    grievance_id: str
+    registration_number: str
+    position_id: str
+    district_code: str
+    rule: str
+    recorded_at: datetime
+    details: dict[str, Any] = field(default_factory=dict)

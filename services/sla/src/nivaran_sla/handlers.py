@@ -1,0 +1,168 @@
+"""gRPC servicer: proto to domain and back; the use cases in service.py do the rest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.protobuf import duration_pb2, json_format, struct_pb2
+
+from nivaran.common.v1 import common_pb2
+from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.timeutil import to_timestamp
+from nivaran_sla.deadlines import CalendarKind
+from nivaran_sla.domain import Actor, Breach, ShowCauseNotice
+from nivaran_sla.policy import Policy
+from nivaran_sla.service import ClockState, SlaService
+
+_CALENDAR_FROM_PROTO = {
+    sla_pb2.CALENDAR_KIND_CALENDAR_DAYS: CalendarKind.CALENDAR_DAYS,
+    sla_pb2.CALENDAR_KIND_WORKING_DAYS: CalendarKind.WORKING_DAYS,
+    sla_pb2.CALENDAR_KIND_HOURS: CalendarKind.HOURS,
+}
+
+
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    return json_format.ParseDict(values, struct_pb2.Struct())
+
+
+def _time(request: Any, field: str) -> datetime | None:
+    """A Timestamp field of a request, or None when the caller left it unset."""
+    return getattr(request, field).ToDatetime(tzinfo=UTC) if request.HasField(field) else None
+
+
+def actor_from_proto(actor: common_pb2.Actor) -> Actor:
+    """The acting person as the use cases know them."""
+    return Actor(account_id=actor.account_id.strip(), role=actor.role.strip(), position_id=actor.position_id.strip())
+
+
+def policy_to_proto(policy: Policy) -> sla_pb2.Policy:
+    """A policy with its validated document."""
+    return sla_pb2.Policy(
+        track=policy.track,
+        version=str(policy.version),
+        name=common_pb2.LocalizedText(en=policy.name.en, hi=policy.name.hi),
+        document=_struct(policy.model_dump(mode="json")),
+    )
+
+
+def notice_to_proto(notice: ShowCauseNotice) -> sla_pb2.ShowCauseNotice:
+    """A show-cause notice; an absent reply or recommendation stays unset."""
+    return sla_pb2.ShowCauseNotice(
+        id=notice.id,
+        grievance_id=notice.grievance_id,
+        registration_number=notice.registration_number,
+        officer_account_id=notice.officer_account_id or "",
+        position_id=notice.position_id,
+        number=notice.number,
+        issued_at=to_timestamp(notice.issued_at),
+        due_by=to_timestamp(notice.due_by),
+        reply=notice.reply or "",
+        replied_at=to_timestamp(notice.replied_at),
+        recommendation=notice.recommendation or "",
+        recommended_at=to_timestamp(notice.recommended_at),
+    )
+
+
+def breach_to_proto(breach: Breach) -> sla_pb2.Breach:
+    """A breach record."""
+    return sla_pb2.Breach(
+        id=breach.id,
+        grievance_id=breach.grievance_id,
+        position_id=breach.position_id,
+        rule=breach.rule,
+        recorded_at=to_timestamp(breach.recorded_at),
+        details=_struct(breach.details),
+    )
+
+
+def clock_to_proto(state: ClockState) -> sla_pb2.Clock:
+    """One clock; `name` carries the policy's clock id, which names it across versions."""
+    view = state.view
+    remaining = None
+    if state.remaining is not None:
+        remaining = duration_pb2.Duration()
+        remaining.FromTimedelta(state.remaining)
+    return sla_pb2.Clock(
+        name=view.clock_id,
+        started_at=to_timestamp(view.started_at),
+        deadline=to_timestamp(view.deadline),
+        paused=view.paused,
+        remaining=remaining,
+        fired=view.fired,
+    )
+
+
+class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
+    """The SlaService RPCs over SlaService use cases."""
+
+    def __init__(self, service: SlaService) -> None:
+        self._service = service
+
+    async def ListPolicies(
+        self, request: sla_pb2.ListPoliciesRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ListPoliciesResponse:
+        return sla_pb2.ListPoliciesResponse(policies=[policy_to_proto(p) for p in self._service.list_policies()])
+
+    async def GetPolicy(self, request: sla_pb2.GetPolicyRequest, context: grpc.aio.ServicerContext) -> sla_pb2.Policy:
+        return policy_to_proto(self._service.get_policy(request.track, request.version))
+
+    async def ComputeDeadline(
+        self, request: sla_pb2.ComputeDeadlineRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ComputeDeadlineResponse:
+        deadline = self._service.compute_deadline(
+            _time(request, "start"),
+            request.duration,
+            _CALENDAR_FROM_PROTO.get(request.calendar),
+            request.state_code,
+        )
+        return sla_pb2.ComputeDeadlineResponse(deadline=to_timestamp(deadline))
+
+    async def GetCaseClocks(
+        self, request: sla_pb2.GetCaseClocksRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.GetCaseClocksResponse:
+        clocks = await self._service.case_clocks(request.grievance_id)
+        return sla_pb2.GetCaseClocksResponse(clocks=[clock_to_proto(c) for c in clocks])
+
+    async def ListShowCauseNotices(
+        self, request: sla_pb2.ListShowCauseNoticesRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ListShowCauseNoticesResponse:
+        notices = await self._service.list_show_causes(
+            grievance_id=request.grievance_id, position_id=request.position_id, unanswered_only=request.unanswered_only
+        )
+        return sla_pb2.ListShowCauseNoticesResponse(notices=[notice_to_proto(n) for n in notices])
+
+    async def ReplyToShowCause(
+        self, request: sla_pb2.ReplyToShowCauseRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ShowCauseNotice:
+        notice = await self._service.reply_to_show_cause(
+            request.notice_id, request.reply, actor_from_proto(request.actor)
+        )
+        return notice_to_proto(notice)
+
+    async def RecordRecommendation(
+        self, request: sla_pb2.RecordRecommendationRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ShowCauseNotice:
+        notice = await self._service.record_recommendation(
+            request.notice_id, request.recommendation, actor_from_proto(request.actor)
+        )
+        return notice_to_proto(notice)
+
+    async def ListBreaches(
+        self, request: sla_pb2.ListBreachesRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ListBreachesResponse:
+        breaches = await self._service.list_breaches(
+            grievance_id=request.grievance_id, district_code=request.district_code
+        )
+        return sla_pb2.ListBreachesResponse(breaches=[breach_to_proto(b) for b in breaches])
+
+    async def ApplyChargeHandover(
+        self, request: sla_pb2.ApplyChargeHandoverRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ApplyChargeHandoverResponse:
+        rebased = await self._service.apply_charge_handover(
+            request.position_id,
+            request.account_id,
+            _time(request, "charge_from"),
+        )
+        return sla_pb2.ApplyChargeHandoverResponse(cases_rebased=rebased)

@@ -1,0 +1,37 @@
+"""SLA settings (env prefix NIVARAN_SLA_): the gRPC server, and the Temporal worker with its collaborators."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from nivaran_common.settings import ServiceSettings
+from nivaran_common.temporal import SLA_TASK_QUEUE
+
+# In the repository layout the data folders sit at the root; images set the folders explicitly.
+REPO_ROOT = Path(__file__).parents[4]
+
+
+class SlaSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NIVARAN_SLA_", extra="ignore")
+
+    service_name: str = "sla"
+    grpc_port: int = Field(default=50055, ge=0, le=65535)
+    database_url: str = "sqlite+aiosqlite:///var/sla.db"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = SLA_TASK_QUEUE
+    # How long the worker keeps trying to reach Temporal at startup (the dev server may still be starting).
+    temporal_connect_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Track policies (*.yaml) and holiday calendars (<STATE>/<year>.yaml); see policies/ and data/holidays/.
+    policy_folder: Path = REPO_ROOT / "policies"
+    holidays_folder: Path = REPO_ROOT / "data" / "holidays"
+    routing_target: str = "127.0.0.1:50051"
+    intake_target: str = "127.0.0.1:50053"
+    notify_target: str = "127.0.0.1:50054"
+    # Deadline of one call to intake or notify; the activity's own timeout and retries sit above it.
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Must stay below the pod's terminationGracePeriodSeconds (30 s) so running activities finish or are
+    # handed back before the kubelet kills the process.
+    worker_graceful_shutdown_seconds: float = Field(default=20.0, gt=0, lt=30)

@@ -1,0 +1,160 @@
+"""The Temporal worker of the lifecycle: `python -m nivaran_sla.worker`.
+
+Composition root of the worker process: settings -> logging/tracing -> Temporal client (retried while the server
+starts) -> gRPC channels to intake and notify -> activities -> worker, until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from nivaran.intake.v1 import intake_pb2_grpc
+from nivaran.notify.v1 import notify_pb2_grpc
+from nivaran.routing.v1 import routing_pb2_grpc
+from nivaran_common.db import create_engine, session_factory
+from nivaran_common.grpc_client import open_channel
+from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.telemetry import configure_tracing
+from nivaran_common.temporal import connect_temporal
+from nivaran_sla.activities import LifecycleActivities
+from nivaran_sla.policy import PolicyRegistry
+from nivaran_sla.records import SlaRecords
+from nivaran_sla.settings import SlaSettings
+from nivaran_sla.workflows import GrievanceLifecycle
+
+log = get_logger(__name__)
+
+MAX_CONNECT_BACKOFF_SECONDS = 10.0
+
+
+async def connect_with_retry(
+    address: str,
+    namespace: str,
+    timeout_seconds: float,
+    connect: Callable[[str, str], Awaitable[Client]] = connect_temporal,
+    *,
+    initial_delay_seconds: float = 0.5,
+) -> Client:
+    """Connect to Temporal, retrying with backoff for up to `timeout_seconds` while the server comes up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_seconds
+    delay = initial_delay_seconds
+    attempt = 0
+    log.info("connecting to temporal", address=address, namespace=namespace, timeout_seconds=timeout_seconds)
+    while True:
+        attempt += 1
+        try:
+            client = await connect(address, namespace)
+        except RuntimeError as exc:
+            # The SDK reports every connection failure (refused, DNS, TLS) as a RuntimeError.
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.error("temporal unreachable, giving up", address=address, attempts=attempt, error=str(exc))
+                raise
+            wait = min(delay, remaining)
+            log.warning(
+                "temporal not reachable yet, retrying",
+                address=address,
+                namespace=namespace,
+                attempt=attempt,
+                retry_in_seconds=round(wait, 2),
+                error=str(exc),
+            )
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, MAX_CONNECT_BACKOFF_SECONDS)
+        else:
+            log.info("connected to temporal", address=address, namespace=namespace, attempts=attempt)
+            return client
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]],
+    graceful_shutdown_seconds: float = 20.0,
+) -> Worker:
+    """The worker that runs GrievanceLifecycle and the given activities on `task_queue`."""
+    # The client's TracingInterceptor is also a worker interceptor, so the worker picks it up from the client.
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[GrievanceLifecycle],
+        activities=list(activities),
+        graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
+    )
+
+
+async def run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
+    """Run `worker` until `stop` is set, then shut it down gracefully; a worker that dies raises."""
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if running in done:
+        stopping.cancel()
+        running.result()
+        return
+    log.info("stopping temporal worker")
+    await worker.shutdown()
+    await running
+
+
+async def run_worker(settings: SlaSettings) -> None:
+    """Run the lifecycle worker until SIGTERM or SIGINT."""
+    service = f"{settings.service_name}-worker"
+    configure_logging(service, settings.log_level)
+    configure_tracing(service)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    connecting = asyncio.create_task(
+        connect_with_retry(
+            settings.temporal_address, settings.temporal_namespace, settings.temporal_connect_timeout_seconds
+        )
+    )
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():
+        # Stopped while still waiting for Temporal: nothing is running yet, so there is nothing to drain.
+        connecting.cancel()
+        log.info("temporal worker stopped before it connected")
+        return
+    stopping.cancel()
+    client = connecting.result()
+    engine = create_engine(settings.database_url)
+    policies = PolicyRegistry.from_folder(settings.policy_folder)
+    async with (
+        open_channel(settings.intake_target) as intake,
+        open_channel(settings.notify_target) as notify,
+        open_channel(settings.routing_target) as routing,
+    ):
+        activities = LifecycleActivities(
+            intake_pb2_grpc.IntakeServiceStub(intake),
+            notify_pb2_grpc.NotifyServiceStub(notify),
+            settings.rpc_timeout_seconds,
+            routing=routing_pb2_grpc.RoutingServiceStub(routing),
+            records=SlaRecords(session_factory(engine)),
+            policies=policies,
+            holidays_folder=settings.holidays_folder,
+        )
+        worker = build_worker(client, settings.task_queue, activities.all(), settings.worker_graceful_shutdown_seconds)
+        log.info(
+            "temporal worker started",
+            task_queue=settings.task_queue,
+            intake=settings.intake_target,
+            notify=settings.notify_target,
+        )
+        await run_until_stopped(worker, stop)
+    await engine.dispose()
+    log.info("temporal worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(run_worker(SlaSettings()))

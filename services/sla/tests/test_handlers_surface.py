@@ -1,0 +1,727 @@
+"""The SlaService gRPC surface through an in-process server: the real records, policies and holiday calendars, a
+fake intake servicer, and the case's lifecycle as an in-process fake, except in the last test, which runs the
+Temporal wiring against the real time-skipping server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf.json_format import MessageToDict
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from nivaran.common.v1 import common_pb2
+from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
+from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.db import create_engine, session_factory
+from nivaran_common.errors import field_violations
+from nivaran_common.grpc_server import ServiceBinding, build_server
+from nivaran_common.migrations import upgrade_async
+from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
+from nivaran_common.testing import DatabaseFactory
+from nivaran_common.timeutil import IST, to_timestamp
+from nivaran_sla import SERVICE_ROOT
+from nivaran_sla.clients import OPEN_STATUSES, IntakeCases, TemporalWorkflows
+from nivaran_sla.domain import (
+    QUERY_CLOCKS,
+    UPDATE_CHARGE_TAKEN,
+    UPDATE_RECORD_RECOMMENDATION,
+    UPDATE_REPLY_SHOW_CAUSE,
+    ChargeTakenInput,
+    ClockView,
+    Localized,
+    RecommendationInput,
+    ReplyRecord,
+    ReplyShowCauseInput,
+    ShowCauseNotice,
+)
+from nivaran_sla.handlers import SlaServicer
+from nivaran_sla.main import bindings, load_policies
+from nivaran_sla.policy import PolicyRegistry
+from nivaran_sla.records import SlaRecords
+from nivaran_sla.service import LifecycleClosed, LifecycleNotFound, SlaService, UpdateRejected
+from nivaran_sla.settings import SlaSettings
+
+ROOT = Path(__file__).resolve().parents[3]
+POLICIES = ROOT / "policies"
+HOLIDAYS = ROOT / "data" / "holidays"
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+ISSUED_AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+REPLY = "The ration card was issued on 28-11-2026; the delay was caused by a server outage at the block."
+RECOMMENDATION = "Accept the explanation; no further action against the officer."
+OFFICER = common_pb2.Actor(account_id="acct-bdo-1", role="officer", position_id="pos-bdo-phw")
+DM = common_pb2.Actor(account_id="acct-dm-pat", role="dm", position_id="pos-dm-pat")
+
+
+# --- collaborators -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeWorkflows:
+    """Stands in for the lifecycle workflows: records each Update, and does what the workflow's activities would."""
+
+    records: SlaRecords
+    updates: list[tuple[str, str, Any]] = field(default_factory=list)
+    closed: set[str] = field(default_factory=set)
+    reject_with: str | None = None
+    clocks: dict[str, list[ClockView]] = field(default_factory=dict)
+
+    async def execute_update(self, grievance_id: str, name: str, arg: Any) -> Any:
+        if grievance_id in self.closed:
+            raise LifecycleClosed("workflow execution already completed")
+        if self.reject_with is not None:
+            raise UpdateRejected(self.reject_with)
+        self.updates.append((grievance_id, name, arg))
+        if name == UPDATE_REPLY_SHOW_CAUSE:
+            return await self.records.record_reply(arg.notice_id, arg.reply, NOW)
+        if name == UPDATE_RECORD_RECOMMENDATION and arg.by_role == "DM":
+            return await self.records.record_recommendation(arg.notice_id, arg.recommendation, NOW)
+        return None
+
+    async def query(self, grievance_id: str, name: str) -> Any:
+        assert name == QUERY_CLOCKS
+        if grievance_id not in self.clocks:
+            raise LifecycleNotFound(f"workflow not found for ID: grievance-{grievance_id}")
+        # Temporal hands query answers over as JSON values, not dataclasses.
+        return [_json(view) for view in self.clocks[grievance_id]]
+
+
+def _json(view: ClockView) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "clock_id": view.clock_id,
+        "rule": view.rule,
+        "name": {"en": view.name.en, "hi": view.name.hi},
+        "started_at": iso(view.started_at),
+        "deadline": iso(view.deadline),
+        "paused": view.paused,
+        "remaining_seconds": view.remaining_seconds,
+        "running": view.running,
+        "fired": view.fired,
+    }
+
+
+@dataclass
+class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
+    """Answers ListGrievances from a fixed list of (id, position, status), `page_size` at a time."""
+
+    cases: list[tuple[str, str, int]] = field(default_factory=list)
+    requests: list[intake_pb2.ListGrievancesRequest] = field(default_factory=list)
+
+    async def ListGrievances(
+        self, request: intake_pb2.ListGrievancesRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListGrievancesResponse:
+        self.requests.append(request)
+        matching = [
+            intake_pb2.Grievance(id=gid, status=status)
+            for gid, position, status in self.cases
+            if position in request.position_ids and status in request.statuses
+        ]
+        start = int(request.page.page_token or 0)
+        end = start + request.page.page_size
+        return intake_pb2.ListGrievancesResponse(
+            grievances=matching[start:end], next_page_token=str(end) if end < len(matching) else ""
+        )
+
+
+@dataclass
+class Surface:
+    stub: sla_pb2_grpc.SlaServiceStub
+    records: SlaRecords
+    workflows: FakeWorkflows
+    intake: FakeIntake
+
+
+@asynccontextmanager
+async def serving(*bindings_: ServiceBinding) -> AsyncIterator[grpc.aio.Channel]:
+    server, port, _ = await build_server(bindings_, "127.0.0.1", 0)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel
+    finally:
+        await server.stop(None)
+
+
+def intake_binding(servicer: FakeIntake) -> ServiceBinding:
+    return ServiceBinding(
+        intake_pb2_grpc.add_IntakeServiceServicer_to_server,
+        servicer,
+        intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
+    )
+
+
+@asynccontextmanager
+async def sla_surface(url: str) -> AsyncIterator[Surface]:
+    await upgrade_async(SERVICE_ROOT, url)
+    engine = create_engine(url)
+    records = SlaRecords(session_factory(engine))
+    workflows = FakeWorkflows(records)
+    intake = FakeIntake()
+    try:
+        async with serving(intake_binding(intake)) as intake_channel:
+            service = SlaService(
+                records,
+                PolicyRegistry.from_folder(POLICIES),
+                HOLIDAYS,
+                workflows,
+                # A small page, so a handover has to follow next_page_token.
+                IntakeCases(intake_pb2_grpc.IntakeServiceStub(intake_channel), page_size=2),
+                clock=lambda: NOW,
+            )
+            async with serving(*bindings(SlaServicer(service))) as channel:
+                yield Surface(sla_pb2_grpc.SlaServiceStub(channel), records, workflows, intake)
+    finally:
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def surface(make_database: DatabaseFactory) -> AsyncIterator[Surface]:
+    # The records run on both databases in test_records.py; the surface needs only one.
+    async with sla_surface(make_database("sqlite")) as running:
+        yield running
+
+
+async def issue(records: SlaRecords, grievance_id: str = "g-1", number: int = 1) -> ShowCauseNotice:
+    return await records.issue_show_cause(
+        idempotency_key=f"grievance-{grievance_id}:show_cause:{number}",
+        grievance_id=grievance_id,
+        registration_number="BR-PAT-2026-000123",
+        position_id="pos-bdo-phw",
+        officer_account_id="acct-bdo-1",
+        number=number,
+        issued_at=ISSUED_AT,
+        due_by=ISSUED_AT + timedelta(days=3),
+    )
+
+
+async def rpc_error(call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value
+
+
+def fields(error: grpc.aio.AioRpcError) -> list[str]:
+    return [v.field for v in field_violations(error)]
+
+
+# --- policies and deadlines ----------------------------------------------------------------------------------------
+
+
+async def test_list_policies_returns_the_five_tracks_with_their_documents(surface: Surface) -> None:
+    response = await surface.stub.ListPolicies(sla_pb2.ListPoliciesRequest())
+
+    assert {p.track for p in response.policies} == {"cspgrs", "sahyog", "sahyog_camp", "bpgra", "rts_auto_appeal"}
+    sahyog = next(p for p in response.policies if p.track == "sahyog")
+    document = MessageToDict(sahyog.document)
+    assert sahyog.version == "1"
+    assert sahyog.name.en
+    assert sahyog.name.hi
+    assert document["track"] == "sahyog"
+    assert {c["rule"] for c in document["clocks"]} >= {"S9", "S11"}
+
+
+async def test_get_policy_latest_by_version_and_unknown(surface: Surface) -> None:
+    latest = await surface.stub.GetPolicy(sla_pb2.GetPolicyRequest(track="cspgrs"))
+    pinned = await surface.stub.GetPolicy(sla_pb2.GetPolicyRequest(track="cspgrs", version="v1"))
+    unknown_track = await rpc_error(surface.stub.GetPolicy(sla_pb2.GetPolicyRequest(track="no_such_track")))
+    unknown_version = await rpc_error(surface.stub.GetPolicy(sla_pb2.GetPolicyRequest(track="cspgrs", version="9")))
+    bad_version = await rpc_error(surface.stub.GetPolicy(sla_pb2.GetPolicyRequest(track="cspgrs", version="latest")))
+    no_track = await rpc_error(surface.stub.GetPolicy(sla_pb2.GetPolicyRequest()))
+
+    assert (latest.track, latest.version) == ("cspgrs", "1")
+    assert pinned == latest
+    assert unknown_track.code() == grpc.StatusCode.NOT_FOUND
+    assert unknown_version.code() == grpc.StatusCode.NOT_FOUND
+    assert (bad_version.code(), fields(bad_version)) == (grpc.StatusCode.INVALID_ARGUMENT, ["version"])
+    assert (no_track.code(), fields(no_track)) == (grpc.StatusCode.INVALID_ARGUMENT, ["track"])
+
+
+async def test_compute_deadline_counts_working_days_across_diwali_2026(surface: Surface) -> None:
+    start = datetime(2026, 11, 6, 10, 0, tzinfo=IST)  # a Friday; Diwali (8th, Sunday) and Bhai Dooj (11th) are off
+
+    working = await surface.stub.ComputeDeadline(
+        sla_pb2.ComputeDeadlineRequest(
+            start=to_timestamp(start), duration="P5D", calendar=sla_pb2.CALENDAR_KIND_WORKING_DAYS, state_code="BR"
+        )
+    )
+    calendar = await surface.stub.ComputeDeadline(
+        sla_pb2.ComputeDeadlineRequest(
+            start=to_timestamp(start), duration="P5D", calendar=sla_pb2.CALENDAR_KIND_CALENDAR_DAYS
+        )
+    )
+    hours = await surface.stub.ComputeDeadline(
+        sla_pb2.ComputeDeadlineRequest(
+            start=to_timestamp(start), duration="PT72H", calendar=sla_pb2.CALENDAR_KIND_HOURS
+        )
+    )
+
+    assert working.deadline.ToDatetime(tzinfo=UTC) == datetime(2026, 11, 13, 10, 0, tzinfo=IST)
+    assert calendar.deadline.ToDatetime(tzinfo=UTC) == datetime(2026, 11, 11, 10, 0, tzinfo=IST)
+    assert hours.deadline.ToDatetime(tzinfo=UTC) == datetime(2026, 11, 9, 10, 0, tzinfo=IST)
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (
+            sla_pb2.ComputeDeadlineRequest(
+                start=to_timestamp(NOW), duration="5 days", calendar=sla_pb2.CALENDAR_KIND_WORKING_DAYS
+            ),
+            ["duration"],
+        ),
+        (sla_pb2.ComputeDeadlineRequest(start=to_timestamp(NOW), duration="P5D"), ["calendar"]),
+        (
+            sla_pb2.ComputeDeadlineRequest(
+                start=to_timestamp(NOW), duration="P5D", calendar=sla_pb2.CALENDAR_KIND_WORKING_DAYS, state_code="XX"
+            ),
+            ["state_code"],
+        ),
+        (
+            sla_pb2.ComputeDeadlineRequest(
+                start=to_timestamp(NOW), duration="P5D", calendar=sla_pb2.CALENDAR_KIND_HOURS, state_code="../BR"
+            ),
+            ["state_code"],
+        ),
+        (sla_pb2.ComputeDeadlineRequest(), ["start", "duration", "calendar"]),
+    ],
+    ids=["duration", "calendar", "unknown-state", "bad-state", "empty"],
+)
+async def test_compute_deadline_names_each_bad_field(
+    surface: Surface, request_: sla_pb2.ComputeDeadlineRequest, expected: list[str]
+) -> None:
+    error = await rpc_error(surface.stub.ComputeDeadline(request_))
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert fields(error) == expected
+
+
+async def test_compute_deadline_past_the_calendar_years_is_a_failed_precondition(surface: Surface) -> None:
+    error = await rpc_error(
+        surface.stub.ComputeDeadline(
+            sla_pb2.ComputeDeadlineRequest(
+                start=to_timestamp(datetime(2027, 12, 20, tzinfo=UTC)),
+                duration="P30D",
+                calendar=sla_pb2.CALENDAR_KIND_WORKING_DAYS,
+            )
+        )
+    )
+
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "2028" in (error.details() or "")
+
+
+# --- show-cause notices --------------------------------------------------------------------------------------------
+
+
+async def test_S9_reply_goes_to_the_case_lifecycle_and_returns_the_recorded_notice(surface: Surface) -> None:
+    notice = await issue(surface.records, "g-1")
+
+    replied = await surface.stub.ReplyToShowCause(
+        sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply=f"  {REPLY}  ", actor=OFFICER)
+    )
+    # The same reply again (a client retry) answers with the record, without troubling the case.
+    again = await surface.stub.ReplyToShowCause(
+        sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply=REPLY, actor=OFFICER)
+    )
+    different = await rpc_error(
+        surface.stub.ReplyToShowCause(
+            sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply="Another reply, sent later.", actor=OFFICER)
+        )
+    )
+
+    assert surface.workflows.updates == [
+        ("g-1", UPDATE_REPLY_SHOW_CAUSE, ReplyShowCauseInput(notice_id=notice.id, reply=REPLY, replied_by="acct-bdo-1"))
+    ]
+    assert (replied.id, replied.reply, replied.number) == (notice.id, REPLY, 1)
+    assert replied.replied_at.ToDatetime(tzinfo=UTC) == NOW
+    assert again == replied
+    assert different.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_reply_to_show_cause_names_bad_fields_and_unknown_notice(surface: Surface) -> None:
+    notice = await issue(surface.records)
+
+    short = await rpc_error(
+        surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply="ok", actor=OFFICER))
+    )
+    too_long = await rpc_error(
+        surface.stub.ReplyToShowCause(
+            sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply="x" * 5001, actor=OFFICER)
+        )
+    )
+    empty = await rpc_error(surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest()))
+    unknown = await rpc_error(
+        surface.stub.ReplyToShowCause(
+            sla_pb2.ReplyToShowCauseRequest(notice_id="no-such-notice", reply=REPLY, actor=OFFICER)
+        )
+    )
+
+    assert (short.code(), fields(short)) == (grpc.StatusCode.INVALID_ARGUMENT, ["reply"])
+    assert fields(too_long) == ["reply"]
+    assert (empty.code(), fields(empty)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["notice_id", "reply", "actor.account_id"],
+    )
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    assert surface.workflows.updates == []
+
+
+async def test_reply_refused_by_the_lifecycle_or_on_a_closed_case_is_a_failed_precondition(surface: Surface) -> None:
+    refused = await issue(surface.records, "g-open")
+    closed = await issue(surface.records, "g-closed")
+    surface.workflows.closed.add("g-closed")
+
+    closed_error = await rpc_error(
+        surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest(notice_id=closed.id, reply=REPLY, actor=OFFICER))
+    )
+    surface.workflows.reject_with = "notice_id: no such show-cause notice on this case"
+    refused_error = await rpc_error(
+        surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest(notice_id=refused.id, reply=REPLY, actor=OFFICER))
+    )
+
+    assert closed_error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "the case is closed" in (closed_error.details() or "")
+    assert refused_error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused_error.details() == "notice_id: no such show-cause notice on this case"
+    assert (await surface.records.get_show_cause(refused.id)).reply is None
+
+
+async def test_S18_dm_recommendation_goes_to_the_lifecycle_with_the_upper_cased_role(surface: Surface) -> None:
+    notice = await issue(surface.records, "g-1")
+    await surface.records.record_reply(notice.id, REPLY, ISSUED_AT + timedelta(days=1))
+
+    recommended = await surface.stub.RecordRecommendation(
+        sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
+    )
+    commissioner = await surface.stub.RecordRecommendation(
+        sla_pb2.RecordRecommendationRequest(
+            notice_id=notice.id,
+            recommendation="Forwarded to the department for disciplinary proceedings.",
+            actor=common_pb2.Actor(account_id="acct-comm-patna", role="Commissioner"),
+        )
+    )
+
+    assert [u[2] for u in surface.workflows.updates] == [
+        RecommendationInput(notice.id, RECOMMENDATION, by_account_id="acct-dm-pat", by_role="DM"),
+        RecommendationInput(
+            notice.id,
+            "Forwarded to the department for disciplinary proceedings.",
+            by_account_id="acct-comm-patna",
+            by_role="COMMISSIONER",
+        ),
+    ]
+    assert all(u[:2] == ("g-1", UPDATE_RECORD_RECOMMENDATION) for u in surface.workflows.updates)
+    assert (recommended.recommendation, recommended.recommended_at.ToDatetime(tzinfo=UTC)) == (RECOMMENDATION, NOW)
+    # The Commissioner's action is an event on the case; the DM's recommendation stays on the notice.
+    assert commissioner.recommendation == RECOMMENDATION
+
+
+async def test_S18_recommendation_names_bad_fields(surface: Surface) -> None:
+    notice = await issue(surface.records)
+
+    clerk = await rpc_error(
+        surface.stub.RecordRecommendation(
+            sla_pb2.RecordRecommendationRequest(
+                notice_id=notice.id, recommendation=RECOMMENDATION, actor=common_pb2.Actor(account_id="a", role="clerk")
+            )
+        )
+    )
+    short = await rpc_error(
+        surface.stub.RecordRecommendation(
+            sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation="fine", actor=DM)
+        )
+    )
+    unknown = await rpc_error(
+        surface.stub.RecordRecommendation(
+            sla_pb2.RecordRecommendationRequest(notice_id="no-such-notice", recommendation=RECOMMENDATION, actor=DM)
+        )
+    )
+
+    assert (clerk.code(), fields(clerk)) == (grpc.StatusCode.INVALID_ARGUMENT, ["actor.role"])
+    assert (short.code(), fields(short)) == (grpc.StatusCode.INVALID_ARGUMENT, ["recommendation"])
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    assert surface.workflows.updates == []
+
+
+async def test_list_show_cause_notices_and_breaches(surface: Surface) -> None:
+    first = await issue(surface.records, "g-1", 1)
+    second = await issue(surface.records, "g-1", 2)
+    await surface.records.record_reply(first.id, REPLY, ISSUED_AT + timedelta(days=1))
+    await surface.records.record_breach(
+        idempotency_key="grievance-g-1:breach:s13",
+        grievance_id="g-1",
+        registration_number="BR-PAT-2026-000123",
+        position_id="pos-bdo-phw",
+        district_code="PAT",
+        rule="S13",
+        recorded_at=NOW,
+        details={"clock": "final_disposal", "days_pending": 30},
+    )
+
+    by_case = await surface.stub.ListShowCauseNotices(sla_pb2.ListShowCauseNoticesRequest(grievance_id="g-1"))
+    unanswered = await surface.stub.ListShowCauseNotices(sla_pb2.ListShowCauseNoticesRequest(unanswered_only=True))
+    in_patna = await surface.stub.ListBreaches(sla_pb2.ListBreachesRequest(district_code="pat"))
+    in_gaya = await surface.stub.ListBreaches(sla_pb2.ListBreachesRequest(district_code="GAY"))
+
+    assert [n.id for n in by_case.notices] == [first.id, second.id]
+    assert by_case.notices[0].reply == REPLY
+    assert not by_case.notices[1].HasField("replied_at")
+    assert [n.id for n in unanswered.notices] == [second.id]
+    assert [(b.grievance_id, b.rule, b.position_id) for b in in_patna.breaches] == [("g-1", "S13", "pos-bdo-phw")]
+    assert MessageToDict(in_patna.breaches[0].details) == {"clock": "final_disposal", "days_pending": 30}
+    assert list(in_gaya.breaches) == []
+
+
+# --- clocks --------------------------------------------------------------------------------------------------------
+
+
+async def test_get_case_clocks_reports_deadlines_and_time_left(surface: Surface) -> None:
+    started = NOW - timedelta(days=4)
+    surface.workflows.clocks["g-1"] = [
+        ClockView(
+            "show_cause_1", "S9", Localized("Show-cause at day 10", "दसवें दिन कारण पृच्छा"), started,
+            started + timedelta(days=10), paused=False, remaining_seconds=None, running=True, fired=False,
+        ),
+        ClockView(
+            "citizen_info", "B2", Localized("Information from the citizen", "नागरिक से सूचना"), started,
+            None, paused=True, remaining_seconds=3600.0, running=True, fired=False,
+        ),
+        ClockView(
+            "l1_forward", "S8", Localized("L1 forward", "एल1 अग्रसारण"), started,
+            started + timedelta(days=3), paused=False, remaining_seconds=None, running=False, fired=True,
+        ),
+    ]  # fmt: skip
+
+    response = await surface.stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id="g-1"))
+    unknown = await rpc_error(surface.stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id="g-none")))
+    empty = await rpc_error(surface.stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest()))
+
+    show_cause, paused, fired = response.clocks
+    assert [c.name for c in response.clocks] == ["show_cause_1", "citizen_info", "l1_forward"]
+    assert show_cause.deadline.ToDatetime(tzinfo=UTC) == started + timedelta(days=10)
+    assert show_cause.remaining.ToTimedelta() == timedelta(days=6)
+    assert (paused.paused, paused.remaining.ToTimedelta()) == (True, timedelta(hours=1))
+    assert not paused.HasField("deadline")
+    assert fired.fired
+    assert not fired.HasField("remaining")
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    assert (empty.code(), fields(empty)) == (grpc.StatusCode.INVALID_ARGUMENT, ["grievance_id"])
+
+
+# --- S7 charge handover --------------------------------------------------------------------------------------------
+
+
+async def test_S7_charge_handover_rebases_every_open_case_of_the_position(surface: Surface) -> None:
+    surface.intake.cases = [
+        ("g-registered", "pos-bdo-phw", intake_pb2.STATUS_REGISTERED),
+        ("g-progress", "pos-bdo-phw", intake_pb2.STATUS_IN_PROGRESS),
+        ("g-waiting", "pos-bdo-phw", intake_pb2.STATUS_AWAITING_CITIZEN),
+        ("g-escalated", "pos-bdo-phw", intake_pb2.STATUS_ESCALATED),
+        ("g-just-closed", "pos-bdo-phw", intake_pb2.STATUS_ASSIGNED),
+        ("g-disposed", "pos-bdo-phw", intake_pb2.STATUS_DISPOSED),
+        ("g-other-post", "pos-co-phw", intake_pb2.STATUS_IN_PROGRESS),
+    ]
+    # Intake still lists it as open, but its lifecycle ended meanwhile: nothing to re-base.
+    surface.workflows.closed.add("g-just-closed")
+    charge_from = datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
+
+    response = await surface.stub.ApplyChargeHandover(
+        sla_pb2.ApplyChargeHandoverRequest(
+            position_id="pos-bdo-phw", account_id="acct-bdo-2", charge_from=to_timestamp(charge_from)
+        )
+    )
+
+    charge = ChargeTakenInput(position_id="pos-bdo-phw", account_id="acct-bdo-2", charge_from=charge_from)
+    assert response.cases_rebased == 4
+    assert sorted(surface.workflows.updates, key=lambda u: u[0]) == [
+        (gid, UPDATE_CHARGE_TAKEN, charge) for gid in ["g-escalated", "g-progress", "g-registered", "g-waiting"]
+    ]
+    # Three pages of two: the handover followed next_page_token, asking only for this position's open cases.
+    assert [r.page.page_token for r in surface.intake.requests] == ["", "2", "4"]
+    assert all(list(r.position_ids) == ["pos-bdo-phw"] for r in surface.intake.requests)
+    assert set(surface.intake.requests[0].statuses) == set(OPEN_STATUSES)
+    assert intake_pb2.STATUS_DISPOSED not in surface.intake.requests[0].statuses
+
+
+async def test_S7_charge_handover_names_missing_fields(surface: Surface) -> None:
+    error = await rpc_error(surface.stub.ApplyChargeHandover(sla_pb2.ApplyChargeHandoverRequest()))
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert fields(error) == ["position_id", "account_id", "charge_from"]
+    assert surface.intake.requests == []
+
+
+# --- the Temporal wiring, on the real time-skipping server ---------------------------------------------------------
+
+RECORD_REPLY_ACTIVITY = "surface_test_record_reply"
+
+
+class NoOpenCases:
+    async def open_case_ids(self, position_id: str) -> list[str]:
+        return []
+
+
+@workflow.defn(name=LIFECYCLE_WORKFLOW)
+class MiniLifecycle:
+    """Just enough of the lifecycle to prove the wiring: the two show-cause Updates (with validators that refuse
+    like the real ones), the clocks Query, and a signal that ends the case."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.replied: set[str] = set()
+        self.ended = False
+
+    @workflow.run
+    async def run(self, grievance_id: str) -> None:
+        await workflow.wait_condition(lambda: self.ended and workflow.all_handlers_finished())
+
+    @workflow.signal
+    def end(self) -> None:
+        self.ended = True
+
+    @workflow.update(name=UPDATE_REPLY_SHOW_CAUSE)
+    async def reply_show_cause(self, request: ReplyShowCauseInput) -> None:
+        self.received.append(type(request).__name__)
+        await workflow.execute_activity(
+            RECORD_REPLY_ACTIVITY,
+            ReplyRecord(request.notice_id, request.reply, workflow.now()),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+        self.replied.add(request.notice_id)
+
+    @reply_show_cause.validator
+    def validate_reply_show_cause(self, request: ReplyShowCauseInput) -> None:
+        if request.notice_id in self.replied:
+            raise ValueError("the notice is already answered / कारण पृच्छा का उत्तर दिया जा चुका है")
+
+    @workflow.update(name=UPDATE_RECORD_RECOMMENDATION)
+    async def record_recommendation(self, request: RecommendationInput) -> None:
+        self.received.append(type(request).__name__)
+
+    @record_recommendation.validator
+    def validate_recommendation(self, request: RecommendationInput) -> None:
+        if request.notice_id not in self.replied:
+            raise ValueError("the officer has not replied yet / पदाधिकारी का उत्तर अपेक्षित")
+
+    @workflow.query(name=QUERY_CLOCKS)
+    def clocks(self) -> list[ClockView]:
+        return [
+            ClockView(
+                clock_id="show_cause_1",
+                rule="S9",
+                name=Localized("Show-cause at day 10", "दसवें दिन कारण पृच्छा"),
+                started_at=datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
+                deadline=datetime(2026, 11, 30, 10, 30, tzinfo=UTC),
+                paused=False,
+                remaining_seconds=None,
+                running=not self.replied,
+                fired=bool(self.replied),
+            )
+        ]
+
+    @workflow.query
+    def received_types(self) -> list[str]:
+        return self.received
+
+
+async def test_temporal_wiring_update_by_name_with_a_dataclass_and_clocks_on_a_closed_case(
+    time_skipping_env: WorkflowEnvironment, make_database: DatabaseFactory
+) -> None:
+    url = make_database("sqlite")
+    await upgrade_async(SERVICE_ROOT, url)
+    engine = create_engine(url)
+    records = SlaRecords(session_factory(engine))
+    client = time_skipping_env.client
+
+    @activity.defn(name=RECORD_REPLY_ACTIVITY)
+    async def record_reply(request: ReplyRecord) -> ShowCauseNotice:
+        return await records.record_reply(request.notice_id, request.reply, request.replied_at)
+
+    grievance_id = str(uuid.uuid4())
+    notice = await issue(records, grievance_id)
+    task_queue = str(uuid.uuid4())
+    service = SlaService(
+        records,
+        PolicyRegistry.from_folder(POLICIES),
+        HOLIDAYS,
+        TemporalWorkflows(client),
+        NoOpenCases(),
+    )
+    try:
+        async with (
+            Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[MiniLifecycle],
+                activities=[record_reply],
+                # A test double defined in a test module; the sandbox is not what this test is about.
+                workflow_runner=UnsandboxedWorkflowRunner(),
+            ),
+            serving(*bindings(SlaServicer(service))) as channel,
+        ):
+            stub = sla_pb2_grpc.SlaServiceStub(channel)
+            handle = await client.start_workflow(
+                LIFECYCLE_WORKFLOW, grievance_id, id=lifecycle_workflow_id(grievance_id), task_queue=task_queue
+            )
+            early = await rpc_error(
+                stub.RecordRecommendation(
+                    sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
+                )
+            )
+            replied = await stub.ReplyToShowCause(
+                sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply=REPLY, actor=OFFICER)
+            )
+            recommended = await stub.RecordRecommendation(
+                sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
+            )
+            received = await handle.query("received_types", result_type=list[str])
+            await handle.signal(MiniLifecycle.end)
+            await handle.result()
+            clocks_when_closed = await stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id=grievance_id))
+            after_close = await rpc_error(
+                stub.RecordRecommendation(
+                    sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
+                )
+            )
+            never_started = await rpc_error(stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id="no-case")))
+    finally:
+        await engine.dispose()
+
+    assert early.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert early.details() == "the officer has not replied yet / पदाधिकारी का उत्तर अपेक्षित"
+    # The Update reached the workflow by name and arrived as the dataclass, through the pydantic converter.
+    assert received == ["ReplyShowCauseInput", "RecommendationInput"]
+    assert (replied.reply, replied.HasField("replied_at")) == (REPLY, True)
+    # The mini lifecycle records only the reply; the recommendation's Update ran and the notice came back fresh.
+    assert recommended.reply == REPLY
+    assert [(c.name, c.fired) for c in clocks_when_closed.clocks] == [("show_cause_1", True)]
+    assert clocks_when_closed.clocks[0].deadline.ToDatetime(tzinfo=UTC) == datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    assert after_close.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "the case is closed" in (after_close.details() or "")
+    assert never_started.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_broken_policy_file_stops_the_service_naming_the_file_and_field(tmp_path: Path) -> None:
+    for source in POLICIES.glob("*.yaml"):
+        (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = tmp_path / "sahyog.v1.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("version: 1", "version: 0", 1), encoding="utf-8")
+
+    with pytest.raises(SystemExit) as stopped:
+        load_policies(SlaSettings(policy_folder=tmp_path))
+
+    assert "sahyog.v1.yaml: version:" in str(stopped.value.code)
