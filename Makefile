@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test test-all lint proto proto-check k8s-validate bench clean
+.PHONY: setup run test test-all lint proto proto-check k8s-validate bench bench-deadlines clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -49,6 +49,10 @@ test-all: setup
 
 bench: setup
 	$(PY) bench/intake.py
+
+# N = 10,000 open cases: about half an hour on 2 cores (most of it the cases' start-up before the first deadline).
+bench-deadlines: setup
+	$(PY) bench/deadlines.py --cases 10000
 
 clean:
 	rm -rf var $(VENV)

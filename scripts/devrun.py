@@ -147,6 +147,15 @@ async def wait_http_ready(sup: Supervisor, url: str, seconds: float = 90) -> Non
 
 
 SERVICES = ("routing", "identity", "notify", "intake", "sla")
+# The sla worker writes these on every case's workflow (NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES); the dev server
+# registers them at start, so visibility queries such as `NivaranDistrict = 'PAT' AND NivaranStatus = 'escalated'`
+# work. Keep in step with nivaran_sla.workflows.SEARCH_ATTRIBUTES (a test checks).
+SEARCH_ATTRIBUTES = (
+    "NivaranStatus=Keyword",
+    "NivaranDistrict=Keyword",
+    "NivaranOfficeLevel=Keyword",
+    "NivaranDeadline=Datetime",
+)
 
 
 def sqlite_urls() -> dict[str, str]:
@@ -161,8 +170,12 @@ def service_env(
     temporal: str | None = None,
     redis_url: str | None = None,
     task_queue: str = "nivaran-sla",
+    upsert_search_attributes: bool = True,
 ) -> dict[str, str]:
-    """Environment of every service process: ports, peers, databases, Temporal, Redis, SMTP."""
+    """Environment of every service process: ports, peers, databases, Temporal, Redis, SMTP.
+
+    The sla worker writes the search attributes unless `upsert_search_attributes` is false (for a Temporal server
+    that lacks them; the worker refuses to start against one otherwise)."""
     temporal = temporal or f"127.0.0.1:{p.temporal}"
     env = {
         "NIVARAN_SLA_TASK_QUEUE": task_queue,
@@ -175,6 +188,7 @@ def service_env(
         "NIVARAN_SLA_NOTIFY_TARGET": f"127.0.0.1:{p.notify}",
         "NIVARAN_SLA_ROUTING_TARGET": f"127.0.0.1:{p.routing}",
         "NIVARAN_SLA_POLICY_FOLDER": os.environ.get("NIVARAN_SLA_POLICY_FOLDER", str(ROOT / "policies")),
+        "NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES": "true" if upsert_search_attributes else "false",
         "NIVARAN_IDENTITY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
         "NIVARAN_IDENTITY_ROUTING_TARGET": f"127.0.0.1:{p.routing}",
         "NIVARAN_IDENTITY_SLA_TARGET": f"127.0.0.1:{p.sla}",
@@ -198,17 +212,22 @@ def service_env(
     return {k: v for k, v in env.items() if v}
 
 
+def temporal_argv(p: Ports, var: Path) -> list[str]:
+    """The Temporal dev server as `make run` starts it: a SQLite file with WAL, Nivaran's search attributes."""
+    registered = [arg for pair in SEARCH_ATTRIBUTES for arg in ("--search-attribute", pair)]
+    return [
+        str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(var / "temporal.db"),
+        "--port", str(p.temporal), "--ui-port", str(p.temporal_ui), "--log-level", "warn",
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", *registered,
+    ]  # fmt: skip
+
+
 async def start_infrastructure(sup: Supervisor, var: Path, *, keep_mail: bool = True) -> None:
     """Temporal dev server (SQLite file, WAL), a private redis-server and an SMTP sink, all under `var`."""
     p = sup.ports
     for folder in (var, var / "redis", *(var / "mail" / sub for sub in ("tmp", "new", "cur"))):
         folder.mkdir(parents=True, exist_ok=True)
-    sup.spawn(
-        "temporal",
-        [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(var / "temporal.db"),
-         "--port", str(p.temporal), "--ui-port", str(p.temporal_ui), "--log-level", "warn",
-         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"],
-    )  # fmt: skip
+    sup.spawn("temporal", temporal_argv(p, var))
     sup.spawn(
         "redis",
         [str(BIN / "redis-server"), "--port", str(p.redis), "--bind", "127.0.0.1", "--dir", str(var / "redis"),

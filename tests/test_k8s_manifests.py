@@ -128,6 +128,11 @@ def test_pod_environment_builds_the_prod_settings(deployable: str, monkeypatch: 
     settings = settings_class()
 
     assert settings.profile is Profile.PROD
+    # A peer left at its localhost default would be looked for inside the pod itself.
+    local_peers = [
+        f for f in type(settings).model_fields if f.endswith("_target") and "127.0.0.1" in getattr(settings, f)
+    ]
+    assert not local_peers, f"{deployable}: {local_peers} point at 127.0.0.1 inside the pod"
     # The worker listens on nothing; every other pod listens on all interfaces, on the port its container declares.
     ports = [port["containerPort"] for port in spec.get("ports", [])]
     if deployable != "sla-worker":

@@ -28,7 +28,7 @@ from nivaran.identity.v1 import identity_pb2, identity_pb2_grpc
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
-from nivaran.sla.v1 import sla_pb2_grpc
+from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
 from nivaran_common.errors import DomainError, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.redis import create_redis
@@ -154,6 +154,7 @@ class Backends:
     notify: FakeNotify
     identity: FakeIdentity
     routing: FakeRouting
+    sla: FakeSla
     port: int
 
 
@@ -185,6 +186,10 @@ class Rig:
         return self.backends.routing
 
     @property
+    def sla(self) -> FakeSla:
+        return self.backends.sla
+
+    @property
     def state(self) -> Any:
         return self.app.state.gateway
 
@@ -195,21 +200,22 @@ class Rig:
 
 
 async def start_backends() -> tuple[Backends, Callable[[], Awaitable[Any]]]:
-    """Serve fresh fakes (and sla's generated base servicer, so health reports SERVING) on a free port."""
+    """Serve fresh fakes on a free port."""
     intake, notify, identity, routing = FakeIntake(), FakeNotify(), FakeIdentity(), FakeRouting()
+    sla = FakeSla(intake)
     bindings = [
         ServiceBinding(intake_pb2_grpc.add_IntakeServiceServicer_to_server, intake, INTAKE_SERVICE),
         ServiceBinding(notify_pb2_grpc.add_NotifyServiceServicer_to_server, notify, NOTIFY_SERVICE),
         ServiceBinding(routing_pb2_grpc.add_RoutingServiceServicer_to_server, routing, ROUTING_SERVICE),
         ServiceBinding(identity_pb2_grpc.add_IdentityServiceServicer_to_server, identity, IDENTITY_SERVICE),
-        ServiceBinding(sla_pb2_grpc.add_SlaServiceServicer_to_server, sla_pb2_grpc.SlaServiceServicer(), SLA_SERVICE),
+        ServiceBinding(sla_pb2_grpc.add_SlaServiceServicer_to_server, sla, SLA_SERVICE),
     ]
     server, port, _ = await build_server(bindings, "127.0.0.1", 0)
 
     async def stop() -> None:
         await server.stop(None)
 
-    return Backends(intake, notify, identity, routing, port), stop
+    return Backends(intake, notify, identity, routing, sla, port), stop
 
 
 async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overrides: Any) -> Rig:
@@ -464,6 +470,8 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
         decided = routing_pb2.TransferRequest()
         decided.CopyFrom(transfer)
         decided.state = routing_pb2.TRANSFER_STATE_APPROVED if request.approve else routing_pb2.TRANSFER_STATE_RETURNED
+        if request.approve:
+            decided.to_position_id = request.to_position_id or "pos-pat-health"
         decided.decision_note = request.note
         return decided
 
@@ -601,6 +609,10 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
 
     async def TakeCharge(self, request: Any, context: Any) -> identity_pb2.Posting:  # noqa: N802
         self.requests.append(request)
+        post = POSITIONS.get(request.position_id)
+        district = post.area_code.split("-", 1)[0] if post is not None else ""
+        if request.actor.account_id != request.account_id and request.actor.position_id != DM_OF.get(district):
+            raise PermissionDenied(f"only the DM of district {district} may put an officer in charge of this post")
         return identity_pb2.Posting(
             id="posting-2", account_id=request.account_id, position_id=request.position_id,
             charge_from=request.charge_from,
@@ -861,6 +873,45 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
                             sent_at=sent,
                         ),
                     ],
+                )
+            ]
+        )
+
+
+# --- sla ----------------------------------------------------------------------------------------------------------
+
+
+class FakeSla(sla_pb2_grpc.SlaServiceServicer):
+    """Runs a case's forward and transfer as the lifecycle would (moving it in the fake intake), reports clocks."""
+
+    def __init__(self, intake: FakeIntake) -> None:
+        self.intake = intake
+        self.forwards: list[sla_pb2.ForwardCaseRequest] = []
+        self.transfers: list[sla_pb2.TransferCaseRequest] = []
+        self.clock_requests: list[str] = []
+
+    def _move(self, grievance_id: str, position_id: str) -> sla_pb2.CaseState:
+        for grievance in self.intake.by_number.values():
+            if grievance.id == grievance_id:
+                grievance.assignment.position_id = position_id
+        return sla_pb2.CaseState(grievance_id=grievance_id, status="assigned", position_id=position_id)
+
+    async def ForwardCase(self, request: Any, context: Any) -> sla_pb2.CaseState:  # noqa: N802
+        self.forwards.append(request)
+        return self._move(request.grievance_id, request.to_position_id)
+
+    async def TransferCase(self, request: Any, context: Any) -> sla_pb2.CaseState:  # noqa: N802
+        self.transfers.append(request)
+        return self._move(request.grievance_id, request.to_position_id)
+
+    async def GetCaseClocks(self, request: Any, context: Any) -> sla_pb2.GetCaseClocksResponse:  # noqa: N802
+        self.clock_requests.append(request.grievance_id)
+        return sla_pb2.GetCaseClocksResponse(
+            clocks=[
+                sla_pb2.Clock(
+                    name="first_show_cause",
+                    started_at=to_timestamp(FILED_AT),
+                    deadline=to_timestamp(FILED_AT + timedelta(days=10)),
                 )
             ]
         )

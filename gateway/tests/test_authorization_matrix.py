@@ -4,7 +4,8 @@ Three seeded cases make the scopes tell apart:
 - A: district PAT, Revenue, at the Circle Officer Bihta (below officer A's L1 post, below the Revenue secretary),
   filed by citizen A's account with a relative's phone as contact;
 - B: district GAY, Revenue, at the Circle Officer Bodh Gaya (below officer B's post), filed by citizen B;
-- C: district PAT, Health, filed without an account from citizen A's verified phone, and made visible to the DM (S10).
+- C: district PAT, Health, filed without an account from citizen A's verified phone, and made visible to the DM (S10);
+- D: district PAT, Revenue, at officer A's own L1 post (what an L1 may forward down, S8).
 
 Tokens are minted with the test key that the fake identity publishes through GetJwks.
 """
@@ -26,7 +27,8 @@ from nivaran_gateway.access import access_of, api_routes
 CASE_A = "BR-PAT-2026-0100001-7"
 CASE_B = "BR-GAY-2026-0100002-7"
 CASE_C = "BR-PAT-2026-0100003-7"
-SEEDED = {CASE_A, CASE_B, CASE_C}
+CASE_D = "BR-PAT-2026-0100004-7"
+SEEDED = {CASE_A, CASE_B, CASE_C, CASE_D}
 RELATIVE_PHONE = "+919700000001"
 
 ANONYMOUS = "anonymous"
@@ -70,12 +72,12 @@ def visible(*roles: str) -> dict[str, int]:
 LIST_SCOPE = {
     "citizen_a": {CASE_A, CASE_C},
     "citizen_b": {CASE_B},
-    "officer_a": {CASE_A},
+    "officer_a": {CASE_A, CASE_D},
     "officer_b": {CASE_B},
-    "dm_a": {CASE_A, CASE_C},
+    "dm_a": {CASE_A, CASE_C, CASE_D},
     "dm_b": {CASE_B},
-    "secretary": {CASE_A, CASE_B},
-    "osd_cs": {CASE_A, CASE_B, CASE_C},
+    "secretary": {CASE_A, CASE_B, CASE_D},
+    "osd_cs": {CASE_A, CASE_B, CASE_C, CASE_D},
 }
 
 
@@ -158,8 +160,10 @@ ROWS: list[Row] = [
         only({"officer_a": 200}), body=RELINQUISH,
     ),
     Row(
+        # The officer confirms their own charge; the DM of the post's district puts them in charge (identity refuses
+        # the DM of another district); nobody else may.
         "take-charge", "POST /v1/officers/{account_id}/take-charge", "POST",
-        "/v1/officers/acct-officer-a/take-charge", only({"officer_a": 200}),
+        "/v1/officers/acct-officer-a/take-charge", only({"officer_a": 200, "dm_a": 200}),
         body={"position_id": "pos-pat-l1", "charge_from": "2026-04-02T10:00:00+05:30"},
     ),
     Row(
@@ -186,6 +190,16 @@ ROWS: list[Row] = [
         "decide-transfer", "POST /v1/transfer-queue/{transfer_id}/decision", "POST",
         "/v1/transfer-queue/tr-pat-1/decision", only({"dm_a": 200, "dm_b": 404}),
         body={"approve": True, "to_position_id": "pos-pat-health"},
+    ),
+    Row(
+        # S8: only the holder of the post the case sits at forwards it; others who can see it get 403.
+        "forward", "POST /v1/grievances/{registration_number}/forward", "POST", f"/v1/grievances/{CASE_D}/forward",
+        only({"officer_a": 200, "dm_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+        body={"to_position_id": "pos-co-bihta", "note": "कृपया जाँच करें / please inquire"},
+    ),
+    Row(
+        "clocks", "GET /v1/grievances/{registration_number}/clocks", "GET", f"/v1/grievances/{CASE_A}/clocks",
+        visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
     ),
     Row("list-categories", "GET /v1/categories", "GET", "/v1/categories", everyone(200)),
     Row(
@@ -253,6 +267,7 @@ async def matrix_rig() -> AsyncIterator[Rig]:
     backends.intake.seed(
         CASE_C, district="PAT", position_id="pos-pat-health", department="HEALTH", phone=RAW_PHONE, dm_visible=True
     )
+    backends.intake.seed(CASE_D, district="PAT", position_id="pos-pat-l1", department="REVENUE")
     prefix = f"nivaran-test:matrix-{uuid.uuid4().hex[:8]}:"
     rig = await build_rig(backends, REDIS_URL, prefix, rate_limits_enabled=False)
     try:
@@ -279,7 +294,8 @@ async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: s
             assert response.headers["www-authenticate"].startswith("Bearer")
         if expected == 404 and row.route.startswith("GET /v1/grievances/"):
             # Not yours and not there read the same, so a case's existence does not leak.
-            assert response.json()["detail"] == f"no grievance {row.path.rsplit('/', 1)[-1]}"
+            number = next(part for part in row.path.split("/") if part.startswith("BR-"))
+            assert response.json()["detail"] == f"no grievance {number}"
     elif row.check is not None:
         row.check(role, response, matrix_rig)
 

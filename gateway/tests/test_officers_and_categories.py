@@ -277,3 +277,134 @@ async def test_routing_refusal_reaches_the_caller_as_403(rig: Any, monkeypatch: 
 
     assert response.status_code == 403
     assert response.json()["detail"] == "only the secretary of Revenue may change its categories"
+
+
+async def test_S5_approval_moves_the_case_through_the_lifecycle_once_per_transfer(rig: Any) -> None:
+    """The DM's approval runs sla's TransferCase with the transfer id, which sla runs once however often it comes."""
+    approve = {"approve": True, "to_position_id": "pos-pat-health"}
+
+    first = await rig.client.post("/v1/transfer-queue/tr-pat-1/decision", json=approve, headers=rig.auth("dm_a"))
+    again = await rig.client.post("/v1/transfer-queue/tr-pat-1/decision", json=approve, headers=rig.auth("dm_a"))
+
+    assert (first.status_code, again.status_code) == (200, 200), first.text
+    moves = [(t.grievance_id, t.transfer_id, t.to_position_id, t.kind) for t in rig.sla.transfers]
+    assert moves == [("g-a", "tr-pat-1", "pos-pat-health", "department")] * 2
+    assert rig.sla.transfers[0].reason == "स्वास्थ्य विभाग का विषय / a health matter"
+    assert (rig.sla.transfers[0].actor.account_id, rig.sla.transfers[0].actor.position_id) == (
+        "acct-dm-a",
+        "pos-pat-dm",
+    )
+
+
+async def test_S5_a_returned_transfer_does_not_move_the_case(rig: Any) -> None:
+    response = await rig.client.post(
+        "/v1/transfer-queue/tr-pat-1/decision",
+        json={"approve": False, "note": "राजस्व विभाग का ही विषय / stays with revenue"},
+        headers=rig.auth("dm_a"),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "returned"
+    assert rig.sla.transfers == []
+
+
+async def test_S17_nodal_officer_moderates_in_the_dm_post_audited_for_the_dm(rig: Any) -> None:
+    nodal = {"sub": "acct-nodal-pat", "kind": "operator", "roles": ["operator", "SAHYOG_NODAL"], "positions": [],
+             "district": "PAT"}  # fmt: skip
+    delegated = bearer(mint(nodal, acting_for="acct-dm-a", powers=["transfers.decide"]))
+    other_power = bearer(mint(nodal, acting_for="acct-dm-a", powers=["registrations.decide"]))
+
+    refused = await rig.client.post("/v1/transfer-queue/tr-pat-1/decision", json={"approve": True}, headers=other_power)
+    response = await rig.client.post("/v1/transfer-queue/tr-pat-1/decision", json={"approve": True}, headers=delegated)
+
+    assert refused.status_code == 403
+    assert response.status_code == 200, response.text
+    [decided] = rig.routing.transfer_decisions
+    actor = decided.actor
+    assert (actor.account_id, actor.on_behalf_of_account_id, actor.role, actor.position_id) == (
+        "acct-nodal-pat",
+        "acct-dm-a",
+        "DM",
+        "pos-pat-dm",
+    )
+    [moved] = rig.sla.transfers
+    assert moved.actor.on_behalf_of_account_id == "acct-dm-a"
+
+
+async def test_S17_only_powers_a_route_checks_can_be_delegated(rig: Any) -> None:
+    response = await rig.client.post(
+        "/v1/delegations",
+        json={"delegate_account_id": "acct-nodal-pat", "powers": ["transfers.decide", "grievance.remind"]},
+        headers=rig.auth("dm_a"),
+    )
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["powers[1]"]
+    assert _requests_of(rig, identity_pb2.CreateDelegationRequest) == []
+
+
+async def test_S8_l1_forwards_to_a_post_below_through_the_lifecycle(rig: Any) -> None:
+    case = rig.intake.seed(CASE, district="PAT", position_id="pos-pat-l1", department="REVENUE")
+
+    response = await rig.client.post(
+        f"/v1/grievances/{CASE}/forward",
+        json={"to_position_id": "pos-co-bihta", "note": "स्थल जाँच करें / inspect the site"},
+        headers=rig.auth("officer_a"),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["assignment"]["position_id"] == "pos-co-bihta"
+    [sent] = rig.sla.forwards
+    assert (sent.grievance_id, sent.to_position_id, sent.actor.account_id, sent.actor.position_id) == (
+        case.id,
+        "pos-co-bihta",
+        "acct-officer-a",
+        "pos-pat-l1",
+    )
+
+
+@pytest.mark.parametrize("target", ["pos-pat-health", "pos-pat-dm", "pos-gay-co"])
+async def test_S8_forward_only_down_the_reporting_chain(rig: Any, target: str) -> None:
+    rig.intake.seed(CASE, district="PAT", position_id="pos-pat-l1", department="REVENUE")
+
+    response = await rig.client.post(
+        f"/v1/grievances/{CASE}/forward", json={"to_position_id": target}, headers=rig.auth("officer_a")
+    )
+
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["to_position_id"]
+    assert rig.sla.forwards == []
+
+
+async def test_S7_dm_puts_an_approved_officer_in_charge_and_the_dm_of_another_district_cannot(rig: Any) -> None:
+    body = {"position_id": "pos-pat-l1", "charge_from": "2026-04-02T10:00:00+05:30"}
+
+    by_dm = await rig.client.post("/v1/officers/acct-new-officer/take-charge", json=body, headers=rig.auth("dm_a"))
+    by_other_dm = await rig.client.post(
+        "/v1/officers/acct-new-officer/take-charge", json=body, headers=rig.auth("dm_b")
+    )
+    by_peer = await rig.client.post(
+        "/v1/officers/acct-new-officer/take-charge", json=body, headers=rig.auth("officer_a")
+    )
+
+    assert by_dm.status_code == 200, by_dm.text
+    assert by_dm.json()["account_id"] == "acct-new-officer"
+    assert (by_other_dm.status_code, by_peer.status_code) == (403, 403)
+    sent = _requests_of(rig, identity_pb2.TakeChargeRequest)
+    assert [(r.account_id, r.actor.account_id, r.actor.position_id) for r in sent] == [
+        ("acct-new-officer", "acct-dm-a", "pos-pat-dm"),
+        ("acct-new-officer", "acct-dm-b", "pos-gay-dm"),
+    ]
+
+
+async def test_S7_case_clocks_show_through_the_case_scope(rig: Any) -> None:
+    case = rig.intake.seed(CASE, district="PAT", position_id="pos-pat-l1", department="REVENUE")
+
+    mine = await rig.client.get(f"/v1/grievances/{CASE}/clocks", headers=rig.auth("officer_a"))
+    elsewhere = await rig.client.get(f"/v1/grievances/{CASE}/clocks", headers=rig.auth("officer_b"))
+
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["clocks"][0]["name"] == "first_show_cause"
+    assert mine.json()["clocks"][0]["deadline"] == "2026-03-12T04:30:00Z"
+    assert elsewhere.status_code == 404
+    assert rig.sla.clock_requests == [case.id]

@@ -42,6 +42,8 @@ CHIEF_SECRETARY = "CHIEF_SECRETARY"
 POWER_DECIDE_REGISTRATIONS = "registrations.decide"
 POWER_MODERATE_TRANSFERS = "transfers.decide"
 POWER_READ_DISTRICT = "grievances.read_district"
+# Every power a delegation may name; identity refuses any other (nivaran_identity.domain.DELEGABLE_POWERS).
+DELEGABLE_POWERS = (POWER_DECIDE_REGISTRATIONS, POWER_MODERATE_TRANSFERS, POWER_READ_DISTRICT)
 
 # A JWT longer than this is not one identity minted; refusing it early bounds the work a request can cause.
 MAX_TOKEN_CHARS = 8192

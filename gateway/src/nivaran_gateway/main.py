@@ -26,7 +26,7 @@ from nivaran_gateway.idempotency import IdempotencyStore
 from nivaran_gateway.jurisdiction import PositionDirectory
 from nivaran_gateway.problems import FieldError, Problem
 from nivaran_gateway.ratelimit import RateLimiter
-from nivaran_gateway.routes import auth, categories, grievances, health, officers, transfers
+from nivaran_gateway.routes import auth, casework, categories, grievances, health, officers, transfers
 from nivaran_gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -149,6 +149,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(grievances.router)
+    app.include_router(casework.router)
     app.include_router(transfers.router)
     app.include_router(officers.router)
     app.include_router(categories.router)

@@ -15,7 +15,7 @@ from nivaran_common.timeutil import to_timestamp
 
 from .conftest import PASSWORD, START, Harness, HarnessFactory
 
-POWERS = ["grievance.remind", "grievance.forward", "report.daily"]
+POWERS = ["registrations.decide", "transfers.decide", "grievances.read_district"]
 
 
 async def cell(make_identity: HarnessFactory) -> Harness:
@@ -107,10 +107,22 @@ async def test_S17_regulator_acts_are_not_delegable(make_identity: HarnessFactor
     h = await cell(make_identity)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await h.stub.CreateDelegation(
-            delegate(h, "sahyog.patna", by="dm.patna", powers=["grievance.remind", "delegations.create", "Bad Name"])
+            delegate(h, "sahyog.patna", by="dm.patna", powers=["transfers.decide", "delegations.create", "Bad Name"])
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in field_violations(caught.value)] == ["powers[1]", "powers[2]"]
+
+
+async def test_S17_a_power_no_route_checks_cannot_be_delegated(make_identity: HarnessFactory) -> None:
+    h = await cell(make_identity)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.CreateDelegation(
+            delegate(h, "sahyog.patna", by="dm.patna", powers=["registrations.decide", "grievance.remind"])
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    [violation] = field_violations(caught.value)
+    assert violation.field == "powers[1]"
+    assert "transfers.decide" in violation.description
 
 
 async def test_S17_a_delegate_acts_for_one_officer_at_a_time(make_identity: HarnessFactory) -> None:
@@ -154,7 +166,9 @@ async def test_S6_S17_the_delegate_decides_registrations_for_the_dm_only_with_th
     under_dm = common_pb2.Actor(account_id=h.accounts["sahyog.patna"], on_behalf_of_account_id=h.accounts["dm.patna"])
     decision = identity_pb2.DecideRegistrationRequest(registration_id=pending.id, approve=True, actor=under_dm)
 
-    without_power = await h.stub.CreateDelegation(delegate(h, "sahyog.patna", by="dm.patna"))
+    without_power = await h.stub.CreateDelegation(
+        delegate(h, "sahyog.patna", by="dm.patna", powers=["transfers.decide", "grievances.read_district"])
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await h.stub.DecideRegistration(decision)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED

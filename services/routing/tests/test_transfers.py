@@ -313,3 +313,24 @@ async def test_S5_decide_and_list_bad_input(service: RoutingService) -> None:
         with pytest.raises(InvalidArgument) as caught:
             await service.list_transfer_queue(district, None)
         assert [v.field for v in caught.value.violations] == ["district_code"]
+
+
+async def test_S17_a_delegate_decides_in_the_dm_post_and_the_decision_says_by_whom_for_whom(
+    service: RoutingService, clock: Clock
+) -> None:
+    nodal = Actor(
+        account_id="acc-sahyog-nodal", role="DM", position_id="POS-PAT-DM", on_behalf_of_account_id="acc-patna-dm"
+    )
+    approved_request = await service.request_transfer(transfer("g-1"))
+    clock.at += timedelta(minutes=1)
+    returned_request = await service.request_transfer(transfer("g-2"))
+
+    approved = await service.decide_transfer(approved_request.id, True, "", "", nodal)
+    returned = await service.decide_transfer(returned_request.id, False, "", "The case concerns land records", nodal)
+
+    assert approved.decided_by_account_id == "acc-sahyog-nodal"
+    assert approved.decision_note == "[by acc-sahyog-nodal for acc-patna-dm under delegation / प्रत्यायोजन के अधीन]"
+    assert returned.decision_note.startswith("The case concerns land records [by acc-sahyog-nodal for acc-patna-dm")
+    # A retried return by the delegate is the same decision, not a conflicting one.
+    again = await service.decide_transfer(returned_request.id, False, "", "The case concerns land records", nodal)
+    assert again == returned

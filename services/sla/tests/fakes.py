@@ -20,6 +20,7 @@ from nivaran_sla.activities import (
     GET_POSITION,
     ISSUE_SHOW_CAUSE,
     LOAD_CONFIG,
+    LOAD_POLICY_VERSION,
     RECORD_BREACH,
     RECORD_RECOMMENDATION,
     RECORD_SHOW_CAUSE_REPLY,
@@ -36,6 +37,7 @@ from nivaran_sla.domain import (
     Localized,
     NoticeInput,
     NoticeResult,
+    PolicyVersionInput,
     PositionRef,
     RecommendationRecord,
     ReplyRecord,
@@ -45,7 +47,7 @@ from nivaran_sla.domain import (
     TransitionInput,
     TransitionResult,
 )
-from nivaran_sla.policy import PolicyRegistry
+from nivaran_sla.policy import PolicyError, PolicyRegistry
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICIES = ROOT / "policies"
@@ -85,6 +87,8 @@ class FakeServices:
     # Fail the first attempt of these activities after doing their work (a crash before the result was reported).
     fail_first_attempt: set[str] = field(default_factory=set)
     policies: PolicyRegistry = field(default_factory=lambda: PolicyRegistry.from_folder(POLICIES))
+    # What the worker's NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES hands the workflow (only for servers that have them).
+    upsert_search_attributes: bool = False
 
     def _flaky(self, name: str) -> None:
         self.activity_attempts[name] = self.activity_attempts.get(name, 0) + 1
@@ -115,7 +119,18 @@ class FakeServices:
 
         @activity.defn(name=LOAD_CONFIG)
         async def load_config(track: str) -> LifecycleConfig:
-            return LifecycleConfig(policy=self.policies.latest(track).model_dump(mode="json"))
+            return LifecycleConfig(
+                policy=self.policies.latest(track).model_dump(mode="json"),
+                upsert_search_attributes=self.upsert_search_attributes,
+            )
+
+        @activity.defn(name=LOAD_POLICY_VERSION)
+        async def load_policy_version(request: PolicyVersionInput) -> LifecycleConfig:
+            try:
+                policy = self.policies.get(f"{request.track}@v{request.version}")
+            except PolicyError as exc:
+                raise ApplicationError(str(exc), type="policy.unknown_version", non_retryable=True) from exc
+            return LifecycleConfig(policy=policy.model_dump(mode="json"))
 
         @activity.defn(name=COMPUTE_DEADLINE)
         async def compute(request: DeadlineInput) -> datetime:
@@ -196,6 +211,7 @@ class FakeServices:
             record_transition,
             send_notice,
             load_config,
+            load_policy_version,
             compute,
             resolve_role,
             get_position,

@@ -80,3 +80,39 @@ def test_a_late_deadline_for_a_moved_clock_is_ignored(sahyog: Policy) -> None:
     engine.on_event(sahyog, Event.FORWARDED, T0 + timedelta(days=1))
     engine.set_deadline("first_show_cause", first.generation, T0 + timedelta(days=10))
     assert engine.clocks["first_show_cause"].deadline is None
+
+
+def test_migration_keeps_starts_takes_new_durations_and_drops_or_adds_clocks(sahyog: Policy) -> None:
+    engine = started(sahyog, (Event.ASSIGNED, T0))
+    engine.fire(sahyog, "l1_forward")
+    before = engine.clocks["first_show_cause"].generation
+    shorter = [c.model_copy(update={"duration": "P6D"}) if c.id == "first_show_cause" else c for c in sahyog.clocks]
+    added = sahyog.clocks[0].model_copy(update={"id": "new_clock"})
+    kept = [c for c in shorter if c.id != "sanction"] + [added]
+    v2 = sahyog.model_copy(update={"version": sahyog.version + 1, "clocks": kept})
+    needs = engine.migrate(v2)
+    assert engine.policy_key == v2.key
+    assert "sanction" not in engine.clocks
+    assert not engine.clocks["new_clock"].running  # waits for its own start event
+    assert engine.clocks["l1_forward"].fired
+    assert not engine.clocks["l1_forward"].running
+    need = next(n for n in needs if n.clock_id == "first_show_cause")
+    assert need.start == T0
+    assert need.duration == "P6D"
+    assert need.generation == before + 1
+    assert "l1_forward" not in {n.clock_id for n in needs}
+    for n in needs:
+        engine.set_deadline(n.clock_id, n.generation, elapsed_deadline(n.start, n.duration))
+    assert engine.clocks["first_show_cause"].deadline == T0 + timedelta(days=6)
+    assert engine.clocks["dm_visibility"].deadline == T0 + timedelta(days=10)
+
+
+def test_B2_migration_leaves_a_paused_clock_its_remaining_time() -> None:
+    bpgra = POLICIES.latest("bpgra")
+    engine = ClockEngine.for_policy(bpgra)
+    for need in engine.on_event(bpgra, Event.REGISTERED, T0):
+        engine.set_deadline(need.clock_id, need.generation, T0 + timedelta(days=84))
+    engine.on_event(bpgra, Event.INFO_REQUESTED, T0 + timedelta(days=4))
+    needs = engine.migrate(bpgra.model_copy(update={"version": bpgra.version + 1}))
+    assert "decision" not in {n.clock_id for n in needs}
+    assert engine.clocks["decision"].paused_remaining == timedelta(days=80)

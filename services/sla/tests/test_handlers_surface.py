@@ -36,11 +36,13 @@ from nivaran_sla.clients import OPEN_STATUSES, IntakeCases, TemporalWorkflows
 from nivaran_sla.domain import (
     QUERY_CLOCKS,
     UPDATE_CHARGE_TAKEN,
+    UPDATE_MIGRATE_POLICY,
     UPDATE_RECORD_RECOMMENDATION,
     UPDATE_REPLY_SHOW_CAUSE,
     ChargeTakenInput,
     ClockView,
     Localized,
+    MigratePolicyInput,
     RecommendationInput,
     ReplyRecord,
     ReplyShowCauseInput,
@@ -87,6 +89,8 @@ class FakeWorkflows:
             return await self.records.record_reply(arg.notice_id, arg.reply, NOW)
         if name == UPDATE_RECORD_RECOMMENDATION and arg.by_role == "DM":
             return await self.records.record_recommendation(arg.notice_id, arg.recommendation, NOW)
+        if name == UPDATE_MIGRATE_POLICY:
+            return [_json(view) for view in self.clocks.get(grievance_id, [])]
         return None
 
     async def query(self, grievance_id: str, name: str) -> Any:
@@ -519,6 +523,39 @@ async def test_get_case_clocks_reports_deadlines_and_time_left(surface: Surface)
     assert not fired.HasField("remaining")
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
     assert (empty.code(), fields(empty)) == (grpc.StatusCode.INVALID_ARGUMENT, ["grievance_id"])
+
+
+async def test_migrate_case_policy_runs_the_update_and_names_bad_fields(surface: Surface) -> None:
+    started = NOW - timedelta(days=4)
+    surface.workflows.clocks["g-1"] = [
+        ClockView(
+            "first_show_cause", "S9", Localized("Show-cause at day 6", "छठे दिन कारण पृच्छा"), started,
+            started + timedelta(days=6), paused=False, remaining_seconds=None, running=True, fired=False,
+        ),
+    ]  # fmt: skip
+    reason = "Government order 12/2026 shortens S9 to 6 days"
+    operator = common_pb2.Actor(account_id="it.admin", role="state_admin")
+
+    answer = await surface.stub.MigrateCasePolicy(
+        sla_pb2.MigrateCasePolicyRequest(grievance_id="g-1", version=2, reason=reason, actor=operator)
+    )
+    bad = await rpc_error(surface.stub.MigrateCasePolicy(sla_pb2.MigrateCasePolicyRequest(reason="short")))
+    surface.workflows.reject_with = "the case already runs sahyog@v2"
+    refused = await rpc_error(
+        surface.stub.MigrateCasePolicy(
+            sla_pb2.MigrateCasePolicyRequest(grievance_id="g-1", version=2, reason=reason, actor=operator)
+        )
+    )
+
+    assert surface.workflows.updates == [
+        ("g-1", UPDATE_MIGRATE_POLICY, MigratePolicyInput(version=2, by_account_id="it.admin", reason=reason))
+    ]
+    [clock] = answer.clocks
+    assert clock.deadline.ToDatetime(tzinfo=UTC) == started + timedelta(days=6)
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(fields(bad)) == {"grievance_id", "actor.account_id", "version", "reason"}
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "sahyog@v2" in (refused.details() or "")
 
 
 # --- S7 charge handover --------------------------------------------------------------------------------------------

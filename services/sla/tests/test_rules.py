@@ -32,6 +32,7 @@ from nivaran_sla.domain import (
     DisposeInput,
     ForwardInput,
     InfoRequestInput,
+    MigratePolicyInput,
     NoticeInput,
     RecommendationInput,
     ReplyShowCauseInput,
@@ -39,10 +40,11 @@ from nivaran_sla.domain import (
     ReviewInput,
     TransferInput,
 )
+from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.worker import build_worker
 from nivaran_sla.workflows import GrievanceLifecycle
 
-from .fakes import FakeServices
+from .fakes import POLICIES, FakeServices
 from .test_workflows import start
 
 MINUTE = timedelta(minutes=1)
@@ -617,3 +619,65 @@ async def test_S15_rejection_needs_a_ground_and_a_stated_reason_and_stops_the_cl
     assert rejected.clear_visibility
     assert case.count("show_cause_issued") == 0
     assert (await case.handle.result()).status.value == "rejected"
+
+
+def _sahyog_with_show_cause_after(days: int) -> PolicyRegistry:
+    """The shipped policies plus a next sahyog version whose S9 show-cause falls due after `days` days."""
+    shipped = PolicyRegistry.from_folder(POLICIES)
+    current = shipped.latest("sahyog")
+    clocks = [
+        c.model_copy(update={"duration": f"P{days}D"}) if c.id == "first_show_cause" else c for c in current.clocks
+    ]
+    return PolicyRegistry(
+        [*shipped.all(), current.model_copy(update={"version": current.version + 1, "clocks": clocks})]
+    )
+
+
+async def test_S9_a_new_policy_version_leaves_running_cases_until_an_explicit_migration(run_case: Any) -> None:
+    fake = FakeServices()
+    case = await run_case(case_input(), fake)
+    started = await case.clock("first_show_cause")
+    assert started.deadline is not None
+    assert started.started_at is not None
+    # A state shortens S9 to 6 days: the new file is loaded, the running case is not touched.
+    fake.policies = _sahyog_with_show_cause_after(6)
+    await case.advance(6 * DAY + MINUTE)
+    assert case.count("show_cause_issued") == 0
+    assert (await case.clock("first_show_cause")).deadline == started.deadline
+    # An operator migrates it, with a reason: the clock keeps its start and takes the new duration, already past.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await case.handle.execute_update(
+            GrievanceLifecycle.migrate_policy,
+            MigratePolicyInput(version=2, by_account_id="it.admin", reason="short"),
+        )
+    views = await case.handle.execute_update(
+        GrievanceLifecycle.migrate_policy,
+        MigratePolicyInput(
+            version=2, by_account_id="it.admin", reason="Government order 12/2026 shortens S9 to 6 days"
+        ),
+        result_type=list[ClockView],
+    )
+    migrated = next(v for v in views if v.clock_id == "first_show_cause")
+    assert migrated.started_at == started.started_at
+    assert migrated.deadline == started.started_at + 6 * DAY
+    await case.settle()
+    [moved] = case.fake.transitions("policy_migrated")
+    assert moved.payload["from"] == "sahyog@v1"
+    assert moved.payload["to"] == "sahyog@v2"
+    assert "sahyog@v2" in moved.summary.en
+    assert "नीति" in moved.summary.hi
+    [issued] = case.fake.transitions("show_cause_issued")
+    assert issued.payload["number"] == 1
+    # The other clocks kept their v1 deadlines: S10 still falls on day 10, not before.
+    assert case.count("made_visible") == 0
+    with pytest.raises(WorkflowUpdateFailedError):
+        await case.handle.execute_update(
+            GrievanceLifecycle.migrate_policy,
+            MigratePolicyInput(version=2, by_account_id="it.admin", reason="Government order 12/2026 again"),
+        )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await case.handle.execute_update(
+            GrievanceLifecycle.migrate_policy,
+            MigratePolicyInput(version=9, by_account_id="it.admin", reason="A version nobody has shipped"),
+        )
+    assert len(case.fake.transitions("show_cause_issued")) == 1

@@ -35,6 +35,10 @@ Applicant = Annotated[Principal | None, Depends(public("login", per_ip=True))]
 # The DM of the post's district, or the nodal officer the DM delegated this power to (S17).
 Regulator = Annotated[Principal, Depends(requires(DM, powers=(POWER_DECIDE_REGISTRATIONS,)))]
 Officer = Annotated[Principal, Depends(requires(OFFICER))]
+# Regulators of posts above districts (identity's DEPT_ADMIN, STATE_ADMIN); operators, never officers (S6).
+ADMIN_ROLES = ("DEPT_ADMIN", "STATE_ADMIN")
+# Take charge: the officer for themselves, or the regulator of the post (S6, S7); identity checks the authority.
+ChargeGiver = Annotated[Principal, Depends(requires(OFFICER, *ADMIN_ROLES))]
 # S17: a DM or a secretary may delegate to the Sahyog-cell nodal officer.
 Delegator = Annotated[Principal, Depends(requires(DM, SECRETARY))]
 
@@ -161,20 +165,39 @@ async def relinquish_charge(
 @router.post(
     "/officers/{account_id}/take-charge",
     response_model=PostingView,
-    summary="Take charge of a post (S7)",
+    summary="Put an approved officer in charge of a post (S6, S7)",
+    description="The regulator of the post (the DM of its district; for a post above districts, the department's "
+    "admin) puts an approved officer in charge of a post from a date; the officer may confirm a charge their approval "
+    "already gave them. Identity checks the regulator's authority. The post's pending cases re-base their clocks to "
+    "the charge date (S7).",
     responses=problem_responses(400, 401, 403, 404, 409, 415, 422, 429, 500, 502, 503),
 )
 async def take_charge(
-    account_id: Id, body: TakeChargeIn, principal: Officer, clients: Clients, settings: Settings
+    account_id: Id,
+    body: TakeChargeIn,
+    principal: ChargeGiver,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
 ) -> PostingView:
     """The successor's deadlines run from the date they take charge."""
-    _self_only(principal, account_id)
+    if principal.account_id == account_id:
+        actor = principal.actor(position_id=body.position_id)
+    elif principal.has_any((DM,)):
+        actor = await actor_as(principal, DM, directory)
+    elif principal.has_any(ADMIN_ROLES):
+        actor = principal.actor(role=next(r for r in principal.roles if r in ADMIN_ROLES))
+    else:
+        raise ProblemError(
+            FORBIDDEN,
+            "an officer confirms only their own charge; the DM of the post's district puts another officer in charge",
+        )
     posting = await clients.identity.TakeCharge(
         identity_pb2.TakeChargeRequest(
             account_id=account_id,
             position_id=body.position_id,
             charge_from=to_timestamp(body.charge_from),
-            actor=principal.actor(position_id=body.position_id),
+            actor=actor,
         ),
         timeout=settings.grpc_timeout_seconds,
     )
@@ -202,7 +225,7 @@ async def create_delegation(
     delegation = await clients.identity.CreateDelegation(
         identity_pb2.CreateDelegationRequest(
             delegate_account_id=body.delegate_account_id,
-            powers=body.powers,
+            powers=[power.value for power in body.powers],
             actor=await _delegator_actor(principal, directory),
         ),
         timeout=settings.grpc_timeout_seconds,

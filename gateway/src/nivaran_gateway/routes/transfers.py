@@ -1,4 +1,11 @@
-"""REST transfers (S5): an officer asks to forward a case to another department; the district's DM decides."""
+"""REST transfers (S5): an officer asks to forward a case to another department; the district's DM decides.
+
+An approval is two steps: routing records the decision and names the receiving post (the other department's L1 for
+the district, or the department itself when it has no district office), then sla runs the case lifecycle's
+`transfer` Update, which moves the case in intake's record and timeline, re-bases its clocks and tells the
+complainant. sla runs that Update once per transfer id, so approving again (a retry after a timeout, a second click)
+finishes a move that did not happen and never moves the case twice.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from nivaran.common.v1 import common_pb2
 from nivaran.routing.v1 import routing_pb2
+from nivaran.sla.v1 import sla_pb2
 from nivaran_gateway.access import requires
 from nivaran_gateway.auth import DM, OFFICER, POWER_MODERATE_TRANSFERS, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
-from nivaran_gateway.jurisdiction import find_case, grievance_scope
+from nivaran_gateway.jurisdiction import PositionDirectory, find_case, grievance_scope
 from nivaran_gateway.problems import NOT_FOUND, ProblemError, problem_responses
 from nivaran_gateway.routes.grievances import RegistrationNumber, check_registration_number
 from nivaran_gateway.routes.officers import actor_as, district_of
@@ -107,16 +116,45 @@ async def decide_transfer(
     queue = await clients.routing.ListTransferQueue(
         routing_pb2.ListTransferQueueRequest(district_code=district_of(principal)), timeout=timeout
     )
-    if not any(t.id == transfer_id for t in queue.transfers):
+    found = next((t for t in queue.transfers if t.id == transfer_id), None)
+    if found is None:
         raise ProblemError(NOT_FOUND, f"no transfer request {transfer_id}")
+    actor = await _moderator_actor(principal, found, directory)
     decided = await clients.routing.DecideTransfer(
         routing_pb2.DecideTransferRequest(
             transfer_id=transfer_id,
             approve=body.approve,
             to_position_id=body.to_position_id or "",
             note=body.note,
-            actor=await actor_as(principal, DM, directory),
+            actor=actor,
         ),
         timeout=timeout,
     )
+    if decided.state == routing_pb2.TRANSFER_STATE_APPROVED:
+        # S5: the approved transfer moves the case (once per transfer id, however often this is called).
+        await clients.sla.TransferCase(
+            sla_pb2.TransferCaseRequest(
+                grievance_id=decided.grievance_id,
+                transfer_id=decided.id,
+                to_position_id=decided.to_position_id,
+                reason=decided.reason,
+                kind="department",
+                actor=actor,
+            ),
+            timeout=timeout,
+        )
     return TransferView.from_proto(decided)
+
+
+async def _moderator_actor(
+    principal: Principal, transfer: routing_pb2.TransferRequest, directory: PositionDirectory
+) -> common_pb2.Actor:
+    """The DM in their DM post; or the nodal officer acting for the DM (S17), in the moderating DM post.
+
+    The delegate holds no post of their own. Their token (signed by identity) carries the DM's delegated power and
+    district, and the transfer was found in that district's queue, so they act in the moderating post, audited
+    "by delegate for DM" through `on_behalf_of_account_id`.
+    """
+    if not principal.has_any((DM,)) and principal.may(POWER_MODERATE_TRANSFERS):
+        return principal.actor(role=DM, position_id=transfer.moderator_position_id)
+    return await actor_as(principal, DM, directory)

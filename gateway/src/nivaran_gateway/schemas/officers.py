@@ -9,6 +9,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from nivaran.identity.v1 import identity_pb2
 from nivaran_common.timeutil import to_timestamp
+from nivaran_gateway.auth import (
+    POWER_DECIDE_REGISTRATIONS,
+    POWER_MODERATE_TRANSFERS,
+    POWER_READ_DISTRICT,
+)
 from nivaran_gateway.schemas.common import InputModel, Text, enum_label, masked_email, masked_phone, timestamp
 
 
@@ -131,11 +136,19 @@ class PostingView(BaseModel):
         )
 
 
+class Power(StrEnum):
+    """A power a DM or secretary may delegate (S17): exactly those the gateway's routes check."""
+
+    DECIDE_REGISTRATIONS = POWER_DECIDE_REGISTRATIONS
+    MODERATE_TRANSFERS = POWER_MODERATE_TRANSFERS
+    READ_DISTRICT = POWER_READ_DISTRICT
+
+
 class DelegationIn(InputModel):
     """A DM or secretary delegates named powers to the Sahyog-cell nodal officer (S17)."""
 
     delegate_account_id: Text = Field(min_length=1, max_length=128)
-    powers: list[Text] = Field(min_length=1, max_length=32, examples=[["registrations.decide"]])
+    powers: list[Power] = Field(min_length=1, max_length=32, examples=[["registrations.decide"]])
 
 
 class DelegationView(BaseModel):

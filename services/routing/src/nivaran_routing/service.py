@@ -607,6 +607,12 @@ class RoutingService:
                 decided = replace(transfer, state=TransferState.APPROVED, to_position_id=receiver.id)
             else:
                 decided = replace(transfer, state=TransferState.RETURNED)
+            if actor.on_behalf_of_account_id:
+                # S17: the Sahyog-cell nodal officer decided with the DM's delegated power; audited "by X for Y".
+                audit = (
+                    f"[by {actor.account_id} for {actor.on_behalf_of_account_id} under delegation / प्रत्यायोजन के अधीन]"
+                )
+                note = f"{note} {audit}" if note else audit
             decided = replace(decided, decided_at=now, decided_by_account_id=actor.account_id, decision_note=note)
             if await store.record_decision(decided):
                 return decided
@@ -997,7 +1003,9 @@ def _repeated_decision(transfer: Transfer, approve: bool, to_position_id: str, n
     if approve:
         same = transfer.state is TransferState.APPROVED and to_position_id in ("", transfer.to_position_id)
     else:
-        same = transfer.state is TransferState.RETURNED and note == transfer.decision_note
+        # A delegate's decision note carries the "[by X for Y …]" audit after the note they wrote.
+        written = transfer.decision_note.split(" [by ", 1)[0]
+        same = transfer.state is TransferState.RETURNED and note in (transfer.decision_note, written)
     if same:
         return transfer
     raise FailedPrecondition(

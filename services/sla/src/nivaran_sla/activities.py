@@ -36,6 +36,7 @@ from nivaran_sla.domain import (
     NoticeChannel,
     NoticeInput,
     NoticeResult,
+    PolicyVersionInput,
     PositionRef,
     Recipient,
     RecommendationRecord,
@@ -54,6 +55,7 @@ T = TypeVar("T")
 RECORD_TRANSITION = "record_transition"
 SEND_NOTICE = "send_notice"
 LOAD_CONFIG = "load_config"
+LOAD_POLICY_VERSION = "load_policy_version"
 COMPUTE_DEADLINE = "compute_deadline"
 RESOLVE_ROLE = "resolve_role"
 GET_POSITION = "get_position"
@@ -229,6 +231,7 @@ class LifecycleActivities:
             self.record_transition,
             self.send_notice,
             self.load_config,
+            self.load_policy_version,
             self.compute_deadline,
             self.resolve_role,
             self.get_position,
@@ -246,6 +249,18 @@ class LifecycleActivities:
             policy = self.policies.latest(track)
         except PolicyError as exc:
             raise ApplicationError(str(exc), type="policy.unknown_track", non_retryable=True) from exc
+        return LifecycleConfig(
+            policy=policy.model_dump(mode="json"), upsert_search_attributes=self.upsert_search_attributes
+        )
+
+    @activity.defn(name=LOAD_POLICY_VERSION)
+    async def load_policy_version(self, request: PolicyVersionInput) -> LifecycleConfig:
+        """One named version of a track's policy, for an explicit migration of a running case."""
+        assert self.policies is not None
+        try:
+            policy = self.policies.get(f"{request.track}@v{request.version}")
+        except PolicyError as exc:
+            raise ApplicationError(str(exc), type="policy.unknown_version", non_retryable=True) from exc
         return LifecycleConfig(
             policy=policy.model_dump(mode="json"), upsert_search_attributes=self.upsert_search_attributes
         )

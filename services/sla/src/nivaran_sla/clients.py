@@ -50,11 +50,15 @@ class TemporalWorkflows:
         # An Update runs activities (the record, the timeline event) before it answers, so it gets more than one RPC.
         self._timeout = timedelta(seconds=timeout_seconds)
 
-    async def execute_update(self, grievance_id: str, name: str, arg: Any) -> Any:
-        """Run the Update `name` and wait for its result; a refusal raises UpdateRejected with the reason."""
+    async def execute_update(self, grievance_id: str, name: str, arg: Any, update_id: str = "") -> Any:
+        """Run the Update `name` and wait for its result; a refusal raises UpdateRejected with the reason.
+
+        With `update_id`, Temporal runs the Update once per workflow run: a retry with the same id gets the first
+        outcome instead of acting again.
+        """
         handle = self._client.get_workflow_handle(lifecycle_workflow_id(grievance_id))
         try:
-            return await handle.execute_update(name, arg, rpc_timeout=self._timeout)
+            return await handle.execute_update(name, arg, id=update_id or None, rpc_timeout=self._timeout)
         except WorkflowUpdateFailedError as exc:
             raise UpdateRejected(_failure_message(exc)) from exc
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:

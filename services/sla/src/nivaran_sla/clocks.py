@@ -83,6 +83,35 @@ class ClockEngine(BaseModel):
             clock_id=clock.id, generation=state.generation, start=at, duration=clock.duration, calendar=clock.calendar
         )
 
+    def migrate(self, new: Policy) -> list[NeedsDeadline]:
+        """Carry the clocks over to another version of the policy (an explicit migration, never a file reload).
+
+        A clock the new version keeps (by id) keeps its start, its pause and whether it fired; if it is running
+        and not paused, its deadline is recomputed from its original start under the new duration and calendar,
+        so a deadline that is already past under the new duration falls due at once. A paused clock keeps the
+        time it had left. A clock the new version drops is discarded; one it adds waits for its start event.
+        """
+        needs: list[NeedsDeadline] = []
+        carried: dict[str, ClockState] = {}
+        for clock in new.clocks:
+            state = self.clocks.get(clock.id) or ClockState(clock_id=clock.id)
+            if state.running and state.paused_remaining is None and state.started_at is not None:
+                state.generation += 1
+                state.deadline = None
+                needs.append(
+                    NeedsDeadline(
+                        clock_id=clock.id,
+                        generation=state.generation,
+                        start=state.started_at,
+                        duration=clock.duration,
+                        calendar=clock.calendar,
+                    )
+                )
+            carried[clock.id] = state
+        self.clocks = carried
+        self.policy_key = new.key
+        return needs
+
     def set_deadline(self, clock_id: str, generation: int, deadline: datetime) -> None:
         """Record a computed deadline, unless the clock moved on (stopped or re-based) meanwhile."""
         state = self.clocks[clock_id]

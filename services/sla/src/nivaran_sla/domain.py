@@ -218,6 +218,7 @@ class Breach:
 UPDATE_REPLY_SHOW_CAUSE = "reply_show_cause"
 UPDATE_RECORD_RECOMMENDATION = "record_recommendation"
 UPDATE_CHARGE_TAKEN = "charge_taken"
+UPDATE_MIGRATE_POLICY = "migrate_policy"
 QUERY_CLOCKS = "clocks"
 
 
@@ -249,6 +250,16 @@ class ChargeTakenInput:
     position_id: str
     account_id: str
     charge_from: datetime
+
+
+@dataclass(frozen=True)
+class MigratePolicyInput:
+    """Move a running case to another version of its track's policy. Loading a new policy file never does this by
+    itself: a case keeps the version it started under until someone with the authority migrates it, with a reason."""
+
+    version: int
+    by_account_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -350,6 +361,14 @@ class LifecycleConfig:
 
     policy: dict[str, Any]
     upsert_search_attributes: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyVersionInput:
+    """One stored version of a track's policy."""
+
+    track: str
+    version: int
 
 
 @dataclass(frozen=True)

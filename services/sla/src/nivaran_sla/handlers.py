@@ -12,7 +12,7 @@ from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
 from nivaran_common.timeutil import to_timestamp
 from nivaran_sla.deadlines import CalendarKind
-from nivaran_sla.domain import Actor, Breach, ShowCauseNotice
+from nivaran_sla.domain import Actor, Breach, LifecycleState, ShowCauseNotice
 from nivaran_sla.policy import Policy
 from nivaran_sla.service import ClockState, SlaService
 
@@ -94,6 +94,11 @@ def clock_to_proto(state: ClockState) -> sla_pb2.Clock:
     )
 
 
+def case_state_to_proto(grievance_id: str, state: LifecycleState) -> sla_pb2.CaseState:
+    """Where the case stands after an action."""
+    return sla_pb2.CaseState(grievance_id=grievance_id, status=state.status.value, position_id=state.position_id)
+
+
 class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
     """The SlaService RPCs over SlaService use cases."""
 
@@ -166,3 +171,32 @@ class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
             _time(request, "charge_from"),
         )
         return sla_pb2.ApplyChargeHandoverResponse(cases_rebased=rebased)
+
+    async def ForwardCase(
+        self, request: sla_pb2.ForwardCaseRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.CaseState:
+        state = await self._service.forward_case(
+            request.grievance_id, request.to_position_id, request.note, actor_from_proto(request.actor)
+        )
+        return case_state_to_proto(request.grievance_id.strip(), state)
+
+    async def MigrateCasePolicy(
+        self, request: sla_pb2.MigrateCasePolicyRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.GetCaseClocksResponse:
+        clocks = await self._service.migrate_case_policy(
+            request.grievance_id, request.version, request.reason, actor_from_proto(request.actor)
+        )
+        return sla_pb2.GetCaseClocksResponse(clocks=[clock_to_proto(c) for c in clocks])
+
+    async def TransferCase(
+        self, request: sla_pb2.TransferCaseRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.CaseState:
+        state = await self._service.transfer_case(
+            request.grievance_id,
+            request.transfer_id,
+            request.to_position_id,
+            request.reason,
+            request.kind,
+            actor_from_proto(request.actor),
+        )
+        return case_state_to_proto(request.grievance_id.strip(), state)

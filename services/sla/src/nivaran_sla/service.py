@@ -26,15 +26,20 @@ from nivaran_sla.deadlines import parse_duration as parse_iso_duration
 from nivaran_sla.domain import (
     QUERY_CLOCKS,
     UPDATE_CHARGE_TAKEN,
+    UPDATE_MIGRATE_POLICY,
     UPDATE_RECORD_RECOMMENDATION,
     UPDATE_REPLY_SHOW_CAUSE,
     Actor,
     Breach,
     ChargeTakenInput,
     ClockView,
+    ForwardInput,
+    LifecycleState,
+    MigratePolicyInput,
     RecommendationInput,
     ReplyShowCauseInput,
     ShowCauseNotice,
+    TransferInput,
 )
 from nivaran_sla.policy import Policy, PolicyError, PolicyRegistry
 from nivaran_sla.records import SlaRecords
@@ -47,6 +52,12 @@ REVIEWER_ROLES = frozenset({"DM", "COMMISSIONER"})
 _STATE_CODE = re.compile(r"^[A-Z]{2}$")
 _VERSION = re.compile(r"^v?([1-9][0-9]*)$")
 _CLOCKS = TypeAdapter(list[ClockView])
+_STATE = TypeAdapter(LifecycleState)
+# The lifecycle's officer-action Updates this surface runs (GrievanceLifecycle.forward / .transfer).
+UPDATE_FORWARD = "forward"
+UPDATE_TRANSFER = "transfer"
+TRANSFER_KINDS = frozenset({"department", "jurisdiction"})
+TRANSFER_REASON_MIN_CHARS = 10
 
 
 # --- what the use cases need from Temporal and from intake ----------------------------------------------------------
@@ -75,8 +86,8 @@ class UpdateRejected(Exception):
 class WorkflowGateway(Protocol):
     """A case's lifecycle workflow, reached by grievance id (workflow `grievance-<id>`)."""
 
-    async def execute_update(self, grievance_id: str, name: str, arg: Any) -> Any:
-        """Run the Update `name` with `arg` and wait for its result."""
+    async def execute_update(self, grievance_id: str, name: str, arg: Any, update_id: str = "") -> Any:
+        """Run the Update `name` with `arg` and wait for its result; once per `update_id` when one is given."""
         ...
 
     async def query(self, grievance_id: str, name: str) -> Any:
@@ -299,9 +310,85 @@ class SlaService:
         log.info("charge handover applied", position_id=position_id, open_cases=len(grievance_ids), rebased=rebased)
         return rebased
 
-    async def _update(self, grievance_id: str, name: str, arg: Any) -> None:
+    # officer actions that move a case (S8 forward, S5 / B6 transfer)
+
+    async def forward_case(self, grievance_id: str, to_position_id: str, note: str, actor: Actor) -> LifecycleState:
+        """S8: the case moves to a position below within its department; the disposing officer's clocks start."""
+        grievance_id, to_position_id, note = grievance_id.strip(), to_position_id.strip(), note.strip()
+        violations = _required("grievance_id", grievance_id) + _required("to_position_id", to_position_id)
+        violations += _required("actor.account_id", actor.account_id)
+        if len(note) > REPLY_MAX_CHARS:
+            violations.append(FieldViolation("note", f"must be at most {REPLY_MAX_CHARS} characters"))
+        if violations:
+            raise InvalidArgument.of(violations)
+        answer = await self._update(
+            grievance_id,
+            UPDATE_FORWARD,
+            ForwardInput(to_position_id=to_position_id, by_account_id=actor.account_id, note=note),
+        )
+        log.info("case forwarded", grievance_id=grievance_id, to_position_id=to_position_id)
+        return _STATE.validate_python(answer)
+
+    async def transfer_case(
+        self, grievance_id: str, transfer_id: str, to_position_id: str, reason: str, kind: str, actor: Actor
+    ) -> LifecycleState:
+        """S5 (DM-approved, another department) or B6 (another PGRO): the case moves, its clocks re-base and the
+        complainant is told. Runs once per transfer id, so a retried approval never moves the case twice."""
+        grievance_id, transfer_id, to_position_id = grievance_id.strip(), transfer_id.strip(), to_position_id.strip()
+        reason, kind = reason.strip(), (kind.strip() or "department")
+        violations = _required("grievance_id", grievance_id) + _required("to_position_id", to_position_id)
+        if kind not in TRANSFER_KINDS:
+            violations.append(FieldViolation("kind", "must be department or jurisdiction / विभाग या क्षेत्राधिकार"))
+        elif kind == "department" and not transfer_id:
+            violations.append(
+                FieldViolation("transfer_id", "a department transfer needs the DM's approved transfer (S5)")
+            )
+        if not TRANSFER_REASON_MIN_CHARS <= len(reason) <= REPLY_MAX_CHARS:
+            violations.append(
+                FieldViolation("reason", f"must be {TRANSFER_REASON_MIN_CHARS} to {REPLY_MAX_CHARS} characters")
+            )
+        violations += _required("actor.account_id", actor.account_id)
+        if violations:
+            raise InvalidArgument.of(violations)
+        move = TransferInput(
+            to_position_id=to_position_id,
+            by_account_id=actor.account_id,
+            reason=reason,
+            kind=kind,
+            transfer_id=transfer_id,
+        )
+        # Temporal keeps the outcome of an Update by its id: the second call with this id answers, it does not move.
+        update_id = f"transfer:{transfer_id}" if transfer_id else ""
+        answer = await self._update(grievance_id, UPDATE_TRANSFER, move, update_id=update_id)
+        log.info("case transferred", grievance_id=grievance_id, transfer_id=transfer_id, to_position_id=to_position_id)
+        return _STATE.validate_python(answer)
+
+    async def migrate_case_policy(self, grievance_id: str, version: int, reason: str, actor: Actor) -> list[ClockState]:
+        """Move a running case to another version of its track's policy, explicitly and with a reason."""
+        grievance_id, reason = grievance_id.strip(), reason.strip()
+        violations = _required("grievance_id", grievance_id) + _required("actor.account_id", actor.account_id)
+        if version < 1:
+            violations.append(FieldViolation("version", "must be 1 or more / 1 या अधिक"))
+        if not TRANSFER_REASON_MIN_CHARS <= len(reason) <= REPLY_MAX_CHARS:
+            violations.append(
+                FieldViolation("reason", f"must be {TRANSFER_REASON_MIN_CHARS} to {REPLY_MAX_CHARS} characters")
+            )
+        if violations:
+            raise InvalidArgument.of(violations)
+        answer = await self._update(
+            grievance_id,
+            UPDATE_MIGRATE_POLICY,
+            MigratePolicyInput(version=version, by_account_id=actor.account_id, reason=reason),
+        )
+        log.info("case policy migrated", grievance_id=grievance_id, version=version, by=actor.account_id)
+        now = as_utc(self._clock())
+        return [ClockState(view, _remaining(view, now)) for view in _CLOCKS.validate_python(answer)]
+
+    async def _update(self, grievance_id: str, name: str, arg: Any, *, update_id: str = "") -> Any:
         try:
-            await self._workflows.execute_update(grievance_id, name, arg)
+            if update_id:
+                return await self._workflows.execute_update(grievance_id, name, arg, update_id=update_id)
+            return await self._workflows.execute_update(grievance_id, name, arg)
         except UpdateRejected as exc:
             raise FailedPrecondition(exc.message) from exc
         except LifecycleClosed as exc:

@@ -35,3 +35,9 @@ class SlaSettings(ServiceSettings):
     # Must stay below the pod's terminationGracePeriodSeconds (30 s) so running activities finish or are
     # handed back before the kubelet kills the process.
     worker_graceful_shutdown_seconds: float = Field(default=20.0, gt=0, lt=30)
+    # Write NivaranStatus / NivaranDistrict / NivaranOfficeLevel / NivaranDeadline on every case's workflow, so
+    # cases can be found by visibility queries. The Temporal namespace must have them registered first (make run
+    # does, with `--search-attribute`; a cluster needs `temporal operator search-attribute create`); the worker
+    # refuses to start when they are missing, because each write of an unknown attribute fails the workflow task.
+    # Off by default for servers without them (the time-skipping test server has no visibility at all).
+    upsert_search_attributes: bool = False

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from nivaran.intake.v1 import intake_pb2_grpc
@@ -27,7 +29,7 @@ from nivaran_sla.activities import LifecycleActivities
 from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.records import SlaRecords
 from nivaran_sla.settings import SlaSettings
-from nivaran_sla.workflows import GrievanceLifecycle
+from nivaran_sla.workflows import SEARCH_ATTRIBUTES, GrievanceLifecycle
 
 log = get_logger(__name__)
 
@@ -72,6 +74,22 @@ async def connect_with_retry(
         else:
             log.info("connected to temporal", address=address, namespace=namespace, attempts=attempt)
             return client
+
+
+async def missing_search_attributes(client: Client) -> list[str]:
+    """The lifecycle's search attributes that the client's namespace has not registered (names, sorted).
+
+    A server that does not answer the operator call (some hosted offerings refuse it) is taken at its word: the
+    list is empty and a warning is logged, since the worker cannot tell."""
+    try:
+        response = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except RPCError as exc:
+        log.warning("cannot list search attributes; assuming they are registered", error=str(exc))
+        return []
+    registered = {**response.system_attributes, **response.custom_attributes}
+    return sorted(key.name for key in SEARCH_ATTRIBUTES if registered.get(key.name) != int(key.indexed_value_type))
 
 
 def build_worker(
@@ -128,6 +146,16 @@ async def run_worker(settings: SlaSettings) -> None:
         return
     stopping.cancel()
     client = connecting.result()
+    if settings.upsert_search_attributes:
+        missing = await missing_search_attributes(client)
+        if missing:
+            # Every upsert of an unknown attribute fails the workflow task, so each case would stall: stop here.
+            log.error("search attributes not registered", missing=missing, namespace=settings.temporal_namespace)
+            raise SystemExit(
+                f"sla worker: namespace {settings.temporal_namespace!r} lacks the search attributes {missing}; "
+                "register them (temporal operator search-attribute create --name NAME --type Keyword|Datetime) "
+                "or set NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES=false"
+            )
     engine = create_engine(settings.database_url)
     policies = PolicyRegistry.from_folder(settings.policy_folder)
     async with (
@@ -143,6 +171,7 @@ async def run_worker(settings: SlaSettings) -> None:
             records=SlaRecords(session_factory(engine)),
             policies=policies,
             holidays_folder=settings.holidays_folder,
+            upsert_search_attributes=settings.upsert_search_attributes,
         )
         worker = build_worker(client, settings.task_queue, activities.all(), settings.worker_graceful_shutdown_seconds)
         log.info(
@@ -150,6 +179,7 @@ async def run_worker(settings: SlaSettings) -> None:
             task_queue=settings.task_queue,
             intake=settings.intake_target,
             notify=settings.notify_target,
+            upsert_search_attributes=settings.upsert_search_attributes,
         )
         await run_until_stopped(worker, stop)
     await engine.dispose()

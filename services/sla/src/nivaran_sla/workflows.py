@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from nivaran_sla.domain import (
         QUERY_CLOCKS,
         UPDATE_CHARGE_TAKEN,
+        UPDATE_MIGRATE_POLICY,
         UPDATE_RECORD_RECOMMENDATION,
         UPDATE_REPLY_SHOW_CAUSE,
         Actor,
@@ -43,9 +44,11 @@ with workflow.unsafe.imports_passed_through():
         LifecycleResult,
         LifecycleState,
         Localized,
+        MigratePolicyInput,
         NoticeChannel,
         NoticeInput,
         NoticeResult,
+        PolicyVersionInput,
         PositionRef,
         Recipient,
         RecipientKind,
@@ -176,6 +179,13 @@ STATUS_ATTRIBUTE = SearchAttributeKey.for_keyword("NivaranStatus")
 DISTRICT_ATTRIBUTE = SearchAttributeKey.for_keyword("NivaranDistrict")
 OFFICE_LEVEL_ATTRIBUTE = SearchAttributeKey.for_keyword("NivaranOfficeLevel")
 DEADLINE_ATTRIBUTE = SearchAttributeKey.for_datetime("NivaranDeadline")
+# What the worker writes when LifecycleConfig.upsert_search_attributes is on; the namespace must know them all.
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    STATUS_ATTRIBUTE,
+    DISTRICT_ATTRIBUTE,
+    OFFICE_LEVEL_ATTRIBUTE,
+    DEADLINE_ATTRIBUTE,
+)
 TERMINAL = frozenset({CaseStatus.DISPOSED, CaseStatus.REJECTED, CaseStatus.CLOSED})
 REPORT_EVENTS = {
     "action": Event.ACTION_REPORTED,
@@ -652,6 +662,58 @@ class GrievanceLifecycle:
         )
         await self._on_event(Event.CHARGE_TAKEN, max(request.charge_from, workflow.now()))
         return self.state()
+
+    @workflow.update(name=UPDATE_MIGRATE_POLICY)
+    async def migrate_policy(self, request: MigratePolicyInput) -> list[ClockView]:
+        """Move the case to another version of its track's policy, on an operator's explicit, reasoned act; the
+        running clocks keep their starts and take the new durations (see ClockEngine.migrate)."""
+        assert self._policy is not None
+        assert self._engine is not None
+        old = self._policy
+        try:
+            config: LifecycleConfig = await self._activity(
+                LifecycleActivities.load_policy_version, PolicyVersionInput(track=old.track, version=request.version)
+            )
+        except ActivityError as exc:
+            raise ApplicationError(
+                f"no policy {old.track}@v{request.version} / यह नीति संस्करण उपलब्ध नहीं", type="policy.unknown_version"
+            ) from exc
+        new = Policy.model_validate(config.policy)
+        if self._policy.key != old.key:  # another migration finished while this one loaded its policy
+            raise ApplicationError(
+                f"the case moved to {self._policy.key} meanwhile / प्रकरण इस बीच {self._policy.key} पर चला गया",
+                type="policy.migrated_meanwhile",
+            )
+        self._policy = new
+        for need in self._engine.migrate(new):
+            self._engine.set_deadline(need.clock_id, need.generation, await self._deadline(need))
+        await self._transition(
+            "policy_migrated",
+            Localized(
+                en=f"The case moved from policy {old.key} to {new.key}",
+                hi=f"प्रकरण नीति {old.key} से {new.key} पर स्थानांतरित किया गया",
+            ),
+            request.by_account_id,
+            role="operator",
+            payload={"from": old.key, "to": new.key, "reason": request.reason},
+            key_suffix=new.key,
+        )
+        self._wake = True
+        self._update_search_attributes()
+        return self.clocks()
+
+    @migrate_policy.validator
+    def _check_migrate_policy(self, request: MigratePolicyInput) -> None:
+        self._require_open()
+        if self._policy is None:
+            raise ValueError("the case's policy is not loaded yet; try again / नीति अभी लोड नहीं हुई")
+        if request.version < 1:
+            raise ValueError("version must be 1 or more / संस्करण 1 या अधिक हो")
+        if request.version == self._policy.version:
+            raise ValueError(f"the case already runs {self._policy.key} / प्रकरण पहले से इसी नीति पर है")
+        if not request.by_account_id.strip():
+            raise ValueError("by_account_id is required / आवश्यक है")
+        self._require_text("reason", request.reason, 10)
 
     # --- clocks ----------------------------------------------------------------------------------------------------
 

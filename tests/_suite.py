@@ -1,0 +1,65 @@
+"""Start the real suite for a cross-service test: every process `make run` starts (scripts/devrun.py), on free ports,
+with PostgreSQL databases of the test's own, the real Temporal dev server, a Redis key prefix and an SMTP server.
+
+tests/test_e2e.py keeps its own fixture (same recipe); new end-to-end tests use `running_suite`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import devrun  # scripts/devrun.py, put on sys.path by tests/conftest.py
+
+from nivaran_common.testing import REDIS_URL, DatabaseFactory, SmtpServer, free_port
+
+
+@dataclass
+class RunningSuite:
+    base_url: str
+    ports: Any
+    log_dir: Path
+    smtp: SmtpServer
+
+
+@asynccontextmanager
+async def running_suite(
+    tmp_path: Path,
+    make_database: DatabaseFactory,
+    temporal_dev_env: Any,
+    smtp_server: SmtpServer,
+    key_prefix: str,
+    *,
+    db_prefix: str = "nivaran_suite",
+    extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[RunningSuite]:
+    """The whole suite with the demo master data and the dev seed accounts, stopped on exit."""
+    ports = devrun.Ports(
+        temporal=0, temporal_ui=0, redis=0, smtp=smtp_server.port,
+        routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
+        gateway=free_port(),
+    )  # fmt: skip
+    urls = {name: make_database("postgres", prefix=f"{db_prefix}_{name}") for name in devrun.SERVICES}
+    env = devrun.service_env(
+        ports,
+        urls,
+        temporal=temporal_dev_env.client.service_client.config.target_host,
+        redis_url=REDIS_URL,
+        task_queue=f"suite-{uuid.uuid4().hex[:8]}",
+    )
+    env["NIVARAN_GATEWAY_REDIS_KEY_PREFIX"] = key_prefix
+    # Identity keeps OTPs, resend cooldowns and per-phone limits in Redis: this test's own keys, on the test Redis.
+    env["NIVARAN_IDENTITY_REDIS_URL"] = REDIS_URL
+    env["NIVARAN_IDENTITY_KEY_PREFIX"] = f"{key_prefix}identity:"
+    env.update(extra_env or {})
+    devrun.load_demo_data(env)
+    sup = devrun.Supervisor(ports, log_dir=tmp_path / "log")
+    try:
+        await devrun.start_services(sup, env)
+        yield RunningSuite(f"http://127.0.0.1:{ports.gateway}", ports, tmp_path / "log", smtp_server)
+    finally:
+        sup.stop()
