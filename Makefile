@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test test-all lint proto proto-check k8s-validate bench bench-deadlines clean
+.PHONY: setup bytecode run test test-all lint proto proto-check k8s-validate bench bench-deadlines clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,7 +20,12 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/py
 	$(UV) sync --all-packages --frozen --python $(PYTHON)
 	touch $@
 
-setup: $(VENV)/.synced
+# Temporal's workflow sandbox imports the workflow module afresh for every case it runs; without bytecode on disk
+# (PYTHONDONTWRITEBYTECODE=1 in some environments) that is a full compile each time. Compile once up front.
+bytecode: $(VENV)/.synced
+	@$(PY) -m compileall -q -j 0 libs/common/src services/*/src gateway/src proto/nivaran >/dev/null
+
+setup: $(VENV)/.synced bytecode
 
 run: setup
 	$(PY) scripts/devrun.py
