@@ -344,17 +344,14 @@ async def bench(cases: int, spread: float, lead: float) -> None:
 
             await upgrade_async(SERVICE_ROOT, database_url)
             env = {
-                "NIVARAN_SLA_PROFILE": "dev",
-                "NIVARAN_SLA_LOG_LEVEL": "WARNING",
-                "NIVARAN_SLA_TEMPORAL_ADDRESS": address,
-                "NIVARAN_SLA_TASK_QUEUE": f"bench-sla-{uuid.uuid4().hex[:6]}",
-                "NIVARAN_SLA_DATABASE_URL": database_url,
-                "NIVARAN_SLA_POLICY_FOLDER": str(policies),
+                **recorder.sla_worker_env(
+                    temporal_address=address,
+                    task_queue=f"bench-sla-{uuid.uuid4().hex[:6]}",
+                    database_url=database_url,
+                    policy_folder=policies,
+                ),
+                # The worker runs from a snapshot of the sources (see snapshot_sla_source), away from the repository.
                 "NIVARAN_SLA_HOLIDAYS_FOLDER": str(devrun.ROOT / "data" / "holidays"),
-                "NIVARAN_SLA_INTAKE_TARGET": target,
-                "NIVARAN_SLA_NOTIFY_TARGET": target,
-                "NIVARAN_SLA_ROUTING_TARGET": target,
-                "NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES": "true",
                 **bytecode_env(var),
                 **source,
             }

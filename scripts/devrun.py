@@ -23,6 +23,8 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from nivaran_common.temporal import search_attribute_flags
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("NIVARAN_DEV_VAR", ROOT / "var")).resolve()
 LOGS = VAR / "log"
@@ -147,15 +149,6 @@ async def wait_http_ready(sup: Supervisor, url: str, seconds: float = 90) -> Non
 
 
 SERVICES = ("routing", "identity", "notify", "intake", "sla")
-# The sla worker writes these on every case's workflow (NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES); the dev server
-# registers them at start, so visibility queries such as `NivaranDistrict = 'PAT' AND NivaranStatus = 'escalated'`
-# work. Keep in step with nivaran_sla.workflows.SEARCH_ATTRIBUTES (a test checks).
-SEARCH_ATTRIBUTES = (
-    "NivaranStatus=Keyword",
-    "NivaranDistrict=Keyword",
-    "NivaranOfficeLevel=Keyword",
-    "NivaranDeadline=Datetime",
-)
 
 
 def sqlite_urls() -> dict[str, str]:
@@ -214,7 +207,9 @@ def service_env(
 
 def temporal_argv(p: Ports, var: Path) -> list[str]:
     """The Temporal dev server as `make run` starts it: a SQLite file with WAL, Nivaran's search attributes."""
-    registered = [arg for pair in SEARCH_ATTRIBUTES for arg in ("--search-attribute", pair)]
+    # What the sla worker writes on every case (NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES), so visibility queries such as
+    # `NivaranDistrict = 'PAT' AND NivaranStatus = 'escalated'` work.
+    registered = [arg for flag in search_attribute_flags() for arg in ("--search-attribute", flag)]
     return [
         str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(var / "temporal.db"),
         "--port", str(p.temporal), "--ui-port", str(p.temporal_ui), "--log-level", "warn",

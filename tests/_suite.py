@@ -1,7 +1,7 @@
 """Start the real suite for a cross-service test: every process `make run` starts (scripts/devrun.py), on free ports,
 with PostgreSQL databases of the test's own, the real Temporal dev server, a Redis key prefix and an SMTP server.
 
-tests/test_e2e.py keeps its own fixture (same recipe); new end-to-end tests use `running_suite`.
+tests/test_e2e.py and tests/test_onboarding_demo.py build their fixtures on `running_suite`.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import devrun  # scripts/devrun.py, put on sys.path by tests/conftest.py
 import httpx
 import pytest_asyncio
+from _suite import running_suite
 
-from nivaran_common.testing import DatabaseFactory, SmtpServer, eventually, free_port
+from nivaran_common.testing import DatabaseFactory, SmtpServer, eventually
 
 # Identity runs with the dev profile here (scripts/devrun.py sets NIVARAN_IDENTITY_DEV_FIXED_OTP), so the OTP that
 # would go by SMS is fixed; no other profile accepts a fixed OTP.
@@ -43,7 +43,6 @@ HINDI_FILING: dict[str, Any] = {
 @dataclass
 class Suite:
     base_url: str
-    sup: Any
     log_dir: Path
     smtp: SmtpServer
     category_code: str
@@ -55,36 +54,17 @@ class Suite:
 async def suite(
     tmp_path: Path, make_database: DatabaseFactory, temporal_dev_env: Any, smtp_server: SmtpServer, key_prefix: str
 ) -> AsyncIterator[Suite]:
-    ports = devrun.Ports(
-        temporal=0, temporal_ui=0, redis=0, smtp=smtp_server.port,
-        routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
-        gateway=free_port(),
-    )  # fmt: skip
-    urls = {name: make_database("postgres", prefix=f"nivaran_e2e_{name}") for name in devrun.SERVICES}
-    from nivaran_common.testing import REDIS_URL
-
-    env = devrun.service_env(
-        ports,
-        urls,
-        temporal=temporal_dev_env.client.service_client.config.target_host,
-        redis_url=REDIS_URL,
-        task_queue=f"e2e-{uuid.uuid4().hex[:8]}",
-    )
-    env["NIVARAN_GATEWAY_REDIS_KEY_PREFIX"] = key_prefix
-    # Identity keeps OTPs, resend cooldowns and per-phone limits in Redis: this test's own keys, on the test Redis.
-    env["NIVARAN_IDENTITY_REDIS_URL"] = REDIS_URL
-    env["NIVARAN_IDENTITY_KEY_PREFIX"] = f"{key_prefix}identity:"
-    env["OTEL_TRACES_EXPORTER"] = "console"
-    devrun.load_demo_data(env)
-    sup = devrun.Supervisor(ports, log_dir=tmp_path / "log")
-    try:
-        await devrun.start_services(sup, env)
-        category, location, position = await _resolve_demo(ports.routing)
-        yield Suite(
-            f"http://127.0.0.1:{ports.gateway}", sup, tmp_path / "log", smtp_server, category, location, position
-        )
-    finally:
-        sup.stop()
+    async with running_suite(
+        tmp_path,
+        make_database,
+        temporal_dev_env,
+        smtp_server,
+        key_prefix,
+        db_prefix="nivaran_e2e",
+        extra_env={"OTEL_TRACES_EXPORTER": "console"},
+    ) as running:
+        category, location, position = await _resolve_demo(running.ports.routing)
+        yield Suite(running.base_url, running.log_dir, running.smtp, category, location, position)
 
 
 async def _resolve_demo(routing_port: int) -> tuple[str, dict[str, str], str]:

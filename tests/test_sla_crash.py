@@ -155,21 +155,15 @@ async def kill_the_worker_mid_flight_and_check_every_deadline(
     database_url = make_database("postgres", prefix="nivaran_sla_crash")
     await upgrade_async(SERVICE_ROOT, database_url)
     collaborators = LifecycleCollaborators()
-    target = await collaborators.start()
+    await collaborators.start()
     task_queue = f"sla-crash-{uuid.uuid4().hex[:8]}"
     client = temporal_dev_env.client
-    env = {
-        "NIVARAN_SLA_PROFILE": "dev",
-        "NIVARAN_SLA_LOG_LEVEL": "WARNING",
-        "NIVARAN_SLA_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "NIVARAN_SLA_TASK_QUEUE": task_queue,
-        "NIVARAN_SLA_DATABASE_URL": database_url,
-        "NIVARAN_SLA_POLICY_FOLDER": str(policies),
-        "NIVARAN_SLA_INTAKE_TARGET": target,
-        "NIVARAN_SLA_NOTIFY_TARGET": target,
-        "NIVARAN_SLA_ROUTING_TARGET": target,
-        "NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES": "true",
-    }
+    env = collaborators.sla_worker_env(
+        temporal_address=client.service_client.config.target_host,
+        task_queue=task_queue,
+        database_url=database_url,
+        policy_folder=policies,
+    )
     log = tmp_path / "sla-worker.log"
     worker = spawn_worker(env, log)
     try:

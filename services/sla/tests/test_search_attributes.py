@@ -19,18 +19,19 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from nivaran_common.testing import NIVARAN_SEARCH_ATTRIBUTES, REPO_ROOT, eventually, venv_binary
-from nivaran_sla.domain import CaseStatus, DisposeInput, ForwardInput
-from nivaran_sla.settings import SlaSettings
-from nivaran_sla.worker import build_worker, missing_search_attributes, run_worker
-from nivaran_sla.workflows import (
+from nivaran_common.temporal import (
     DEADLINE_ATTRIBUTE,
     DISTRICT_ATTRIBUTE,
     OFFICE_LEVEL_ATTRIBUTE,
     SEARCH_ATTRIBUTES,
     STATUS_ATTRIBUTE,
-    GrievanceLifecycle,
+    search_attribute_flags,
 )
+from nivaran_common.testing import REPO_ROOT, eventually, venv_binary
+from nivaran_sla.domain import CaseStatus, DisposeInput, ForwardInput
+from nivaran_sla.settings import SlaSettings
+from nivaran_sla.worker import build_worker, missing_search_attributes, run_worker
+from nivaran_sla.workflows import GrievanceLifecycle
 
 from .fakes import FakeServices
 from .test_workflows import lifecycle_input, start
@@ -183,7 +184,8 @@ def test_make_run_and_the_test_server_register_what_the_workflow_writes(monkeypa
              DEADLINE_ATTRIBUTE: "Datetime"}  # fmt: skip
     written = [f"{key.name}={kinds[key]}" for key in SEARCH_ATTRIBUTES]
 
-    assert list(devrun.SEARCH_ATTRIBUTES) == written
-    assert [f"{name}={kind}" for name, kind in NIVARAN_SEARCH_ATTRIBUTES] == written
+    assert search_attribute_flags() == written
+    argv = devrun.temporal_argv(devrun.Ports(), REPO_ROOT / "var")
+    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "--search-attribute"] == written
     env = devrun.service_env(devrun.Ports(), {})
     assert env["NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES"] == "true"

@@ -26,14 +26,6 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
-# The search attributes the sla worker writes (nivaran_sla.workflows.SEARCH_ATTRIBUTES), as the dev server's
-# `--search-attribute NAME=TYPE` pairs; `make run` registers the same (scripts/devrun.py).
-NIVARAN_SEARCH_ATTRIBUTES = (
-    ("NivaranStatus", "Keyword"),
-    ("NivaranDistrict", "Keyword"),
-    ("NivaranOfficeLevel", "Keyword"),
-    ("NivaranDeadline", "Datetime"),
-)
 PG_ADMIN_URL = os.environ.get("NIVARAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NIVARAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -152,7 +144,9 @@ async def temporal_dev_env() -> AsyncIterator[Any]:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
-    registered = [arg for name, kind in NIVARAN_SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{name}={kind}")]
+    from nivaran_common.temporal import search_attribute_flags
+
+    registered = [arg for flag in search_attribute_flags() for arg in ("--search-attribute", flag)]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
         data_converter=pydantic_data_converter,
@@ -313,6 +307,24 @@ class LifecycleCollaborators:
         self._server = server
         self.target = f"127.0.0.1:{port}"
         return self.target
+
+    def sla_worker_env(
+        self, *, temporal_address: str, task_queue: str, database_url: str, policy_folder: Path
+    ) -> dict[str, str]:
+        """The environment of an sla worker process (`python -m nivaran_sla.worker`) whose intake, notify and
+        routing are this server, writing Nivaran's search attributes."""
+        return {
+            "NIVARAN_SLA_PROFILE": "dev",
+            "NIVARAN_SLA_LOG_LEVEL": "WARNING",
+            "NIVARAN_SLA_TEMPORAL_ADDRESS": temporal_address,
+            "NIVARAN_SLA_TASK_QUEUE": task_queue,
+            "NIVARAN_SLA_DATABASE_URL": database_url,
+            "NIVARAN_SLA_POLICY_FOLDER": str(policy_folder),
+            "NIVARAN_SLA_INTAKE_TARGET": self.target,
+            "NIVARAN_SLA_NOTIFY_TARGET": self.target,
+            "NIVARAN_SLA_ROUTING_TARGET": self.target,
+            "NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES": "true",
+        }
 
     async def stop(self) -> None:
         """Stop serving at once."""

@@ -57,7 +57,6 @@ _STATE = TypeAdapter(LifecycleState)
 UPDATE_FORWARD = "forward"
 UPDATE_TRANSFER = "transfer"
 TRANSFER_KINDS = frozenset({"department", "jurisdiction"})
-TRANSFER_REASON_MIN_CHARS = 10
 
 
 # --- what the use cases need from Temporal and from intake ----------------------------------------------------------
@@ -207,6 +206,10 @@ class SlaService:
             raise FailedPrecondition("the case is closed / मामला बंद हो चुका है") from exc
         except LifecycleUnavailable as exc:
             raise Unavailable("the case's lifecycle did not answer; try again") from exc
+        return self._clock_states(answer)
+
+    def _clock_states(self, answer: Any) -> list[ClockState]:
+        """The lifecycle's clock views with the time each has left now."""
         # An answer that does not fit ClockView is a version skew between server and worker: INTERNAL, and logged.
         views = _CLOCKS.validate_python(answer)
         now = as_utc(self._clock())
@@ -343,10 +346,7 @@ class SlaService:
             violations.append(
                 FieldViolation("transfer_id", "a department transfer needs the DM's approved transfer (S5)")
             )
-        if not TRANSFER_REASON_MIN_CHARS <= len(reason) <= REPLY_MAX_CHARS:
-            violations.append(
-                FieldViolation("reason", f"must be {TRANSFER_REASON_MIN_CHARS} to {REPLY_MAX_CHARS} characters")
-            )
+        violations += _text("reason", reason)
         violations += _required("actor.account_id", actor.account_id)
         if violations:
             raise InvalidArgument.of(violations)
@@ -369,10 +369,7 @@ class SlaService:
         violations = _required("grievance_id", grievance_id) + _required("actor.account_id", actor.account_id)
         if version < 1:
             violations.append(FieldViolation("version", "must be 1 or more / 1 या अधिक"))
-        if not TRANSFER_REASON_MIN_CHARS <= len(reason) <= REPLY_MAX_CHARS:
-            violations.append(
-                FieldViolation("reason", f"must be {TRANSFER_REASON_MIN_CHARS} to {REPLY_MAX_CHARS} characters")
-            )
+        violations += _text("reason", reason)
         if violations:
             raise InvalidArgument.of(violations)
         answer = await self._update(
@@ -381,8 +378,7 @@ class SlaService:
             MigratePolicyInput(version=version, by_account_id=actor.account_id, reason=reason),
         )
         log.info("case policy migrated", grievance_id=grievance_id, version=version, by=actor.account_id)
-        now = as_utc(self._clock())
-        return [ClockState(view, _remaining(view, now)) for view in _CLOCKS.validate_python(answer)]
+        return self._clock_states(answer)
 
     async def _update(self, grievance_id: str, name: str, arg: Any, *, update_id: str = "") -> Any:
         try:

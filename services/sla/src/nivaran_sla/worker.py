@@ -24,12 +24,12 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.telemetry import configure_tracing
-from nivaran_common.temporal import connect_temporal
+from nivaran_common.temporal import SEARCH_ATTRIBUTES, connect_temporal
 from nivaran_sla.activities import LifecycleActivities
 from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.records import SlaRecords
 from nivaran_sla.settings import SlaSettings
-from nivaran_sla.workflows import SEARCH_ATTRIBUTES, GrievanceLifecycle
+from nivaran_sla.workflows import GrievanceLifecycle
 
 log = get_logger(__name__)
 

@@ -11,13 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from nivaran.common.v1 import common_pb2
     from nivaran.sla.v1 import sla_pb2
-    from nivaran_common.temporal import LIFECYCLE_WORKFLOW
+    from nivaran_common.temporal import (
+        DEADLINE_ATTRIBUTE,
+        DISTRICT_ATTRIBUTE,
+        LIFECYCLE_WORKFLOW,
+        OFFICE_LEVEL_ATTRIBUTE,
+        STATUS_ATTRIBUTE,
+    )
     from nivaran_sla.activities import LifecycleActivities
     from nivaran_sla.clocks import ClockEngine, NeedsDeadline, elapsed_deadline
     from nivaran_sla.deadlines import CalendarKind, parse_duration
@@ -175,17 +181,6 @@ def case_assigned_notice(case: Case) -> NoticeInput:
     )
 
 
-STATUS_ATTRIBUTE = SearchAttributeKey.for_keyword("NivaranStatus")
-DISTRICT_ATTRIBUTE = SearchAttributeKey.for_keyword("NivaranDistrict")
-OFFICE_LEVEL_ATTRIBUTE = SearchAttributeKey.for_keyword("NivaranOfficeLevel")
-DEADLINE_ATTRIBUTE = SearchAttributeKey.for_datetime("NivaranDeadline")
-# What the worker writes when LifecycleConfig.upsert_search_attributes is on; the namespace must know them all.
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
-    STATUS_ATTRIBUTE,
-    DISTRICT_ATTRIBUTE,
-    OFFICE_LEVEL_ATTRIBUTE,
-    DEADLINE_ATTRIBUTE,
-)
 TERMINAL = frozenset({CaseStatus.DISPOSED, CaseStatus.REJECTED, CaseStatus.CLOSED})
 REPORT_EVENTS = {
     "action": Event.ACTION_REPORTED,
