@@ -8,6 +8,7 @@ reporting chains and secretary checks, identity's JWKS), and record what they we
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -29,7 +30,15 @@ from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
-from nivaran_common.errors import DomainError, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from nivaran_common.errors import (
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.redis import create_redis
 from nivaran_common.timeutil import to_timestamp
@@ -644,13 +653,19 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
 # --- intake -------------------------------------------------------------------------------------------------------
 
 FILED_AT = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
+# The fake's file limit, below the rig's body cap, so a test can exceed it without the gateway refusing first.
+FAKE_ATTACHMENT_LIMIT = 1024
+ATTACHMENT_PURPOSES = ("filing", "report", "disposal", "show_cause_reply", "citizen_response", "other")
+ATTACHMENT_MAGIC = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
 class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
-    """Files cases in memory, one per idempotency key, and lists them with intake's filter semantics.
+    """Files cases in memory, one per idempotency key, and lists them with intake's filter, order and page semantics.
 
-    It deliberately echoes the complainant's raw phone and Aadhaar on reads, so the tests prove the gateway masks
-    them whatever a service sends.
+    Like the real intake, a case has no current_deadline until the lifecycle records one (RecordTransition); only
+    `seed(..., deadline=...)` stands for that. Each case is filed a minute after the one before, so "newest first"
+    has one answer. It deliberately echoes the complainant's raw phone and Aadhaar on reads, so the tests prove the
+    gateway masks them whatever a service sends.
     """
 
     def __init__(self) -> None:
@@ -661,6 +676,9 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.timelines: dict[str, list[intake_pb2.TimelineEvent]] = {}
         self.fail_with: DomainError | Exception | None = None
         self.hold: asyncio.Event | None = None
+        self.attachments: dict[str, list[tuple[intake_pb2.Attachment, bytes]]] = {}
+        self.attachment_requests: list[intake_pb2.AddAttachmentRequest] = []
+        self.attachment_keys: dict[str, intake_pb2.Attachment] = {}
 
     def seed(
         self,
@@ -672,8 +690,10 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         account_id: str = "",
         phone: str = "",
         dm_visible: bool = False,
+        deadline: datetime | None = None,
+        deadline_clock: str = "",
     ) -> intake_pb2.Grievance:
-        """Store a case directly (no filing)."""
+        """Store a case directly (no filing); a deadline stands for one the lifecycle recorded."""
         grievance = self._grievance(
             number,
             complainant=intake_pb2.Complainant(name="राम कुमार", address="पटना", phone=phone, account_id=account_id),
@@ -683,6 +703,9 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
             department=department,
         )
         grievance.dm_visible = dm_visible
+        if deadline is not None:
+            grievance.current_deadline.CopyFrom(to_timestamp(deadline))
+            grievance.deadline_clock = deadline_clock
         self.by_number[number] = grievance
         self.timelines[grievance.id] = []
         return grievance
@@ -698,6 +721,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         department: str = "REVENUE",
         request: intake_pb2.FileGrievanceRequest | None = None,
     ) -> intake_pb2.Grievance:
+        filed_at = FILED_AT + timedelta(minutes=len(self.by_number))
         return intake_pb2.Grievance(
             id=str(uuid.uuid4()),
             registration_number=number,
@@ -719,11 +743,10 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
                 office_name=text("Circle Office, Bihta", "अंचल कार्यालय, बिहटा"),
                 position_id=position_id,
                 position_title=text("Circle Officer", "अंचल अधिकारी"),
-                assigned_at=to_timestamp(FILED_AT),
+                assigned_at=to_timestamp(filed_at),
             ),
-            filed_at=to_timestamp(FILED_AT),
-            updated_at=to_timestamp(FILED_AT),
-            current_deadline=to_timestamp(FILED_AT + timedelta(days=10)),
+            filed_at=to_timestamp(filed_at),
+            updated_at=to_timestamp(filed_at),
             workflow_id="grievance-x",
             version=2,
         )
@@ -813,14 +836,102 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
                 checks.append(request.query in g.subject or request.query in g.description)
             return all(checks)
 
-        found = [g for g in self.by_number.values() if matches(g)]
+        def newest(g: intake_pb2.Grievance) -> tuple[datetime, str]:
+            return g.filed_at.ToDatetime(tzinfo=UTC), g.id
+
+        found = sorted((g for g in self.by_number.values() if matches(g)), key=newest, reverse=True)
+        if request.order == intake_pb2.GRIEVANCE_ORDER_DEADLINE:
+            # Stable: ties and the deadline-less keep newest first.
+            found.sort(
+                key=lambda g: (
+                    not g.HasField("current_deadline"),
+                    g.current_deadline.ToDatetime(tzinfo=UTC) if g.HasField("current_deadline") else FILED_AT,
+                )
+            )
         size = request.page.page_size or 50
-        return intake_pb2.ListGrievancesResponse(grievances=found[:size])
+        token = request.page.page_token or "0"
+        if not token.isdigit():
+            raise InvalidArgument.field("page.page_token", "is not a token this service issued")
+        start = int(token)
+        rest = found[start + size :]
+        return intake_pb2.ListGrievancesResponse(
+            grievances=found[start : start + size], next_page_token=str(start + size) if rest else ""
+        )
 
     async def GetTimeline(  # noqa: N802
         self, request: intake_pb2.GetTimelineRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.GetTimelineResponse:
         return intake_pb2.GetTimelineResponse(events=self.timelines.get(request.grievance_id, []))
+
+    def seed_attachment(
+        self, number: str, content: bytes, *, file_name: str, content_type: str, purpose: str = "report"
+    ) -> intake_pb2.Attachment:
+        """Store an attachment of a seeded case directly (no upload)."""
+        grievance = self.by_number[number]
+        attachment = intake_pb2.Attachment(
+            id=str(uuid.uuid4()), grievance_id=grievance.id, file_name=file_name, content_type=content_type,
+            size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(), purpose=purpose,
+            uploaded_by=common_pb2.Actor(account_id="acct-officer-a", role="L1", position_id="pos-pat-l1"),
+            created_at=to_timestamp(FILED_AT),
+        )  # fmt: skip
+        self.attachments.setdefault(grievance.id, []).append((attachment, content))
+        return attachment
+
+    def _known_case(self, grievance_id: str) -> None:
+        if not any(g.id == grievance_id for g in self.by_number.values()):
+            raise NotFound(f"no grievance {grievance_id}")
+
+    async def AddAttachment(  # noqa: N802
+        self, request: intake_pb2.AddAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Attachment:
+        """Intake's checks, with the same field violations, and a limit of FAKE_ATTACHMENT_LIMIT bytes."""
+        self.attachment_requests.append(request)
+        self._known_case(request.grievance_id)
+        if request.idempotency_key in self.attachment_keys:
+            return self.attachment_keys[request.idempotency_key]
+        violations: list[FieldViolation] = []
+        if request.purpose not in ATTACHMENT_PURPOSES:
+            violations.append(FieldViolation("purpose", f"must be one of {', '.join(ATTACHMENT_PURPOSES)}"))
+        sniffed = next((t for magic, t in ATTACHMENT_MAGIC.items() if request.content.startswith(magic)), None)
+        declared = request.content_type.split(";")[0].strip().lower()
+        if not request.content:
+            violations.append(FieldViolation("content", "is required"))
+        elif len(request.content) > FAKE_ATTACHMENT_LIMIT:
+            violations.append(FieldViolation("content", f"must be at most {FAKE_ATTACHMENT_LIMIT} bytes"))
+        elif sniffed is None:
+            violations.append(
+                FieldViolation("content_type", "the file is not one of application/pdf, image/jpeg, image/png")
+            )
+        elif declared and declared not in {sniffed, "application/octet-stream"}:
+            violations.append(FieldViolation("content_type", f"is {declared}, but the file's content is {sniffed}"))
+        if violations or sniffed is None:
+            raise InvalidArgument.of(violations)
+        attachment = intake_pb2.Attachment(
+            id=str(uuid.uuid4()), grievance_id=request.grievance_id,
+            file_name=request.file_name.replace("\\", "/").rsplit("/", 1)[-1] or "attachment",
+            content_type=sniffed, size_bytes=len(request.content),
+            sha256=hashlib.sha256(request.content).hexdigest(), purpose=request.purpose, uploaded_by=request.actor,
+            created_at=to_timestamp(datetime.now(UTC)),
+        )  # fmt: skip
+        self.attachments.setdefault(request.grievance_id, []).append((attachment, request.content))
+        self.attachment_keys[request.idempotency_key] = attachment
+        return attachment
+
+    async def ListAttachments(  # noqa: N802
+        self, request: intake_pb2.ListAttachmentsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListAttachmentsResponse:
+        self._known_case(request.grievance_id)
+        return intake_pb2.ListAttachmentsResponse(
+            attachments=[a for a, _ in self.attachments.get(request.grievance_id, [])]
+        )
+
+    async def GetAttachmentContent(  # noqa: N802
+        self, request: intake_pb2.GetAttachmentContentRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.AttachmentContent:
+        for attachment, content in self.attachments.get(request.grievance_id, []):
+            if attachment.id == request.attachment_id:
+                return intake_pb2.AttachmentContent(attachment=attachment, content=content)
+        raise NotFound(f"no attachment {request.attachment_id} on grievance {request.grievance_id}")
 
     async def GetDashboard(  # noqa: N802
         self, request: intake_pb2.GetDashboardRequest, context: grpc.aio.ServicerContext
@@ -837,45 +948,147 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
 
 
 class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
-    """Answers ListNotices with an acknowledgement sent by SMS and email (raw addresses, to prove masking)."""
+    """A grievance's notices: an acknowledgement sent by SMS and email (raw addresses, to prove masking).
+
+    Notices added with `deliver` are kept and answered with notify's semantics: ListNotices matches the grievance
+    AND (the account OR the post), newest first, at most 200; MarkNoticeRead sets the in-app read_at once and refuses a
+    reader who is neither the account nor the post (and, like notify, lets anyone read a notice addressed to nobody).
+    """
+
+    LIMIT = 200
 
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.list_requests: list[notify_pb2.ListNoticesRequest] = []
+        self.read_requests: list[notify_pb2.MarkNoticeReadRequest] = []
+        self.notices: dict[str, notify_pb2.Notice] = {}
+
+    def deliver(
+        self,
+        notice_id: str,
+        *,
+        account_id: str = "",
+        position_id: str = "",
+        template: str = "sla_notice",
+        registration_number: str = "BR-PAT-2026-0000001-7",
+        channels: tuple[notify_pb2.DeliveryChannel.ValueType, ...] = (notify_pb2.DELIVERY_CHANNEL_IN_APP,),
+        created_at: datetime = FILED_AT,
+    ) -> notify_pb2.Notice:
+        """Store a notice as Send would have (in-app is delivered at once)."""
+        stamp = to_timestamp(created_at)
+        notice = notify_pb2.Notice(
+            id=notice_id,
+            dedupe_key=f"dedupe-{notice_id}",
+            template=template,
+            grievance_id=f"g-{registration_number}",
+            registration_number=registration_number,
+            recipient_account_id=account_id,
+            recipient_position_id=position_id,
+            subject=text(f"Notice {notice_id}", f"सूचना {notice_id}"),
+            body=text(f"Body of {notice_id}", f"{notice_id} का विवरण"),
+            created_at=stamp,
+            deliveries=[
+                notify_pb2.Delivery(
+                    id=f"{notice_id}-{channel}",
+                    notice_id=notice_id,
+                    channel=channel,
+                    state=notify_pb2.DELIVERY_STATE_DELIVERED,
+                    attempts=1,
+                    sent_at=stamp,
+                    delivered_at=stamp,
+                )
+                for channel in channels
+            ],
+        )
+        self.notices[notice_id] = notice
+        return notice
+
+    @staticmethod
+    def _in_app(notice: notify_pb2.Notice) -> notify_pb2.Delivery | None:
+        return next((d for d in notice.deliveries if d.channel == notify_pb2.DELIVERY_CHANNEL_IN_APP), None)
+
+    def _acknowledgement(self, grievance_id: str) -> notify_pb2.Notice:
+        sent = to_timestamp(datetime(2026, 3, 2, 4, 31, tzinfo=UTC))
+        delivered = to_timestamp(datetime(2026, 3, 2, 4, 32, tzinfo=UTC))
+        return notify_pb2.Notice(
+            id="notice-1",
+            template="acknowledgement",
+            grievance_id=grievance_id,
+            subject=text("Grievance registered", "शिकायत दर्ज"),
+            created_at=sent,
+            deliveries=[
+                notify_pb2.Delivery(
+                    id="d-1",
+                    channel=notify_pb2.DELIVERY_CHANNEL_SMS,
+                    state=notify_pb2.DELIVERY_STATE_DELIVERED,
+                    address=RAW_PHONE,
+                    sent_at=sent,
+                    delivered_at=delivered,
+                ),
+                notify_pb2.Delivery(
+                    id="d-2",
+                    channel=notify_pb2.DELIVERY_CHANNEL_EMAIL,
+                    state=notify_pb2.DELIVERY_STATE_SENT,
+                    address=RAW_EMAIL,
+                    sent_at=sent,
+                ),
+            ],
+        )
 
     async def ListNotices(  # noqa: N802
         self, request: notify_pb2.ListNoticesRequest, context: grpc.aio.ServicerContext
     ) -> notify_pb2.ListNoticesResponse:
-        self.asked.append(request.grievance_id)
-        sent = to_timestamp(datetime(2026, 3, 2, 4, 31, tzinfo=UTC))
-        delivered = to_timestamp(datetime(2026, 3, 2, 4, 32, tzinfo=UTC))
-        return notify_pb2.ListNoticesResponse(
-            notices=[
-                notify_pb2.Notice(
-                    id="notice-1",
-                    template="acknowledgement",
-                    grievance_id=request.grievance_id,
-                    subject=text("Grievance registered", "शिकायत दर्ज"),
-                    created_at=sent,
-                    deliveries=[
-                        notify_pb2.Delivery(
-                            id="d-1",
-                            channel=notify_pb2.DELIVERY_CHANNEL_SMS,
-                            state=notify_pb2.DELIVERY_STATE_DELIVERED,
-                            address=RAW_PHONE,
-                            sent_at=sent,
-                            delivered_at=delivered,
-                        ),
-                        notify_pb2.Delivery(
-                            id="d-2",
-                            channel=notify_pb2.DELIVERY_CHANNEL_EMAIL,
-                            state=notify_pb2.DELIVERY_STATE_SENT,
-                            address=RAW_EMAIL,
-                            sent_at=sent,
-                        ),
-                    ],
-                )
+        self.list_requests.append(request)
+        if not (request.grievance_id or request.recipient_account_id or request.recipient_position_id):
+            raise InvalidArgument.field(
+                "grievance_id", "give grievance_id, recipient_account_id or recipient_position_id"
+            )
+        if request.grievance_id and not (request.recipient_account_id or request.recipient_position_id):
+            self.asked.append(request.grievance_id)
+            if not any(n.grievance_id == request.grievance_id for n in self.notices.values()):
+                return notify_pb2.ListNoticesResponse(notices=[self._acknowledgement(request.grievance_id)])
+
+        def matches(n: notify_pb2.Notice) -> bool:
+            if request.grievance_id and n.grievance_id != request.grievance_id:
+                return False
+            addressed = [
+                *([n.recipient_account_id == request.recipient_account_id] if request.recipient_account_id else []),
+                *([n.recipient_position_id == request.recipient_position_id] if request.recipient_position_id else []),
             ]
+            if addressed and not any(addressed):
+                return False
+            in_app = self._in_app(n)
+            return not request.unread_only or (in_app is not None and not in_app.HasField("read_at"))
+
+        found = sorted(
+            (n for n in self.notices.values() if matches(n)),
+            key=lambda n: (n.created_at.ToDatetime(tzinfo=UTC), n.id),
+            reverse=True,
         )
+        return notify_pb2.ListNoticesResponse(notices=found[: self.LIMIT])
+
+    async def MarkNoticeRead(  # noqa: N802
+        self, request: notify_pb2.MarkNoticeReadRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.Notice:
+        self.read_requests.append(request)
+        notice = self.notices.get(request.notice_id)
+        if notice is None:
+            raise NotFound(f"no notice {request.notice_id}")
+        in_app = self._in_app(notice)
+        if in_app is None:
+            raise FailedPrecondition("this notice was not sent in-app, so it has no read receipt")
+        actor = request.actor
+        if (actor.account_id or actor.position_id) and (notice.recipient_account_id or notice.recipient_position_id):
+            as_account = {actor.account_id, actor.on_behalf_of_account_id}
+            if not (
+                (notice.recipient_account_id and notice.recipient_account_id in as_account)
+                or (notice.recipient_position_id and notice.recipient_position_id == actor.position_id)
+            ):
+                raise PermissionDenied("this notice is not addressed to you")
+        if not in_app.HasField("read_at"):
+            in_app.read_at.CopyFrom(to_timestamp(datetime.now(UTC)))
+            in_app.state = notify_pb2.DELIVERY_STATE_READ
+        return notice
 
 
 # --- sla ----------------------------------------------------------------------------------------------------------

@@ -52,6 +52,9 @@ class Row:
     params: dict[str, Any] | None = None
     check: Check | None = None
     tags: tuple[str, ...] = field(default=())
+    # multipart/form-data instead of JSON (uploads)
+    files: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -111,6 +114,17 @@ def filed_as(role: str, response: Any, rig: Rig) -> None:
         assert sent.complainant.account_id == ""
         assert sent.filed_by.account_id == PERSONAS[role].account_id
 
+
+NOTICE_L1 = "notice-pat-l1"
+
+
+def own_inbox(role: str, response: Any, rig: Rig) -> None:
+    listed = [n["id"] for n in response.json()["notices"]]
+    assert listed == ([NOTICE_L1] if role == "officer_a" else []), role
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+ATTACHMENT_A = "0b1e4f3c-5d6a-4b7c-8d9e-0f1a2b3c4d5e"
 
 RELINQUISH = {
     "position_id": "pos-pat-l1",
@@ -201,6 +215,22 @@ ROWS: list[Row] = [
         "clocks", "GET /v1/grievances/{registration_number}/clocks", "GET", f"/v1/grievances/{CASE_A}/clocks",
         visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
     ),
+    Row(
+        # The complainant or an officer whose scope covers the case; `other` is a purpose both may use.
+        "upload-attachment", "POST /v1/grievances/{registration_number}/attachments", "POST",
+        f"/v1/grievances/{CASE_A}/attachments",
+        only({"citizen_a": 201, "officer_a": 201, "dm_a": 201, "secretary": 201, "osd_cs": 201}, denied=404),
+        files={"file": ("photo.png", PNG, "image/png")}, data={"purpose": "other"},
+    ),
+    Row(
+        "list-attachments", "GET /v1/grievances/{registration_number}/attachments", "GET",
+        f"/v1/grievances/{CASE_A}/attachments", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
+    Row(
+        "download-attachment", "GET /v1/grievances/{registration_number}/attachments/{attachment_id}", "GET",
+        f"/v1/grievances/{CASE_A}/attachments/{ATTACHMENT_A}",
+        visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
     Row("list-categories", "GET /v1/categories", "GET", "/v1/categories", everyone(200)),
     Row(
         "create-category", "POST /v1/categories", "POST", "/v1/categories", only({"secretary": 201}),
@@ -245,6 +275,19 @@ ROWS: list[Row] = [
         visible("citizen_a", "dm_a", "osd_cs"),
     ),
     Row(
+        "inbox", "GET /v1/me/notices", "GET", "/v1/me/notices",
+        only({r: 200 for r in ROLES if r != ANONYMOUS}), check=own_inbox,
+    ),
+    Row(
+        # S16: only the holder of the post the notice is addressed to opens it; to anyone else it does not exist.
+        "read-notice", "GET /v1/me/notices/{notice_id}", "GET", f"/v1/me/notices/{NOTICE_L1}",
+        only({"officer_a": 200}, denied=404),
+    ),
+    Row(
+        "mark-notice-read", "POST /v1/me/notices/{notice_id}/read", "POST", f"/v1/me/notices/{NOTICE_L1}/read",
+        only({"officer_a": 200}, denied=404),
+    ),
+    Row(
         "read-case-a-passing-its-phone", "GET /v1/grievances/{registration_number}", "GET",
         f"/v1/grievances/{CASE_A}", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
         params={"complainant_phone": RAW_PHONE, "phone": RAW_PHONE, "complainant_account_id": "acct-citizen-a"},
@@ -268,6 +311,9 @@ async def matrix_rig() -> AsyncIterator[Rig]:
         CASE_C, district="PAT", position_id="pos-pat-health", department="HEALTH", phone=RAW_PHONE, dm_visible=True
     )
     backends.intake.seed(CASE_D, district="PAT", position_id="pos-pat-l1", department="REVENUE")
+    seeded = backends.intake.seed_attachment(CASE_A, PNG, file_name="photo.png", content_type="image/png")
+    seeded.id = ATTACHMENT_A
+    backends.notify.deliver(NOTICE_L1, position_id="pos-pat-l1")
     prefix = f"nivaran-test:matrix-{uuid.uuid4().hex[:8]}:"
     rig = await build_rig(backends, REDIS_URL, prefix, rate_limits_enabled=False)
     try:
@@ -284,7 +330,9 @@ async def matrix_rig() -> AsyncIterator[Rig]:
 async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: str) -> None:
     headers = {} if role == ANONYMOUS else auth(role)
 
-    response = await matrix_rig.client.request(row.method, row.path, json=row.body, params=row.params, headers=headers)
+    response = await matrix_rig.client.request(
+        row.method, row.path, json=row.body, params=row.params, headers=headers, files=row.files, data=row.data
+    )
 
     expected = row.expect[role]
     assert response.status_code == expected, f"{row.id} as {role}: {response.text}"

@@ -26,7 +26,17 @@ from nivaran_gateway.idempotency import IdempotencyStore
 from nivaran_gateway.jurisdiction import PositionDirectory
 from nivaran_gateway.problems import FieldError, Problem
 from nivaran_gateway.ratelimit import RateLimiter
-from nivaran_gateway.routes import auth, casework, categories, grievances, health, officers, transfers
+from nivaran_gateway.routes import (
+    attachments,
+    auth,
+    casework,
+    categories,
+    grievances,
+    health,
+    notices,
+    officers,
+    transfers,
+)
 from nivaran_gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -150,9 +160,11 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(grievances.router)
     app.include_router(casework.router)
+    app.include_router(attachments.router)
     app.include_router(transfers.router)
     app.include_router(officers.router)
     app.include_router(categories.router)
+    app.include_router(notices.router)
     undeclared = undeclared_routes(app)
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +14,8 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import InvalidArgument
 from nivaran_common.migrations import upgrade_async
 from nivaran_intake import SERVICE_ROOT
+from nivaran_intake.attachments import AttachmentLimits, AttachmentService
+from nivaran_intake.blobstore import LocalBlobStore
 from nivaran_intake.clients import Route
 from nivaran_intake.domain import Location
 from nivaran_intake.service import IntakeService
@@ -76,3 +79,14 @@ async def intake(database_url: str) -> AsyncIterator[IntakeHarness]:
     service = IntakeService(sessions, router, starter, state_code="BR", aadhaar_key=AADHAAR_KEY)
     yield IntakeHarness(service, router, starter, sessions)
     await engine.dispose()
+
+
+ATTACHMENT_LIMIT = 64 * 1024
+
+
+@pytest_asyncio.fixture
+async def attachments(intake: IntakeHarness, tmp_path: Path) -> AttachmentService:
+    """Attachments of the harness's cases, with their bytes in a folder of this test (and a 64 KiB limit)."""
+    return AttachmentService(
+        intake.sessions, LocalBlobStore(tmp_path / "blobs"), AttachmentLimits(max_bytes=ATTACHMENT_LIMIT)
+    )

@@ -10,14 +10,17 @@ from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_server import build_server
+from nivaran_intake.attachments import AttachmentService
 from nivaran_intake.main import binding
 
 from .conftest import IntakeHarness
 
 
 @pytest_asyncio.fixture
-async def stub(intake: IntakeHarness) -> AsyncIterator[intake_pb2_grpc.IntakeServiceStub]:
-    server, port, _ = await build_server([binding(intake.service)], "127.0.0.1", 0)
+async def stub(
+    intake: IntakeHarness, attachments: AttachmentService
+) -> AsyncIterator[intake_pb2_grpc.IntakeServiceStub]:
+    server, port, _ = await build_server([binding(intake.service, attachments)], "127.0.0.1", 0)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield intake_pb2_grpc.IntakeServiceStub(channel)
     await server.stop(None)
@@ -87,3 +90,59 @@ async def test_unimplemented_methods_say_so(stub: intake_pb2_grpc.IntakeServiceS
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.SubmitFeedback(intake_pb2.SubmitFeedbackRequest())
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def test_attachments_round_trip_over_grpc(stub: intake_pb2_grpc.IntakeServiceStub) -> None:
+    filed = await stub.FileGrievance(request())
+    case_id = filed.grievance.id
+    add = intake_pb2.AddAttachmentRequest(
+        grievance_id=case_id,
+        file_name="../../etc/फोटो.png",
+        content_type="image/png",
+        content=PNG_BYTES,
+        purpose="citizen_response",
+        actor=common_pb2.Actor(account_id="acct-1", role="citizen"),
+        idempotency_key="upload-key-0001",
+    )
+    added = await stub.AddAttachment(add)
+    assert added.file_name == "फोटो.png"
+    assert added.content_type == "image/png"
+    assert added.size_bytes == len(PNG_BYTES)
+    assert added.purpose == "citizen_response"
+    assert added.uploaded_by.account_id == "acct-1"
+    assert added.HasField("created_at")
+    assert (await stub.AddAttachment(add)).id == added.id
+    listed = await stub.ListAttachments(intake_pb2.ListAttachmentsRequest(grievance_id=case_id))
+    assert [a.id for a in listed.attachments] == [added.id]
+    got = await stub.GetAttachmentContent(
+        intake_pb2.GetAttachmentContentRequest(grievance_id=case_id, attachment_id=added.id)
+    )
+    assert got.content == PNG_BYTES
+    assert got.attachment.sha256 == added.sha256
+
+
+async def test_attachment_errors_name_the_field(stub: intake_pb2_grpc.IntakeServiceStub) -> None:
+    filed = await stub.FileGrievance(request())
+    with pytest.raises(grpc.aio.AioRpcError) as bad_type:
+        await stub.AddAttachment(
+            intake_pb2.AddAttachmentRequest(
+                grievance_id=filed.grievance.id,
+                file_name="x.png",
+                content=b"GIF89a" + b"\x00" * 16,
+                purpose="report",
+                actor=common_pb2.Actor(account_id="acct-officer"),
+            )
+        )
+    assert bad_type.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(bad_type.value)] == ["content_type"]
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await stub.GetAttachmentContent(
+            intake_pb2.GetAttachmentContentRequest(grievance_id=filed.grievance.id, attachment_id="nope")
+        )
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as unknown_case:
+        await stub.ListAttachments(intake_pb2.ListAttachmentsRequest(grievance_id="no-such-case"))
+    assert unknown_case.value.code() == grpc.StatusCode.NOT_FOUND

@@ -24,6 +24,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.casework import PERMISSION_DENIED
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_server import ServiceBinding, build_server
@@ -32,6 +33,8 @@ from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
 from nivaran_common.testing import DatabaseFactory
 from nivaran_common.timeutil import IST, to_timestamp
 from nivaran_sla import SERVICE_ROOT
+from nivaran_sla.act_inputs import caller_from_proto
+from nivaran_sla.acts import CaseActs
 from nivaran_sla.clients import OPEN_STATUSES, IntakeCases, TemporalWorkflows
 from nivaran_sla.domain import (
     QUERY_CLOCKS,
@@ -39,8 +42,10 @@ from nivaran_sla.domain import (
     UPDATE_MIGRATE_POLICY,
     UPDATE_RECORD_RECOMMENDATION,
     UPDATE_REPLY_SHOW_CAUSE,
+    CaseStatus,
     ChargeTakenInput,
     ClockView,
+    LifecycleState,
     Localized,
     MigratePolicyInput,
     RecommendationInput,
@@ -63,7 +68,9 @@ ISSUED_AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 REPLY = "The ration card was issued on 28-11-2026; the delay was caused by a server outage at the block."
 RECOMMENDATION = "Accept the explanation; no further action against the officer."
 OFFICER = common_pb2.Actor(account_id="acct-bdo-1", role="officer", position_id="pos-bdo-phw")
-DM = common_pb2.Actor(account_id="acct-dm-pat", role="dm", position_id="pos-dm-pat")
+OFFICER_CALLER = sla_pb2.Caller(account_id="acct-bdo-1", kind="officer", position_ids=["pos-bdo-phw"])
+DM_CALLER = sla_pb2.Caller(account_id="acct-dm-pat", kind="officer", position_ids=["pos-dm-pat"])
+COMMISSIONER_CALLER = sla_pb2.Caller(account_id="acct-comm-patna", kind="officer", position_ids=["pos-comm-patna"])
 
 
 # --- collaborators -------------------------------------------------------------------------------------------------
@@ -74,26 +81,28 @@ class FakeWorkflows:
     """Stands in for the lifecycle workflows: records each Update, and does what the workflow's activities would."""
 
     records: SlaRecords
-    updates: list[tuple[str, str, Any]] = field(default_factory=list)
+    updates: list[tuple[str, str, Any, str]] = field(default_factory=list)
     closed: set[str] = field(default_factory=set)
-    reject_with: str | None = None
+    reject_with: tuple[str, str] | None = None
     clocks: dict[str, list[ClockView]] = field(default_factory=dict)
 
-    async def execute_update(self, grievance_id: str, name: str, arg: Any) -> Any:
+    async def execute_update(self, grievance_id: str, name: str, arg: Any, update_id: str = "") -> Any:
         if grievance_id in self.closed:
             raise LifecycleClosed("workflow execution already completed")
         if self.reject_with is not None:
-            raise UpdateRejected(self.reject_with)
-        self.updates.append((grievance_id, name, arg))
+            raise UpdateRejected(*self.reject_with)
+        self.updates.append((grievance_id, name, arg, update_id))
         if name == UPDATE_REPLY_SHOW_CAUSE:
             return await self.records.record_reply(arg.notice_id, arg.reply, NOW)
         if name == UPDATE_RECORD_RECOMMENDATION and arg.by_role == "DM":
             return await self.records.record_recommendation(arg.notice_id, arg.recommendation, NOW)
         if name == UPDATE_MIGRATE_POLICY:
             return [_json(view) for view in self.clocks.get(grievance_id, [])]
-        return None
+        return {"status": "in_progress", "position_id": "pos-bdo-phw", "disposed": False}
 
     async def query(self, grievance_id: str, name: str) -> Any:
+        if name == "state":
+            return {"status": "in_progress", "position_id": "pos-bdo-phw", "disposed": False}
         assert name == QUERY_CLOCKS
         if grievance_id not in self.clocks:
             raise LifecycleNotFound(f"workflow not found for ID: grievance-{grievance_id}")
@@ -185,7 +194,7 @@ async def sla_surface(url: str) -> AsyncIterator[Surface]:
                 IntakeCases(intake_pb2_grpc.IntakeServiceStub(intake_channel), page_size=2),
                 clock=lambda: NOW,
             )
-            async with serving(*bindings(SlaServicer(service))) as channel:
+            async with serving(*bindings(SlaServicer(service, CaseActs(workflows, records)))) as channel:
                 yield Surface(sla_pb2_grpc.SlaServiceStub(channel), records, workflows, intake)
     finally:
         await engine.dispose()
@@ -330,134 +339,164 @@ async def test_compute_deadline_past_the_calendar_years_is_a_failed_precondition
 # --- show-cause notices --------------------------------------------------------------------------------------------
 
 
-async def test_S9_reply_goes_to_the_case_lifecycle_and_returns_the_recorded_notice(surface: Surface) -> None:
+def act_request(grievance_id: str, key: str, caller: sla_pb2.Caller, **act: Any) -> sla_pb2.ActOnCaseRequest:
+    return sla_pb2.ActOnCaseRequest(grievance_id=grievance_id, idempotency_key=key, caller=caller, **act)
+
+
+async def test_S9_reply_through_act_on_case_reaches_the_lifecycle_once_per_key(surface: Surface) -> None:
     notice = await issue(surface.records, "g-1")
+    reply = sla_pb2.ShowCauseReply(notice_id=notice.id, reply=f"  {REPLY}  ")
 
-    replied = await surface.stub.ReplyToShowCause(
-        sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply=f"  {REPLY}  ", actor=OFFICER)
+    replied = await surface.stub.ActOnCase(act_request("g-1", "reply-key-0001", OFFICER_CALLER, show_cause_reply=reply))
+
+    [(grievance_id, name, arg, update_id)] = surface.workflows.updates
+    assert (grievance_id, name, update_id) == ("g-1", UPDATE_REPLY_SHOW_CAUSE, "show_cause_reply:reply-key-0001")
+    assert arg == ReplyShowCauseInput(
+        notice_id=notice.id, reply=REPLY, replied_by="acct-bdo-1", caller=caller_from_proto(OFFICER_CALLER, [])
     )
-    # The same reply again (a client retry) answers with the record, without troubling the case.
-    again = await surface.stub.ReplyToShowCause(
-        sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply=REPLY, actor=OFFICER)
-    )
-    different = await rpc_error(
-        surface.stub.ReplyToShowCause(
-            sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply="Another reply, sent later.", actor=OFFICER)
-        )
-    )
-
-    assert surface.workflows.updates == [
-        ("g-1", UPDATE_REPLY_SHOW_CAUSE, ReplyShowCauseInput(notice_id=notice.id, reply=REPLY, replied_by="acct-bdo-1"))
-    ]
-    assert (replied.id, replied.reply, replied.number) == (notice.id, REPLY, 1)
-    assert replied.replied_at.ToDatetime(tzinfo=UTC) == NOW
-    assert again == replied
-    assert different.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert replied.act == "show_cause_reply"
+    assert (replied.notice.id, replied.notice.reply, replied.notice.number) == (notice.id, REPLY, 1)
+    assert replied.notice.replied_at.ToDatetime(tzinfo=UTC) == NOW
+    assert replied.state.status == "in_progress"
 
 
-async def test_reply_to_show_cause_names_bad_fields_and_unknown_notice(surface: Surface) -> None:
+async def test_act_on_case_names_every_bad_field(surface: Surface) -> None:
     notice = await issue(surface.records)
 
     short = await rpc_error(
-        surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply="ok", actor=OFFICER))
-    )
-    too_long = await rpc_error(
-        surface.stub.ReplyToShowCause(
-            sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply="x" * 5001, actor=OFFICER)
-        )
-    )
-    empty = await rpc_error(surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest()))
-    unknown = await rpc_error(
-        surface.stub.ReplyToShowCause(
-            sla_pb2.ReplyToShowCauseRequest(notice_id="no-such-notice", reply=REPLY, actor=OFFICER)
-        )
-    )
-
-    assert (short.code(), fields(short)) == (grpc.StatusCode.INVALID_ARGUMENT, ["reply"])
-    assert fields(too_long) == ["reply"]
-    assert (empty.code(), fields(empty)) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        ["notice_id", "reply", "actor.account_id"],
-    )
-    assert unknown.code() == grpc.StatusCode.NOT_FOUND
-    assert surface.workflows.updates == []
-
-
-async def test_reply_refused_by_the_lifecycle_or_on_a_closed_case_is_a_failed_precondition(surface: Surface) -> None:
-    refused = await issue(surface.records, "g-open")
-    closed = await issue(surface.records, "g-closed")
-    surface.workflows.closed.add("g-closed")
-
-    closed_error = await rpc_error(
-        surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest(notice_id=closed.id, reply=REPLY, actor=OFFICER))
-    )
-    surface.workflows.reject_with = "notice_id: no such show-cause notice on this case"
-    refused_error = await rpc_error(
-        surface.stub.ReplyToShowCause(sla_pb2.ReplyToShowCauseRequest(notice_id=refused.id, reply=REPLY, actor=OFFICER))
-    )
-
-    assert closed_error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "the case is closed" in (closed_error.details() or "")
-    assert refused_error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert refused_error.details() == "notice_id: no such show-cause notice on this case"
-    assert (await surface.records.get_show_cause(refused.id)).reply is None
-
-
-async def test_S18_dm_recommendation_goes_to_the_lifecycle_with_the_upper_cased_role(surface: Surface) -> None:
-    notice = await issue(surface.records, "g-1")
-    await surface.records.record_reply(notice.id, REPLY, ISSUED_AT + timedelta(days=1))
-
-    recommended = await surface.stub.RecordRecommendation(
-        sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
-    )
-    commissioner = await surface.stub.RecordRecommendation(
-        sla_pb2.RecordRecommendationRequest(
-            notice_id=notice.id,
-            recommendation="Forwarded to the department for disciplinary proceedings.",
-            actor=common_pb2.Actor(account_id="acct-comm-patna", role="Commissioner"),
-        )
-    )
-
-    assert [u[2] for u in surface.workflows.updates] == [
-        RecommendationInput(notice.id, RECOMMENDATION, by_account_id="acct-dm-pat", by_role="DM"),
-        RecommendationInput(
-            notice.id,
-            "Forwarded to the department for disciplinary proceedings.",
-            by_account_id="acct-comm-patna",
-            by_role="COMMISSIONER",
-        ),
-    ]
-    assert all(u[:2] == ("g-1", UPDATE_RECORD_RECOMMENDATION) for u in surface.workflows.updates)
-    assert (recommended.recommendation, recommended.recommended_at.ToDatetime(tzinfo=UTC)) == (RECOMMENDATION, NOW)
-    # The Commissioner's action is an event on the case; the DM's recommendation stays on the notice.
-    assert commissioner.recommendation == RECOMMENDATION
-
-
-async def test_S18_recommendation_names_bad_fields(surface: Surface) -> None:
-    notice = await issue(surface.records)
-
-    clerk = await rpc_error(
-        surface.stub.RecordRecommendation(
-            sla_pb2.RecordRecommendationRequest(
-                notice_id=notice.id, recommendation=RECOMMENDATION, actor=common_pb2.Actor(account_id="a", role="clerk")
+        surface.stub.ActOnCase(
+            act_request(
+                "g-1",
+                "reply-key-0002",
+                OFFICER_CALLER,
+                show_cause_reply=sla_pb2.ShowCauseReply(notice_id=notice.id, reply="ok"),
             )
         )
     )
-    short = await rpc_error(
-        surface.stub.RecordRecommendation(
-            sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation="fine", actor=DM)
+    empty = await rpc_error(surface.stub.ActOnCase(sla_pb2.ActOnCaseRequest()))
+    report = await rpc_error(
+        surface.stub.ActOnCase(
+            act_request(
+                "g-1",
+                "report-key-0001",
+                OFFICER_CALLER,
+                report=sla_pb2.SubmitReport(kind=sla_pb2.REPORT_KIND_PRELIMINARY, action_taken="Site visit planned."),
+            )
+        )
+    )
+    elsewhere = await rpc_error(
+        surface.stub.ActOnCase(
+            act_request(
+                "g-1",
+                "report-key-0002",
+                OFFICER_CALLER,
+                report=sla_pb2.SubmitReport(kind=sla_pb2.REPORT_KIND_FINAL, concerns_office=False),
+            )
+        )
+    )
+    reject = await rpc_error(
+        surface.stub.ActOnCase(
+            act_request("g-1", "reject-key-0001", OFFICER_CALLER, reject=sla_pb2.Reject(ground="mood", reason=""))
         )
     )
     unknown = await rpc_error(
-        surface.stub.RecordRecommendation(
-            sla_pb2.RecordRecommendationRequest(notice_id="no-such-notice", recommendation=RECOMMENDATION, actor=DM)
+        surface.stub.ActOnCase(
+            act_request(
+                "g-1",
+                "reply-key-0003",
+                OFFICER_CALLER,
+                show_cause_reply=sla_pb2.ShowCauseReply(notice_id="no-such-notice", reply=REPLY),
+            )
+        )
+    )
+    other_case = await rpc_error(
+        surface.stub.ActOnCase(
+            act_request(
+                "g-2",
+                "reply-key-0004",
+                OFFICER_CALLER,
+                show_cause_reply=sla_pb2.ShowCauseReply(notice_id=notice.id, reply=REPLY),
+            )
         )
     )
 
-    assert (clerk.code(), fields(clerk)) == (grpc.StatusCode.INVALID_ARGUMENT, ["actor.role"])
-    assert (short.code(), fields(short)) == (grpc.StatusCode.INVALID_ARGUMENT, ["recommendation"])
+    assert (short.code(), fields(short)) == (grpc.StatusCode.INVALID_ARGUMENT, ["show_cause_reply.reply"])
+    assert fields(empty) == ["grievance_id", "idempotency_key", "caller.account_id", "caller.kind", "act"]
+    # C4 §5.2: each unanswered question of a preliminary report is named.
+    assert fields(report) == ["report.concerns_office", "report.aware_before", "report.resolvable_within_72h"]
+    assert fields(elsewhere) == ["report.right_department_code"]
+    assert fields(reject) == ["reject.ground", "reject.reason"]
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    assert other_case.code() == grpc.StatusCode.NOT_FOUND
     assert surface.workflows.updates == []
+
+
+async def test_an_act_the_lifecycle_refuses_is_a_failed_precondition_or_permission_denied(surface: Surface) -> None:
+    dispose = sla_pb2.Dispose(action_taken="Ration card issued on 28-11-2026.")
+    surface.workflows.closed.add("g-closed")
+    closed = await rpc_error(
+        surface.stub.ActOnCase(act_request("g-closed", "dispose-0001", OFFICER_CALLER, dispose=dispose))
+    )
+    surface.workflows.reject_with = ("the case is already disposed (the case is disposed)", "")
+    twice = await rpc_error(surface.stub.ActOnCase(act_request("g-1", "dispose-0002", OFFICER_CALLER, dispose=dispose)))
+    surface.workflows.reject_with = ("only the officer holding the post the case is at may do this", PERMISSION_DENIED)
+    stranger = await rpc_error(
+        surface.stub.ActOnCase(act_request("g-1", "dispose-0003", OFFICER_CALLER, dispose=dispose))
+    )
+
+    assert (closed.code(), "the case is closed" in (closed.details() or "")) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        True,
+    )
+    assert (twice.code(), twice.details()) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "the case is already disposed (the case is disposed)",
+    )
+    assert stranger.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_S18_dm_recommendation_and_commissioner_action_go_to_the_lifecycle(surface: Surface) -> None:
+    notice = await issue(surface.records, "g-1")
+    await surface.records.record_reply(notice.id, REPLY, ISSUED_AT + timedelta(days=1))
+    forwarded = "Forwarded to the department for disciplinary proceedings."
+
+    recommended = await surface.stub.ActOnCase(
+        act_request(
+            "g-1",
+            "recommend-0001",
+            DM_CALLER,
+            recommendation=sla_pb2.Recommendation(notice_id=notice.id, recommendation=RECOMMENDATION),
+        )
+    )
+    acted = await surface.stub.ActOnCase(
+        act_request(
+            "g-1",
+            "commissioner-0001",
+            COMMISSIONER_CALLER,
+            commissioner_action=sla_pb2.CommissionerAction(notice_id=notice.id, decision="forward", note=forwarded),
+        )
+    )
+    bad = await rpc_error(
+        surface.stub.ActOnCase(
+            act_request(
+                "g-1",
+                "commissioner-0002",
+                COMMISSIONER_CALLER,
+                commissioner_action=sla_pb2.CommissionerAction(notice_id=notice.id, decision="sack", note="x"),
+            )
+        )
+    )
+
+    dm, commissioner = (u[2] for u in surface.workflows.updates)
+    assert (dm.by_role, dm.recommendation, dm.by_account_id) == ("DM", RECOMMENDATION, "acct-dm-pat")
+    assert (commissioner.by_role, commissioner.decision, commissioner.recommendation) == (
+        "COMMISSIONER",
+        "forward",
+        forwarded,
+    )
+    assert all(u[1] == UPDATE_RECORD_RECOMMENDATION for u in surface.workflows.updates)
+    assert (recommended.notice.recommendation, acted.act) == (RECOMMENDATION, "commissioner_action")
+    assert fields(bad) == ["commissioner_action.decision", "commissioner_action.note"]
 
 
 async def test_list_show_cause_notices_and_breaches(surface: Surface) -> None:
@@ -540,7 +579,7 @@ async def test_migrate_case_policy_runs_the_update_and_names_bad_fields(surface:
         sla_pb2.MigrateCasePolicyRequest(grievance_id="g-1", version=2, reason=reason, actor=operator)
     )
     bad = await rpc_error(surface.stub.MigrateCasePolicy(sla_pb2.MigrateCasePolicyRequest(reason="short")))
-    surface.workflows.reject_with = "the case already runs sahyog@v2"
+    surface.workflows.reject_with = ("the case already runs sahyog@v2", "")
     refused = await rpc_error(
         surface.stub.MigrateCasePolicy(
             sla_pb2.MigrateCasePolicyRequest(grievance_id="g-1", version=2, reason=reason, actor=operator)
@@ -548,7 +587,7 @@ async def test_migrate_case_policy_runs_the_update_and_names_bad_fields(surface:
     )
 
     assert surface.workflows.updates == [
-        ("g-1", UPDATE_MIGRATE_POLICY, MigratePolicyInput(version=2, by_account_id="it.admin", reason=reason))
+        ("g-1", UPDATE_MIGRATE_POLICY, MigratePolicyInput(version=2, by_account_id="it.admin", reason=reason), "")
     ]
     [clock] = answer.clocks
     assert clock.deadline.ToDatetime(tzinfo=UTC) == started + timedelta(days=6)
@@ -584,7 +623,7 @@ async def test_S7_charge_handover_rebases_every_open_case_of_the_position(surfac
     charge = ChargeTakenInput(position_id="pos-bdo-phw", account_id="acct-bdo-2", charge_from=charge_from)
     assert response.cases_rebased == 4
     assert sorted(surface.workflows.updates, key=lambda u: u[0]) == [
-        (gid, UPDATE_CHARGE_TAKEN, charge) for gid in ["g-escalated", "g-progress", "g-registered", "g-waiting"]
+        (gid, UPDATE_CHARGE_TAKEN, charge, "") for gid in ["g-escalated", "g-progress", "g-registered", "g-waiting"]
     ]
     # Three pages of two: the handover followed next_page_token, asking only for this position's open cases.
     assert [r.page.page_token for r in surface.intake.requests] == ["", "2", "4"]
@@ -674,6 +713,10 @@ class MiniLifecycle:
     def received_types(self) -> list[str]:
         return self.received
 
+    @workflow.query
+    def state(self) -> LifecycleState:
+        return LifecycleState(status=CaseStatus.IN_PROGRESS, position_id="pos-bdo-phw", disposed=False)
+
 
 async def test_temporal_wiring_update_by_name_with_a_dataclass_and_clocks_on_a_closed_case(
     time_skipping_env: WorkflowEnvironment, make_database: DatabaseFactory
@@ -690,12 +733,18 @@ async def test_temporal_wiring_update_by_name_with_a_dataclass_and_clocks_on_a_c
 
     grievance_id = str(uuid.uuid4())
     notice = await issue(records, grievance_id)
+
+    def recommend(key: str) -> sla_pb2.ActOnCaseRequest:
+        recommendation = sla_pb2.Recommendation(notice_id=notice.id, recommendation=RECOMMENDATION)
+        return act_request(grievance_id, key, DM_CALLER, recommendation=recommendation)
+
     task_queue = str(uuid.uuid4())
+    temporal_workflows = TemporalWorkflows(client)
     service = SlaService(
         records,
         PolicyRegistry.from_folder(POLICIES),
         HOLIDAYS,
-        TemporalWorkflows(client),
+        temporal_workflows,
         NoOpenCases(),
     )
     try:
@@ -708,32 +757,29 @@ async def test_temporal_wiring_update_by_name_with_a_dataclass_and_clocks_on_a_c
                 # A test double defined in a test module; the sandbox is not what this test is about.
                 workflow_runner=UnsandboxedWorkflowRunner(),
             ),
-            serving(*bindings(SlaServicer(service))) as channel,
+            serving(*bindings(SlaServicer(service, CaseActs(temporal_workflows, records)))) as channel,
         ):
             stub = sla_pb2_grpc.SlaServiceStub(channel)
             handle = await client.start_workflow(
                 LIFECYCLE_WORKFLOW, grievance_id, id=lifecycle_workflow_id(grievance_id), task_queue=task_queue
             )
-            early = await rpc_error(
-                stub.RecordRecommendation(
-                    sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
+            early = await rpc_error(stub.ActOnCase(recommend("recommend-early-01")))
+            replied = (
+                await stub.ActOnCase(
+                    act_request(
+                        grievance_id,
+                        "reply-00000001",
+                        OFFICER_CALLER,
+                        show_cause_reply=sla_pb2.ShowCauseReply(notice_id=notice.id, reply=REPLY),
+                    )
                 )
-            )
-            replied = await stub.ReplyToShowCause(
-                sla_pb2.ReplyToShowCauseRequest(notice_id=notice.id, reply=REPLY, actor=OFFICER)
-            )
-            recommended = await stub.RecordRecommendation(
-                sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
-            )
+            ).notice
+            recommended = (await stub.ActOnCase(recommend("recommend-0000001"))).notice
             received = await handle.query("received_types", result_type=list[str])
             await handle.signal(MiniLifecycle.end)
             await handle.result()
             clocks_when_closed = await stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id=grievance_id))
-            after_close = await rpc_error(
-                stub.RecordRecommendation(
-                    sla_pb2.RecordRecommendationRequest(notice_id=notice.id, recommendation=RECOMMENDATION, actor=DM)
-                )
-            )
+            after_close = await rpc_error(stub.ActOnCase(recommend("recommend-late-001")))
             never_started = await rpc_error(stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id="no-case")))
     finally:
         await engine.dispose()

@@ -13,6 +13,7 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_server import build_server
 from nivaran_common.migrations import upgrade_async
 from nivaran_sla import SERVICE_ROOT
+from nivaran_sla.acts import CaseActs
 from nivaran_sla.handlers import SlaServicer
 from nivaran_sla.main import bindings, load_policies
 from nivaran_sla.records import SlaRecords
@@ -41,15 +42,16 @@ async def test_sla_serves_health_and_its_policies(database_url: str) -> None:
     await upgrade_async(SERVICE_ROOT, database_url)
     engine = create_engine(database_url)
     settings = SlaSettings()
+    records = SlaRecords(session_factory(engine))
     service = SlaService(
-        SlaRecords(session_factory(engine)),
+        records,
         load_policies(settings),
         settings.holidays_folder,
         # Neither RPC below reaches a case, so the lifecycle and intake are left out.
         workflows=None,
         cases=None,
     )
-    server, port, _ = await build_server(bindings(SlaServicer(service)), "127.0.0.1", 0)
+    server, port, _ = await build_server(bindings(SlaServicer(service, CaseActs(None, records))), "127.0.0.1", 0)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = await health_pb2_grpc.HealthStub(channel).Check(

@@ -214,7 +214,9 @@ async def test_refused_acknowledgement_does_not_stop_the_case(
         await handle.execute_update(GrievanceLifecycle.dispose, dispose_input())
         result = await handle.result()
 
-    assert fake.steps() == ["assigned", "notice:acknowledgement", "notice:case_assigned", "disposed"]
+    # "deadline_set" (the clocks' first deadline handed to intake) may come before or after the disposal.
+    steps = [step for step in fake.steps() if step != "deadline_set"]
+    assert steps == ["assigned", "notice:acknowledgement", "notice:case_assigned", "disposed"]
     assert result.status is CaseStatus.DISPOSED
 
 

@@ -29,6 +29,7 @@ from nivaran_gateway.schemas.grievances import (
     FiledGrievance,
     GrievanceFiling,
     GrievanceList,
+    GrievanceOrder,
     GrievanceSummary,
     GrievanceView,
     ReadWarning,
@@ -177,8 +178,15 @@ async def list_grievances(
     dm_visible_only: Annotated[bool, Query(description="S10: only cases shown to the DM")] = False,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: Annotated[str | None, Query(max_length=512)] = None,
+    order: Annotated[
+        GrievanceOrder | None,
+        Query(
+            description="`deadline`: nearest current deadline first, cases without one last (an officer's default); "
+            "`newest`: filed most recently first (a citizen's default). A page_token belongs to its order."
+        ),
+    ] = None,
 ) -> GrievanceList:
-    """One page of the caller's cases, newest first."""
+    """One page of the caller's cases: an officer's work list nearest deadline first, a citizen's newest first."""
     scope = await grievance_scope(principal, directory)
     if scope.is_empty:
         return GrievanceList(grievances=[])
@@ -190,6 +198,7 @@ async def list_grievances(
         district_code=district_code or "",
         query=q or "",
         dm_visible_only=dm_visible_only,
+        order=(order or (GrievanceOrder.NEWEST if principal.is_citizen else GrievanceOrder.DEADLINE)).to_proto(),
     )
     answer = await clients.intake.ListGrievances(scope.restrict(request), timeout=settings.grpc_timeout_seconds)
     return GrievanceList(

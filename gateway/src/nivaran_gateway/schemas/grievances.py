@@ -258,7 +258,12 @@ class _GrievanceBase(BaseModel):
     location: LocationView
     assignment: AssignmentView | None = None
     filed_at: datetime | None = None
-    current_deadline: datetime | None = None
+    current_deadline: datetime | None = Field(
+        default=None, description="when the running clock expires; null when no clock runs (or none has started yet)"
+    )
+    deadline_clock: str | None = Field(
+        default=None, description="the clock that owns current_deadline", examples=["first_show_cause"]
+    )
 
 
 def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
@@ -274,6 +279,7 @@ def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
         "assignment": AssignmentView.from_proto(grievance),
         "filed_at": timestamp(grievance, "filed_at"),
         "current_deadline": timestamp(grievance, "current_deadline"),
+        "deadline_clock": grievance.deadline_clock or None,
     }
 
 
@@ -356,10 +362,23 @@ class GrievanceSummary(_GrievanceBase):
 
 
 class GrievanceList(BaseModel):
-    """One page of the cases the caller may see, newest first."""
+    """One page of the cases the caller may see, in the order asked for."""
 
     grievances: list[GrievanceSummary]
     next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")
+
+
+class GrievanceOrder(StrEnum):
+    """How a list is sorted: `deadline` (nearest current deadline first, cases without one last) or `newest`."""
+
+    DEADLINE = "deadline"
+    NEWEST = "newest"
+
+    def to_proto(self) -> intake_pb2.GrievanceOrder.ValueType:
+        """The proto enum value."""
+        if self is GrievanceOrder.DEADLINE:
+            return intake_pb2.GRIEVANCE_ORDER_DEADLINE
+        return intake_pb2.GRIEVANCE_ORDER_UNSPECIFIED
 
 
 class Status(StrEnum):

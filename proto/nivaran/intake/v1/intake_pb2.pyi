@@ -92,6 +92,25 @@ STATUS_UNDER_APPEAL: Status.ValueType  # 10
 STATUS_PENDING_TRANSFER: Status.ValueType  # 11
 Global___Status: _TypeAlias = Status  # noqa: Y015
 
+class _GrievanceOrder:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GrievanceOrderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GrievanceOrder.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GRIEVANCE_ORDER_UNSPECIFIED: _GrievanceOrder.ValueType  # 0
+    """Newest first (filed_at, then id, descending)."""
+    GRIEVANCE_ORDER_DEADLINE: _GrievanceOrder.ValueType  # 1
+    """Nearest current_deadline first; cases without a deadline last; ties (and the deadline-less) newest first."""
+
+class GrievanceOrder(_GrievanceOrder, metaclass=_GrievanceOrderEnumTypeWrapper): ...
+
+GRIEVANCE_ORDER_UNSPECIFIED: GrievanceOrder.ValueType  # 0
+"""Newest first (filed_at, then id, descending)."""
+GRIEVANCE_ORDER_DEADLINE: GrievanceOrder.ValueType  # 1
+"""Nearest current_deadline first; cases without a deadline last; ties (and the deadline-less) newest first."""
+Global___GrievanceOrder: _TypeAlias = GrievanceOrder  # noqa: Y015
+
 @_typing.final
 class Complainant(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -278,6 +297,7 @@ class Grievance(_message.Message):
     VISIBLE_TO_ROLES_FIELD_NUMBER: _builtins.int
     CATEGORY_IS_OTHER_FIELD_NUMBER: _builtins.int
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    DEADLINE_CLOCK_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     registration_number: _builtins.str
     status: Global___Status.ValueType
@@ -295,6 +315,8 @@ class Grievance(_message.Message):
     category_is_other: _builtins.bool
     """H4: the filing was in a department's "Other" category."""
     policy_version: _builtins.str
+    deadline_clock: _builtins.str
+    """The clock that owns current_deadline (a policy clock id, e.g. "first_show_cause"); empty when none runs."""
     @_builtins.property
     def category_name(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -339,10 +361,11 @@ class Grievance(_message.Message):
         visible_to_roles: _abc.Iterable[_builtins.str] | None = ...,
         category_is_other: _builtins.bool = ...,
         policy_version: _builtins.str = ...,
+        deadline_clock: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "registration_number", b"registration_number", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "registration_number", b"registration_number", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -388,6 +411,7 @@ class ListGrievancesRequest(_message.Message):
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
     DM_VISIBLE_ONLY_FIELD_NUMBER: _builtins.int
     DISTRICT_CODES_FIELD_NUMBER: _builtins.int
+    ORDER_FIELD_NUMBER: _builtins.int
     district_code: _builtins.str
     complainant_account_id: _builtins.str
     category_code: _builtins.str
@@ -401,6 +425,7 @@ class ListGrievancesRequest(_message.Message):
     registration_number: _builtins.str
     dm_visible_only: _builtins.bool
     """Only cases made visible to the DM by S10 (pending over 10 days, until disposed)."""
+    order: Global___GrievanceOrder.ValueType
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     @_builtins.property
@@ -424,10 +449,11 @@ class ListGrievancesRequest(_message.Message):
         registration_number: _builtins.str = ...,
         dm_visible_only: _builtins.bool = ...,
         district_codes: _abc.Iterable[_builtins.str] | None = ...,
+        order: Global___GrievanceOrder.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "complainant_account_id", b"complainant_account_id", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "district_code", b"district_code", "district_codes", b"district_codes", "dm_visible_only", b"dm_visible_only", "page", b"page", "position_ids", b"position_ids", "query", b"query", "registration_number", b"registration_number", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "complainant_account_id", b"complainant_account_id", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "district_code", b"district_code", "district_codes", b"district_codes", "dm_visible_only", b"dm_visible_only", "order", b"order", "page", b"page", "position_ids", b"position_ids", "query", b"query", "registration_number", b"registration_number", "statuses", b"statuses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -559,6 +585,8 @@ class RecordTransitionRequest(_message.Message):
     CURRENT_DEADLINE_FIELD_NUMBER: _builtins.int
     GRANT_VISIBILITY_TO_ROLES_FIELD_NUMBER: _builtins.int
     CLEAR_VISIBILITY_FIELD_NUMBER: _builtins.int
+    DEADLINE_CLOCK_FIELD_NUMBER: _builtins.int
+    CLEAR_DEADLINE_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     event_type: _builtins.str
@@ -566,6 +594,12 @@ class RecordTransitionRequest(_message.Message):
     """Projection changes; unset fields are left alone."""
     clear_visibility: _builtins.bool
     """Removes every visibility grant (on disposal)."""
+    deadline_clock: _builtins.str
+    """The clock that owns current_deadline, e.g. "first_show_cause". Set together with current_deadline (an empty
+    value then records a deadline no clock owns); without current_deadline, a non-empty value alone renames the clock.
+    """
+    clear_deadline: _builtins.bool
+    """No clock runs any more: clears current_deadline and deadline_clock (wins over current_deadline)."""
     @_builtins.property
     def summary(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -597,10 +631,12 @@ class RecordTransitionRequest(_message.Message):
         current_deadline: _timestamp_pb2.Timestamp | None = ...,
         grant_visibility_to_roles: _abc.Iterable[_builtins.str] | None = ...,
         clear_visibility: _builtins.bool = ...,
+        deadline_clock: _builtins.str = ...,
+        clear_deadline: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "current_deadline", b"current_deadline", "new_assignment", b"new_assignment", "occurred_at", b"occurred_at", "payload", b"payload", "summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "clear_visibility", b"clear_visibility", "current_deadline", b"current_deadline", "event_type", b"event_type", "grant_visibility_to_roles", b"grant_visibility_to_roles", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "new_assignment", b"new_assignment", "new_status", b"new_status", "occurred_at", b"occurred_at", "payload", b"payload", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "clear_deadline", b"clear_deadline", "clear_visibility", b"clear_visibility", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "event_type", b"event_type", "grant_visibility_to_roles", b"grant_visibility_to_roles", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "new_assignment", b"new_assignment", "new_status", b"new_status", "occurred_at", b"occurred_at", "payload", b"payload", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -639,12 +675,24 @@ class Attachment(_message.Message):
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     SIZE_BYTES_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    UPLOADED_BY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     grievance_id: _builtins.str
     file_name: _builtins.str
+    """Sanitised: no path, no control characters, an extension that matches content_type."""
     content_type: _builtins.str
+    """application/pdf, image/jpeg or image/png: what the bytes are, not only what the uploader declared."""
     size_bytes: _builtins.int
     sha256: _builtins.str
+    """Hex SHA-256 of the content."""
+    purpose: _builtins.str
+    """filing, report, disposal, show_cause_reply, citizen_response or other."""
+    @_builtins.property
+    def uploaded_by(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -654,10 +702,13 @@ class Attachment(_message.Message):
         content_type: _builtins.str = ...,
         size_bytes: _builtins.int = ...,
         sha256: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        uploaded_by: _common_pb2.Actor | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "uploaded_by", b"uploaded_by"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "file_name", b"file_name", "grievance_id", b"grievance_id", "id", b"id", "sha256", b"sha256", "size_bytes", b"size_bytes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "created_at", b"created_at", "file_name", b"file_name", "grievance_id", b"grievance_id", "id", b"id", "purpose", b"purpose", "sha256", b"sha256", "size_bytes", b"size_bytes", "uploaded_by", b"uploaded_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -671,10 +722,22 @@ class AddAttachmentRequest(_message.Message):
     FILE_NAME_FIELD_NUMBER: _builtins.int
     CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     file_name: _builtins.str
     content_type: _builtins.str
+    """Optional; when given it must match the content's magic bytes."""
     content: _builtins.bytes
+    purpose: _builtins.str
+    """filing, report, disposal, show_cause_reply, citizen_response or other."""
+    idempotency_key: _builtins.str
+    """8-128 characters of A-Z a-z 0-9 _ : . -; a retry with the same key and upload returns the first attachment."""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor:
+        """Who uploads; account_id is required."""
+
     def __init__(
         self,
         *,
@@ -682,14 +745,101 @@ class AddAttachmentRequest(_message.Message):
         file_name: _builtins.str = ...,
         content_type: _builtins.str = ...,
         content: _builtins.bytes = ...,
+        purpose: _builtins.str = ...,
+        actor: _common_pb2.Actor | None = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type", "file_name", b"file_name", "grievance_id", b"grievance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "content", b"content", "content_type", b"content_type", "file_name", b"file_name", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "purpose", b"purpose"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddAttachmentRequest: _TypeAlias = AddAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class ListAttachmentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grievance_id", b"grievance_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAttachmentsRequest: _TypeAlias = ListAttachmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListAttachmentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attachment]: ...
+    def __init__(
+        self,
+        *,
+        attachments: _abc.Iterable[Global___Attachment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAttachmentsResponse: _TypeAlias = ListAttachmentsResponse  # noqa: Y015
+
+@_typing.final
+class GetAttachmentContentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_ID_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    attachment_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        attachment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_id", b"attachment_id", "grievance_id", b"grievance_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAttachmentContentRequest: _TypeAlias = GetAttachmentContentRequest  # noqa: Y015
+
+@_typing.final
+class AttachmentContent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTACHMENT_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    @_builtins.property
+    def attachment(self) -> Global___Attachment: ...
+    def __init__(
+        self,
+        *,
+        attachment: Global___Attachment | None = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment", "content", b"content"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachmentContent: _TypeAlias = AttachmentContent  # noqa: Y015
 
 @_typing.final
 class SubmitFeedbackRequest(_message.Message):

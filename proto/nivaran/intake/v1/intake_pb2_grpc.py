@@ -65,6 +65,16 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AddAttachmentRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Attachment.FromString,
                 _registered_method=True)
+        self.ListAttachments = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/ListAttachments',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListAttachmentsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListAttachmentsResponse.FromString,
+                _registered_method=True)
+        self.GetAttachmentContent = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/GetAttachmentContent',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetAttachmentContentRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AttachmentContent.FromString,
+                _registered_method=True)
         self.SubmitFeedback = channel.unary_unary(
                 '/nivaran.intake.v1.IntakeService/SubmitFeedback',
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.SubmitFeedbackRequest.SerializeToString,
@@ -121,7 +131,26 @@ class IntakeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddAttachment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Stores a file (PDF, JPEG or PNG, checked by its magic bytes; at most the configured size) for a case.
+        Idempotent on idempotency_key: a retry returns the first attachment. INVALID_ARGUMENT names the field: content
+        ("is required", or "must be at most N bytes" when too large), content_type (not an allowed type, or not what the
+        bytes are), purpose, file_name, actor.account_id, idempotency_key. NOT_FOUND for an unknown case;
+        FAILED_PRECONDITION when the key was already used for a different upload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAttachments(self, request, context):
+        """The attachments of a case, oldest first (metadata only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAttachmentContent(self, request, context):
+        """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -176,6 +205,16 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.AddAttachment,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AddAttachmentRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Attachment.SerializeToString,
+            ),
+            'ListAttachments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAttachments,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListAttachmentsRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListAttachmentsResponse.SerializeToString,
+            ),
+            'GetAttachmentContent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachmentContent,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetAttachmentContentRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AttachmentContent.SerializeToString,
             ),
             'SubmitFeedback': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitFeedback,
@@ -356,6 +395,60 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/AddAttachment',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.AddAttachmentRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAttachments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/ListAttachments',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ListAttachmentsRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ListAttachmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachmentContent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/GetAttachmentContent',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.GetAttachmentContentRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.AttachmentContent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,16 @@ class IntakeServiceStub:
     Idempotent on idempotency_key.
     """
     AddAttachment: _grpc.UnaryUnaryMultiCallable[_intake_pb2.AddAttachmentRequest, _intake_pb2.Attachment]
+    """Stores a file (PDF, JPEG or PNG, checked by its magic bytes; at most the configured size) for a case.
+    Idempotent on idempotency_key: a retry returns the first attachment. INVALID_ARGUMENT names the field: content
+    ("is required", or "must be at most N bytes" when too large), content_type (not an allowed type, or not what the
+    bytes are), purpose, file_name, actor.account_id, idempotency_key. NOT_FOUND for an unknown case;
+    FAILED_PRECONDITION when the key was already used for a different upload.
+    """
+    ListAttachments: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListAttachmentsRequest, _intake_pb2.ListAttachmentsResponse]
+    """The attachments of a case, oldest first (metadata only)."""
+    GetAttachmentContent: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]
+    """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
     SubmitFeedback: _grpc.UnaryUnaryMultiCallable[_intake_pb2.SubmitFeedbackRequest, _intake_pb2.Grievance]
     FileAppeal: _grpc.UnaryUnaryMultiCallable[_intake_pb2.FileAppealRequest, _intake_pb2.Grievance]
     GetDashboard: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]
@@ -66,6 +76,16 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     Idempotent on idempotency_key.
     """
     AddAttachment: _aio.UnaryUnaryMultiCallable[_intake_pb2.AddAttachmentRequest, _intake_pb2.Attachment]  # type: ignore[assignment]
+    """Stores a file (PDF, JPEG or PNG, checked by its magic bytes; at most the configured size) for a case.
+    Idempotent on idempotency_key: a retry returns the first attachment. INVALID_ARGUMENT names the field: content
+    ("is required", or "must be at most N bytes" when too large), content_type (not an allowed type, or not what the
+    bytes are), purpose, file_name, actor.account_id, idempotency_key. NOT_FOUND for an unknown case;
+    FAILED_PRECONDITION when the key was already used for a different upload.
+    """
+    ListAttachments: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListAttachmentsRequest, _intake_pb2.ListAttachmentsResponse]  # type: ignore[assignment]
+    """The attachments of a case, oldest first (metadata only)."""
+    GetAttachmentContent: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]  # type: ignore[assignment]
+    """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
     SubmitFeedback: _aio.UnaryUnaryMultiCallable[_intake_pb2.SubmitFeedbackRequest, _intake_pb2.Grievance]  # type: ignore[assignment]
     FileAppeal: _aio.UnaryUnaryMultiCallable[_intake_pb2.FileAppealRequest, _intake_pb2.Grievance]  # type: ignore[assignment]
     GetDashboard: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]  # type: ignore[assignment]
@@ -119,7 +139,29 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _intake_pb2.AddAttachmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_intake_pb2.Attachment, _abc.Awaitable[_intake_pb2.Attachment]]: ...
+    ) -> _typing.Union[_intake_pb2.Attachment, _abc.Awaitable[_intake_pb2.Attachment]]:
+        """Stores a file (PDF, JPEG or PNG, checked by its magic bytes; at most the configured size) for a case.
+        Idempotent on idempotency_key: a retry returns the first attachment. INVALID_ARGUMENT names the field: content
+        ("is required", or "must be at most N bytes" when too large), content_type (not an allowed type, or not what the
+        bytes are), purpose, file_name, actor.account_id, idempotency_key. NOT_FOUND for an unknown case;
+        FAILED_PRECONDITION when the key was already used for a different upload.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAttachments(
+        self,
+        request: _intake_pb2.ListAttachmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListAttachmentsResponse, _abc.Awaitable[_intake_pb2.ListAttachmentsResponse]]:
+        """The attachments of a case, oldest first (metadata only)."""
+
+    @_abc_1.abstractmethod
+    def GetAttachmentContent(
+        self,
+        request: _intake_pb2.GetAttachmentContentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.AttachmentContent, _abc.Awaitable[_intake_pb2.AttachmentContent]]:
+        """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
 
     @_abc_1.abstractmethod
     def SubmitFeedback(

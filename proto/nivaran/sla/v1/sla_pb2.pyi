@@ -23,6 +23,60 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _ReportKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReportKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReportKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPORT_KIND_UNSPECIFIED: _ReportKind.ValueType  # 0
+    REPORT_KIND_PRELIMINARY: _ReportKind.ValueType  # 1
+    """C4: within 24 hours."""
+    REPORT_KIND_FINAL: _ReportKind.ValueType  # 2
+    """C4: within 72 hours; in CSPGRS it starts the review chain (C5)."""
+    REPORT_KIND_ACTION_TAKEN: _ReportKind.ValueType  # 3
+    """S9: the action taken (or the notice issued) within 10 days."""
+    REPORT_KIND_STATUS_UPDATE: _ReportKind.ValueType  # 4
+    """S11: the updated status after day 20."""
+
+class ReportKind(_ReportKind, metaclass=_ReportKindEnumTypeWrapper): ...
+
+REPORT_KIND_UNSPECIFIED: ReportKind.ValueType  # 0
+REPORT_KIND_PRELIMINARY: ReportKind.ValueType  # 1
+"""C4: within 24 hours."""
+REPORT_KIND_FINAL: ReportKind.ValueType  # 2
+"""C4: within 72 hours; in CSPGRS it starts the review chain (C5)."""
+REPORT_KIND_ACTION_TAKEN: ReportKind.ValueType  # 3
+"""S9: the action taken (or the notice issued) within 10 days."""
+REPORT_KIND_STATUS_UPDATE: ReportKind.ValueType  # 4
+"""S11: the updated status after day 20."""
+Global___ReportKind: _TypeAlias = ReportKind  # noqa: Y015
+
+class _ReviewDecision:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReviewDecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReviewDecision.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REVIEW_DECISION_UNSPECIFIED: _ReviewDecision.ValueType  # 0
+    REVIEW_DECISION_FORWARD: _ReviewDecision.ValueType  # 1
+    """Send the report on to the next hop (DM/SP office → department → CS cell)."""
+    REVIEW_DECISION_RETURN: _ReviewDecision.ValueType  # 2
+    """Return it to the officer for more information."""
+    REVIEW_DECISION_CLOSE: _ReviewDecision.ValueType  # 3
+    """The CS cell is satisfied: close the case and tell the citizen (C5, C7)."""
+
+class ReviewDecision(_ReviewDecision, metaclass=_ReviewDecisionEnumTypeWrapper): ...
+
+REVIEW_DECISION_UNSPECIFIED: ReviewDecision.ValueType  # 0
+REVIEW_DECISION_FORWARD: ReviewDecision.ValueType  # 1
+"""Send the report on to the next hop (DM/SP office → department → CS cell)."""
+REVIEW_DECISION_RETURN: ReviewDecision.ValueType  # 2
+"""Return it to the officer for more information."""
+REVIEW_DECISION_CLOSE: ReviewDecision.ValueType  # 3
+"""The CS cell is satisfied: close the case and tell the citizen (C5, C7)."""
+Global___ReviewDecision: _TypeAlias = ReviewDecision  # noqa: Y015
+
 class _CalendarKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -41,6 +95,470 @@ CALENDAR_KIND_CALENDAR_DAYS: CalendarKind.ValueType  # 1
 CALENDAR_KIND_WORKING_DAYS: CalendarKind.ValueType  # 2
 CALENDAR_KIND_HOURS: CalendarKind.ValueType  # 3
 Global___CalendarKind: _TypeAlias = CalendarKind  # noqa: Y015
+
+@_typing.final
+class Caller(_message.Message):
+    """The person acting, as their verified access token names them (the gateway fills it from the token)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    POSITION_IDS_FIELD_NUMBER: _builtins.int
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    ACTING_FOR_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    kind: _builtins.str
+    """citizen, officer, operator or service"""
+    district_code: _builtins.str
+    phone: _builtins.str
+    """A citizen's phone as verified at sign-in."""
+    acting_for_account_id: _builtins.str
+    """Set for a delegate (S17); a delegate never acts on a case."""
+    display_name: _builtins.str
+    @_builtins.property
+    def position_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        account_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        position_ids: _abc.Iterable[_builtins.str] | None = ...,
+        district_code: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        acting_for_account_id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "acting_for_account_id", b"acting_for_account_id", "display_name", b"display_name", "district_code", b"district_code", "kind", b"kind", "phone", b"phone", "position_ids", b"position_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Caller: _TypeAlias = Caller  # noqa: Y015
+
+@_typing.final
+class ActOnCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    CALLER_FIELD_NUMBER: _builtins.int
+    REPORT_FIELD_NUMBER: _builtins.int
+    DISPOSE_FIELD_NUMBER: _builtins.int
+    REJECT_FIELD_NUMBER: _builtins.int
+    INTERIM_ORDER_FIELD_NUMBER: _builtins.int
+    SCHEME_ORDER_FIELD_NUMBER: _builtins.int
+    REVIEW_FIELD_NUMBER: _builtins.int
+    REQUEST_INFORMATION_FIELD_NUMBER: _builtins.int
+    CITIZEN_RESPONSE_FIELD_NUMBER: _builtins.int
+    SHOW_CAUSE_REPLY_FIELD_NUMBER: _builtins.int
+    RECOMMENDATION_FIELD_NUMBER: _builtins.int
+    COMMISSIONER_ACTION_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    idempotency_key: _builtins.str
+    """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
+    @_builtins.property
+    def caller(self) -> Global___Caller: ...
+    @_builtins.property
+    def report(self) -> Global___SubmitReport: ...
+    @_builtins.property
+    def dispose(self) -> Global___Dispose: ...
+    @_builtins.property
+    def reject(self) -> Global___Reject: ...
+    @_builtins.property
+    def interim_order(self) -> Global___InterimOrder: ...
+    @_builtins.property
+    def scheme_order(self) -> Global___SchemeOrder: ...
+    @_builtins.property
+    def review(self) -> Global___ReviewReport: ...
+    @_builtins.property
+    def request_information(self) -> Global___RequestInformation: ...
+    @_builtins.property
+    def citizen_response(self) -> Global___CitizenResponse: ...
+    @_builtins.property
+    def show_cause_reply(self) -> Global___ShowCauseReply: ...
+    @_builtins.property
+    def recommendation(self) -> Global___Recommendation: ...
+    @_builtins.property
+    def commissioner_action(self) -> Global___CommissionerAction: ...
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+        caller: Global___Caller | None = ...,
+        report: Global___SubmitReport | None = ...,
+        dispose: Global___Dispose | None = ...,
+        reject: Global___Reject | None = ...,
+        interim_order: Global___InterimOrder | None = ...,
+        scheme_order: Global___SchemeOrder | None = ...,
+        review: Global___ReviewReport | None = ...,
+        request_information: Global___RequestInformation | None = ...,
+        citizen_response: Global___CitizenResponse | None = ...,
+        show_cause_reply: Global___ShowCauseReply | None = ...,
+        recommendation: Global___Recommendation | None = ...,
+        commissioner_action: Global___CommissionerAction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action"]  # noqa: Y015
+    _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
+
+Global___ActOnCaseRequest: _TypeAlias = ActOnCaseRequest  # noqa: Y015
+
+@_typing.final
+class ActOnCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    NOTICE_FIELD_NUMBER: _builtins.int
+    act: _builtins.str
+    """The act's name, as in docs/architecture.md (report, dispose, …)."""
+    @_builtins.property
+    def state(self) -> Global___CaseState: ...
+    @_builtins.property
+    def notice(self) -> Global___ShowCauseNotice:
+        """For show_cause_reply, recommendation and commissioner_action: the notice as it now stands."""
+
+    def __init__(
+        self,
+        *,
+        act: _builtins.str = ...,
+        state: Global___CaseState | None = ...,
+        notice: Global___ShowCauseNotice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notice", b"notice", "state", b"state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "notice", b"notice", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActOnCaseResponse: _TypeAlias = ActOnCaseResponse  # noqa: Y015
+
+@_typing.final
+class SubmitReport(_message.Message):
+    """C4 §5.2: the report's content as structured fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    CONCERNS_OFFICE_FIELD_NUMBER: _builtins.int
+    RIGHT_DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    AWARE_BEFORE_FIELD_NUMBER: _builtins.int
+    ACTION_TAKEN_FIELD_NUMBER: _builtins.int
+    RESOLVABLE_WITHIN_72H_FIELD_NUMBER: _builtins.int
+    EXPECTED_RESOLUTION_BY_FIELD_NUMBER: _builtins.int
+    REASONS_NOT_RESOLVABLE_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    kind: Global___ReportKind.ValueType
+    concerns_office: _builtins.bool
+    """Does the grievance concern your office?"""
+    right_department_code: _builtins.str
+    """If not: the right public authority (a department code); a transfer proposal goes to the DM's queue (S5)."""
+    aware_before: _builtins.bool
+    """Were you aware of it before?"""
+    action_taken: _builtins.str
+    """What action has been taken so far."""
+    resolvable_within_72h: _builtins.bool
+    """Can it be resolved within 72 hours? Yes: expected_resolution_by; no: reasons_not_resolvable."""
+    reasons_not_resolvable: _builtins.str
+    @_builtins.property
+    def expected_resolution_by(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        kind: Global___ReportKind.ValueType = ...,
+        concerns_office: _builtins.bool | None = ...,
+        right_department_code: _builtins.str = ...,
+        aware_before: _builtins.bool | None = ...,
+        action_taken: _builtins.str = ...,
+        resolvable_within_72h: _builtins.bool | None = ...,
+        expected_resolution_by: _timestamp_pb2.Timestamp | None = ...,
+        reasons_not_resolvable: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_aware_before", b"_aware_before", "_concerns_office", b"_concerns_office", "_resolvable_within_72h", b"_resolvable_within_72h", "aware_before", b"aware_before", "concerns_office", b"concerns_office", "expected_resolution_by", b"expected_resolution_by", "resolvable_within_72h", b"resolvable_within_72h"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_aware_before", b"_aware_before", "_concerns_office", b"_concerns_office", "_resolvable_within_72h", b"_resolvable_within_72h", "action_taken", b"action_taken", "attachment_ids", b"attachment_ids", "aware_before", b"aware_before", "concerns_office", b"concerns_office", "expected_resolution_by", b"expected_resolution_by", "kind", b"kind", "reasons_not_resolvable", b"reasons_not_resolvable", "resolvable_within_72h", b"resolvable_within_72h", "right_department_code", b"right_department_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__aware_before: _TypeAlias = _typing.Literal["aware_before"]  # noqa: Y015
+    _WhichOneofArgType__aware_before: _TypeAlias = _typing.Literal["_aware_before", b"_aware_before"]  # noqa: Y015
+    _WhichOneofReturnType__concerns_office: _TypeAlias = _typing.Literal["concerns_office"]  # noqa: Y015
+    _WhichOneofArgType__concerns_office: _TypeAlias = _typing.Literal["_concerns_office", b"_concerns_office"]  # noqa: Y015
+    _WhichOneofReturnType__resolvable_within_72h: _TypeAlias = _typing.Literal["resolvable_within_72h"]  # noqa: Y015
+    _WhichOneofArgType__resolvable_within_72h: _TypeAlias = _typing.Literal["_resolvable_within_72h", b"_resolvable_within_72h"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__aware_before) -> _WhichOneofReturnType__aware_before | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__concerns_office) -> _WhichOneofReturnType__concerns_office | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resolvable_within_72h) -> _WhichOneofReturnType__resolvable_within_72h | None: ...
+
+Global___SubmitReport: _TypeAlias = SubmitReport  # noqa: Y015
+
+@_typing.final
+class Dispose(_message.Message):
+    """The case is resolved, with the action taken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_TAKEN_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    action_taken: _builtins.str
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        action_taken: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_taken", b"action_taken", "attachment_ids", b"attachment_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Dispose: _TypeAlias = Dispose  # noqa: Y015
+
+@_typing.final
+class Reject(_message.Message):
+    """S15: outside the subject, area or competence; the reason is mandatory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUND_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ground: _builtins.str
+    """subject, area or competence"""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        ground: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ground", b"ground", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reject: _TypeAlias = Reject  # noqa: Y015
+
+@_typing.final
+class InterimOrder(_message.Message):
+    """S12: the interim order. A service whose statutory limit is over 30 days gets a target date of delivery, and the
+    officer named on the order is personally responsible; under 30 days only a final disposal will do.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    TARGET_DATE_FIELD_NUMBER: _builtins.int
+    RESPONSIBLE_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    order: _builtins.str
+    responsible_account_id: _builtins.str
+    """The officer responsible for delivery by the target date; the caller when empty."""
+    @_builtins.property
+    def target_date(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        order: _builtins.str = ...,
+        target_date: _timestamp_pb2.Timestamp | None = ...,
+        responsible_account_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["target_date", b"target_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "responsible_account_id", b"responsible_account_id", "target_date", b"target_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InterimOrder: _TypeAlias = InterimOrder  # noqa: Y015
+
+@_typing.final
+class SchemeOrder(_message.Message):
+    """S14: an order on a scheme request, with a recommendation; a copy goes to the department."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    RECOMMENDATION_FIELD_NUMBER: _builtins.int
+    order: _builtins.str
+    recommendation: _builtins.str
+    def __init__(
+        self,
+        *,
+        order: _builtins.str = ...,
+        recommendation: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "recommendation", b"recommendation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SchemeOrder: _TypeAlias = SchemeOrder  # noqa: Y015
+
+@_typing.final
+class ReviewReport(_message.Message):
+    """C5: one hop of the review chain of a final report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    decision: Global___ReviewDecision.ValueType
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        decision: Global___ReviewDecision.ValueType = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewReport: _TypeAlias = ReviewReport  # noqa: Y015
+
+@_typing.final
+class RequestInformation(_message.Message):
+    """C6 / B2: ask the citizen for information or documents; the clocks that wait on the citizen pause."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_FIELD_NUMBER: _builtins.int
+    question: _builtins.str
+    def __init__(
+        self,
+        *,
+        question: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["question", b"question"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestInformation: _TypeAlias = RequestInformation  # noqa: Y015
+
+@_typing.final
+class CitizenResponse(_message.Message):
+    """The citizen answers an information request; paused clocks resume."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    response: _builtins.str
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        response: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_ids", b"attachment_ids", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CitizenResponse: _TypeAlias = CitizenResponse  # noqa: Y015
+
+@_typing.final
+class ShowCauseReply(_message.Message):
+    """S9 / S11: the reply to a show-cause notice, on the portal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    REPLY_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    reply: _builtins.str
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        reply: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_ids", b"attachment_ids", "notice_id", b"notice_id", "reply", b"reply"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShowCauseReply: _TypeAlias = ShowCauseReply  # noqa: Y015
+
+@_typing.final
+class Recommendation(_message.Message):
+    """S18: the DM reviews the reply and recommends action within 1 day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    RECOMMENDATION_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    recommendation: _builtins.str
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        recommendation: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notice_id", b"notice_id", "recommendation", b"recommendation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Recommendation: _TypeAlias = Recommendation  # noqa: Y015
+
+@_typing.final
+class CommissionerAction(_message.Message):
+    """S18: the Commissioner acts on the DM's recommendation, or forwards it, within 1 day."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    decision: _builtins.str
+    """act or forward"""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        decision: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "note", b"note", "notice_id", b"notice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommissionerAction: _TypeAlias = CommissionerAction  # noqa: Y015
 
 @_typing.final
 class MigrateCasePolicyRequest(_message.Message):
@@ -148,19 +666,23 @@ class CaseState(_message.Message):
     GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     POSITION_ID_FIELD_NUMBER: _builtins.int
+    REVIEWER_POSITION_ID_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     status: _builtins.str
     position_id: _builtins.str
+    reviewer_position_id: _builtins.str
+    """C5: the post reviewing the final report now; empty when no report is under review."""
     def __init__(
         self,
         *,
         grievance_id: _builtins.str = ...,
         status: _builtins.str = ...,
         position_id: _builtins.str = ...,
+        reviewer_position_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["grievance_id", b"grievance_id", "position_id", b"position_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grievance_id", b"grievance_id", "position_id", b"position_id", "reviewer_position_id", b"reviewer_position_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -612,58 +1134,6 @@ class ListShowCauseNoticesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListShowCauseNoticesResponse: _TypeAlias = ListShowCauseNoticesResponse  # noqa: Y015
-
-@_typing.final
-class ReplyToShowCauseRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    NOTICE_ID_FIELD_NUMBER: _builtins.int
-    REPLY_FIELD_NUMBER: _builtins.int
-    ACTOR_FIELD_NUMBER: _builtins.int
-    notice_id: _builtins.str
-    reply: _builtins.str
-    @_builtins.property
-    def actor(self) -> _common_pb2.Actor: ...
-    def __init__(
-        self,
-        *,
-        notice_id: _builtins.str = ...,
-        reply: _builtins.str = ...,
-        actor: _common_pb2.Actor | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "notice_id", b"notice_id", "reply", b"reply"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ReplyToShowCauseRequest: _TypeAlias = ReplyToShowCauseRequest  # noqa: Y015
-
-@_typing.final
-class RecordRecommendationRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    NOTICE_ID_FIELD_NUMBER: _builtins.int
-    RECOMMENDATION_FIELD_NUMBER: _builtins.int
-    ACTOR_FIELD_NUMBER: _builtins.int
-    notice_id: _builtins.str
-    recommendation: _builtins.str
-    @_builtins.property
-    def actor(self) -> _common_pb2.Actor: ...
-    def __init__(
-        self,
-        *,
-        notice_id: _builtins.str = ...,
-        recommendation: _builtins.str = ...,
-        actor: _common_pb2.Actor | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "notice_id", b"notice_id", "recommendation", b"recommendation"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___RecordRecommendationRequest: _TypeAlias = RecordRecommendationRequest  # noqa: Y015
 
 @_typing.final
 class Breach(_message.Message):

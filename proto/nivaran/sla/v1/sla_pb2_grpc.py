@@ -61,16 +61,6 @@ class SlaServiceStub:
                 request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ListShowCauseNoticesRequest.SerializeToString,
                 response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ListShowCauseNoticesResponse.FromString,
                 _registered_method=True)
-        self.ReplyToShowCause = channel.unary_unary(
-                '/nivaran.sla.v1.SlaService/ReplyToShowCause',
-                request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ReplyToShowCauseRequest.SerializeToString,
-                response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ShowCauseNotice.FromString,
-                _registered_method=True)
-        self.RecordRecommendation = channel.unary_unary(
-                '/nivaran.sla.v1.SlaService/RecordRecommendation',
-                request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.RecordRecommendationRequest.SerializeToString,
-                response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ShowCauseNotice.FromString,
-                _registered_method=True)
         self.ListBreaches = channel.unary_unary(
                 '/nivaran.sla.v1.SlaService/ListBreaches',
                 request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ListBreachesRequest.SerializeToString,
@@ -95,6 +85,11 @@ class SlaServiceStub:
                 '/nivaran.sla.v1.SlaService/MigrateCasePolicy',
                 request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.MigrateCasePolicyRequest.SerializeToString,
                 response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.GetCaseClocksResponse.FromString,
+                _registered_method=True)
+        self.ActOnCase = channel.unary_unary(
+                '/nivaran.sla.v1.SlaService/ActOnCase',
+                request_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ActOnCaseRequest.SerializeToString,
+                response_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ActOnCaseResponse.FromString,
                 _registered_method=True)
 
 
@@ -128,18 +123,6 @@ class SlaServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListShowCauseNotices(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ReplyToShowCause(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RecordRecommendation(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,6 +168,17 @@ class SlaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ActOnCase(self, request, context):
+        """Every act of an officer or a citizen on a case (reports, disposals, reviews, information requests and answers,
+        show-cause replies, recommendations): one act per call, chosen by the `act` oneof, run as the lifecycle's Update
+        of that act (docs/architecture.md, "Acts on a case"). The lifecycle checks the act against the case's state and
+        against the posts the caller holds, and refuses an illegal one with FAILED_PRECONDITION (the state named) or
+        PERMISSION_DENIED before anything is written. Idempotent per idempotency_key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SlaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,16 +207,6 @@ def add_SlaServiceServicer_to_server(servicer, server):
                     request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ListShowCauseNoticesRequest.FromString,
                     response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ListShowCauseNoticesResponse.SerializeToString,
             ),
-            'ReplyToShowCause': grpc.unary_unary_rpc_method_handler(
-                    servicer.ReplyToShowCause,
-                    request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ReplyToShowCauseRequest.FromString,
-                    response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ShowCauseNotice.SerializeToString,
-            ),
-            'RecordRecommendation': grpc.unary_unary_rpc_method_handler(
-                    servicer.RecordRecommendation,
-                    request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.RecordRecommendationRequest.FromString,
-                    response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ShowCauseNotice.SerializeToString,
-            ),
             'ListBreaches': grpc.unary_unary_rpc_method_handler(
                     servicer.ListBreaches,
                     request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ListBreachesRequest.FromString,
@@ -247,6 +231,11 @@ def add_SlaServiceServicer_to_server(servicer, server):
                     servicer.MigrateCasePolicy,
                     request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.MigrateCasePolicyRequest.FromString,
                     response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.GetCaseClocksResponse.SerializeToString,
+            ),
+            'ActOnCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActOnCase,
+                    request_deserializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ActOnCaseRequest.FromString,
+                    response_serializer=nivaran_dot_sla_dot_v1_dot_sla__pb2.ActOnCaseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -397,60 +386,6 @@ class SlaService:
             _registered_method=True)
 
     @staticmethod
-    def ReplyToShowCause(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/nivaran.sla.v1.SlaService/ReplyToShowCause',
-            nivaran_dot_sla_dot_v1_dot_sla__pb2.ReplyToShowCauseRequest.SerializeToString,
-            nivaran_dot_sla_dot_v1_dot_sla__pb2.ShowCauseNotice.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RecordRecommendation(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/nivaran.sla.v1.SlaService/RecordRecommendation',
-            nivaran_dot_sla_dot_v1_dot_sla__pb2.RecordRecommendationRequest.SerializeToString,
-            nivaran_dot_sla_dot_v1_dot_sla__pb2.ShowCauseNotice.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
     def ListBreaches(request,
             target,
             options=(),
@@ -575,6 +510,33 @@ class SlaService:
             '/nivaran.sla.v1.SlaService/MigrateCasePolicy',
             nivaran_dot_sla_dot_v1_dot_sla__pb2.MigrateCasePolicyRequest.SerializeToString,
             nivaran_dot_sla_dot_v1_dot_sla__pb2.GetCaseClocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActOnCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.sla.v1.SlaService/ActOnCase',
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.ActOnCaseRequest.SerializeToString,
+            nivaran_dot_sla_dot_v1_dot_sla__pb2.ActOnCaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,8 +40,6 @@ class SlaServiceStub:
     ComputeDeadline: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ComputeDeadlineRequest, _sla_pb2.ComputeDeadlineResponse]
     GetCaseClocks: _grpc.UnaryUnaryMultiCallable[_sla_pb2.GetCaseClocksRequest, _sla_pb2.GetCaseClocksResponse]
     ListShowCauseNotices: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ListShowCauseNoticesRequest, _sla_pb2.ListShowCauseNoticesResponse]
-    ReplyToShowCause: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ReplyToShowCauseRequest, _sla_pb2.ShowCauseNotice]
-    RecordRecommendation: _grpc.UnaryUnaryMultiCallable[_sla_pb2.RecordRecommendationRequest, _sla_pb2.ShowCauseNotice]
     ListBreaches: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ListBreachesRequest, _sla_pb2.ListBreachesResponse]
     ApplyChargeHandover: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ApplyChargeHandoverRequest, _sla_pb2.ApplyChargeHandoverResponse]
     """S7: a new officer took charge of a position; every open case of the position re-bases its personal clocks
@@ -61,6 +59,13 @@ class SlaServiceStub:
     case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
     their start and take the new version's durations; the move is recorded on the case's timeline.
     """
+    ActOnCase: _grpc.UnaryUnaryMultiCallable[_sla_pb2.ActOnCaseRequest, _sla_pb2.ActOnCaseResponse]
+    """Every act of an officer or a citizen on a case (reports, disposals, reviews, information requests and answers,
+    show-cause replies, recommendations): one act per call, chosen by the `act` oneof, run as the lifecycle's Update
+    of that act (docs/architecture.md, "Acts on a case"). The lifecycle checks the act against the case's state and
+    against the posts the caller holds, and refuses an illegal one with FAILED_PRECONDITION (the state named) or
+    PERMISSION_DENIED before anything is written. Idempotent per idempotency_key.
+    """
 
 @_typing.type_check_only
 class SlaServiceAsyncStub(SlaServiceStub):
@@ -74,8 +79,6 @@ class SlaServiceAsyncStub(SlaServiceStub):
     ComputeDeadline: _aio.UnaryUnaryMultiCallable[_sla_pb2.ComputeDeadlineRequest, _sla_pb2.ComputeDeadlineResponse]  # type: ignore[assignment]
     GetCaseClocks: _aio.UnaryUnaryMultiCallable[_sla_pb2.GetCaseClocksRequest, _sla_pb2.GetCaseClocksResponse]  # type: ignore[assignment]
     ListShowCauseNotices: _aio.UnaryUnaryMultiCallable[_sla_pb2.ListShowCauseNoticesRequest, _sla_pb2.ListShowCauseNoticesResponse]  # type: ignore[assignment]
-    ReplyToShowCause: _aio.UnaryUnaryMultiCallable[_sla_pb2.ReplyToShowCauseRequest, _sla_pb2.ShowCauseNotice]  # type: ignore[assignment]
-    RecordRecommendation: _aio.UnaryUnaryMultiCallable[_sla_pb2.RecordRecommendationRequest, _sla_pb2.ShowCauseNotice]  # type: ignore[assignment]
     ListBreaches: _aio.UnaryUnaryMultiCallable[_sla_pb2.ListBreachesRequest, _sla_pb2.ListBreachesResponse]  # type: ignore[assignment]
     ApplyChargeHandover: _aio.UnaryUnaryMultiCallable[_sla_pb2.ApplyChargeHandoverRequest, _sla_pb2.ApplyChargeHandoverResponse]  # type: ignore[assignment]
     """S7: a new officer took charge of a position; every open case of the position re-bases its personal clocks
@@ -94,6 +97,13 @@ class SlaServiceAsyncStub(SlaServiceStub):
     """Move a running case to another version of its track's policy. Loading a new policy file never alters a running
     case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
     their start and take the new version's durations; the move is recorded on the case's timeline.
+    """
+    ActOnCase: _aio.UnaryUnaryMultiCallable[_sla_pb2.ActOnCaseRequest, _sla_pb2.ActOnCaseResponse]  # type: ignore[assignment]
+    """Every act of an officer or a citizen on a case (reports, disposals, reviews, information requests and answers,
+    show-cause replies, recommendations): one act per call, chosen by the `act` oneof, run as the lifecycle's Update
+    of that act (docs/architecture.md, "Acts on a case"). The lifecycle checks the act against the case's state and
+    against the posts the caller holds, and refuses an illegal one with FAILED_PRECONDITION (the state named) or
+    PERMISSION_DENIED before anything is written. Idempotent per idempotency_key.
     """
 
 class SlaServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -135,20 +145,6 @@ class SlaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _sla_pb2.ListShowCauseNoticesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_sla_pb2.ListShowCauseNoticesResponse, _abc.Awaitable[_sla_pb2.ListShowCauseNoticesResponse]]: ...
-
-    @_abc_1.abstractmethod
-    def ReplyToShowCause(
-        self,
-        request: _sla_pb2.ReplyToShowCauseRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_sla_pb2.ShowCauseNotice, _abc.Awaitable[_sla_pb2.ShowCauseNotice]]: ...
-
-    @_abc_1.abstractmethod
-    def RecordRecommendation(
-        self,
-        request: _sla_pb2.RecordRecommendationRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_sla_pb2.ShowCauseNotice, _abc.Awaitable[_sla_pb2.ShowCauseNotice]]: ...
 
     @_abc_1.abstractmethod
     def ListBreaches(
@@ -197,6 +193,19 @@ class SlaServiceServicer(metaclass=_abc_1.ABCMeta):
         """Move a running case to another version of its track's policy. Loading a new policy file never alters a running
         case; only this explicit, reasoned act does (the lifecycle's `migrate_policy` Update). Running clocks keep
         their start and take the new version's durations; the move is recorded on the case's timeline.
+        """
+
+    @_abc_1.abstractmethod
+    def ActOnCase(
+        self,
+        request: _sla_pb2.ActOnCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sla_pb2.ActOnCaseResponse, _abc.Awaitable[_sla_pb2.ActOnCaseResponse]]:
+        """Every act of an officer or a citizen on a case (reports, disposals, reviews, information requests and answers,
+        show-cause replies, recommendations): one act per call, chosen by the `act` oneof, run as the lifecycle's Update
+        of that act (docs/architecture.md, "Acts on a case"). The lifecycle checks the act against the case's state and
+        against the posts the caller holds, and refuses an illegal one with FAILED_PRECONDITION (the state named) or
+        PERMISSION_DENIED before anything is written. Idempotent per idempotency_key.
         """
 
 def add_SlaServiceServicer_to_server(servicer: SlaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

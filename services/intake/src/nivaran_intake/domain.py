@@ -31,6 +31,19 @@ class Status(StrEnum):
     PENDING_TRANSFER = "pending_transfer"
 
 
+# A case in one of these is no longer pending: it counts as disposed and never as overdue.
+CLOSED_STATUSES = frozenset({Status.DISPOSED, Status.REJECTED, Status.CLOSED})
+
+
+class GrievanceOrder(StrEnum):
+    """How a list of cases is sorted."""
+
+    # Filed most recently first.
+    NEWEST = "newest"
+    # The officer's work list: nearest current deadline first, cases without one last, then newest first.
+    DEADLINE = "deadline"
+
+
 class Channel(StrEnum):
     """Channels of C1 and B3."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import grpc
@@ -11,14 +12,20 @@ from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.errors import InvalidArgument
 from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
-from nivaran_intake.domain import Channel, Complainant, FilingActor, Location, NewGrievance, Status
+from nivaran_intake.attachments import AttachmentService, NewAttachment
+from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
 from nivaran_intake.service import IntakeService, SearchFilter, Transition
-from nivaran_intake.tables import GrievanceRow, TimelineEventRow
+from nivaran_intake.tables import AttachmentRow, GrievanceRow, TimelineEventRow
 
 _PROTO_STATUS = {s: getattr(intake_pb2, f"STATUS_{s.name}") for s in Status}
 _STATUS_FROM_PROTO = {v: k for k, v in _PROTO_STATUS.items()}
 _PROTO_CHANNEL = {c: getattr(intake_pb2, f"CHANNEL_{c.name}") for c in Channel}
 _CHANNEL_FROM_PROTO = {v: k for k, v in _PROTO_CHANNEL.items()}
+_ORDER_FROM_PROTO = {
+    intake_pb2.GRIEVANCE_ORDER_UNSPECIFIED: GrievanceOrder.NEWEST,
+    intake_pb2.GRIEVANCE_ORDER_DEADLINE: GrievanceOrder.DEADLINE,
+}
+_DEADLINE_CLOCK = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def _text(en: str | None, hi: str | None) -> common_pb2.LocalizedText:
@@ -65,6 +72,7 @@ def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
         dm_visible=row.dm_visible,
         visible_to_roles=list(row.visible_to_roles or []),
         category_is_other=row.category_is_other,
+        deadline_clock=row.deadline_clock or "",
     )
     if row.position_id:
         message.assignment.CopyFrom(
@@ -102,6 +110,46 @@ def event_to_proto(row: TimelineEventRow) -> intake_pb2.TimelineEvent:
         payload=payload,
         occurred_at=to_timestamp(as_utc(row.occurred_at)),
         recorded_at=to_timestamp(as_utc(row.recorded_at)),
+    )
+
+
+def attachment_to_proto(row: AttachmentRow) -> intake_pb2.Attachment:
+    """Attachment metadata; never the storage key."""
+    return intake_pb2.Attachment(
+        id=row.id,
+        grievance_id=row.grievance_id,
+        file_name=row.file_name,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        purpose=row.purpose,
+        uploaded_by=common_pb2.Actor(
+            account_id=row.uploaded_by_account_id,
+            role=row.uploaded_by_role,
+            position_id=row.uploaded_by_position_id,
+            on_behalf_of_account_id=row.uploaded_by_on_behalf_of,
+            display_name=row.uploaded_by_display_name,
+        ),
+        created_at=to_timestamp(as_utc(row.created_at)),
+    )
+
+
+def attachment_from_proto(request: intake_pb2.AddAttachmentRequest) -> NewAttachment:
+    a = request.actor
+    return NewAttachment(
+        grievance_id=request.grievance_id,
+        file_name=request.file_name,
+        content_type=request.content_type,
+        content=request.content,
+        purpose=request.purpose,
+        actor={
+            "account_id": a.account_id,
+            "role": a.role,
+            "position_id": a.position_id,
+            "on_behalf_of": a.on_behalf_of_account_id,
+            "display_name": a.display_name,
+        },
+        idempotency_key=request.idempotency_key,
     )
 
 
@@ -167,6 +215,9 @@ def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transi
         if request.new_status not in _STATUS_FROM_PROTO:
             raise InvalidArgument.field("new_status", "unknown status")
         new_status = _STATUS_FROM_PROTO[request.new_status]
+    clock = request.deadline_clock.strip()
+    if clock and not _DEADLINE_CLOCK.fullmatch(clock):
+        raise InvalidArgument.field("deadline_clock", "must be a clock id (1-64 of A-Z a-z 0-9 _ . : -)")
     return Transition(
         grievance_id=request.grievance_id,
         idempotency_key=request.idempotency_key,
@@ -185,16 +236,26 @@ def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transi
         new_status=new_status,
         assignment=assignment,
         current_deadline=from_timestamp(request.current_deadline),
+        deadline_clock=clock,
+        clear_deadline=request.clear_deadline,
         grant_visibility_to_roles=list(request.grant_visibility_to_roles),
         clear_visibility=request.clear_visibility,
     )
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    """Intake's servicer; feedback, appeals, attachments and dashboards arrive with later issues."""
+    """Intake's servicer; feedback and appeals arrive with later issues."""
 
-    def __init__(self, service: IntakeService) -> None:
+    def __init__(self, service: IntakeService, attachments: AttachmentService | None = None) -> None:
         self.service = service
+        self._attachment_service = attachments
+
+    @property
+    def attachments(self) -> AttachmentService:
+        """The attachment use cases; a servicer built without them answers UNIMPLEMENTED (see grpc_server)."""
+        if self._attachment_service is None:
+            raise NotImplementedError("attachments are not wired into this servicer")
+        return self._attachment_service
 
     async def FileGrievance(  # noqa: N802
         self, request: intake_pb2.FileGrievanceRequest, context: grpc.aio.ServicerContext
@@ -211,6 +272,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def ListGrievances(  # noqa: N802
         self, request: intake_pb2.ListGrievancesRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.ListGrievancesResponse:
+        order = _ORDER_FROM_PROTO.get(request.order)
+        if order is None:
+            raise InvalidArgument.field("order", "unknown order")
         statuses = []
         for value in request.statuses:
             if value not in _STATUS_FROM_PROTO:
@@ -231,6 +295,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 registration_number=request.registration_number,
                 dm_visible_only=request.dm_visible_only,
                 district_codes=list(request.district_codes),
+                order=order,
             )
         )
         return intake_pb2.ListGrievancesResponse(
@@ -263,3 +328,21 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> intake_pb2.RecordTransitionResponse:
         event, duplicate = await self.service.record_transition(transition_from_proto(request))
         return intake_pb2.RecordTransitionResponse(event=event_to_proto(event), duplicate=duplicate)
+
+    async def AddAttachment(  # noqa: N802
+        self, request: intake_pb2.AddAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Attachment:
+        row = await self.attachments.add(attachment_from_proto(request))
+        return attachment_to_proto(row)
+
+    async def ListAttachments(  # noqa: N802
+        self, request: intake_pb2.ListAttachmentsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListAttachmentsResponse:
+        rows = await self.attachments.of_grievance(request.grievance_id)
+        return intake_pb2.ListAttachmentsResponse(attachments=[attachment_to_proto(r) for r in rows])
+
+    async def GetAttachmentContent(  # noqa: N802
+        self, request: intake_pb2.GetAttachmentContentRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.AttachmentContent:
+        stored = await self.attachments.content(request.grievance_id, request.attachment_id)
+        return intake_pb2.AttachmentContent(attachment=attachment_to_proto(stored.attachment), content=stored.content)

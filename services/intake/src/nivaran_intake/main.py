@@ -15,6 +15,8 @@ from nivaran_common.migrations import upgrade_async
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.temporal import connect_temporal
 from nivaran_intake import SERVICE_ROOT
+from nivaran_intake.attachments import AttachmentLimits, AttachmentService
+from nivaran_intake.blobstore import BlobStore, LocalBlobStore, S3BlobStore
 from nivaran_intake.clients import GrpcRouter, TemporalLifecycleStarter
 from nivaran_intake.handlers import IntakeServicer
 from nivaran_intake.service import IntakeService
@@ -23,14 +25,28 @@ from nivaran_intake.settings import IntakeSettings
 log = get_logger(__name__)
 
 
-def binding(service: IntakeService) -> ServiceBinding:
-    """The intake servicer, mounted."""
+def binding(service: IntakeService, attachments: AttachmentService | None = None) -> ServiceBinding:
+    """The intake servicer, mounted; without `attachments` the attachment methods answer UNIMPLEMENTED."""
     return ServiceBinding(
         intake_pb2_grpc.add_IntakeServiceServicer_to_server,
         # Methods of later issues fall back to the generated base, which answers UNIMPLEMENTED.
-        IntakeServicer(service),  # type: ignore[abstract]
+        IntakeServicer(service, attachments),  # type: ignore[abstract]
         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
     )
+
+
+def blob_store(settings: IntakeSettings) -> BlobStore:
+    """An S3-compatible bucket when one is configured, the local folder otherwise."""
+    if settings.attachments_s3_bucket:
+        return S3BlobStore.connect(
+            bucket=settings.attachments_s3_bucket,
+            endpoint_url=settings.attachments_s3_endpoint_url,
+            region=settings.attachments_s3_region,
+            access_key_id=settings.attachments_s3_access_key_id,
+            secret_access_key=settings.attachments_s3_secret_access_key.get_secret_value(),
+            prefix=settings.attachments_s3_prefix,
+        )
+    return LocalBlobStore(settings.attachments_dir)
 
 
 async def retry_pending_starts(service: IntakeService, every_seconds: float) -> None:
@@ -71,10 +87,18 @@ async def run(settings: IntakeSettings) -> None:
         aadhaar_key=settings.aadhaar_hash_key.get_secret_value().encode(),
         sla_task_queue=settings.sla_task_queue,
     )
+    attachments = AttachmentService(
+        session_factory(engine),
+        blob_store(settings),
+        AttachmentLimits(settings.attachments_max_bytes, settings.attachments_allowed_types),
+    )
     sweeper = asyncio.create_task(retry_pending_starts(service, settings.start_retry_seconds))
     try:
         await serve_until_signalled(
-            [binding(service)], settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
+            [binding(service, attachments)],
+            settings.grpc_host,
+            settings.grpc_port,
+            settings.graceful_shutdown_seconds,
         )
     finally:
         sweeper.cancel()

@@ -21,6 +21,8 @@ from nivaran_common.temporal import lifecycle_workflow_id
 from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
 from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
+    CLOSED_STATUSES,
+    GrievanceOrder,
     NewGrievance,
     Status,
     ValidGrievance,
@@ -56,6 +58,10 @@ class Transition:
     new_status: Status | None = None
     assignment: dict[str, Any] | None = None
     current_deadline: datetime | None = None
+    # The clock owning current_deadline; set with it, or alone when non-empty (see RecordTransitionRequest).
+    deadline_clock: str = ""
+    # No clock runs any more: clears current_deadline and deadline_clock, whatever else is sent.
+    clear_deadline: bool = False
     grant_visibility_to_roles: Sequence[str] = ()
     clear_visibility: bool = False
 
@@ -75,6 +81,7 @@ class SearchFilter:
     registration_number: str = ""
     dm_visible_only: bool = False
     district_codes: Sequence[str] = ()
+    order: GrievanceOrder = GrievanceOrder.NEWEST
 
 
 @dataclass(frozen=True)
@@ -313,6 +320,7 @@ class IntakeService:
                     registration_number=criteria.registration_number,
                     dm_visible_only=criteria.dm_visible_only,
                     district_codes=criteria.district_codes,
+                    order=criteria.order,
                 )
             except ValueError as exc:
                 raise InvalidArgument.field("page.page_token", "is not a token this service issued") from exc
@@ -320,8 +328,10 @@ class IntakeService:
     async def dashboard(self, district_code: str, department_code: str) -> Dashboard:
         """Counts for review meetings, and H4's share of "Other" filings per department."""
         async with self.sessions() as session:
-            counts = await IntakeStore(session).counts(district_code=district_code, department_code=department_code)
-        closed = {Status.DISPOSED.value, Status.REJECTED.value, Status.CLOSED.value}
+            counts = await IntakeStore(session).counts(
+                district_code=district_code, department_code=department_code, now=utcnow()
+            )
+        closed = {s.value for s in CLOSED_STATUSES}
         shares: dict[str, list[int]] = {}
         total = pending = disposed = overdue = 0
         for c in counts:
@@ -330,6 +340,7 @@ class IntakeService:
                 disposed += c.count
             else:
                 pending += c.count
+                # Overdue counts open cases only: a disposed case's last deadline is history, not a breach now.
                 overdue += c.overdue
             share = shares.setdefault(c.department_code, [0, 0])
             share[0] += c.count
@@ -395,8 +406,12 @@ def _apply(row: GrievanceRow, transition: Transition, now: datetime) -> None:
         row.position_title_en = a["position_title_en"]
         row.position_title_hi = a["position_title_hi"]
         row.assigned_at = a["assigned_at"] or now
-    if transition.current_deadline is not None:
-        row.current_deadline = transition.current_deadline
+    if transition.clear_deadline:
+        row.current_deadline, row.deadline_clock = None, ""
+    elif transition.current_deadline is not None:
+        row.current_deadline, row.deadline_clock = transition.current_deadline, transition.deadline_clock
+    elif transition.deadline_clock:
+        row.deadline_clock = transition.deadline_clock
     if transition.clear_visibility:
         row.visible_to_roles, row.dm_visible = [], False
     if transition.grant_visibility_to_roles:

@@ -1,9 +1,10 @@
 """Intake settings (env prefix NIVARAN_INTAKE_)."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from nivaran_common.settings import DEV_ONLY_SECRET_PREFIX, ServiceSettings
+from nivaran_intake.attachments import DEFAULT_ALLOWED_TYPES
 
 
 class IntakeSettings(ServiceSettings):
@@ -22,3 +23,23 @@ class IntakeSettings(ServiceSettings):
     aadhaar_hash_key: SecretStr = SecretStr(DEV_ONLY_SECRET_PREFIX + "aadhaar-hash-key")
     # How often cases whose workflow start did not go through are started again.
     start_retry_seconds: float = 5.0
+    # Attachments: bytes in a local folder (content-addressed by SHA-256), or in an S3-compatible bucket when
+    # attachments_s3_bucket is set; credentials fall back to boto3's own chain (env, instance role) when empty.
+    attachments_dir: str = "var/attachments"
+    attachments_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    attachments_allowed_types: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png")
+    attachments_s3_bucket: str = ""
+    attachments_s3_endpoint_url: str = ""
+    attachments_s3_region: str = ""
+    attachments_s3_prefix: str = "attachments/"
+    attachments_s3_access_key_id: str = ""
+    attachments_s3_secret_access_key: SecretStr = SecretStr("")
+
+    @field_validator("attachments_allowed_types", mode="after")
+    @classmethod
+    def _known_types_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A type is only allowed when intake can recognise it by its magic bytes.
+        unknown = sorted(set(value) - set(DEFAULT_ALLOWED_TYPES))
+        if unknown:
+            raise ValueError(f"unknown attachment types {unknown}; choose from {list(DEFAULT_ALLOWED_TYPES)}")
+        return value

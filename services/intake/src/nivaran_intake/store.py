@@ -12,7 +12,9 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nivaran_intake.tables import GrievanceRow, RegistrationCounterRow, TimelineEventRow
+from nivaran_common.timeutil import as_utc
+from nivaran_intake.domain import GrievanceOrder
+from nivaran_intake.tables import AttachmentRow, GrievanceRow, RegistrationCounterRow, TimelineEventRow
 
 
 class IntakeStore:
@@ -72,9 +74,10 @@ class IntakeStore:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def counts(self, *, district_code: str, department_code: str) -> list[StatusCount]:
+    async def counts(self, *, district_code: str, department_code: str, now: datetime) -> list[StatusCount]:
         """Cases grouped by department, status and "Other" category, with how many are past their deadline."""
-        now = func.now()
+        # `now` from the caller rather than the database's clock: on SQLite CURRENT_TIMESTAMP is a string of another
+        # shape than the stored instants, and a given instant makes the count testable.
         overdue = func.sum(case((GrievanceRow.current_deadline < now, 1), else_=0))
         stmt = select(
             GrievanceRow.routed_department_code,
@@ -122,8 +125,13 @@ class IntakeStore:
         registration_number: str = "",
         dm_visible_only: bool = False,
         district_codes: Sequence[str] = (),
+        order: GrievanceOrder = GrievanceOrder.NEWEST,
     ) -> tuple[Sequence[GrievanceRow], str]:
-        """Newest first, keyset-paginated on (filed_at, id) so deep pages stay cheap."""
+        """One keyset-paginated page, so deep pages stay cheap.
+
+        NEWEST: filed_at, id descending. DEADLINE: current_deadline ascending with the deadline-less last, then
+        filed_at, id descending. A token is only valid for the order that issued it (ValueError otherwise).
+        """
         conditions: list[Any] = []
         owners = []
         if complainant_account_id:
@@ -151,25 +159,44 @@ class IntakeStore:
         if query:
             pattern = f"%{query}%"
             conditions.append(or_(GrievanceRow.subject.ilike(pattern), GrievanceRow.description.ilike(pattern)))
-        if page_token:
-            filed_at, last_id = decode_page_token(page_token)
-            conditions.append(
-                or_(
-                    GrievanceRow.filed_at < filed_at,
-                    and_(GrievanceRow.filed_at == filed_at, GrievanceRow.id < last_id),
-                )
-            )
-        stmt = (
-            select(GrievanceRow)
-            .where(*conditions)
-            .order_by(GrievanceRow.filed_at.desc(), GrievanceRow.id.desc())
-            .limit(page_size + 1)
-        )
+        newest: tuple[Any, ...] = (GrievanceRow.filed_at.desc(), GrievanceRow.id.desc())
+        ordering: tuple[Any, ...]
+        if order is GrievanceOrder.DEADLINE:
+            if page_token:
+                conditions.append(_after_deadline_key(*decode_deadline_page_token(page_token)))
+            # (deadline IS NULL) sorts false before true on both databases: the deadline-less come last.
+            ordering = (GrievanceRow.current_deadline.is_(None), GrievanceRow.current_deadline.asc(), *newest)
+        else:
+            if page_token:
+                conditions.append(_after_newest_key(*decode_page_token(page_token)))
+            ordering = newest
+        stmt = select(GrievanceRow).where(*conditions).order_by(*ordering).limit(page_size + 1)
         rows = (await self.session.execute(stmt)).scalars().all()
         if len(rows) <= page_size:
             return rows, ""
         page = rows[:page_size]
-        return page, encode_page_token(page[-1].filed_at, page[-1].id)
+        last = page[-1]
+        if order is GrievanceOrder.DEADLINE:
+            return page, encode_deadline_page_token(last.current_deadline, last.filed_at, last.id)
+        return page, encode_page_token(last.filed_at, last.id)
+
+
+def _after_newest_key(filed_at: datetime, last_id: str) -> Any:
+    return or_(
+        GrievanceRow.filed_at < filed_at,
+        and_(GrievanceRow.filed_at == filed_at, GrievanceRow.id < last_id),
+    )
+
+
+def _after_deadline_key(deadline: datetime | None, filed_at: datetime, last_id: str) -> Any:
+    if deadline is None:
+        # Past the last case with a deadline: only the deadline-less remain, newest first.
+        return and_(GrievanceRow.current_deadline.is_(None), _after_newest_key(filed_at, last_id))
+    return or_(
+        GrievanceRow.current_deadline.is_(None),
+        GrievanceRow.current_deadline > deadline,
+        and_(GrievanceRow.current_deadline == deadline, _after_newest_key(filed_at, last_id)),
+    )
 
 
 @dataclass(frozen=True)
@@ -190,3 +217,55 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
     raw = base64.urlsafe_b64decode(token.encode()).decode()
     stamp, last_id = raw.split("|", 1)
     return datetime.fromisoformat(stamp), last_id
+
+
+_DEADLINE_TOKEN = "deadline"
+
+
+def encode_deadline_page_token(deadline: datetime | None, filed_at: datetime, last_id: str) -> str:
+    """The key of the last case of a DEADLINE-ordered page; an empty deadline means the deadline-less part."""
+    due = as_utc(deadline).isoformat() if deadline is not None else ""
+    raw = f"{_DEADLINE_TOKEN}|{due}|{as_utc(filed_at).isoformat()}|{last_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_deadline_page_token(token: str) -> tuple[datetime | None, datetime, str]:
+    """Raises ValueError on a token this service did not issue for the DEADLINE order."""
+    raw = base64.urlsafe_b64decode(token.encode()).decode()
+    kind, due, filed_at, last_id = raw.split("|", 3)
+    if kind != _DEADLINE_TOKEN or not last_id:
+        raise ValueError("not a deadline-order page token")
+    return (datetime.fromisoformat(due) if due else None), datetime.fromisoformat(filed_at), last_id
+
+
+class AttachmentStore:
+    """Queries over the attachments of cases (metadata only; the bytes are in the blob store)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: AttachmentRow) -> None:
+        self.session.add(row)
+
+    async def grievance_exists(self, grievance_id: str) -> bool:
+        stmt = select(GrievanceRow.id).where(GrievanceRow.id == grievance_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def by_idempotency_key(self, key: str) -> AttachmentRow | None:
+        stmt = select(AttachmentRow).where(AttachmentRow.idempotency_key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_id(self, grievance_id: str, attachment_id: str) -> AttachmentRow | None:
+        """The attachment, only when it belongs to this case."""
+        stmt = select(AttachmentRow).where(
+            AttachmentRow.id == attachment_id, AttachmentRow.grievance_id == grievance_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_grievance(self, grievance_id: str) -> Sequence[AttachmentRow]:
+        stmt = (
+            select(AttachmentRow)
+            .where(AttachmentRow.grievance_id == grievance_id)
+            .order_by(AttachmentRow.created_at, AttachmentRow.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()

@@ -23,6 +23,8 @@ class GrievanceRow(IntakeBase):
         Index("ix_grievances_position_status", "position_id", "status"),
         Index("ix_grievances_filed_at", "filed_at", "id"),
         Index("ix_grievances_workflow_pending", "workflow_started_at"),
+        # The officer's work list, nearest deadline first.
+        Index("ix_grievances_current_deadline", "current_deadline", "filed_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -74,6 +76,8 @@ class GrievanceRow(IntakeBase):
     position_title_hi: Mapped[str | None] = mapped_column(String(300))
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     current_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The lifecycle clock that owns current_deadline (a policy clock id); "" when none does.
+    deadline_clock: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # S10 and escalations (C8): who else sees the case until it is disposed.
     dm_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     visible_to_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -114,3 +118,27 @@ class RegistrationCounterRow(IntakeBase):
 
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class AttachmentRow(IntakeBase):
+    """Metadata of a file attached to a case; the bytes live in the blob store under `storage_key`."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_grievance_created", "grievance_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    grievance_id: Mapped[str] = mapped_column(ForeignKey("grievances.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    uploaded_by_account_id: Mapped[str] = mapped_column(String(64))
+    uploaded_by_role: Mapped[str] = mapped_column(String(32))
+    uploaded_by_position_id: Mapped[str] = mapped_column(String(64))
+    uploaded_by_on_behalf_of: Mapped[str] = mapped_column(String(64))
+    uploaded_by_display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

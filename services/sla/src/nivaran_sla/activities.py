@@ -44,6 +44,7 @@ from nivaran_sla.domain import (
     RoleInput,
     ShowCauseIssue,
     ShowCauseNotice,
+    TransferProposal,
     TransitionInput,
     TransitionResult,
 )
@@ -63,6 +64,7 @@ ISSUE_SHOW_CAUSE = "issue_show_cause"
 RECORD_SHOW_CAUSE_REPLY = "record_show_cause_reply"
 RECORD_RECOMMENDATION = "record_recommendation"
 RECORD_BREACH = "record_breach"
+PROPOSE_TRANSFER = "propose_transfer"
 
 
 class Records(Protocol):
@@ -160,6 +162,11 @@ def transition_request(transition: TransitionInput) -> intake_pb2.RecordTransiti
         request.payload.update(transition.payload)
     request.grant_visibility_to_roles.extend(transition.grant_visibility_to_roles)
     request.clear_visibility = transition.clear_visibility
+    if transition.clear_deadline:
+        request.clear_deadline = True
+    elif (deadline := to_timestamp(transition.current_deadline)) is not None:
+        request.current_deadline.CopyFrom(deadline)
+        request.deadline_clock = transition.deadline_clock
     return request
 
 
@@ -239,6 +246,7 @@ class LifecycleActivities:
             self.record_show_cause_reply,
             self.record_recommendation,
             self.record_breach,
+            self.propose_transfer,
         ]
 
     @activity.defn(name=LOAD_CONFIG)
@@ -299,7 +307,39 @@ class LifecycleActivities:
         for position in chain.chain:
             if position.role.upper() == request.role.upper():
                 return await self._position_ref(position)
-        return None
+        if not request.department_code:
+            return None
+        # A department's secretary sits beside the district chain, not above it (C5, S14).
+        try:
+            found = await self.routing.ListPositions(
+                routing_pb2.ListPositionsRequest(role=request.role, department_code=request.department_code),
+                timeout=self.rpc_timeout_seconds,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure(exc, "RoutingService.ListPositions") from exc
+        return await self._position_ref(found.positions[0]) if found.positions else None
+
+    @activity.defn(name=PROPOSE_TRANSFER)
+    async def propose_transfer(self, request: TransferProposal) -> str:
+        """C4: the reporting officer names the right department; the proposal waits in the DM's queue (S5)."""
+        assert self.routing is not None
+        try:
+            proposal = await self.routing.RequestTransfer(
+                routing_pb2.RequestTransferRequest(
+                    grievance_id=request.grievance_id,
+                    from_position_id=request.from_position_id,
+                    to_department_code=request.to_department_code,
+                    reason=request.reason,
+                    actor=common_pb2.Actor(
+                        account_id=request.by_account_id, role="officer", position_id=request.from_position_id
+                    ),
+                    location=common_pb2.Location(state_code=request.state_code, district_code=request.district_code),
+                ),
+                timeout=self.rpc_timeout_seconds,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure(exc, "RoutingService.RequestTransfer") from exc
+        return str(proposal.id)
 
     @activity.defn(name=GET_POSITION)
     async def get_position(self, position_id: str) -> PositionRef:

@@ -13,7 +13,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from nivaran.common.v1 import common_pb2
@@ -35,11 +35,13 @@ OPEN_STATUSES = (
 _TRANSIENT = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED}
 
 
-def _failure_message(error: WorkflowUpdateFailedError) -> str:
+def _failure(error: WorkflowUpdateFailedError) -> UpdateRejected:
+    """The lifecycle's refusal: its message, and the failure's type (an ApplicationError's `type`)."""
     cause = error.cause
+    kind = (cause.type or "") if isinstance(cause, ApplicationError) else ""
     if isinstance(cause, FailureError) and cause.message:
-        return cause.message
-    return str(cause or error)
+        return UpdateRejected(cause.message, kind)
+    return UpdateRejected(str(cause or error), kind)
 
 
 class TemporalWorkflows:
@@ -60,7 +62,7 @@ class TemporalWorkflows:
         try:
             return await handle.execute_update(name, arg, id=update_id or None, rpc_timeout=self._timeout)
         except WorkflowUpdateFailedError as exc:
-            raise UpdateRejected(_failure_message(exc)) from exc
+            raise _failure(exc) from exc
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise LifecycleUnavailable(str(exc)) from exc
         except RPCError as exc:

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from nivaran_common.casework import Caller
+
 
 class CaseStatus(StrEnum):
     """Where a case stands; the values mirror intake's Status enum without its STATUS_ prefix."""
@@ -112,6 +114,11 @@ class TransitionInput:
     payload: dict[str, Any] = field(default_factory=dict)
     grant_visibility_to_roles: list[str] = field(default_factory=list)
     clear_visibility: bool = False
+    # The case's nearest deadline and the clock that owns it, as the clocks stand once this event has been applied
+    # (the officer's work list sorts on it); `clear_deadline` when no clock runs any more.
+    current_deadline: datetime | None = None
+    deadline_clock: str = ""
+    clear_deadline: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,8 @@ class DisposeInput:
     outcome: str
     disposed_at: datetime | None = None
     position_id: str = ""
+    attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,8 @@ class LifecycleState:
     position_id: str
     disposed: bool
     acknowledgement_notice_id: str = ""
+    # C5: the post that reviews the final report now ("" when no report is under review).
+    reviewer_position_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +226,14 @@ class Breach:
 
 
 # The lifecycle's Updates and Queries, by name; the sla gRPC server and identity reach a running case through these.
+UPDATE_DISPOSE = "dispose"
+UPDATE_REJECT = "reject"
+UPDATE_SUBMIT_REPORT = "submit_report"
+UPDATE_REVIEW_REPORT = "review_final_report"
+UPDATE_REQUEST_INFO = "request_info"
+UPDATE_CITIZEN_RESPONDED = "citizen_responded"
+UPDATE_INTERIM_ORDER = "issue_interim_order"
+UPDATE_SCHEME_ORDER = "issue_scheme_order"
 UPDATE_REPLY_SHOW_CAUSE = "reply_show_cause"
 UPDATE_RECORD_RECOMMENDATION = "record_recommendation"
 UPDATE_CHARGE_TAKEN = "charge_taken"
@@ -230,6 +249,8 @@ class ReplyShowCauseInput:
     reply: str
     replied_by: str
     replied_at: datetime | None = None
+    attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +262,9 @@ class RecommendationInput:
     recommendation: str
     by_account_id: str
     by_role: str = "DM"
+    # For the Commissioner (S18): "act" on the recommendation, or "forward" it to the competent authority.
+    decision: str = ""
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -304,9 +328,19 @@ class TransferInput:
 class ReportInput:
     """An action-taken, preliminary (C4, 24 h) or final (C4, 72 h) report."""
 
-    kind: str  # "action", "preliminary" or "final"
+    kind: str  # "action", "preliminary", "final" or "status_update"
     text: str
     by_account_id: str
+    # C4 §5.2, as structured fields (None: not answered).
+    concerns_office: bool | None = None
+    right_department_code: str = ""
+    aware_before: bool | None = None
+    action_taken: str = ""
+    resolvable_within_72h: bool | None = None
+    expected_resolution_by: datetime | None = None
+    reasons_not_resolvable: str = ""
+    attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -316,6 +350,7 @@ class RejectInput:
     ground: str  # "subject", "area" or "competence"
     reason: str
     by_account_id: str
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +359,7 @@ class InfoRequestInput:
 
     question: str
     by_account_id: str
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +368,8 @@ class CitizenResponseInput:
 
     response: str
     by_account_id: str = ""
+    attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -341,6 +379,20 @@ class InterimOrderInput:
     order: str
     by_account_id: str
     target_date: datetime | None = None
+    # S12: the officer named on the order, personally responsible for delivery by the target date.
+    responsible_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class SchemeOrderInput:
+    """S14: an order on a scheme request with a recommendation; it disposes the case, and the department gets a
+    copy."""
+
+    order: str
+    recommendation: str
+    by_account_id: str
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +402,9 @@ class ReviewInput:
     accept: bool
     note: str
     by_account_id: str
+    # C5: "forward" to the next hop, "return" to the officer, or "close" (the CS cell); "" reads `accept`.
+    decision: str = ""
+    caller: Caller | None = None
 
 
 # --- Activity inputs and results ---------------------------------------------------------------------------------
@@ -385,6 +440,22 @@ class RoleInput:
 
     position_id: str
     role: str
+    # Where the chain has no such post (a department's secretary sits beside it, C5/S14): the department's own.
+    department_code: str = ""
+
+
+@dataclass(frozen=True)
+class TransferProposal:
+    """C4: the reporting officer says the grievance is not their office's; a transfer proposal goes to the DM's
+    moderator queue (S5)."""
+
+    grievance_id: str
+    from_position_id: str
+    to_department_code: str
+    reason: str
+    by_account_id: str
+    state_code: str
+    district_code: str
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from google.protobuf import duration_pb2, json_format, struct_pb2
 from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
 from nivaran_common.timeutil import to_timestamp
+from nivaran_sla.act_inputs import act_from_proto
+from nivaran_sla.acts import CaseActs, require_act
 from nivaran_sla.deadlines import CalendarKind
 from nivaran_sla.domain import Actor, Breach, LifecycleState, ShowCauseNotice
 from nivaran_sla.policy import Policy
@@ -96,14 +98,20 @@ def clock_to_proto(state: ClockState) -> sla_pb2.Clock:
 
 def case_state_to_proto(grievance_id: str, state: LifecycleState) -> sla_pb2.CaseState:
     """Where the case stands after an action."""
-    return sla_pb2.CaseState(grievance_id=grievance_id, status=state.status.value, position_id=state.position_id)
+    return sla_pb2.CaseState(
+        grievance_id=grievance_id,
+        status=state.status.value,
+        position_id=state.position_id,
+        reviewer_position_id=state.reviewer_position_id,
+    )
 
 
 class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
     """The SlaService RPCs over SlaService use cases."""
 
-    def __init__(self, service: SlaService) -> None:
+    def __init__(self, service: SlaService, acts: CaseActs) -> None:
         self._service = service
+        self._acts = acts
 
     async def ListPolicies(
         self, request: sla_pb2.ListPoliciesRequest, context: grpc.aio.ServicerContext
@@ -138,21 +146,19 @@ class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
         )
         return sla_pb2.ListShowCauseNoticesResponse(notices=[notice_to_proto(n) for n in notices])
 
-    async def ReplyToShowCause(
-        self, request: sla_pb2.ReplyToShowCauseRequest, context: grpc.aio.ServicerContext
-    ) -> sla_pb2.ShowCauseNotice:
-        notice = await self._service.reply_to_show_cause(
-            request.notice_id, request.reply, actor_from_proto(request.actor)
+    async def ActOnCase(
+        self, request: sla_pb2.ActOnCaseRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ActOnCaseResponse:
+        act, caller, violations = act_from_proto(request)
+        outcome = await self._acts.act(
+            request.grievance_id, request.idempotency_key, caller, require_act(act, violations)
         )
-        return notice_to_proto(notice)
-
-    async def RecordRecommendation(
-        self, request: sla_pb2.RecordRecommendationRequest, context: grpc.aio.ServicerContext
-    ) -> sla_pb2.ShowCauseNotice:
-        notice = await self._service.record_recommendation(
-            request.notice_id, request.recommendation, actor_from_proto(request.actor)
+        response = sla_pb2.ActOnCaseResponse(
+            act=outcome.act.value, state=case_state_to_proto(request.grievance_id.strip(), outcome.state)
         )
-        return notice_to_proto(notice)
+        if outcome.notice is not None:
+            response.notice.CopyFrom(notice_to_proto(outcome.notice))
+        return response
 
     async def ListBreaches(
         self, request: sla_pb2.ListBreachesRequest, context: grpc.aio.ServicerContext

@@ -17,6 +17,7 @@ from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
 from nivaran_common.telemetry import configure_tracing
 from nivaran_sla import SERVICE_ROOT
+from nivaran_sla.acts import CaseActs
 from nivaran_sla.clients import IntakeCases, TemporalWorkflows
 from nivaran_sla.handlers import SlaServicer
 from nivaran_sla.policy import PolicyError, PolicyRegistry
@@ -78,14 +79,9 @@ async def run(settings: SlaSettings) -> None:
     engine = create_engine(settings.database_url)
     try:
         async with open_channel(settings.intake_target) as intake:
-            service = build_service(
-                settings,
-                SlaRecords(session_factory(engine)),
-                policies,
-                temporal,
-                intake_pb2_grpc.IntakeServiceStub(intake),
-            )
-            servicer = SlaServicer(service)
+            records = SlaRecords(session_factory(engine))
+            service = build_service(settings, records, policies, temporal, intake_pb2_grpc.IntakeServiceStub(intake))
+            servicer = SlaServicer(service, CaseActs(TemporalWorkflows(temporal), records))
             await serve_until_signalled(
                 bindings(servicer), settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
             )

@@ -34,6 +34,9 @@ class Event(StrEnum):
     RECOMMENDED = "recommended"
     ESCALATED = "escalated"
     FINAL_REPORT_REVIEWED = "final_report_reviewed"
+    # C5: a reviewer sends the final report on to the next hop, or returns it to the officer.
+    REVIEW_FORWARDED = "review_forwarded"
+    REVIEW_RETURNED = "review_returned"
     CLOSED = "closed"
     INTERIM_ORDER_ISSUED = "interim_order_issued"
     INTERIM_REPLY_UPLOADED = "interim_reply_uploaded"
@@ -155,6 +158,9 @@ class Policy(BaseModel):
     source: str = Field(min_length=1, description="the government order and clauses this track follows")
     state: str = Field(pattern=r"^[A-Z]{2}$")
     clocks: list[Clock] = Field(min_length=1)
+    # C5: who reviews a final report, hop by hop, by the role of the post (DM, SECRETARY of the case's department,
+    # OSD_CS); the last hop closes the case. Empty: a final report needs no review on this track.
+    review_chain: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_clock_ids(self) -> Policy:

@@ -18,7 +18,15 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 
-from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from nivaran_common.casework import PERMISSION_DENIED
+from nivaran_common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from nivaran_common.logging import get_logger
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_sla.deadlines import CalendarError, CalendarKind, HolidayCalendar, compute_deadline, load_calendar
@@ -27,8 +35,6 @@ from nivaran_sla.domain import (
     QUERY_CLOCKS,
     UPDATE_CHARGE_TAKEN,
     UPDATE_MIGRATE_POLICY,
-    UPDATE_RECORD_RECOMMENDATION,
-    UPDATE_REPLY_SHOW_CAUSE,
     Actor,
     Breach,
     ChargeTakenInput,
@@ -36,8 +42,6 @@ from nivaran_sla.domain import (
     ForwardInput,
     LifecycleState,
     MigratePolicyInput,
-    RecommendationInput,
-    ReplyShowCauseInput,
     ShowCauseNotice,
     TransferInput,
 )
@@ -75,11 +79,13 @@ class LifecycleUnavailable(Exception):
 
 
 class UpdateRejected(Exception):
-    """The lifecycle refused an action (its validator, or the handler, failed); the message says why."""
+    """The lifecycle refused an action (its validator, or the handler, failed); the message says why, and `kind`
+    is the failure's type (casework.PERMISSION_DENIED when the caller may not act)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, kind: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.kind = kind
 
 
 class WorkflowGateway(Protocol):
@@ -231,52 +237,6 @@ class SlaService:
             grievance_id=grievance_id.strip(), district_code=district_code.strip().upper(), rule=rule.strip().upper()
         )
 
-    async def reply_to_show_cause(self, notice_id: str, reply: str, actor: Actor) -> ShowCauseNotice:
-        """S9 / S11: the officer answers a notice on the portal, through the case's lifecycle."""
-        notice_id, reply = notice_id.strip(), reply.strip()
-        violations = _required("notice_id", notice_id) + _text("reply", reply)
-        violations += _required("actor.account_id", actor.account_id)
-        if violations:
-            raise InvalidArgument.of(violations)
-        notice = await self._records.get_show_cause(notice_id)
-        if notice.reply is not None:
-            if notice.reply == reply:
-                # A retried call: the reply is already on record.
-                return notice
-            raise FailedPrecondition(
-                "the show-cause notice is already answered / कारण पृच्छा का उत्तर पहले ही दिया जा चुका है"
-            )
-        await self._update(
-            notice.grievance_id,
-            UPDATE_REPLY_SHOW_CAUSE,
-            ReplyShowCauseInput(notice_id=notice_id, reply=reply, replied_by=actor.account_id),
-        )
-        log.info("show-cause reply recorded", notice_id=notice_id, grievance_id=notice.grievance_id)
-        return await self._records.get_show_cause(notice_id)
-
-    async def record_recommendation(self, notice_id: str, recommendation: str, actor: Actor) -> ShowCauseNotice:
-        """S18: the DM recommends action on a reply, or the Commissioner acts on it, through the case's lifecycle."""
-        notice_id, recommendation = notice_id.strip(), recommendation.strip()
-        role = actor.role.strip().upper()
-        violations = _required("notice_id", notice_id) + _text("recommendation", recommendation)
-        violations += _required("actor.account_id", actor.account_id)
-        if role not in REVIEWER_ROLES:
-            violations.append(FieldViolation("actor.role", "must be DM or COMMISSIONER"))
-        if violations:
-            raise InvalidArgument.of(violations)
-        notice = await self._records.get_show_cause(notice_id)
-        if role == "DM" and notice.recommendation == recommendation:
-            return notice
-        await self._update(
-            notice.grievance_id,
-            UPDATE_RECORD_RECOMMENDATION,
-            RecommendationInput(
-                notice_id=notice_id, recommendation=recommendation, by_account_id=actor.account_id, by_role=role
-            ),
-        )
-        log.info("show-cause recommendation recorded", notice_id=notice_id, role=role)
-        return await self._records.get_show_cause(notice_id)
-
     # S7 charge handover
 
     async def apply_charge_handover(self, position_id: str, account_id: str, charge_from: datetime | None) -> int:
@@ -381,16 +341,23 @@ class SlaService:
         return self._clock_states(answer)
 
     async def _update(self, grievance_id: str, name: str, arg: Any, *, update_id: str = "") -> Any:
-        try:
-            if update_id:
-                return await self._workflows.execute_update(grievance_id, name, arg, update_id=update_id)
-            return await self._workflows.execute_update(grievance_id, name, arg)
-        except UpdateRejected as exc:
-            raise FailedPrecondition(exc.message) from exc
-        except LifecycleClosed as exc:
-            raise FailedPrecondition("the case is closed / मामला बंद हो चुका है") from exc
-        except LifecycleUnavailable as exc:
-            raise Unavailable("the case's lifecycle did not answer; try again") from exc
+        return await run_update(self._workflows, grievance_id, name, arg, update_id=update_id)
+
+
+async def run_update(workflows: WorkflowGateway, grievance_id: str, name: str, arg: Any, *, update_id: str = "") -> Any:
+    """Run one Update of the case's lifecycle; its refusals become the domain errors the doors answer with."""
+    try:
+        if update_id:
+            return await workflows.execute_update(grievance_id, name, arg, update_id=update_id)
+        return await workflows.execute_update(grievance_id, name, arg)
+    except UpdateRejected as exc:
+        if exc.kind == PERMISSION_DENIED:
+            raise PermissionDenied(exc.message) from exc
+        raise FailedPrecondition(exc.message) from exc
+    except LifecycleClosed as exc:
+        raise FailedPrecondition("the case is closed / मामला बंद हो चुका है") from exc
+    except LifecycleUnavailable as exc:
+        raise Unavailable("the case's lifecycle did not answer; try again") from exc
 
 
 def _required(name: str, value: str) -> list[FieldViolation]:

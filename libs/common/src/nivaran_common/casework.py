@@ -1,0 +1,139 @@
+"""Who may do which act on a case: one table, checked by the lifecycle workflow (the single writer) and by the
+gateway, so the answer is the same whichever door an act comes through.
+
+An act is allowed by the *posts* the caller holds now and by the case's own state (where it sits, which review hop
+it is at, which post a show-cause notice names), never by a role the request declares. A delegation (S17) grants
+no act on a case: officers may not hand their login to anyone, and a DM's delegate may only decide registrations
+and transfers and read the district.
+
+This module is pure (no I/O) so that the workflow can run it inside Temporal's sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Act(StrEnum):
+    """Every act on a case (docs/architecture.md, "Acts on a case")."""
+
+    REPORT = "report"
+    DISPOSE = "dispose"
+    REJECT = "reject"
+    INTERIM_ORDER = "interim_order"
+    SCHEME_ORDER = "scheme_order"
+    REVIEW = "review"
+    REQUEST_INFORMATION = "request_information"
+    CITIZEN_RESPONSE = "citizen_response"
+    SHOW_CAUSE_REPLY = "show_cause_reply"
+    RECOMMENDATION = "recommendation"
+    COMMISSIONER_ACTION = "commissioner_action"
+
+
+class Authority(StrEnum):
+    """Whose act it is."""
+
+    CASE_HOLDER = "case_holder"  # holds the post the case sits at (after a handover: the new holder)
+    COMPLAINANT = "complainant"  # the citizen whose case it is
+    REVIEWER = "reviewer"  # holds the post of the review hop the case is at (C5)
+    NOTICE_HOLDER = "notice_holder"  # holds the post the show-cause notice names (S9, S11)
+    DISTRICT_DM = "district_dm"  # holds the DM's post above the case (S18)
+    COMMISSIONER = "commissioner"  # holds the Commissioner's post above the DM (S18)
+
+
+ACT_AUTHORITY: dict[Act, Authority] = {
+    Act.REPORT: Authority.CASE_HOLDER,
+    Act.DISPOSE: Authority.CASE_HOLDER,
+    Act.REJECT: Authority.CASE_HOLDER,
+    Act.INTERIM_ORDER: Authority.CASE_HOLDER,
+    Act.SCHEME_ORDER: Authority.CASE_HOLDER,
+    Act.REVIEW: Authority.REVIEWER,
+    Act.REQUEST_INFORMATION: Authority.CASE_HOLDER,
+    Act.CITIZEN_RESPONSE: Authority.COMPLAINANT,
+    Act.SHOW_CAUSE_REPLY: Authority.NOTICE_HOLDER,
+    Act.RECOMMENDATION: Authority.DISTRICT_DM,
+    Act.COMMISSIONER_ACTION: Authority.COMMISSIONER,
+}
+
+# The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.
+PERMISSION_DENIED = "permission_denied"
+CITIZEN_KIND = "citizen"
+OFFICER_KIND = "officer"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person acting, as their verified token names them."""
+
+    account_id: str
+    kind: str
+    position_ids: tuple[str, ...] = ()
+    district_code: str = ""
+    # A citizen's phone as verified at sign-in (E.164); matches a case filed with that phone but no account.
+    phone: str = ""
+    # Set when the token is a delegate's (S17); a delegate never acts on a case.
+    acting_for_account_id: str = ""
+
+
+@dataclass(frozen=True)
+class CaseParties:
+    """The posts and the person an act on the case may belong to, as the case's lifecycle knows them."""
+
+    holder_position_id: str
+    complainant_account_id: str = ""
+    complainant_phone: str = ""
+    reviewer_position_id: str = ""
+    notice_position_id: str = ""
+    dm_position_id: str = ""
+    commissioner_position_id: str = ""
+
+
+class NotPermitted(Exception):
+    """The caller may not do this act on this case; the message says whose act it is, in English and Hindi."""
+
+
+_WHOSE = {
+    Authority.CASE_HOLDER: ("the officer holding the post the case is at", "मामला जिस पद पर है उसके पदाधिकारी"),
+    Authority.COMPLAINANT: ("the complainant", "शिकायतकर्ता"),
+    Authority.REVIEWER: ("the officer holding the post that reviews the report now", "समीक्षा करने वाले पद के पदाधिकारी"),
+    Authority.NOTICE_HOLDER: ("the officer holding the post the notice names", "सूचना में नामित पद के पदाधिकारी"),
+    Authority.DISTRICT_DM: ("the District Magistrate of the case's district", "मामले के जिले के जिलाधिकारी"),
+    Authority.COMMISSIONER: ("the Divisional Commissioner above the DM", "प्रमंडलीय आयुक्त"),
+}
+
+
+def _post_of(authority: Authority, parties: CaseParties) -> str:
+    return {
+        Authority.CASE_HOLDER: parties.holder_position_id,
+        Authority.REVIEWER: parties.reviewer_position_id,
+        Authority.NOTICE_HOLDER: parties.notice_position_id,
+        Authority.DISTRICT_DM: parties.dm_position_id,
+        Authority.COMMISSIONER: parties.commissioner_position_id,
+    }.get(authority, "")
+
+
+def check_act(act: Act, caller: Caller, parties: CaseParties) -> None:
+    """Raise NotPermitted unless `caller` may do `act` on the case described by `parties`."""
+    authority = ACT_AUTHORITY[act]
+    en, hi = _WHOSE[authority]
+    refusal = NotPermitted(f"only {en} may do this ({act.value}) / यह कार्य केवल {hi} कर सकते हैं")
+    if not caller.account_id:
+        raise refusal
+    if caller.acting_for_account_id:
+        raise NotPermitted("a delegate may not act on a case (S17) / प्रतिनिधि किसी मामले पर कार्रवाई नहीं कर सकते (S17)")
+    if authority is Authority.COMPLAINANT:
+        owner = bool(parties.complainant_account_id) and caller.account_id == parties.complainant_account_id
+        by_phone = bool(parties.complainant_phone) and caller.phone == parties.complainant_phone
+        if caller.kind != CITIZEN_KIND or not (owner or by_phone):
+            raise refusal
+        return
+    post = _post_of(authority, parties)
+    if caller.kind != OFFICER_KIND or not post or post not in caller.position_ids:
+        raise refusal
+
+
+def acting_post(act: Act, caller: Caller, parties: CaseParties) -> str:
+    """The post in whose name the caller acts (checked by `check_act`); "" for the complainant."""
+    check_act(act, caller, parties)
+    return _post_of(ACT_AUTHORITY[act], parties)

@@ -1,0 +1,297 @@
+"""ActOnCase requests to the lifecycle's Update inputs: each `act` of the oneof to its domain input, with every bad
+or missing field named by its path in the request (for example `report.concerns_office`).
+
+Checks here are about the request alone (required fields, lengths, enums). What depends on the case (its state,
+which post may act, which notice exists) is the lifecycle's to check, in its validators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from nivaran.sla.v1 import sla_pb2
+from nivaran_common.casework import CITIZEN_KIND, OFFICER_KIND, Act, Caller
+from nivaran_common.errors import FieldViolation
+from nivaran_sla.domain import (
+    CitizenResponseInput,
+    DisposeInput,
+    InfoRequestInput,
+    InterimOrderInput,
+    RecommendationInput,
+    RejectInput,
+    ReplyShowCauseInput,
+    ReportInput,
+    ReviewInput,
+    SchemeOrderInput,
+)
+
+TEXT_MIN = 10
+TEXT_MAX = 5000
+ATTACHMENTS_MAX = 10
+KEY_MIN, KEY_MAX = 8, 128
+
+REPORT_KINDS = {
+    sla_pb2.REPORT_KIND_PRELIMINARY: "preliminary",
+    sla_pb2.REPORT_KIND_FINAL: "final",
+    sla_pb2.REPORT_KIND_ACTION_TAKEN: "action",
+    sla_pb2.REPORT_KIND_STATUS_UPDATE: "status_update",
+}
+REVIEW_DECISIONS = {
+    sla_pb2.REVIEW_DECISION_FORWARD: "forward",
+    sla_pb2.REVIEW_DECISION_RETURN: "return",
+    sla_pb2.REVIEW_DECISION_CLOSE: "close",
+}
+REJECTION_GROUNDS = ("subject", "area", "competence")
+COMMISSIONER_DECISIONS = ("act", "forward")
+
+
+@dataclass(frozen=True)
+class ActInput:
+    """One act as the lifecycle takes it: which act, and the Update's input."""
+
+    act: Act
+    arg: Any
+    notice_id: str = ""
+
+
+class Violations:
+    """Collects the field violations of one request, each under its path."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.found: list[FieldViolation] = []
+
+    def add(self, name: str, description: str) -> None:
+        self.found.append(FieldViolation(f"{self.prefix}.{name}" if self.prefix else name, description))
+
+    def text(self, name: str, value: str, minimum: int = TEXT_MIN, *, required: bool = True) -> str:
+        value = value.strip()
+        if not value and not required:
+            return value
+        if not value:
+            self.add(name, "is required / आवश्यक है")
+        elif len(value) < minimum or len(value) > TEXT_MAX:
+            self.add(name, f"must be {minimum} to {TEXT_MAX} characters / {minimum} से {TEXT_MAX} अक्षर")
+        return value
+
+    def attachments(self, name: str, values: Any) -> tuple[str, ...]:
+        ids = tuple(v.strip() for v in values)
+        if len(ids) > ATTACHMENTS_MAX or any(not v for v in ids):
+            self.add(name, f"up to {ATTACHMENTS_MAX} attachment ids from AddAttachment / अधिकतम {ATTACHMENTS_MAX}")
+        return ids
+
+
+def _time(message: Any, name: str) -> datetime | None:
+    return getattr(message, name).ToDatetime(tzinfo=UTC) if message.HasField(name) else None
+
+
+def caller_from_proto(caller: sla_pb2.Caller, violations: list[FieldViolation]) -> Caller:
+    """The caller as the gateway (or a department's system) proved it; a missing one is named."""
+    if not caller.account_id.strip():
+        violations.append(FieldViolation("caller.account_id", "is required / आवश्यक है"))
+    if caller.kind not in (CITIZEN_KIND, OFFICER_KIND):
+        violations.append(FieldViolation("caller.kind", "must be citizen or officer / नागरिक या पदाधिकारी"))
+    return Caller(
+        account_id=caller.account_id.strip(),
+        kind=caller.kind,
+        position_ids=tuple(p.strip() for p in caller.position_ids if p.strip()),
+        district_code=caller.district_code.strip().upper(),
+        phone=caller.phone.strip(),
+        acting_for_account_id=caller.acting_for_account_id.strip(),
+    )
+
+
+def _report(m: sla_pb2.SubmitReport, caller: Caller, v: Violations) -> ActInput:
+    kind = REPORT_KINDS.get(m.kind)
+    if kind is None:
+        v.add("kind", "must be PRELIMINARY, FINAL, ACTION_TAKEN or STATUS_UPDATE / प्रतिवेदन का प्रकार")
+    c4 = kind in {"preliminary", "final"}
+    concerns = m.concerns_office if m.HasField("concerns_office") else None
+    aware = m.aware_before if m.HasField("aware_before") else None
+    resolvable = m.resolvable_within_72h if m.HasField("resolvable_within_72h") else None
+    expected = _time(m, "expected_resolution_by")
+    department = m.right_department_code.strip().upper()
+    reasons = m.reasons_not_resolvable.strip()
+    action_taken = m.action_taken.strip()
+    if c4 and concerns is None:
+        v.add("concerns_office", "is required: does the grievance concern your office? (C4 §5.2)")
+    if concerns is False:
+        if not department:
+            v.add("right_department_code", "is required when the grievance is not your office's (C4 §5.2)")
+        v.text("action_taken", action_taken, required=False)
+    else:
+        action_taken = v.text("action_taken", action_taken)
+        if c4 and aware is None:
+            v.add("aware_before", "is required: were you aware of it before? (C4 §5.2)")
+        if c4 and resolvable is None:
+            v.add("resolvable_within_72h", "is required: can it be resolved within 72 hours? (C4 §5.2)")
+        if resolvable is True and expected is None:
+            v.add("expected_resolution_by", "is required when it can be resolved within 72 hours: the time line")
+        if resolvable is False:
+            reasons = v.text("reasons_not_resolvable", reasons)
+    return ActInput(
+        Act.REPORT,
+        ReportInput(
+            kind=kind or "",
+            text=action_taken or reasons,
+            by_account_id=caller.account_id,
+            concerns_office=concerns,
+            right_department_code=department,
+            aware_before=aware,
+            action_taken=action_taken,
+            resolvable_within_72h=resolvable,
+            expected_resolution_by=expected,
+            reasons_not_resolvable=reasons,
+            attachment_ids=v.attachments("attachment_ids", m.attachment_ids),
+            caller=caller,
+        ),
+    )
+
+
+def _dispose(m: sla_pb2.Dispose, caller: Caller, v: Violations) -> ActInput:
+    outcome = v.text("action_taken", m.action_taken)
+    attachments = v.attachments("attachment_ids", m.attachment_ids)
+    arg = DisposeInput(disposed_by=caller.account_id, outcome=outcome, attachment_ids=attachments, caller=caller)
+    return ActInput(Act.DISPOSE, arg)
+
+
+def _reject(m: sla_pb2.Reject, caller: Caller, v: Violations) -> ActInput:
+    ground = m.ground.strip().lower()
+    if ground not in REJECTION_GROUNDS:
+        v.add("ground", "must be subject, area or competence (S15) / विषय, क्षेत्र या सक्षमता")
+    reason = v.text("reason", m.reason)
+    arg = RejectInput(ground=ground, reason=reason, by_account_id=caller.account_id, caller=caller)
+    return ActInput(Act.REJECT, arg)
+
+
+def _interim_order(m: sla_pb2.InterimOrder, caller: Caller, v: Violations) -> ActInput:
+    order = v.text("order", m.order)
+    arg = InterimOrderInput(
+        order=order,
+        by_account_id=caller.account_id,
+        target_date=_time(m, "target_date"),
+        responsible_account_id=m.responsible_account_id.strip() or caller.account_id,
+        caller=caller,
+    )
+    return ActInput(Act.INTERIM_ORDER, arg)
+
+
+def _scheme_order(m: sla_pb2.SchemeOrder, caller: Caller, v: Violations) -> ActInput:
+    order = v.text("order", m.order)
+    recommendation = v.text("recommendation", m.recommendation)
+    arg = SchemeOrderInput(order=order, recommendation=recommendation, by_account_id=caller.account_id, caller=caller)
+    return ActInput(Act.SCHEME_ORDER, arg)
+
+
+def _review(m: sla_pb2.ReviewReport, caller: Caller, v: Violations) -> ActInput:
+    decision = REVIEW_DECISIONS.get(m.decision)
+    if decision is None:
+        v.add("decision", "must be FORWARD, RETURN or CLOSE (C5) / अग्रसारित, वापस या बंद")
+    note = v.text("note", m.note, required=decision != "close")
+    arg = ReviewInput(
+        accept=decision == "close", note=note, by_account_id=caller.account_id, decision=decision or "", caller=caller
+    )
+    return ActInput(Act.REVIEW, arg)
+
+
+def _request_information(m: sla_pb2.RequestInformation, caller: Caller, v: Violations) -> ActInput:
+    question = v.text("question", m.question)
+    return ActInput(
+        Act.REQUEST_INFORMATION, InfoRequestInput(question=question, by_account_id=caller.account_id, caller=caller)
+    )
+
+
+def _citizen_response(m: sla_pb2.CitizenResponse, caller: Caller, v: Violations) -> ActInput:
+    response = v.text("response", m.response, 2)
+    arg = CitizenResponseInput(
+        response=response,
+        by_account_id=caller.account_id,
+        attachment_ids=v.attachments("attachment_ids", m.attachment_ids),
+        caller=caller,
+    )
+    return ActInput(Act.CITIZEN_RESPONSE, arg)
+
+
+def _notice_id(value: str, v: Violations) -> str:
+    value = value.strip()
+    if not value:
+        v.add("notice_id", "is required / आवश्यक है")
+    return value
+
+
+def _show_cause_reply(m: sla_pb2.ShowCauseReply, caller: Caller, v: Violations) -> ActInput:
+    notice_id = _notice_id(m.notice_id, v)
+    reply = v.text("reply", m.reply)
+    arg = ReplyShowCauseInput(
+        notice_id=notice_id,
+        reply=reply,
+        replied_by=caller.account_id,
+        attachment_ids=v.attachments("attachment_ids", m.attachment_ids),
+        caller=caller,
+    )
+    return ActInput(Act.SHOW_CAUSE_REPLY, arg, notice_id)
+
+
+def _recommendation(m: sla_pb2.Recommendation, caller: Caller, v: Violations) -> ActInput:
+    notice_id = _notice_id(m.notice_id, v)
+    text = v.text("recommendation", m.recommendation)
+    arg = RecommendationInput(
+        notice_id=notice_id, recommendation=text, by_account_id=caller.account_id, by_role="DM", caller=caller
+    )
+    return ActInput(Act.RECOMMENDATION, arg, notice_id)
+
+
+def _commissioner_action(m: sla_pb2.CommissionerAction, caller: Caller, v: Violations) -> ActInput:
+    notice_id = _notice_id(m.notice_id, v)
+    decision = m.decision.strip().lower()
+    if decision not in COMMISSIONER_DECISIONS:
+        v.add("decision", "must be act or forward (S18) / कार्रवाई या अग्रसारण")
+    note = v.text("note", m.note)
+    arg = RecommendationInput(
+        notice_id=notice_id,
+        recommendation=note,
+        by_account_id=caller.account_id,
+        by_role="COMMISSIONER",
+        decision=decision,
+        caller=caller,
+    )
+    return ActInput(Act.COMMISSIONER_ACTION, arg, notice_id)
+
+
+# The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
+CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
+    "report": _report,
+    "dispose": _dispose,
+    "reject": _reject,
+    "interim_order": _interim_order,
+    "scheme_order": _scheme_order,
+    "review": _review,
+    "request_information": _request_information,
+    "citizen_response": _citizen_response,
+    "show_cause_reply": _show_cause_reply,
+    "recommendation": _recommendation,
+    "commissioner_action": _commissioner_action,
+}
+
+
+def act_from_proto(request: sla_pb2.ActOnCaseRequest) -> tuple[ActInput | None, Caller, list[FieldViolation]]:
+    """The act of a request with every violation found in it (the request's own fields first)."""
+    violations: list[FieldViolation] = []
+    if not request.grievance_id.strip():
+        violations.append(FieldViolation("grievance_id", "is required / आवश्यक है"))
+    key = request.idempotency_key.strip()
+    if not KEY_MIN <= len(key) <= KEY_MAX:
+        violations.append(
+            FieldViolation("idempotency_key", f"must be {KEY_MIN} to {KEY_MAX} characters / {KEY_MIN}–{KEY_MAX} अक्षर")
+        )
+    caller = caller_from_proto(request.caller, violations)
+    which = request.WhichOneof("act")
+    if which is None:
+        violations.append(FieldViolation("act", f"one of: {', '.join(CONVERTERS)} / कोई एक कार्य आवश्यक"))
+        return None, caller, violations
+    v = Violations(which)
+    act = CONVERTERS[which](getattr(request, which), caller, v)
+    return act, caller, violations + v.found

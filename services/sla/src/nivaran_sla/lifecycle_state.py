@@ -1,0 +1,51 @@
+"""The mutable state of one GrievanceLifecycle run, kept in one place so the workflow and its deadline effects
+share it without reaching into each other. Plain data: safe to import into Temporal's sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nivaran_sla.clocks import ClockEngine
+from nivaran_sla.domain import Case, CaseStatus, DisposeInput, ShowCauseNotice
+from nivaran_sla.policy import Event, Policy
+
+
+@dataclass
+class LifecycleCaseState:
+    """Where one case stands inside its workflow: status, assignment, clocks and the notices it has issued."""
+
+    case: Case
+    status: CaseStatus = CaseStatus.REGISTERED
+    position_id: str = ""
+    department_code: str = ""
+    officer_account_id: str | None = None
+    assigned: bool = False
+    assigned_at: datetime | None = None
+    # Set as soon as a disposal is accepted, before it is recorded, so a second one is refused meanwhile.
+    disposal: DisposeInput | None = None
+    disposed_at: datetime | None = None
+    acknowledgement_notice_id: str = ""
+    policy: Policy | None = None
+    engine: ClockEngine | None = None
+    upsert_search_attributes: bool = False
+    wake: bool = False
+    counters: dict[str, int] = field(default_factory=dict)
+    show_causes: dict[str, ShowCauseNotice] = field(default_factory=dict)
+    charges: set[tuple[str, str]] = field(default_factory=set)
+    # C5: the hop of the policy's review chain the final report is at, and the post reviewing it ("" when none).
+    review_hop: int = 0
+    reviewer_position_id: str = ""
+    # S18: the DM above the case and the Commissioner above the DM, found when a show-cause reply comes in.
+    dm_position_id: str = ""
+    commissioner_position_id: str = ""
+    commissioner_acted: set[str] = field(default_factory=set)
+    # The nearest deadline as intake last recorded it (the officer's work list sorts on it).
+    synced_deadline: tuple[datetime | None, str] = (None, "")
+    # Actions taken before the policy was loaded; replayed into the clocks once it is.
+    early_events: list[tuple[Event, datetime]] = field(default_factory=list)
+
+    @classmethod
+    def registered(cls, case: Case) -> LifecycleCaseState:
+        """A freshly registered case, sitting with the position routing chose."""
+        return cls(case=case, position_id=case.position_id, department_code=case.department_code)
