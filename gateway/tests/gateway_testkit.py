@@ -30,6 +30,7 @@ from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.casework import Act, Caller, CaseParties, NotPermitted, check_act
 from nivaran_common.errors import (
     DomainError,
     FailedPrecondition,
@@ -52,6 +53,7 @@ from nivaran_gateway.clients import (
 )
 from nivaran_gateway.main import create_app
 from nivaran_gateway.settings import GatewaySettings, ServiceTargets
+from nivaran_sla.act_inputs import act_from_proto
 
 RAW_PHONE = "+919876543210"
 RAW_AADHAAR = "234567890124"
@@ -314,7 +316,8 @@ def _position(pid: str, role: str, department: str, area: str, reports_to: str =
 POSITIONS = {
     p.id: p
     for p in (
-        _position("pos-pat-dm", "DM", "GAD", "PAT"),
+        _position("pos-patna-commissioner", "COMMISSIONER", "GAD", "PATNA-DIV"),
+        _position("pos-pat-dm", "DM", "GAD", "PAT", "pos-patna-commissioner"),
         _position("pos-gay-dm", "DM", "GAD", "GAY"),
         _position("pos-sec-revenue", "SECRETARY", "REVENUE", "BR"),
         _position("pos-sec-health", "SECRETARY", "HEALTH", "BR"),
@@ -1102,6 +1105,99 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
         self.forwards: list[sla_pb2.ForwardCaseRequest] = []
         self.transfers: list[sla_pb2.TransferCaseRequest] = []
         self.clock_requests: list[str] = []
+        self.acts: list[sla_pb2.ActOnCaseRequest] = []
+        self.notices: dict[str, sla_pb2.ShowCauseNotice] = {}
+        self.breaches: list[sla_pb2.Breach] = []
+        # C5: the post reviewing a case's final report, by grievance id (what the lifecycle holds).
+        self.reviewers: dict[str, str] = {}
+        self.commissioner_of = {"pos-pat-dm": "pos-patna-commissioner"}
+
+    def seed_notice(self, number: str, notice_id: str, position_id: str, *, replied: bool = False) -> None:
+        """A show-cause notice the lifecycle issued on the case `number`, to `position_id`."""
+        grievance = self.intake.by_number[number]
+        notice = sla_pb2.ShowCauseNotice(
+            id=notice_id,
+            grievance_id=grievance.id,
+            registration_number=number,
+            position_id=position_id,
+            number=1,
+            issued_at=to_timestamp(FILED_AT + timedelta(days=10)),
+            due_by=to_timestamp(FILED_AT + timedelta(days=13)),
+        )
+        if replied:
+            notice.reply = "The ration card was printed on 28-11-2026 and handed over."
+            notice.replied_at.CopyFrom(to_timestamp(FILED_AT + timedelta(days=11)))
+        self.notices[notice_id] = notice
+
+    def seed_breach(self, number: str, rule: str, position_id: str) -> None:
+        """A breach record the lifecycle made for the case `number`."""
+        grievance = self.intake.by_number[number]
+        self.breaches.append(
+            sla_pb2.Breach(
+                id=str(uuid.uuid4()),
+                grievance_id=grievance.id,
+                position_id=position_id,
+                rule=rule,
+                recorded_at=to_timestamp(FILED_AT + timedelta(days=31)),
+            )
+        )
+
+    async def ActOnCase(self, request: Any, context: Any) -> sla_pb2.ActOnCaseResponse:  # noqa: N802
+        """Checks the request with sla's own converter and the caller with the lifecycle's own rule
+        (nivaran_common.casework); the case's state is not kept."""
+        self.acts.append(request)
+        _, _, violations = act_from_proto(request)
+        if violations:
+            raise InvalidArgument.of(violations)
+        grievance = next(g for g in self.intake.by_number.values() if g.id == request.grievance_id)
+        which = request.WhichOneof("act")
+        notice = self.notices.get(getattr(getattr(request, which), "notice_id", ""))
+        dm = DM_OF.get(grievance.location.district_code, "")
+        parties = CaseParties(
+            holder_position_id=grievance.assignment.position_id,
+            complainant_account_id=grievance.complainant.account_id,
+            complainant_phone=grievance.complainant.phone,
+            reviewer_position_id=self.reviewers.get(grievance.id, ""),
+            notice_position_id=notice.position_id if notice is not None else "",
+            dm_position_id=dm,
+            commissioner_position_id=self.commissioner_of.get(dm, ""),
+        )
+        caller = Caller(
+            account_id=request.caller.account_id,
+            kind=request.caller.kind,
+            position_ids=tuple(request.caller.position_ids),
+            phone=request.caller.phone,
+            acting_for_account_id=request.caller.acting_for_account_id,
+        )
+        try:
+            check_act(Act(which), caller, parties)
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from exc
+        status = {"dispose": "disposed", "reject": "rejected", "interim_order": "disposed"}.get(which, "in_progress")
+        response = sla_pb2.ActOnCaseResponse(
+            act=which,
+            state=sla_pb2.CaseState(
+                grievance_id=grievance.id, status=status, position_id=grievance.assignment.position_id
+            ),
+        )
+        if notice is not None:
+            response.notice.CopyFrom(notice)
+        return response
+
+    async def ListShowCauseNotices(self, request: Any, context: Any) -> sla_pb2.ListShowCauseNoticesResponse:  # noqa: N802
+        return sla_pb2.ListShowCauseNoticesResponse(
+            notices=[n for n in self.notices.values() if n.grievance_id == request.grievance_id]
+        )
+
+    async def ListBreaches(self, request: Any, context: Any) -> sla_pb2.ListBreachesResponse:  # noqa: N802
+        by_id = {g.id: g for g in self.intake.by_number.values()}
+        return sla_pb2.ListBreachesResponse(
+            breaches=[
+                b
+                for b in self.breaches
+                if not request.district_code or by_id[b.grievance_id].location.district_code == request.district_code
+            ]
+        )
 
     def _move(self, grievance_id: str, position_id: str) -> sla_pb2.CaseState:
         for grievance in self.intake.by_number.values():

@@ -5,7 +5,8 @@ Three seeded cases make the scopes tell apart:
   filed by citizen A's account with a relative's phone as contact;
 - B: district GAY, Revenue, at the Circle Officer Bodh Gaya (below officer B's post), filed by citizen B;
 - C: district PAT, Health, filed without an account from citizen A's verified phone, and made visible to the DM (S10);
-- D: district PAT, Revenue, at officer A's own L1 post (what an L1 may forward down, S8).
+- D: district PAT, Revenue, at officer A's own L1 post (what an L1 may forward down, S8);
+- E: like D, for the acts on a case (reports, disposal, show-cause reply …), with a replied show-cause notice.
 
 Tokens are minted with the test key that the fake identity publishes through GetJwks.
 """
@@ -28,6 +29,8 @@ CASE_A = "BR-PAT-2026-0100001-7"
 CASE_B = "BR-GAY-2026-0100002-7"
 CASE_C = "BR-PAT-2026-0100003-7"
 CASE_D = "BR-PAT-2026-0100004-7"
+# Like D, at officer A's own post, for the acts (the forward row moves D down); outside the list checks.
+CASE_E = "BR-PAT-2026-0100005-7"
 SEEDED = {CASE_A, CASE_B, CASE_C, CASE_D}
 RELATIVE_PHONE = "+919700000001"
 
@@ -55,6 +58,7 @@ class Row:
     # multipart/form-data instead of JSON (uploads)
     files: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -121,6 +125,34 @@ NOTICE_L1 = "notice-pat-l1"
 def own_inbox(role: str, response: Any, rig: Rig) -> None:
     listed = [n["id"] for n in response.json()["notices"]]
     assert listed == ([NOTICE_L1] if role == "officer_a" else []), role
+
+
+NOTICE_D = "scn-case-d-1"
+ACT_KEY = {"Idempotency-Key": "matrix-act-0001"}
+# An act on case E: its post's holder (officer A) may; others who see it get 403; others 404.
+HOLDER_OF_D = {
+    **only({"officer_a": 200, "dm_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+}
+C4_REPORT = {
+    "kind": "preliminary",
+    "concerns_office": True,
+    "aware_before": False,
+    "action_taken": "स्थल निरीक्षण किया गया / a site inspection was made",
+    "resolvable_within_72h": True,
+    "expected_resolution_by": "2026-03-05T10:00:00+05:30",
+}
+BREACH_SCOPE = {
+    "dm_a": {CASE_A, CASE_C},
+    "dm_b": {CASE_B},
+    "secretary": {CASE_A, CASE_B},
+    "osd_cs": {CASE_A, CASE_B, CASE_C},
+}
+
+
+def own_breaches(role: str, response: Any, rig: Rig) -> None:
+    numbers = {g.id: n for n, g in rig.intake.by_number.items()}
+    listed = {numbers[b["grievance_id"]] for b in response.json()["breaches"]}
+    assert listed == BREACH_SCOPE[role], role
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -292,6 +324,63 @@ ROWS: list[Row] = [
         f"/v1/grievances/{CASE_A}", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
         params={"complainant_phone": RAW_PHONE, "phone": RAW_PHONE, "complainant_account_id": "acct-citizen-a"},
     ),
+    # --- acts on a case: the holder of the post the case sits at (E sits at officer A's post) -----------------
+    Row(
+        "report", "POST /v1/grievances/{registration_number}/reports", "POST", f"/v1/grievances/{CASE_E}/reports",
+        HOLDER_OF_D, body=C4_REPORT, headers=ACT_KEY,
+    ),
+    Row(
+        "disposal", "POST /v1/grievances/{registration_number}/disposal", "POST",
+        f"/v1/grievances/{CASE_E}/disposal", HOLDER_OF_D, headers=ACT_KEY,
+        body={"kind": "resolved", "action_taken": "खाता सुधार कर दिया गया / the record was corrected"},
+    ),
+    Row(
+        "info-request", "POST /v1/grievances/{registration_number}/info-requests", "POST",
+        f"/v1/grievances/{CASE_E}/info-requests", HOLDER_OF_D, headers=ACT_KEY,
+        body={"question": "कृपया खतियान की प्रति दें / please send the khatiyan copy"},
+    ),
+    Row(
+        # C5: only the post reviewing A's final report (the DM's, seeded) reviews it.
+        "review", "POST /v1/grievances/{registration_number}/reviews", "POST", f"/v1/grievances/{CASE_A}/reviews",
+        only({"dm_a": 200, "officer_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+        body={"decision": "forward", "note": "विभाग को अग्रसारित / to the department"}, headers=ACT_KEY,
+    ),
+    Row(
+        # Only the complainant answers; another citizen does not see the case; officers may not answer for them.
+        "info-response", "POST /v1/grievances/{registration_number}/info-responses", "POST",
+        f"/v1/grievances/{CASE_A}/info-responses", only({"citizen_a": 200, "citizen_b": 404}),
+        body={"response": "खतियान की प्रति संलग्न है / the copy is attached"}, headers=ACT_KEY,
+    ),
+    Row(
+        "show-cause-notices", "GET /v1/grievances/{registration_number}/show-cause-notices", "GET",
+        f"/v1/grievances/{CASE_E}/show-cause-notices",
+        only({"officer_a": 200, "dm_a": 200, "secretary": 200, "osd_cs": 200, "officer_b": 404, "dm_b": 404}),
+    ),
+    Row(
+        # S9: only the holder of the post the notice names replies.
+        "show-cause-reply", "POST /v1/grievances/{registration_number}/show-cause-notices/{notice_id}/reply", "POST",
+        f"/v1/grievances/{CASE_E}/show-cause-notices/{NOTICE_D}/reply", HOLDER_OF_D, headers=ACT_KEY,
+        body={"reply": "विलंब सर्वर की खराबी से हुआ / the delay was a server outage"},
+    ),
+    Row(
+        # S18: only the DM of the case's district recommends.
+        "recommendation", "POST /v1/grievances/{registration_number}/show-cause-notices/{notice_id}/recommendation",
+        "POST", f"/v1/grievances/{CASE_E}/show-cause-notices/{NOTICE_D}/recommendation",
+        only({"dm_a": 200, "officer_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+        body={"recommendation": "स्पष्टीकरण स्वीकार / accept the explanation"}, headers=ACT_KEY,
+    ),
+    Row(
+        # S18: only the Commissioner above the DM acts (see the test with a Commissioner's token below).
+        "commissioner-action",
+        "POST /v1/grievances/{registration_number}/show-cause-notices/{notice_id}/commissioner-action", "POST",
+        f"/v1/grievances/{CASE_E}/show-cause-notices/{NOTICE_D}/commissioner-action",
+        only({"officer_a": 403, "dm_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+        body={"decision": "act", "note": "चेतावनी दी जाए / a warning is to be issued"}, headers=ACT_KEY,
+    ),
+    Row(
+        "breaches", "GET /v1/breaches", "GET", "/v1/breaches",
+        only({"dm_a": 200, "dm_b": 200, "secretary": 200, "osd_cs": 200}), check=own_breaches,
+    ),
 ]  # fmt: skip
 
 
@@ -314,6 +403,12 @@ async def matrix_rig() -> AsyncIterator[Rig]:
     seeded = backends.intake.seed_attachment(CASE_A, PNG, file_name="photo.png", content_type="image/png")
     seeded.id = ATTACHMENT_A
     backends.notify.deliver(NOTICE_L1, position_id="pos-pat-l1")
+    backends.intake.seed(CASE_E, district="PAT", position_id="pos-pat-l1", department="REVENUE")
+    backends.sla.seed_notice(CASE_E, NOTICE_D, "pos-pat-l1", replied=True)
+    backends.sla.reviewers[backends.intake.by_number[CASE_A].id] = "pos-pat-dm"
+    backends.sla.seed_breach(CASE_A, "S13", "pos-co-bihta")
+    backends.sla.seed_breach(CASE_B, "S8", "pos-gay-l1")
+    backends.sla.seed_breach(CASE_C, "S13", "pos-pat-health")
     prefix = f"nivaran-test:matrix-{uuid.uuid4().hex[:8]}:"
     rig = await build_rig(backends, REDIS_URL, prefix, rate_limits_enabled=False)
     try:
@@ -331,7 +426,13 @@ async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: s
     headers = {} if role == ANONYMOUS else auth(role)
 
     response = await matrix_rig.client.request(
-        row.method, row.path, json=row.body, params=row.params, headers=headers, files=row.files, data=row.data
+        row.method,
+        row.path,
+        json=row.body,
+        params=row.params,
+        headers={**headers, **(row.headers or {})},
+        files=row.files,
+        data=row.data,
     )
 
     expected = row.expect[role]

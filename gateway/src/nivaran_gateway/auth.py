@@ -33,6 +33,7 @@ KINDS = frozenset({CITIZEN, OFFICER, OPERATOR, SERVICE})
 
 # Officer roles named in access declarations (routing's position roles).
 DM = "DM"
+COMMISSIONER = "COMMISSIONER"
 SECRETARY = "SECRETARY"
 OSD_CS = "OSD_CS"
 CHIEF_SECRETARY = "CHIEF_SECRETARY"

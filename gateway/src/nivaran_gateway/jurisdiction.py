@@ -4,6 +4,8 @@
 - an officer: the cases of the posts they hold and of every post below them (routing's reporting chains);
 - a DM (or the nodal officer holding the DM's district power, S17): every case of their district, which includes
   the cases S10 makes visible to the DM;
+- a Divisional Commissioner: every case of the districts whose DMs report to them (S18);
+- a department's secretary: every case of the department, state-wide (the department reviews reports, C5);
 - the OSD to the Chief Secretary and the Chief Secretary: every case (CSPGRS monitors the state, C3, C8).
 
 A case outside the scope answers 404, exactly like an unknown one, so its existence does not leak.
@@ -24,10 +26,12 @@ from nivaran.routing.v1 import routing_pb2
 from nivaran_gateway.auth import (
     CHIEF_SECRETARY,
     CITIZEN,
+    COMMISSIONER,
     DM,
     OFFICER,
     OSD_CS,
     POWER_READ_DISTRICT,
+    SECRETARY,
     Principal,
 )
 from nivaran_gateway.problems import NOT_FOUND, ProblemError
@@ -140,6 +144,8 @@ class GrievanceScope:
     complainant_phone: str = ""
     district_codes: tuple[str, ...] = ()
     position_ids: tuple[str, ...] = ()
+    # A department's secretary: every case of the department, state-wide (C5 reviews, S14 copies).
+    department_code: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -150,6 +156,7 @@ class GrievanceScope:
             or self.complainant_phone
             or self.district_codes
             or self.position_ids
+            or self.department_code
         )
 
     def restrict(self, request: intake_pb2.ListGrievancesRequest) -> intake_pb2.ListGrievancesRequest:
@@ -162,6 +169,7 @@ class GrievanceScope:
         request.district_codes.extend(self.district_codes)
         del request.position_ids[:]
         request.position_ids.extend(self.position_ids)
+        request.department_code = self.department_code
         return request
 
 
@@ -178,6 +186,20 @@ async def grievance_scope(principal: Principal, directory: PositionDirectory) ->
         return GrievanceScope(state_wide=True)
     if principal.district and principal.has_any((DM,)):
         return GrievanceScope(district_codes=(principal.district,))
+    if principal.has_any((COMMISSIONER,)):
+        # The Divisional Commissioner: every case of the districts whose DMs report to them (S18 reviews).
+        districts = set()
+        for position_id in await directory.jurisdiction(principal.positions):
+            post = await directory.position(position_id)
+            if post is not None and post.role == DM and post.area_code:
+                districts.add(post.area_code)
+        if districts:
+            return GrievanceScope(district_codes=tuple(sorted(districts)))
+    if principal.has_any((SECRETARY,)):
+        held = await directory.held_post(principal, SECRETARY)
+        post = await directory.position(held) if held else None
+        if post is not None and post.department_code:
+            return GrievanceScope(department_code=post.department_code)
     if principal.positions:
         return GrievanceScope(position_ids=await directory.jurisdiction(principal.positions))
     return GrievanceScope()

@@ -27,6 +27,7 @@ from nivaran_gateway.jurisdiction import PositionDirectory
 from nivaran_gateway.problems import FieldError, Problem
 from nivaran_gateway.ratelimit import RateLimiter
 from nivaran_gateway.routes import (
+    acts,
     attachments,
     auth,
     casework,
@@ -160,6 +161,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(grievances.router)
     app.include_router(casework.router)
+    app.include_router(acts.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)
     app.include_router(officers.router)

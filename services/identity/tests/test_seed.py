@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 
@@ -14,32 +16,84 @@ from nivaran_identity.seed import load_seed_file, seed_accounts
 from .conftest import HarnessFactory
 
 DEMO = SERVICE_ROOT / "seed" / "demo.yaml"
-POSITIONS = SERVICE_ROOT.parents[1] / "data" / "demo" / "positions.yaml"
+DEMO_DATA = SERVICE_ROOT.parents[1] / "data" / "demo"
+
+# username, password, post, position role, district claim: every demo officer's login and what its token names.
+OFFICERS = [
+    ("dm.patna", "dev-dm-patna-2026", "POS-PAT-DM", "DM", "PAT"),
+    ("dso.patna", "dev-dso-patna-2026", "POS-FOOD-PAT-DSO", "L1", "PAT"),
+    ("ssp.patna", "dev-ssp-patna-2026", "POS-HOME-PAT-SSP", "L1", "PAT"),
+    ("commissioner.patna", "dev-commissioner-patna-2026", "POS-PATNA-DIV-COMMISSIONER", "COMMISSIONER", ""),
+    ("osd.cs", "dev-osd-cs-2026", "POS-BR-OSD-CS", "OSD_CS", ""),
+    ("secretary.home", "dev-secretary-home-2026", "POS-HOME-BR-SECRETARY", "SECRETARY", ""),
+    ("secretary.food", "dev-secretary-food-2026", "POS-FOOD-BR-SECRETARY", "SECRETARY", ""),
+]
+
+
+def _demo(name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = yaml.safe_load((DEMO_DATA / f"{name}.yaml").read_text(encoding="utf-8"))[name]
+    return rows
+
+
+def _routing_view() -> dict[str, tuple[str, str, str]]:
+    """Each demo post's (role, department, district) as routing's master data and identity's routing client have
+    them: department and area default to the office's, level to the area's; the district is the area of the first
+    district-level post of the reporting chain, the post itself first (clients.GrpcPositionDirectory)."""
+    areas = {a["code"]: a for a in _demo("areas")}
+    offices = {o["id"]: o for o in _demo("offices")}
+    positions = {p["id"]: p for p in _demo("positions")}
+
+    def place(position_id: str) -> tuple[str, str]:
+        position = positions[position_id]
+        office = offices[position["office_id"]]
+        area = position.get("area_code", office["area_code"])
+        return area, position.get("level", office.get("level", areas[area]["level"]))
+
+    view: dict[str, tuple[str, str, str]] = {}
+    for position_id, position in positions.items():
+        district, current = "", position_id
+        while current and not district:
+            area, level = place(current)
+            district = area if level == "district" else ""
+            current = positions[current].get("reports_to_position_id", "")
+        department = position.get("department_code", offices[position["office_id"]].get("department_code", ""))
+        view[position_id] = (position["role"], department, district)
+    return view
 
 
 def test_demo_officers_hold_real_demo_posts() -> None:
-    positions = {p["id"]: p for p in yaml.safe_load(POSITIONS.read_text(encoding="utf-8"))["positions"]}
+    routing = _routing_view()
     seed = load_seed_file(DEMO)
-    assert {o.position_id for o in seed.officers} == {"POS-PAT-DM", "POS-FOOD-PAT-DSO"}
+    assert [(o.username, o.position_id) for o in seed.officers] == [(u, post) for u, _, post, _, _ in OFFICERS]
     for officer in seed.officers:
-        assert positions[officer.position_id]["role"] == officer.position_role
+        assert routing[officer.position_id] == (officer.position_role, officer.department_code, officer.district_code)
+        assert str(officer.charge_from) == "2026-01-01"
+        assert officer.email == f"{officer.username}@nivaran.example.gov.in"
+    accounts = [*seed.officers, *seed.operators]
+    phones = [a.phone for a in accounts if a.phone]
+    assert len(set(phones)) == len(phones)
+    assert len({a.username for a in accounts}) == len(accounts)
 
 
 async def test_demo_accounts_are_seeded_once_and_log_in(make_identity: HarnessFactory) -> None:
     h = await make_identity(profile=Profile.DEV)
     created = await seed_accounts(h.service, DEMO, Profile.DEV)
-    assert created == ["dm.patna", "dso.patna", "sahyog.patna", "it.admin"]
+    assert created == [*(username for username, *_ in OFFICERS), "sahyog.patna", "it.admin"]
     assert await seed_accounts(h.service, DEMO, Profile.DEV) == []
-    tokens = await h.stub.PasswordLogin(
-        identity_pb2.PasswordLoginRequest(username="dm.patna", password="dev-dm-patna-2026")
-    )
-    claims = await h.claims(tokens.access_token)
-    assert (claims["roles"], claims["positions"], claims["district"]) == (["officer", "DM"], ["POS-PAT-DM"], "PAT")
-    dso = await h.stub.PasswordLogin(
-        identity_pb2.PasswordLoginRequest(username="dso.patna", password="dev-dso-patna-2026")
-    )
-    holder = await h.stub.GetCurrentHolder(identity_pb2.GetCurrentHolderRequest(position_id="POS-FOOD-PAT-DSO"))
-    assert holder.account_id == dso.account.id
+    for username, password, post, role, district in OFFICERS:
+        tokens = await h.stub.PasswordLogin(identity_pb2.PasswordLoginRequest(username=username, password=password))
+        claims = await h.claims(tokens.access_token)
+        assert (claims["kind"], claims["roles"], claims["positions"], claims["district"]) == (
+            "officer",
+            ["officer", role],
+            [post],
+            district,
+        ), username
+        assert (claims["acting_for"], claims["powers"]) == ("", [])
+        assert list(tokens.account.roles) == ["officer", role]
+        assert tokens.account.kind == identity_pb2.ACCOUNT_KIND_OFFICER
+        holder = await h.stub.GetCurrentHolder(identity_pb2.GetCurrentHolderRequest(position_id=post))
+        assert holder.account_id == tokens.account.id == claims["sub"]
 
 
 @pytest.mark.parametrize("profile", [Profile.TEST, Profile.PROD])

@@ -1,7 +1,8 @@
 """Demo accounts for the dev profile: officers holding posts, and operators with account roles. Refused elsewhere.
 
-The file is YAML (see services/identity/seed/demo.yaml). Each officer names the post's role and district as routing's
-master data has them, so seeding does not depend on routing being up; seeding twice changes nothing.
+The file is YAML (see services/identity/seed/demo.yaml). Each officer names the post's role, department and district
+as routing's master data has them (no district for a post above districts: a commissioner, the OSD, a secretary), so
+seeding does not depend on routing being up; seeding twice changes nothing.
 """
 
 from __future__ import annotations
