@@ -86,12 +86,6 @@ async def test_unknown_and_malformed_registration_numbers(stub: intake_pb2_grpc.
     assert [v.field for v in field_violations(malformed.value)] == ["registration_number"]
 
 
-async def test_unimplemented_methods_say_so(stub: intake_pb2_grpc.IntakeServiceStub) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.SubmitFeedback(intake_pb2.SubmitFeedbackRequest())
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-
-
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

@@ -204,13 +204,7 @@ async def test_list_templates_names_both_templates_bilingually(stub: notify_pb2_
     assert notify_pb2.DELIVERY_CHANNEL_SMS in acknowledgement.channels
 
 
-async def test_render_pdf_is_unimplemented_and_health_serves(
-    stub: notify_pb2_grpc.NotifyServiceStub, make_service: Any
-) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.RenderPdf(notify_pb2.RenderPdfRequest(document="acknowledgement_form2"))
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-
+async def test_health_serves(make_service: Any) -> None:
     server, port, _ = await build_server(bindings(await make_service()), "127.0.0.1", 0)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

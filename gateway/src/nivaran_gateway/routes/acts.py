@@ -35,7 +35,15 @@ from nivaran_gateway.auth import (
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_key
 from nivaran_gateway.jurisdiction import STATE_WIDE_ROLES, find_case, grievance_scope
-from nivaran_gateway.problems import BAD_REQUEST, FORBIDDEN, VALIDATION, FieldError, ProblemError, problem_responses
+from nivaran_gateway.problems import (
+    BAD_REQUEST,
+    CONFLICT,
+    FORBIDDEN,
+    VALIDATION,
+    FieldError,
+    ProblemError,
+    problem_responses,
+)
 from nivaran_gateway.routes.grievances import RegistrationNumber, check_registration_number
 from nivaran_gateway.schemas.acts import (
     REVIEW_DECISIONS,
@@ -86,7 +94,10 @@ def caller_of(principal: Principal) -> sla_pb2.Caller:
 
 def _renamed(exc: grpc.aio.AioRpcError) -> ProblemError | None:
     """sla names a bad field by its path in ActOnCaseRequest (`report.concerns_office`); the client sent it as a
-    member of this route's body (`concerns_office`)."""
+    member of this route's body (`concerns_office`). An act the case's state does not allow is a conflict with
+    that state (409, the state named in the detail)."""
+    if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+        return ProblemError(CONFLICT, exc.details() or CONFLICT.title)
     if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
         return None
     errors = [

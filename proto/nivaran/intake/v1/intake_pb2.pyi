@@ -842,64 +842,6 @@ class AttachmentContent(_message.Message):
 Global___AttachmentContent: _TypeAlias = AttachmentContent  # noqa: Y015
 
 @_typing.final
-class SubmitFeedbackRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
-    RATING_FIELD_NUMBER: _builtins.int
-    RESOLVED_FIELD_NUMBER: _builtins.int
-    COMMENT_FIELD_NUMBER: _builtins.int
-    ACTOR_FIELD_NUMBER: _builtins.int
-    grievance_id: _builtins.str
-    rating: _builtins.int
-    resolved: _builtins.bool
-    comment: _builtins.str
-    @_builtins.property
-    def actor(self) -> _common_pb2.Actor: ...
-    def __init__(
-        self,
-        *,
-        grievance_id: _builtins.str = ...,
-        rating: _builtins.int = ...,
-        resolved: _builtins.bool = ...,
-        comment: _builtins.str = ...,
-        actor: _common_pb2.Actor | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "comment", b"comment", "grievance_id", b"grievance_id", "rating", b"rating", "resolved", b"resolved"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SubmitFeedbackRequest: _TypeAlias = SubmitFeedbackRequest  # noqa: Y015
-
-@_typing.final
-class FileAppealRequest(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
-    GROUNDS_FIELD_NUMBER: _builtins.int
-    ACTOR_FIELD_NUMBER: _builtins.int
-    grievance_id: _builtins.str
-    grounds: _builtins.str
-    @_builtins.property
-    def actor(self) -> _common_pb2.Actor: ...
-    def __init__(
-        self,
-        *,
-        grievance_id: _builtins.str = ...,
-        grounds: _builtins.str = ...,
-        actor: _common_pb2.Actor | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "grievance_id", b"grievance_id", "grounds", b"grounds"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___FileAppealRequest: _TypeAlias = FileAppealRequest  # noqa: Y015
-
-@_typing.final
 class GetDashboardRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -75,16 +75,6 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetAttachmentContentRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AttachmentContent.FromString,
                 _registered_method=True)
-        self.SubmitFeedback = channel.unary_unary(
-                '/nivaran.intake.v1.IntakeService/SubmitFeedback',
-                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.SubmitFeedbackRequest.SerializeToString,
-                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Grievance.FromString,
-                _registered_method=True)
-        self.FileAppeal = channel.unary_unary(
-                '/nivaran.intake.v1.IntakeService/FileAppeal',
-                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.FileAppealRequest.SerializeToString,
-                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Grievance.FromString,
-                _registered_method=True)
         self.GetDashboard = channel.unary_unary(
                 '/nivaran.intake.v1.IntakeService/GetDashboard',
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDashboardRequest.SerializeToString,
@@ -155,18 +145,6 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def SubmitFeedback(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def FileAppeal(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def GetDashboard(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -215,16 +193,6 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.GetAttachmentContent,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetAttachmentContentRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AttachmentContent.SerializeToString,
-            ),
-            'SubmitFeedback': grpc.unary_unary_rpc_method_handler(
-                    servicer.SubmitFeedback,
-                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.SubmitFeedbackRequest.FromString,
-                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Grievance.SerializeToString,
-            ),
-            'FileAppeal': grpc.unary_unary_rpc_method_handler(
-                    servicer.FileAppeal,
-                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.FileAppealRequest.FromString,
-                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Grievance.SerializeToString,
             ),
             'GetDashboard': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDashboard,
@@ -449,60 +417,6 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/GetAttachmentContent',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.GetAttachmentContentRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.AttachmentContent.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SubmitFeedback(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/nivaran.intake.v1.IntakeService/SubmitFeedback',
-            nivaran_dot_intake_dot_v1_dot_intake__pb2.SubmitFeedbackRequest.SerializeToString,
-            nivaran_dot_intake_dot_v1_dot_intake__pb2.Grievance.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def FileAppeal(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/nivaran.intake.v1.IntakeService/FileAppeal',
-            nivaran_dot_intake_dot_v1_dot_intake__pb2.FileAppealRequest.SerializeToString,
-            nivaran_dot_intake_dot_v1_dot_intake__pb2.Grievance.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,8 +55,6 @@ class IntakeServiceStub:
     """The attachments of a case, oldest first (metadata only)."""
     GetAttachmentContent: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]
     """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
-    SubmitFeedback: _grpc.UnaryUnaryMultiCallable[_intake_pb2.SubmitFeedbackRequest, _intake_pb2.Grievance]
-    FileAppeal: _grpc.UnaryUnaryMultiCallable[_intake_pb2.FileAppealRequest, _intake_pb2.Grievance]
     GetDashboard: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]
 
 @_typing.type_check_only
@@ -86,8 +84,6 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     """The attachments of a case, oldest first (metadata only)."""
     GetAttachmentContent: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]  # type: ignore[assignment]
     """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
-    SubmitFeedback: _aio.UnaryUnaryMultiCallable[_intake_pb2.SubmitFeedbackRequest, _intake_pb2.Grievance]  # type: ignore[assignment]
-    FileAppeal: _aio.UnaryUnaryMultiCallable[_intake_pb2.FileAppealRequest, _intake_pb2.Grievance]  # type: ignore[assignment]
     GetDashboard: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]  # type: ignore[assignment]
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -162,20 +158,6 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.AttachmentContent, _abc.Awaitable[_intake_pb2.AttachmentContent]]:
         """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
-
-    @_abc_1.abstractmethod
-    def SubmitFeedback(
-        self,
-        request: _intake_pb2.SubmitFeedbackRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_intake_pb2.Grievance, _abc.Awaitable[_intake_pb2.Grievance]]: ...
-
-    @_abc_1.abstractmethod
-    def FileAppeal(
-        self,
-        request: _intake_pb2.FileAppealRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_intake_pb2.Grievance, _abc.Awaitable[_intake_pb2.Grievance]]: ...
 
     @_abc_1.abstractmethod
     def GetDashboard(

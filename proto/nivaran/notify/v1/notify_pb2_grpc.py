@@ -61,11 +61,6 @@ class NotifyServiceStub:
                 request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesRequest.SerializeToString,
                 response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesResponse.FromString,
                 _registered_method=True)
-        self.RenderPdf = channel.unary_unary(
-                '/nivaran.notify.v1.NotifyService/RenderPdf',
-                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfRequest.SerializeToString,
-                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfResponse.FromString,
-                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -105,12 +100,6 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def RenderPdf(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,11 +127,6 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ListTemplates,
                     request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesRequest.FromString,
                     response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesResponse.SerializeToString,
-            ),
-            'RenderPdf': grpc.unary_unary_rpc_method_handler(
-                    servicer.RenderPdf,
-                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfRequest.FromString,
-                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -282,33 +266,6 @@ class NotifyService:
             '/nivaran.notify.v1.NotifyService/ListTemplates',
             nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesRequest.SerializeToString,
             nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RenderPdf(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/nivaran.notify.v1.NotifyService/RenderPdf',
-            nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfRequest.SerializeToString,
-            nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,7 +42,6 @@ class NotifyServiceStub:
     MarkNoticeRead: _grpc.UnaryUnaryMultiCallable[_notify_pb2.MarkNoticeReadRequest, _notify_pb2.Notice]
     """S16: in-app notices record when they were delivered and when they were read."""
     ListTemplates: _grpc.UnaryUnaryMultiCallable[_notify_pb2.ListTemplatesRequest, _notify_pb2.ListTemplatesResponse]
-    RenderPdf: _grpc.UnaryUnaryMultiCallable[_notify_pb2.RenderPdfRequest, _notify_pb2.RenderPdfResponse]
 
 @_typing.type_check_only
 class NotifyServiceAsyncStub(NotifyServiceStub):
@@ -58,7 +57,6 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     MarkNoticeRead: _aio.UnaryUnaryMultiCallable[_notify_pb2.MarkNoticeReadRequest, _notify_pb2.Notice]  # type: ignore[assignment]
     """S16: in-app notices record when they were delivered and when they were read."""
     ListTemplates: _aio.UnaryUnaryMultiCallable[_notify_pb2.ListTemplatesRequest, _notify_pb2.ListTemplatesResponse]  # type: ignore[assignment]
-    RenderPdf: _aio.UnaryUnaryMultiCallable[_notify_pb2.RenderPdfRequest, _notify_pb2.RenderPdfResponse]  # type: ignore[assignment]
 
 class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Bilingual templates per event and channel; delivery by in-app notice, email (SMTP), SMS and WhatsApp;
@@ -101,12 +99,5 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notify_pb2.ListTemplatesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notify_pb2.ListTemplatesResponse, _abc.Awaitable[_notify_pb2.ListTemplatesResponse]]: ...
-
-    @_abc_1.abstractmethod
-    def RenderPdf(
-        self,
-        request: _notify_pb2.RenderPdfRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_notify_pb2.RenderPdfResponse, _abc.Awaitable[_notify_pb2.RenderPdfResponse]]: ...
 
 def add_NotifyServiceServicer_to_server(servicer: NotifyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -29,8 +29,7 @@ def binding(service: IntakeService, attachments: AttachmentService | None = None
     """The intake servicer, mounted; without `attachments` the attachment methods answer UNIMPLEMENTED."""
     return ServiceBinding(
         intake_pb2_grpc.add_IntakeServiceServicer_to_server,
-        # Methods of later issues fall back to the generated base, which answers UNIMPLEMENTED.
-        IntakeServicer(service, attachments),  # type: ignore[abstract]
+        IntakeServicer(service, attachments),
         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
     )
 

@@ -1,4 +1,4 @@
-"""gRPC servicer: proto to domain and back. RenderPdf stays UNIMPLEMENTED (the base class) until its issue."""
+"""gRPC servicer: proto to domain and back."""
 
 from __future__ import annotations
 
