@@ -21,6 +21,7 @@ from nivaran_sla.activities import (
     ISSUE_SHOW_CAUSE,
     LOAD_CONFIG,
     LOAD_POLICY_VERSION,
+    PROPOSE_TRANSFER,
     RECORD_BREACH,
     RECORD_RECOMMENDATION,
     RECORD_SHOW_CAUSE_REPLY,
@@ -44,6 +45,7 @@ from nivaran_sla.domain import (
     RoleInput,
     ShowCauseIssue,
     ShowCauseNotice,
+    TransferProposal,
     TransitionInput,
     TransitionResult,
 )
@@ -66,6 +68,8 @@ POSITIONS = {
     "pos-rev-co": ("CO", "REV", "Circle Officer", "अंचल अधिकारी"),
 }
 CHAIN = ["pos-dso-pat", "pos-dm-pat", "pos-comm-patna", "pos-osd-cs", "pos-cs"]
+# The departments routing knows (a transfer proposal to any other is refused).
+DEPARTMENTS = frozenset(department for _, department, _, _ in POSITIONS.values() if department)
 
 
 def position_ref(position_id: str) -> PositionRef:
@@ -79,8 +83,10 @@ class FakeServices:
 
     calls: list[Any] = field(default_factory=list)
     refused_templates: set[str] = field(default_factory=set)
-    # When set, the "disposed" transition waits for it, so a test can act while a disposal is in flight.
+    # When set, the `gated_event` transition ("disposed" unless told) waits for it, so a test can act while a
+    # disposal (or another act that ends the case) is in flight.
     disposal_gate: asyncio.Event | None = None
+    gated_event: str = "disposed"
     show_causes: dict[str, ShowCauseNotice] = field(default_factory=dict)
     breaches: dict[str, Breach] = field(default_factory=dict)
     activity_attempts: dict[str, int] = field(default_factory=dict)
@@ -103,7 +109,7 @@ class FakeServices:
             )
             if not duplicate:
                 self.calls.append(transition)
-            if transition.event_type == "disposed" and self.disposal_gate is not None:
+            if transition.event_type == self.gated_event and self.disposal_gate is not None:
                 await self.disposal_gate.wait()
             return TransitionResult(event_id=f"event-{len(self.calls)}", duplicate=duplicate)
 
@@ -145,7 +151,22 @@ class FakeServices:
             for position_id in [request.position_id, *CHAIN[start:]]:
                 if POSITIONS[position_id][0] == request.role:
                     return position_ref(position_id)
+            if request.department_code:
+                # A post beside the chain: the department's own (its SECRETARY, C5/S14).
+                for position_id, (role, department, _, _) in POSITIONS.items():
+                    if role == request.role and department == request.department_code:
+                        return position_ref(position_id)
             return None
+
+        @activity.defn(name=PROPOSE_TRANSFER)
+        async def propose_transfer(request: TransferProposal) -> str:
+            if request.to_department_code not in DEPARTMENTS:
+                raise ApplicationError(
+                    f"no department {request.to_department_code!r}", type="grpc.INVALID_ARGUMENT", non_retryable=True
+                )
+            if request not in self.calls:  # a retried attempt proposes nothing twice
+                self.calls.append(request)
+            return f"transfer-{self.transfer_proposals().index(request) + 1}"
 
         @activity.defn(name=GET_POSITION)
         async def get_position(position_id: str) -> PositionRef:
@@ -214,6 +235,7 @@ class FakeServices:
             load_policy_version,
             compute,
             resolve_role,
+            propose_transfer,
             get_position,
             issue_show_cause,
             record_reply,
@@ -227,5 +249,15 @@ class FakeServices:
     def events(self) -> list[str]:
         return [c.event_type for c in self.calls if isinstance(c, TransitionInput)]
 
+    def transfer_proposals(self) -> list[TransferProposal]:
+        return [c for c in self.calls if isinstance(c, TransferProposal)]
+
     def steps(self) -> list[str]:
-        return [c.event_type if isinstance(c, TransitionInput) else f"notice:{c.template}" for c in self.calls]
+        return [
+            c.event_type
+            if isinstance(c, TransitionInput)
+            else f"transfer:{c.to_department_code}"
+            if isinstance(c, TransferProposal)
+            else f"notice:{c.template}"
+            for c in self.calls
+        ]

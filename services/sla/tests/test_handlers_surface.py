@@ -444,7 +444,8 @@ async def test_an_act_the_lifecycle_refuses_is_a_failed_precondition_or_permissi
         surface.stub.ActOnCase(act_request("g-1", "dispose-0003", OFFICER_CALLER, dispose=dispose))
     )
 
-    assert (closed.code(), "the case is closed" in (closed.details() or "")) == (
+    # The lifecycle has ended: the answer names the state it ended in.
+    assert (closed.code(), "its lifecycle has ended" in (closed.details() or "")) == (
         grpc.StatusCode.FAILED_PRECONDITION,
         True,
     )
@@ -794,7 +795,7 @@ async def test_temporal_wiring_update_by_name_with_a_dataclass_and_clocks_on_a_c
     assert [(c.name, c.fired) for c in clocks_when_closed.clocks] == [("show_cause_1", True)]
     assert clocks_when_closed.clocks[0].deadline.ToDatetime(tzinfo=UTC) == datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
     assert after_close.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "the case is closed" in (after_close.details() or "")
+    assert "the case is in_progress; its lifecycle has ended" in (after_close.details() or "")
     assert never_started.code() == grpc.StatusCode.NOT_FOUND
 
 

@@ -545,6 +545,40 @@ async def test_B2_waiting_for_the_citizen_pauses_the_60_working_day_clock(run_ca
     assert 20 * DAY - MINUTE <= shift <= 20 * DAY + MINUTE
 
 
+async def test_B2_the_notice_for_missing_information_is_due_7_days_after_the_pgro_receives_the_complaint(
+    run_case: Any,
+) -> None:
+    case = await run_case(case_input(track="bpgra"))
+    clock = await case.clock("incomplete_information_notice")
+    # The clock runs from the PGRO's receipt (it never ran when it started on registration and stopped on assignment).
+    assert clock.running
+    assert clock.started_at is not None
+    assert clock.deadline is not None
+    assert clock.deadline - clock.started_at == 7 * DAY
+
+    await case.advance(7 * DAY - MINUTE)
+    assert case.notices("information_notice_due") == []
+    await case.advance(2 * MINUTE)
+    [due] = case.notices("information_notice_due")
+    assert due.recipient.position_id == "pos-dso-pat"
+    assert (await case.clock("incomplete_information_notice")).fired
+
+
+async def test_B2_serving_the_notice_within_7_days_stops_the_clock(run_case: Any) -> None:
+    case = await run_case(case_input(track="bpgra"))
+    await case.advance(6 * DAY)
+    await case.handle.execute_update(
+        GrievanceLifecycle.request_info,
+        InfoRequestInput(question="Please give the address of the shop named in the complaint.", by_account_id="pgro"),
+    )
+    await case.settle()
+    await case.advance(2 * DAY)
+
+    assert case.notices("information_notice_due") == []
+    stopped = await case.clock("incomplete_information_notice")
+    assert (stopped.running, stopped.fired) == (False, False)
+
+
 async def test_B6_transfer_to_another_pgro_tells_the_complainant(run_case: Any) -> None:
     case = await run_case(case_input(track="bpgra"))
     await case.handle.execute_update(

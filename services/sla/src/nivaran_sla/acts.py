@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from nivaran_common.casework import Act, Caller
-from nivaran_common.errors import InvalidArgument, NotFound
+from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
 from nivaran_sla.act_inputs import ActInput
 from nivaran_sla.domain import (
@@ -32,7 +32,14 @@ from nivaran_sla.domain import (
     ShowCauseNotice,
 )
 from nivaran_sla.records import SlaRecords
-from nivaran_sla.service import WorkflowGateway, run_update
+from nivaran_sla.service import (
+    CaseOver,
+    LifecycleClosed,
+    LifecycleNotFound,
+    LifecycleUnavailable,
+    WorkflowGateway,
+    run_update,
+)
 
 log = get_logger(__name__)
 _STATE = TypeAdapter(LifecycleState)
@@ -83,9 +90,12 @@ class CaseActs:
                 # A notice of another case is, for this case, no notice at all.
                 raise NotFound(f"no show-cause notice {act.notice_id} on this case / इस मामले में ऐसी कारण पृच्छा नहीं")
         update = ACTS[act.act]
-        answer = await run_update(
-            self._workflows, grievance_id, update, act.arg, update_id=f"{act.act.value}:{idempotency_key.strip()}"
-        )
+        try:
+            answer = await run_update(
+                self._workflows, grievance_id, update, act.arg, update_id=f"{act.act.value}:{idempotency_key.strip()}"
+            )
+        except CaseOver as exc:
+            raise FailedPrecondition(await self._ended(grievance_id)) from exc
         log.info(
             "act on case",
             act=act.act.value,
@@ -98,6 +108,15 @@ class CaseActs:
             state = _STATE.validate_python(await self._workflows.query(grievance_id, QUERY_STATE))
             return ActOutcome(act.act, state, notice)
         return ActOutcome(act.act, _STATE.validate_python(answer))
+
+    async def _ended(self, grievance_id: str) -> str:
+        """Why no act reaches a case whose lifecycle has ended, naming the state it ended in."""
+        try:
+            state = _STATE.validate_python(await self._workflows.query(grievance_id, QUERY_STATE))
+        except (LifecycleClosed, LifecycleNotFound, LifecycleUnavailable):
+            return "the case is closed / मामला बंद हो चुका है"
+        status = state.status.value
+        return f"the case is {status}; its lifecycle has ended / मामला {status} है; इसकी प्रक्रिया समाप्त हो चुकी है"
 
 
 def require_act(act: ActInput | None, violations: list[Any]) -> ActInput:

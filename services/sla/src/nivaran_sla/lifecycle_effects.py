@@ -38,6 +38,11 @@ from nivaran_sla.policy import (
     Remind,
 )
 
+# A case in one of these states is over: no one is left to act on it, so nothing escalates it.
+FINISHED = frozenset({CaseStatus.DISPOSED, CaseStatus.REJECTED, CaseStatus.CLOSED})
+# Histories recorded before that rule escalated a finished case; they replay as they ran.
+NO_ESCALATION_WHEN_FINISHED_PATCH = "no-escalation-when-finished-v1"
+
 
 class LifecyclePlumbing(Protocol):
     """The workflow's side-effect channels that deadline effects go through."""
@@ -195,6 +200,8 @@ class DeadlineEffects:
 
     async def _escalate(self, role: str, rule: str, name: Localized, key: str) -> None:
         s = self._s
+        if s.status in FINISHED and workflow.patched(NO_ESCALATION_WHEN_FINISHED_PATCH):
+            return  # a clock the ending did not stop (C7's review of a report) moves no finished case
         target = await self._p.activity(LifecycleActivities.resolve_role, RoleInput(s.position_id, role))
         if target is not None and target.position_id == s.position_id:
             return  # already with that level (two clocks of one track may escalate to it)

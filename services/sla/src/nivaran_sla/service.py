@@ -355,9 +355,13 @@ async def run_update(workflows: WorkflowGateway, grievance_id: str, name: str, a
             raise PermissionDenied(exc.message) from exc
         raise FailedPrecondition(exc.message) from exc
     except LifecycleClosed as exc:
-        raise FailedPrecondition("the case is closed / मामला बंद हो चुका है") from exc
+        raise CaseOver("the case is closed / मामला बंद हो चुका है") from exc
     except LifecycleUnavailable as exc:
         raise Unavailable("the case's lifecycle did not answer; try again") from exc
+
+
+class CaseOver(FailedPrecondition):
+    """The case's lifecycle has ended (disposed, rejected or closed): no act reaches it any more."""
 
 
 def _required(name: str, value: str) -> list[FieldViolation]:

@@ -356,10 +356,19 @@ class GrievanceLifecycle:
             )
         return self.state()
 
+    def _require_not_under_review(self, caller: Caller | None) -> None:
+        """C5: once a final report is under review the chain ends the case; its officer no longer disposes of it."""
+        if caller is not None and self._s.reviewer_position_id:
+            raise ValueError(
+                "the final report is under review; the review chain closes the case or returns it (C5) / "
+                f"अंतिम प्रतिवेदन समीक्षाधीन है {self._state_words()}"
+            )
+
     @dispose.validator
     def validate_dispose(self, request: DisposeInput) -> None:
         """Refuse a disposal the case cannot take, before anything is written to history."""
         self._require_open()
+        self._require_not_under_review(request.caller)
         if not request.outcome.strip():
             raise ValueError("outcome: a disposal needs an outcome / निष्पादन का परिणाम लिखना आवश्यक है")
         if not request.disposed_by.strip():
@@ -395,6 +404,7 @@ class GrievanceLifecycle:
     @reject.validator
     def validate_reject(self, request: RejectInput) -> None:
         self._require_open()
+        self._require_not_under_review(request.caller)
         if request.ground not in REJECTION_GROUNDS:
             raise ValueError("ground: must be subject, area or competence / आधार: विषय, क्षेत्र या सक्षमता")
         self._require_text("reason", request.reason, 10)
@@ -527,7 +537,7 @@ class GrievanceLifecycle:
                 LifecycleActivities.resolve_role,
                 RoleInput(self._s.position_id, chain[index], department_code=self._s.department_code),
             )
-            if reviewer is None or reviewer.position_id == self._s.position_id:
+            if reviewer is None:
                 continue
             self._s.review_hop, self._s.reviewer_position_id = index, reviewer.position_id
             await self.send(
@@ -577,6 +587,8 @@ class GrievanceLifecycle:
             await self.on_event(Event.REVIEW_FORWARDED, workflow.now())
             return self.state()
         accept = decision == "close"
+        if accept:  # the closure ends the case: a disposal arriving while it is being recorded is refused
+            self._s.disposal = DisposeInput(disposed_by=request.by_account_id, outcome=request.note or "closed")
         await self._transition(
             "final_report_reviewed" if accept else "final_report_returned",
             Localized(
@@ -634,6 +646,8 @@ class GrievanceLifecycle:
             return
         if not self._s.reviewer_position_id:
             raise ValueError("no final report is under review / कोई अंतिम प्रतिवेदन समीक्षाधीन नहीं " + self._state_words())
+        # Whose hop it is comes first: someone else learns nothing about the chain from the answer.
+        self._authorize(Act.REVIEW, request.caller)
         assert self._s.policy is not None
         last = self._s.review_hop >= len(self._s.policy.review_chain) - 1
         if decision == "close" and not last:
@@ -643,7 +657,6 @@ class GrievanceLifecycle:
             )
         if decision == "forward" and last:
             raise ValueError("the last hop closes or returns the report (C5) / अंतिम कड़ी बंद करती है या लौटाती है")
-        self._authorize(Act.REVIEW, request.caller)
 
     @workflow.update(name=UPDATE_REQUEST_INFO)
     async def request_info(self, request: InfoRequestInput) -> LifecycleState:
@@ -721,6 +734,8 @@ class GrievanceLifecycle:
     async def issue_interim_order(self, request: InterimOrderInput) -> LifecycleState:
         """S12: the interim order that finally disposes the case on day 30; a service with a statutory limit over
         30 days gets the target date of delivery, and the officer named on the order answers for it."""
+        # The order ends the case: a disposal arriving while it is being recorded is refused (as for a rejection).
+        self._s.disposal = DisposeInput(disposed_by=request.by_account_id, outcome=request.order)
         payload: dict[str, Any] = {"order": request.order}
         if request.target_date is not None:
             payload["target_date"] = request.target_date.isoformat()
@@ -753,6 +768,7 @@ class GrievanceLifecycle:
     @issue_interim_order.validator
     def validate_interim_order(self, request: InterimOrderInput) -> None:
         self._require_open()
+        self._require_not_under_review(request.caller)
         self._require_text("order", request.order, 10)
         limit = self._s.case.service_time_limit_days
         if limit > 30 and request.target_date is None:
@@ -819,6 +835,7 @@ class GrievanceLifecycle:
     @issue_scheme_order.validator
     def validate_scheme_order(self, request: SchemeOrderInput) -> None:
         self._require_open()
+        self._require_not_under_review(request.caller)
         self._require_text("order", request.order, 10)
         self._require_text("recommendation", request.recommendation, 10)
         self._authorize(Act.SCHEME_ORDER, request.caller)
