@@ -98,7 +98,9 @@ class Walk:
                 return False
             assert got.status_code == 200, got.text
             seen.update(got.json())
-            return "assigned" in [e["event_type"] for e in seen["timeline"]]
+            # The case and its timeline are read one after the other: under load the timeline can already show the
+            # assignment that the case read just before it did not, so both must.
+            return bool(seen["assignment"]) and "assigned" in [e["event_type"] for e in seen["timeline"]]
 
         await eventually(ready, timeout=60, every=0.25)
         return seen

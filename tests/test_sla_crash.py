@@ -214,7 +214,9 @@ async def kill_the_worker_mid_flight_and_check_every_deadline(
         notices = per_case(collaborators.notices)
         assert sorted(events) == sorted(grievance_ids)
         for grievance_id in grievance_ids:
-            kinds = Counter(call.kind for call in events[grievance_id])
+            # "deadline_set" hands intake the nearest deadline as the clocks change; it is keyed like every record,
+            # so it is not repeated either, but how many a case has depends on when its clocks moved.
+            kinds = Counter(call.kind for call in events[grievance_id] if call.kind != "deadline_set")
             assert kinds == EXPECTED_EVENTS, (grievance_id, kinds)
             assert Counter(call.kind for call in notices[grievance_id]) == EXPECTED_NOTICES, grievance_id
             # Each deadline effect came from its clock's first and only generation: none fired twice under two keys.
