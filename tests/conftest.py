@@ -6,3 +6,38 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 # Shared helpers of the cross-service tests (tests/_suite.py), importable whatever pytest's import mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+import pytest_asyncio  # noqa: E402
+from _suite import RunningSuite, running_suite  # noqa: E402
+
+from nivaran_common.testing import DatabaseFactory, smtp_server_running  # noqa: E402
+
+
+@pytest_asyncio.fixture(scope="session")
+async def shared_suite(tmp_path_factory: pytest.TempPathFactory, temporal_dev_env: Any) -> AsyncIterator[RunningSuite]:
+    """The whole suite, booted once for the cross-service tests that only file and act (test_e2e, the onboarding
+    and the desk walks): each works on cases, accounts and phones of its own, so they share one boot. Spans go to
+    the processes' logs (OTEL console exporter) for the trace test."""
+    databases = DatabaseFactory(tmp_path_factory.mktemp("shared-suite-db"))
+    try:
+        async with (
+            smtp_server_running() as smtp,
+            running_suite(
+                tmp_path_factory.mktemp("shared-suite"),
+                databases,
+                temporal_dev_env,
+                smtp,
+                f"nivaran-test:suite-{uuid.uuid4().hex[:8]}:",
+                db_prefix="nivaran_suite",
+                extra_env={"OTEL_TRACES_EXPORTER": "console"},
+            ) as running,
+        ):
+            yield running
+    finally:
+        databases.cleanup()

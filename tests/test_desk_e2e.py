@@ -16,15 +16,13 @@ refused); the OSD closes the case and the citizen is told (C7).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from _suite import RunningSuite, running_suite
+from _suite import RunningSuite
 
-from nivaran_common.testing import DatabaseFactory, SmtpServer, eventually
+from nivaran_common.testing import eventually
 
 DEV_FIXED_OTP = "123456"
 DSO = ("dso.patna", "dev-dso-patna-2026")
@@ -32,18 +30,14 @@ DM = ("dm.patna", "dev-dm-patna-2026")
 SSP = ("ssp.patna", "dev-ssp-patna-2026")
 HOME_SECRETARY = ("secretary.home", "dev-secretary-home-2026")
 OSD = ("osd.cs", "dev-osd-cs-2026")
-PHONE = "9876543210"
+# A phone of this test's own: the suite is shared, and OTP requests are limited per phone.
+PHONE = "9876500017"
 PHULWARI = {"district_code": "PAT", "subdivision_code": "PAT-SADAR", "block_code": "PAT-SADAR-PHULWARI"}
 
 
 @pytest_asyncio.fixture
-async def suite(
-    tmp_path: Path, make_database: DatabaseFactory, temporal_dev_env: Any, smtp_server: SmtpServer, key_prefix: str
-) -> AsyncIterator[RunningSuite]:
-    async with running_suite(
-        tmp_path, make_database, temporal_dev_env, smtp_server, key_prefix, db_prefix="nivaran_desk"
-    ) as running:
-        yield running
+async def suite(shared_suite: RunningSuite) -> RunningSuite:
+    return shared_suite
 
 
 class Desk:

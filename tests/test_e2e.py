@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -17,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from _suite import running_suite
+from _suite import RunningSuite
 
-from nivaran_common.testing import DatabaseFactory, SmtpServer, eventually
+from nivaran_common.testing import SmtpServer, eventually
 
 # Identity runs with the dev profile here (scripts/devrun.py sets NIVARAN_IDENTITY_DEV_FIXED_OTP), so the OTP that
 # would go by SMS is fixed; no other profile accepts a fixed OTP.
@@ -51,20 +50,10 @@ class Suite:
 
 
 @pytest_asyncio.fixture
-async def suite(
-    tmp_path: Path, make_database: DatabaseFactory, temporal_dev_env: Any, smtp_server: SmtpServer, key_prefix: str
-) -> AsyncIterator[Suite]:
-    async with running_suite(
-        tmp_path,
-        make_database,
-        temporal_dev_env,
-        smtp_server,
-        key_prefix,
-        db_prefix="nivaran_e2e",
-        extra_env={"OTEL_TRACES_EXPORTER": "console"},
-    ) as running:
-        category, location, position = await _resolve_demo(running.ports.routing)
-        yield Suite(running.base_url, running.log_dir, running.smtp, category, location, position)
+async def suite(shared_suite: RunningSuite) -> Suite:
+    """The session's suite (tests/conftest.py), with the demo category this module files in."""
+    category, location, position = await _resolve_demo(shared_suite.ports.routing)
+    return Suite(shared_suite.base_url, shared_suite.log_dir, shared_suite.smtp, category, location, position)
 
 
 async def _resolve_demo(routing_port: int) -> tuple[str, dict[str, str], str]:
@@ -194,12 +183,19 @@ async def test_bad_input_through_the_whole_stack_gets_a_4xx_problem_naming_the_f
 
 
 async def test_one_trace_spans_gateway_intake_temporal_and_the_activities(suite: Suite) -> None:
-    body = {**HINDI_FILING, "category_code": suite.category_code, "location": suite.location}
+    # A phone of this test's own: the suite is shared, and OTP requests are limited (and spaced) per phone.
+    complainant = {**HINDI_FILING["complainant"], "phone": "9876500023"}
+    body = {
+        **HINDI_FILING,
+        "complainant": complainant,
+        "category_code": suite.category_code,
+        "location": suite.location,
+    }
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=30) as http:
         created = await http.post("/v1/grievances", json=body)
         assert created.status_code == 201
         number = created.json()["registration_number"]
-        citizen = await _sign_in_as_citizen(http, HINDI_FILING["complainant"]["phone"])
+        citizen = await _sign_in_as_citizen(http, complainant["phone"])
 
         async def acknowledged() -> bool:
             got = (await http.get(f"/v1/grievances/{number}", headers=citizen)).json()

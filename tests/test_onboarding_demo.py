@@ -15,16 +15,14 @@ dev seed accounts (services/identity/seed/demo.yaml): the DM `dm.patna` and the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from _suite import RunningSuite, running_suite
+from _suite import RunningSuite
 
-from nivaran_common.testing import DatabaseFactory, SmtpServer, eventually
+from nivaran_common.testing import eventually
 
 DM = ("dm.patna", "dev-dm-patna-2026")
 DSO = ("dso.patna", "dev-dso-patna-2026")
@@ -153,13 +151,8 @@ class Walk:
 
 
 @pytest_asyncio.fixture
-async def suite(
-    tmp_path: Path, make_database: DatabaseFactory, temporal_dev_env: Any, smtp_server: SmtpServer, key_prefix: str
-) -> AsyncIterator[RunningSuite]:
-    async with running_suite(
-        tmp_path, make_database, temporal_dev_env, smtp_server, key_prefix, db_prefix="nivaran_demo"
-    ) as running:
-        yield running
+async def suite(shared_suite: RunningSuite) -> RunningSuite:
+    return shared_suite
 
 
 async def test_S5_S6_S7_S8_routing_and_onboarding_demo_walk_through(suite: RunningSuite) -> None:

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -184,9 +185,9 @@ class SmtpServer:
     mail: CapturedMail
 
 
-@pytest_asyncio.fixture
-async def smtp_server() -> AsyncIterator[SmtpServer]:
-    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
+@asynccontextmanager
+async def smtp_server_running() -> AsyncIterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives, stopped on exit."""
     from aiosmtpd.controller import Controller
 
     mail = CapturedMail()
@@ -205,6 +206,13 @@ async def smtp_server() -> AsyncIterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", port, mail)
     finally:
         controller.stop()
+
+
+@pytest_asyncio.fixture
+async def smtp_server() -> AsyncIterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
+    async with smtp_server_running() as server:
+        yield server
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0, every: float = 0.05) -> None:
