@@ -8,9 +8,9 @@ clock; the DSO asks the citizen for information (C6/B2: the clocks pause) and th
 action-taken report (S9); the disposal, after which the citizen has the outcome in the inbox and a second disposal
 is refused naming the state.
 
-CSPGRS (HOME, at the SSP): the C4 preliminary and final reports with their structured answers; the C5 review chain
-DM → the Home secretary → the OSD to the Chief Secretary, each hop by the holder of its post (anyone else is
-refused); the OSD closes the case and the citizen is told (C7).
+CSPGRS (HOME): registered with the CS cell, which assigns it to the SSP (C3); the C4 preliminary and final reports
+with their structured answers; the C5 review chain DM → the Home secretary → the OSD to the Chief Secretary, each
+hop by the holder of its post (anyone else is refused); the OSD closes the case and the citizen is told (C7).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class Desk:
         return list(listed.json()["notices"])
 
 
-async def test_C4_C5_C6_C7_S9_S15_desk_walk_a_sahyog_and_a_cspgrs_case_to_their_end(suite: RunningSuite) -> None:
+async def test_C3_C4_C5_C6_C7_S9_S15_desk_walk_a_sahyog_and_a_cspgrs_case_to_their_end(suite: RunningSuite) -> None:
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
         citizen = await desk.citizen()
@@ -156,10 +156,17 @@ async def test_C4_C5_C6_C7_S9_S15_desk_walk_a_sahyog_and_a_cspgrs_case_to_their_
         ssp, secretary, osd = await desk.officer(*SSP), await desk.officer(*HOME_SECRETARY), await desk.officer(*OSD)
         fir = await desk.file(citizen, "HOME-FIR-NOT-REGISTERED", "थाने में प्राथमिकी दर्ज नहीं की गई, तीन बार गया।")
 
-        async def assigned() -> bool:
+        async def at_the_cell() -> bool:
             return bool((await desk.case(fir, citizen))["assignment"])
 
-        await eventually(assigned)
+        # C3: the case is registered with the CS cell, which assigns it; until then the SSP does not have it.
+        await eventually(at_the_cell)
+        registered = await desk.case(fir, osd)
+        assert (registered["status"], registered["assignment"]["position_id"]) == ("registered", "POS-BR-OSD-CS")
+        await desk.act(ssp, fir, "reports", {"kind": "preliminary"}, status=404)
+        assigned = await desk.act(osd, fir, "assignment", {"note": "72 घंटे में अंतिम प्रतिवेदन / final report in 72 h"})
+        assert (assigned["status"], assigned["position_id"]) == ("assigned", "POS-HOME-PAT-SSP")
+        await desk.act(osd, fir, "assignment", {}, status=409)
         assert (await desk.case(fir, ssp))["assignment"]["position_id"] == "POS-HOME-PAT-SSP"
 
         missing = await desk.act(

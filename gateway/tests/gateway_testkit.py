@@ -1173,7 +1173,9 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             check_act(Act(which), caller, parties)
         except NotPermitted as exc:
             raise PermissionDenied(str(exc)) from exc
-        status = {"dispose": "disposed", "reject": "rejected", "interim_order": "disposed"}.get(which, "in_progress")
+        status = {"dispose": "disposed", "reject": "rejected", "interim_order": "disposed", "assign": "assigned"}.get(
+            which, "in_progress"
+        )
         response = sla_pb2.ActOnCaseResponse(
             act=which,
             state=sla_pb2.CaseState(

@@ -326,6 +326,13 @@ ROWS: list[Row] = [
     ),
     # --- acts on a case: the holder of the post the case sits at (E sits at officer A's post) -----------------
     Row(
+        # C3: the holder of the post the case sits at (here officer A's) assigns it; the lifecycle only lets a case
+        # registered with the cell be assigned, which the fake does not keep.
+        "assign", "POST /v1/grievances/{registration_number}/assignment", "POST",
+        f"/v1/grievances/{CASE_E}/assignment", HOLDER_OF_D, body={"note": "तुरंत जाँच करें / inquire at once"},
+        headers=ACT_KEY,
+    ),
+    Row(
         "report", "POST /v1/grievances/{registration_number}/reports", "POST", f"/v1/grievances/{CASE_E}/reports",
         HOLDER_OF_D, body=C4_REPORT, headers=ACT_KEY,
     ),

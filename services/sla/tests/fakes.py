@@ -261,3 +261,14 @@ class FakeServices:
             else f"notice:{c.template}"
             for c in self.calls
         ]
+
+
+async def assigned_by_the_cell(case: Any, to_position_id: str = "") -> None:
+    """C3: the cell assigns a CSPGRS case registered with it (to the proposed office unless told otherwise); the
+    office's report clocks start now. `case` is a test module's running Case (handle, settle)."""
+    from nivaran_sla.domain import UPDATE_ASSIGN, AssignInput
+
+    await case.handle.execute_update(
+        UPDATE_ASSIGN, AssignInput(by_account_id="acct-osd-cs", to_position_id=to_position_id)
+    )
+    await case.settle()

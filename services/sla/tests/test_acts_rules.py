@@ -57,7 +57,7 @@ from nivaran_sla.domain import (
 )
 from nivaran_sla.worker import build_worker
 
-from .fakes import FakeServices
+from .fakes import FakeServices, assigned_by_the_cell
 from .test_rules import DAY, MINUTE, REPLY, Case, case_input
 from .test_workflows import start
 
@@ -241,6 +241,7 @@ async def test_C4_structured_preliminary_report_a_moment_before_24h_stops_the_cl
     run_case: Any,
 ) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await case.advance(24 * HOUR - MINUTE)
     # The case's holder reports; the DM above it may not report in the holder's place.
     await denied(case, UPDATE_SUBMIT_REPORT, c4_report("preliminary", DM))
@@ -275,6 +276,7 @@ async def test_C4_S5_not_this_offices_grievance_proposes_a_transfer_and_an_unkno
     run_case: Any,
 ) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     not_ours = {
         "concerns_office": False,
         "text": "Land records are kept by the circle office, not the supply office.",
@@ -314,6 +316,7 @@ async def test_C5_final_report_goes_up_the_review_chain_and_only_the_last_hop_cl
     run_case: Any,
 ) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("preliminary"))
     # Before a final report there is nothing to review.
     assert (
@@ -361,6 +364,7 @@ async def test_C5_final_report_goes_up_the_review_chain_and_only_the_last_hop_cl
 
 async def test_C7_C5_each_review_hop_has_its_own_working_day_and_a_return_stops_the_review(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("preliminary"))
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("final"))
     first = await case.clock("final_review")
@@ -682,6 +686,7 @@ async def test_C5_a_disposal_while_the_closure_is_being_recorded_is_refused(run_
     case = await run_case(
         case_input(track="cspgrs"), FakeServices(disposal_gate=gate, gated_event="final_report_reviewed")
     )
+    await assigned_by_the_cell(case)
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("final"))
     await act(case, UPDATE_REVIEW_REPORT, review(DM, "forward"))
     await act(case, UPDATE_REVIEW_REPORT, review(SECRETARY, "forward"))
@@ -699,6 +704,7 @@ async def test_C5_a_disposal_while_the_closure_is_being_recorded_is_refused(run_
 
 async def test_C5_C7_no_disposal_by_the_officer_while_the_final_report_is_under_review(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("final"))
 
     refusal = await refused(case, UPDATE_DISPOSE, dispose_by(DSO))
@@ -711,6 +717,7 @@ async def test_C7_a_case_the_lifecycle_disposes_while_its_report_is_under_review
     run_case: Any,
 ) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("final"))
     review_clock = await case.clock("final_review")
     assert review_clock.deadline is not None

@@ -44,7 +44,7 @@ from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.worker import build_worker
 from nivaran_sla.workflows import GrievanceLifecycle
 
-from .fakes import POLICIES, FakeServices
+from .fakes import POLICIES, FakeServices, assigned_by_the_cell
 from .test_workflows import start
 
 MINUTE = timedelta(minutes=1)
@@ -453,8 +453,46 @@ async def test_S1_camp_application_disposed_within_30_days_of_receipt(run_case: 
 # --- CSPGRS ------------------------------------------------------------------------------------------------------
 
 
+async def test_C3_C7_the_cell_has_one_hour_to_assign_a_registered_case(run_case: Any) -> None:
+    case = await run_case(case_input(track="cspgrs"))
+    [registered] = case.fake.transitions("registered_at_cell")
+    assert registered.new_assignment is not None
+    assert registered.new_assignment.position_id == "pos-osd-cs"
+    assert registered.payload["proposed_position_id"] == "pos-dso-pat"
+    # The office's report clocks wait for the assignment; the cell's hour runs.
+    assert not (await case.clock("preliminary_report")).running
+    assert (await case.clock("register_and_assign")).running
+
+    await case.advance(60 * MINUTE - MINUTE)
+    assert [b.rule for b in case.fake.breaches.values()] == []
+    await case.advance(2 * MINUTE)
+    assert [b.rule for b in case.fake.breaches.values()] == ["C7"]
+    [overdue] = case.notices("assignment_overdue")
+    assert overdue.recipient.position_id == "pos-osd-cs"
+
+
+async def test_C3_the_cell_assigns_to_the_office_it_chooses_and_the_report_clocks_start(run_case: Any) -> None:
+    case = await run_case(case_input(track="cspgrs"))
+    await case.advance(30 * MINUTE)
+    await assigned_by_the_cell(case, to_position_id="pos-bdo-phw")
+
+    [assigned] = [t for t in case.fake.transitions("assigned") if t.new_assignment is not None][-1:]
+    assert assigned.new_assignment is not None
+    assert assigned.new_assignment.position_id == "pos-bdo-phw"
+    preliminary = await case.clock("preliminary_report")
+    assert preliminary.running
+    assert preliminary.started_at is not None
+    assert preliminary.deadline == preliminary.started_at + 24 * 60 * MINUTE
+    assert not (await case.clock("register_and_assign")).running
+    await case.advance(2 * 60 * MINUTE)
+    assert [b.rule for b in case.fake.breaches.values()] == []
+    with pytest.raises(WorkflowUpdateFailedError):
+        await assigned_by_the_cell(case)
+
+
 async def test_C4_C8_missing_preliminary_report_goes_to_the_osd_in_24_hours_then_the_cs_in_72(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await case.advance(24 * 60 * MINUTE - MINUTE)
     assert case.count("escalated") == 0
     await case.advance(2 * MINUTE)
@@ -473,6 +511,7 @@ async def test_C4_C8_missing_preliminary_report_goes_to_the_osd_in_24_hours_then
 
 async def test_C4_reports_in_time_mean_no_escalation(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await case.advance(20 * 60 * MINUTE)
     await case.handle.execute_update(
         GrievanceLifecycle.submit_report,
@@ -493,6 +532,7 @@ async def test_C4_reports_in_time_mean_no_escalation(run_case: Any) -> None:
 
 async def test_C7_reminder_for_the_preliminary_report_after_12_hours(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await case.advance(12 * 60 * MINUTE - MINUTE)
     assert case.notices("preliminary_report_reminder") == []
     await case.advance(2 * MINUTE)
@@ -501,6 +541,7 @@ async def test_C7_reminder_for_the_preliminary_report_after_12_hours(run_case: A
 
 async def test_C7_final_report_reviewed_within_one_working_day(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
     await case.handle.execute_update(
         GrievanceLifecycle.submit_report,
         ReportInput(kind="preliminary", text="The matter concerns this office; enquiry started.", by_account_id="a"),

@@ -48,6 +48,7 @@ from nivaran_gateway.routes.grievances import RegistrationNumber, check_registra
 from nivaran_gateway.schemas.acts import (
     REVIEW_DECISIONS,
     ActOut,
+    AssignmentIn,
     BreachList,
     BreachView,
     CommissionerActionIn,
@@ -143,6 +144,30 @@ async def act_on_case(
         position_id=answer.state.position_id,
         reviewer_position_id=answer.state.reviewer_position_id,
         notice=ShowCauseNoticeView.from_proto(answer.notice) if answer.HasField("notice") else None,
+    )
+
+
+@router.post(
+    "/grievances/{registration_number}/assignment",
+    response_model=ActOut,
+    summary="Assign a case registered with the CS cell (C3)",
+    description="A CSPGRS case is registered with the cell (the OSD to the Chief Secretary), which assigns it to a "
+    "department's or district's office within one hour (C7): by default the office routing proposed. The office's "
+    "report clocks start then (C4).",
+    responses=ACT_RESPONSES,
+)
+async def assign_case(
+    registration_number: RegistrationNumber,
+    body: AssignmentIn,
+    key: IdempotencyKey,
+    principal: Officer,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """C3: the cell's assignment."""
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, lambda r: r.assign.CopyFrom(body.to_proto())
     )
 
 

@@ -18,6 +18,23 @@ LongText = Field(default="", max_length=5000)
 ATTACHMENTS_DOC = "ids from POST /v1/grievances/{registration_number}/attachments"
 
 
+class AssignmentIn(InputModel):
+    """C3: the cell assigns a case registered with it to an office, with the time line it sets."""
+
+    to_position_id: Text = Field(
+        default="", max_length=128, description="the post to assign it to; empty: the office routing proposed"
+    )
+    note: Text = LongText
+    report_by: datetime | None = Field(default=None, description="the time line for the office's final report")
+
+    def to_proto(self) -> sla_pb2.AssignCase:
+        """The sla message."""
+        assign = sla_pb2.AssignCase(to_position_id=self.to_position_id, note=self.note)
+        if self.report_by is not None:
+            assign.report_by.FromDatetime(self.report_by)
+        return assign
+
+
 class ReportIn(InputModel):
     """C4 reports with the §5.2 content (preliminary in 24 h, final in 72 h); the S9 action-taken report and the
     S11 day-20 status update."""

@@ -18,6 +18,7 @@ from enum import StrEnum
 class Act(StrEnum):
     """Every act on a case (docs/architecture.md, "Acts on a case")."""
 
+    ASSIGN = "assign"
     REPORT = "report"
     DISPOSE = "dispose"
     REJECT = "reject"
@@ -43,6 +44,8 @@ class Authority(StrEnum):
 
 
 ACT_AUTHORITY: dict[Act, Authority] = {
+    # C3: the case sits with the cell until the cell assigns it; the holder of the cell's post assigns.
+    Act.ASSIGN: Authority.CASE_HOLDER,
     Act.REPORT: Authority.CASE_HOLDER,
     Act.DISPOSE: Authority.CASE_HOLDER,
     Act.REJECT: Authority.CASE_HOLDER,

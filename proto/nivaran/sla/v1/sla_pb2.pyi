@@ -157,6 +157,7 @@ class ActOnCaseRequest(_message.Message):
     SHOW_CAUSE_REPLY_FIELD_NUMBER: _builtins.int
     RECOMMENDATION_FIELD_NUMBER: _builtins.int
     COMMISSIONER_ACTION_FIELD_NUMBER: _builtins.int
+    ASSIGN_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -184,6 +185,8 @@ class ActOnCaseRequest(_message.Message):
     def recommendation(self) -> Global___Recommendation: ...
     @_builtins.property
     def commissioner_action(self) -> Global___CommissionerAction: ...
+    @_builtins.property
+    def assign(self) -> Global___AssignCase: ...
     def __init__(
         self,
         *,
@@ -201,12 +204,13 @@ class ActOnCaseRequest(_message.Message):
         show_cause_reply: Global___ShowCauseReply | None = ...,
         recommendation: Global___Recommendation | None = ...,
         commissioner_action: Global___CommissionerAction | None = ...,
+        assign: Global___AssignCase | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -241,6 +245,38 @@ class ActOnCaseResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ActOnCaseResponse: _TypeAlias = ActOnCaseResponse  # noqa: Y015
+
+@_typing.final
+class AssignCase(_message.Message):
+    """C3: the cell (the OSD to the Chief Secretary) assigns a case registered with it to an office."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TO_POSITION_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    REPORT_BY_FIELD_NUMBER: _builtins.int
+    to_position_id: _builtins.str
+    """The post to assign it to; empty: the office routing proposed."""
+    note: _builtins.str
+    """The instructions and time line the cell sets."""
+    @_builtins.property
+    def report_by(self) -> _timestamp_pb2.Timestamp:
+        """The time line for the office's final report (recorded; the statutory clocks still run)."""
+
+    def __init__(
+        self,
+        *,
+        to_position_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        report_by: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report_by", b"report_by"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "report_by", b"report_by", "to_position_id", b"to_position_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignCase: _TypeAlias = AssignCase  # noqa: Y015
 
 @_typing.final
 class SubmitReport(_message.Message):

@@ -16,6 +16,7 @@ from nivaran.sla.v1 import sla_pb2
 from nivaran_common.casework import CITIZEN_KIND, OFFICER_KIND, Act, Caller
 from nivaran_common.errors import FieldViolation
 from nivaran_sla.domain import (
+    AssignInput,
     CitizenResponseInput,
     DisposeInput,
     InfoRequestInput,
@@ -261,8 +262,21 @@ def _commissioner_action(m: sla_pb2.CommissionerAction, caller: Caller, v: Viola
     return ActInput(Act.COMMISSIONER_ACTION, arg, notice_id)
 
 
+def _assign(m: sla_pb2.AssignCase, caller: Caller, v: Violations) -> ActInput:
+    note = v.text("note", m.note, required=False)
+    arg = AssignInput(
+        by_account_id=caller.account_id,
+        to_position_id=m.to_position_id.strip(),
+        note=note,
+        report_by=_time(m, "report_by"),
+        caller=caller,
+    )
+    return ActInput(Act.ASSIGN, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
+    "assign": _assign,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -18,6 +18,7 @@ from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
 from nivaran_sla.act_inputs import ActInput
 from nivaran_sla.domain import (
+    UPDATE_ASSIGN,
     UPDATE_CITIZEN_RESPONDED,
     UPDATE_DISPOSE,
     UPDATE_INTERIM_ORDER,
@@ -50,6 +51,7 @@ QUERY_STATE = "state"
 # Every act and the lifecycle Update that runs it. Adding an act: a message in sla.proto's `act` oneof, a converter
 # in act_inputs.CONVERTERS, an Update on GrievanceLifecycle, a row here, and its /v1 route.
 ACTS: dict[Act, str] = {
+    Act.ASSIGN: UPDATE_ASSIGN,
     Act.REPORT: UPDATE_SUBMIT_REPORT,
     Act.DISPOSE: UPDATE_DISPOSE,
     Act.REJECT: UPDATE_REJECT,

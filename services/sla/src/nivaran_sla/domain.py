@@ -226,6 +226,7 @@ class Breach:
 
 
 # The lifecycle's Updates and Queries, by name; the sla gRPC server and identity reach a running case through these.
+UPDATE_ASSIGN = "assign"
 UPDATE_DISPOSE = "dispose"
 UPDATE_REJECT = "reject"
 UPDATE_SUBMIT_REPORT = "submit_report"
@@ -381,6 +382,18 @@ class InterimOrderInput:
     target_date: datetime | None = None
     # S12: the officer named on the order, personally responsible for delivery by the target date.
     responsible_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class AssignInput:
+    """C3: the cell assigns a case registered with it to an office (default: the one routing proposed)."""
+
+    by_account_id: str
+    to_position_id: str = ""
+    note: str = ""
+    # The time line the cell sets for the office's final report (on the timeline; the statutory clocks still run).
+    report_by: datetime | None = None
     caller: Caller | None = None
 
 

@@ -21,6 +21,8 @@ class LifecycleCaseState:
     department_code: str = ""
     officer_account_id: str | None = None
     assigned: bool = False
+    # C3: registered with the cell, which has not assigned it to an office yet.
+    awaiting_cell: bool = False
     assigned_at: datetime | None = None
     # Set as soon as a disposal is accepted, before it is recorded, so a second one is refused meanwhile.
     disposal: DisposeInput | None = None

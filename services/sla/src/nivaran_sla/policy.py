@@ -161,6 +161,9 @@ class Policy(BaseModel):
     # C5: who reviews a final report, hop by hop, by the role of the post (DM, SECRETARY of the case's department,
     # OSD_CS); the last hop closes the case. Empty: a final report needs no review on this track.
     review_chain: list[str] = Field(default_factory=list)
+    # C3: the role of the post (above the routed office) that registers new cases and assigns them; empty: cases go
+    # straight to the office routing chose.
+    assigned_by: str = ""
 
     @model_validator(mode="after")
     def _unique_clock_ids(self) -> Policy:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from nivaran_sla.deadlines import CalendarKind
     from nivaran_sla.domain import (
         QUERY_CLOCKS,
+        UPDATE_ASSIGN,
         UPDATE_CHARGE_TAKEN,
         UPDATE_CITIZEN_RESPONDED,
         UPDATE_INTERIM_ORDER,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_REVIEW_REPORT,
         UPDATE_SCHEME_ORDER,
         Actor,
+        AssignInput,
         Assignment,
         Case,
         CaseStatus,
@@ -92,6 +94,8 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Histories recorded before the lifecycle kept intake's nearest deadline in step replay without the extra records.
 DEADLINE_SYNC_PATCH = "deadline-sync-v1"
+# Histories recorded before C3 (the cell assigns CSPGRS cases) loaded the policy after assigning the case.
+CELL_ASSIGNMENT_PATCH = "cell-assignment-v1"
 # No attempt limit: a side effect the case needs is retried until the service is back; a refusal on the merits
 # comes back non-retryable from the activity and ends the retries at once.
 ACTIVITY_RETRY = RetryPolicy(
@@ -188,8 +192,32 @@ class GrievanceLifecycle:
     @workflow.run
     async def run(self, lifecycle: sla_pb2.LifecycleInput) -> LifecycleResult:
         """Run the case from assignment to closure."""
-        await self._assign()
-        await self._acknowledge()
+        if not workflow.patched(CELL_ASSIGNMENT_PATCH):
+            # Histories recorded before C3: assigned at once, then the policy loaded.
+            await self._assign()
+            await self._acknowledge()
+            await self._load_config()
+            await self._start_clocks(assigned=True)
+        else:
+            await self._load_config()
+            assert self._s.policy is not None
+            if self._s.policy.assigned_by:
+                # C3: the cell registers the case and assigns it to a department or district; until it does, the
+                # case sits with the cell, and its one hour to assign runs (C7).
+                await self._register_at_cell(self._s.policy.assigned_by)
+                await self._acknowledge(tell_the_officer=False)
+                await self._start_clocks(assigned=False)
+            else:
+                await self._assign()
+                await self._acknowledge()
+                await self._start_clocks(assigned=True)
+        await self._run_clocks()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return LifecycleResult(
+            grievance_id=self._s.case.grievance_id, status=self._s.status, disposed_at=self._s.disposed_at
+        )
+
+    async def _load_config(self) -> None:
         config: LifecycleConfig = await workflow.execute_activity_method(
             LifecycleActivities.load_config,
             self._s.case.track,
@@ -199,18 +227,17 @@ class GrievanceLifecycle:
         self._s.policy = Policy.model_validate(config.policy)
         self._s.engine = ClockEngine.for_policy(self._s.policy)
         self._s.upsert_search_attributes = config.upsert_search_attributes
+
+    async def _start_clocks(self, *, assigned: bool) -> None:
+        """Feed the case's first events (and any act that came before the policy was loaded) to the clocks."""
         filed_at = self._s.case.filed_at or workflow.now()
         early, self._s.early_events = self._s.early_events, []
         await self.on_event(Event.REGISTERED, filed_at, sync=False)
-        await self.on_event(Event.ASSIGNED, self._s.assigned_at or workflow.now(), sync=False)
+        if assigned:
+            await self.on_event(Event.ASSIGNED, self._s.assigned_at or workflow.now(), sync=False)
         for event, at in early:
             await self.on_event(event, at, sync=False)
         await self._sync_deadline()
-        await self._run_clocks()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return LifecycleResult(
-            grievance_id=self._s.case.grievance_id, status=self._s.status, disposed_at=self._s.disposed_at
-        )
 
     async def _run_clocks(self) -> None:
         """The updatable timer: sleep until the earliest deadline, or until an action changes the clocks."""
@@ -1300,10 +1327,88 @@ class GrievanceLifecycle:
         self._s.assigned_at = workflow.now()
         self._s.status = CaseStatus.ASSIGNED
 
-    async def _acknowledge(self) -> None:
+    async def _register_at_cell(self, role: str) -> None:
+        """C3: the case is registered with the cell (the post of `role` above the routed office) to be assigned."""
+        case = self._s.case
+        cell = await self.activity(LifecycleActivities.resolve_role, RoleInput(case.position_id, role))
+        if cell is None:
+            # No cell above the routed office: nobody could assign it, so it goes where routing sent it.
+            await self._assign()
+            self._s.awaiting_cell = False
+            await self.send(case_assigned_notice(case))
+            return
+        await self.record(
+            TransitionInput(
+                grievance_id=case.grievance_id,
+                idempotency_key=f"{workflow.info().workflow_id}:registered_at_cell",
+                event_type="registered_at_cell",
+                summary=Localized(
+                    en=f"Registered with {cell.title.en}, to be assigned (C3); proposed: {case.position_title.en}",
+                    hi=f"{cell.title.hi} के पास पंजीकृत, आवंटन हेतु (C3); प्रस्तावित: {case.position_title.hi}",
+                ),
+                occurred_at=workflow.now(),
+                new_status=CaseStatus.REGISTERED,
+                new_assignment=Assignment(
+                    department_code=case.department_code,
+                    office_id=cell.office_id,
+                    office_name=cell.office_name,
+                    position_id=cell.position_id,
+                    position_title=cell.title,
+                    assigned_at=workflow.now(),
+                ),
+                payload={"cell_position_id": cell.position_id, "proposed_position_id": case.position_id},
+            )
+        )
+        self._s.position_id = cell.position_id
+        self._s.awaiting_cell = True
+        self._s.assigned = True  # the case sits with the cell, which acts on it; acts need not wait
+        await self.send(
+            officer_notice(
+                case,
+                cell.position_id,
+                "sla_notice",
+                f"{workflow.info().workflow_id}:registered_at_cell",
+                Localized(en="A new grievance to assign (C3)", hi="आवंटन हेतु नई शिकायत (C3)"),
+                Localized(
+                    en=f"Assign it within 1 hour; routing proposes {case.position_title.en}.",
+                    hi=f"1 घंटे में आवंटित करें; प्रस्तावित: {case.position_title.hi}।",
+                ),
+                "C3",
+                kind="assignment_due",
+            )
+        )
+
+    @workflow.update(name=UPDATE_ASSIGN)
+    async def assign(self, request: AssignInput) -> LifecycleState:
+        """C3: the cell assigns the case to an office (by default the one routing proposed), with the time line it
+        sets; the office's report clocks start now (C4), and the cell's hour stops (C7)."""
+        target = await self._position(request.to_position_id or self._s.case.position_id)
+        self._s.awaiting_cell = False
+        self._s.department_code = target.department_code or self._s.department_code
+        note = request.note or "Assigned by the cell / प्रकोष्ठ द्वारा आवंटित"
+        extra: dict[str, Any] = {"rule": "C3"}
+        if request.report_by is not None:
+            extra["report_by"] = request.report_by.isoformat()
+        self._s.assigned_at = workflow.now()
+        await self.move(target, "assigned", request.by_account_id, note, extra)
+        self._s.status = CaseStatus.ASSIGNED
+        await self.on_event(Event.ASSIGNED, workflow.now())
+        return self.state()
+
+    @assign.validator
+    def validate_assign(self, request: AssignInput) -> None:
+        self._require_open()
+        if not self._s.awaiting_cell:
+            raise ValueError("the case is already assigned / मामला पहले ही आवंटित है " + self._state_words())
+        if request.report_by is not None and request.report_by <= workflow.now():
+            raise ValueError("report_by: must be in the future / भविष्य की तिथि हो")
+        self._authorize(Act.ASSIGN, request.caller)
+
+    async def _acknowledge(self, *, tell_the_officer: bool = True) -> None:
         """B5: acknowledge to the complainant, tell the officer, and put the acknowledgement on the timeline."""
         acknowledgement = await self.send(acknowledgement_notice(self._s.case))
-        await self.send(case_assigned_notice(self._s.case))
+        if tell_the_officer:
+            await self.send(case_assigned_notice(self._s.case))
         if acknowledgement is None:
             return
         self._s.acknowledgement_notice_id = acknowledgement.notice_id
