@@ -241,6 +241,7 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
         "redis_url": redis_url,
         "redis_key_prefix": key_prefix,
         "max_body_bytes": 4096,
+        "max_upload_bytes": 6144,
         "grpc_timeout_seconds": 5.0,
         "notices_timeout_seconds": 2.0,
         "readiness_timeout_seconds": 2.0,

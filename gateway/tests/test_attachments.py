@@ -83,7 +83,9 @@ async def test_bad_files_answer_problems_naming_the_field(rig: Rig) -> None:
         ({"file": ("x.png", PDF, "image/png")}, {"purpose": "filing"}, 415, "file"),
         ({"file": ("x.png", PNG, "image/png")}, {"purpose": "selfie"}, 422, "purpose"),
         (None, {"purpose": "filing"}, 422, "file"),
-        # Over the gateway's own body cap: refused before any service is asked.
+        # Over the JSON body cap (4096 here) but within the upload cap (6144): intake, not the gateway, refuses it.
+        ({"file": ("mid.png", PNG + b"\x00" * 5000, "image/png")}, {"purpose": "filing"}, 413, "file"),
+        # Over the gateway's upload cap: refused before any service is asked.
         ({"file": ("huge.png", PNG + b"\x00" * 8192, "image/png")}, {"purpose": "filing"}, 413, "body"),
     ]
     for files, data, status, field in cases:

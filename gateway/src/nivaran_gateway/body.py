@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.message
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -21,6 +22,9 @@ from nivaran_gateway.problems import (
     problem_bytes,
 )
 
+# The one route whose body is a file (multipart/form-data), not JSON.
+UPLOAD_PATH = re.compile(r"/v1/grievances/[^/]+/attachments")
+
 
 class BodyLimitMiddleware:
     """Pure ASGI: refuses bodies over `max_body_bytes` by counting what arrives, so Content-Length cannot lie.
@@ -29,21 +33,29 @@ class BodyLimitMiddleware:
     on a request that is later found too large.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, *, max_upload_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # File uploads (POST …/attachments) may be larger than any JSON body; every other route keeps the small limit.
+        self.max_upload_bytes = max(max_upload_bytes, max_body_bytes)
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST" and UPLOAD_PATH.fullmatch(str(scope.get("path", ""))):
+            return self.max_upload_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _reject(scope, send, BAD_REQUEST, "Content-Length is not a number")
                 return
-            if int(declared) > self.max_body_bytes:
-                await self._too_large(scope, send)
+            if int(declared) > limit:
+                await self._too_large(scope, send, limit)
                 return
         chunks: list[bytes] = []
         total = 0
@@ -53,8 +65,8 @@ class BodyLimitMiddleware:
                 return
             chunk: bytes = message.get("body", b"")
             total += len(chunk)
-            if total > self.max_body_bytes:
-                await self._too_large(scope, send)
+            if total > limit:
+                await self._too_large(scope, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -71,8 +83,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
-        await _reject(scope, send, BODY_TOO_LARGE, f"the body must be at most {self.max_body_bytes} bytes")
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
+        await _reject(scope, send, BODY_TOO_LARGE, f"the body must be at most {limit} bytes")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

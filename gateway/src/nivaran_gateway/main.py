@@ -170,7 +170,9 @@ def create_app(
     undeclared = undeclared_routes(app)
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     _install_openapi(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app

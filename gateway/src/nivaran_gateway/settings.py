@@ -88,6 +88,9 @@ class GatewaySettings(ServiceSettings):
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
 
     max_body_bytes: int = Field(default=65536, gt=0)
+    # POST …/attachments only: intake's file limit (NIVARAN_INTAKE_ATTACHMENTS_MAX_BYTES, 5 MiB) plus the multipart
+    # envelope; intake still checks the file itself.
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024 + 64 * 1024, gt=0)
     # Prefixed to Location headers when set (e.g. https://nivaran.bihar.gov.in); relative paths otherwise.
     public_base_url: str = ""
 

@@ -1,6 +1,7 @@
 """The intake gRPC surface: INVALID_ARGUMENT with field violations, masked reads, NOT_FOUND."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -9,8 +10,10 @@ import pytest_asyncio
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.errors import field_violations
+from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import build_server
-from nivaran_intake.attachments import AttachmentService
+from nivaran_intake.attachments import AttachmentLimits, AttachmentService
+from nivaran_intake.blobstore import LocalBlobStore
 from nivaran_intake.main import binding
 
 from .conftest import IntakeHarness
@@ -140,3 +143,37 @@ async def test_attachment_errors_name_the_field(stub: intake_pb2_grpc.IntakeServ
     with pytest.raises(grpc.aio.AioRpcError) as unknown_case:
         await stub.ListAttachments(intake_pb2.ListAttachmentsRequest(grievance_id="no-such-case"))
     assert unknown_case.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_file_at_the_default_limit_travels_both_ways_through_the_services_channel(
+    intake: IntakeHarness, tmp_path: Path
+) -> None:
+    # Over gRPC's 4 MiB default receive limit, within intake's default 5 MiB: the channel every service and the
+    # gateway open (nivaran_common.grpc_client) carries it up and back down.
+    service = AttachmentService(intake.sessions, LocalBlobStore(tmp_path / "blobs"), AttachmentLimits())
+    content = b"%PDF-1.7\n" + b"0" * (AttachmentLimits().max_bytes - 64) + b"\n%%EOF\n"
+    server, port, _ = await build_server([binding(intake.service, service)], "127.0.0.1", 0)
+    try:
+        async with open_channel(f"127.0.0.1:{port}") as channel:
+            stub = intake_pb2_grpc.IntakeServiceStub(channel)
+            filed = await stub.FileGrievance(request())
+            added = await stub.AddAttachment(
+                intake_pb2.AddAttachmentRequest(
+                    grievance_id=filed.grievance.id,
+                    file_name="जाँच प्रतिवेदन.pdf",
+                    content_type="application/pdf",
+                    content=content,
+                    purpose="report",
+                    actor=common_pb2.Actor(account_id="acct-officer", role="officer"),
+                    idempotency_key="upload-big-0001",
+                )
+            )
+            got = await stub.GetAttachmentContent(
+                intake_pb2.GetAttachmentContentRequest(grievance_id=filed.grievance.id, attachment_id=added.id)
+            )
+    finally:
+        await server.stop(None)
+
+    assert len(content) > 4 * 1024 * 1024
+    assert added.size_bytes == len(content)
+    assert got.content == content

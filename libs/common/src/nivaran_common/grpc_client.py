@@ -6,6 +6,8 @@ import json
 
 import grpc
 
+from nivaran_common.grpc_server import MAX_MESSAGE_BYTES
+
 _SERVICE_CONFIG = json.dumps(
     {
         "methodConfig": [
@@ -30,6 +32,12 @@ def open_channel(target: str) -> grpc.aio.Channel:
 
     return grpc.aio.insecure_channel(
         target,
-        options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)],
+        options=[
+            ("grpc.service_config", _SERVICE_CONFIG),
+            ("grpc.enable_retries", 1),
+            # As the servers (grpc_server.MAX_MESSAGE_BYTES): an attachment's bytes come back in one message.
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
         interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
     )

@@ -32,7 +32,7 @@ log = get_logger(__name__)
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_ALLOWED_TYPES = (PDF, JPEG, PNG)
 
 _MAGIC: tuple[tuple[bytes, str], ...] = ((b"%PDF-", PDF), (b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG))

@@ -26,7 +26,8 @@ class IntakeSettings(ServiceSettings):
     # Attachments: bytes in a local folder (content-addressed by SHA-256), or in an S3-compatible bucket when
     # attachments_s3_bucket is set; credentials fall back to boto3's own chain (env, instance role) when empty.
     attachments_dir: str = "var/attachments"
-    attachments_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Within the 8 MiB gRPC message limit of the services (nivaran_common.grpc_server.MAX_MESSAGE_BYTES).
+    attachments_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0, le=7 * 1024 * 1024)
     attachments_allowed_types: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png")
     attachments_s3_bucket: str = ""
     attachments_s3_endpoint_url: str = ""
