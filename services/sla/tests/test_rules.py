@@ -490,6 +490,46 @@ async def test_C3_the_cell_assigns_to_the_office_it_chooses_and_the_report_clock
         await assigned_by_the_cell(case)
 
 
+async def test_C6_the_officer_is_reminded_of_the_final_report_at_24_and_48_hours_and_no_more(run_case: Any) -> None:
+    case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
+    await case.advance(24 * 60 * MINUTE - MINUTE)
+    assert case.notices("final_report_reminder") == []
+    await case.advance(2 * MINUTE)
+    assert len(case.notices("final_report_reminder")) == 1
+    await case.advance(24 * 60 * MINUTE - 2 * MINUTE)
+    assert len(case.notices("final_report_reminder")) == 1
+    await case.advance(2 * MINUTE)
+    assert len(case.notices("final_report_reminder")) == 2
+    # repeat: 1 — two reminders in all, whatever happens next.
+    await case.advance(4 * DAY)
+    assert len(case.notices("final_report_reminder")) == 2
+
+
+async def test_C6_the_citizen_is_reminded_every_3_days_until_the_information_comes(run_case: Any) -> None:
+    case = await run_case(case_input(track="cspgrs"))
+    await assigned_by_the_cell(case)
+    await case.handle.execute_update(
+        GrievanceLifecycle.request_info,
+        InfoRequestInput(
+            question="Please send a copy of the complaint given at the police station.", by_account_id="a"
+        ),
+    )
+    await case.settle()
+    await case.advance(3 * DAY + MINUTE)
+    [first] = case.notices("information_reminder")
+    assert first.recipient.kind.value == "citizen"
+    await case.advance(3 * DAY)
+    assert len(case.notices("information_reminder")) == 2
+    await case.handle.execute_update(
+        GrievanceLifecycle.citizen_responded, CitizenResponseInput(response="Copy of the complaint attached.")
+    )
+    await case.settle()
+    await case.advance(4 * DAY)
+    # The answer stopped the third reminder.
+    assert len(case.notices("information_reminder")) == 2
+
+
 async def test_C4_C8_missing_preliminary_report_goes_to_the_osd_in_24_hours_then_the_cs_in_72(run_case: Any) -> None:
     case = await run_case(case_input(track="cspgrs"))
     await assigned_by_the_cell(case)

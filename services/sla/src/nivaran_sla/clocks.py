@@ -23,6 +23,8 @@ class ClockState(BaseModel):
     paused_remaining: timedelta | None = None
     running: bool = False
     fired: bool = False
+    # How many times the clock started again after firing (Clock.repeat).
+    repeats: int = 0
 
 
 class CaseFacts(BaseModel):
@@ -72,6 +74,7 @@ class ClockEngine(BaseModel):
             elif (event in clock.rebase and (state.running or state.fired)) or (
                 event in clock.start and not state.running and not state.fired
             ):
+                state.repeats = 0
                 needs.append(self._start(clock, state, at))
         return needs
 
@@ -136,6 +139,15 @@ class ClockEngine(BaseModel):
         state = self.clocks[clock_id]
         state.running, state.fired = False, True
         return clock, self._holds(clock.condition, state)
+
+    def rearm(self, policy: Policy, clock_id: str, at: datetime) -> NeedsDeadline | None:
+        """Start a fired clock again from `at` if its policy repeats it and repeats are left (C6 reminders)."""
+        clock = next(c for c in policy.clocks if c.id == clock_id)
+        state = self.clocks[clock_id]
+        if state.running or not state.fired or state.repeats >= clock.repeat:
+            return None
+        state.repeats += 1
+        return self._start(clock, state, at)
 
     def _holds(self, condition: Condition, state: ClockState) -> bool:
         facts, since = self.facts, state.started_at

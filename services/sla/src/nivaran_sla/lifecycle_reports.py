@@ -257,6 +257,10 @@ class ReportActs(LifecycleBase):
         if decision == "forward" and last:
             raise ValueError("the last hop closes or returns the report (C5) / अंतिम कड़ी बंद करती है या लौटाती है")
 
+    def _waiting_for_citizen(self) -> bool:
+        # An escalation while the citizen is asked changes the status, not the question (C6, C8).
+        return self._s.awaiting_info or self._s.status is CaseStatus.AWAITING_CITIZEN
+
     @workflow.update(name=UPDATE_REQUEST_INFO)
     async def request_info(self, request: InfoRequestInput) -> LifecycleState:
         """B2 / C6: ask the citizen; the clocks that wait on the citizen pause."""
@@ -269,6 +273,7 @@ class ReportActs(LifecycleBase):
             payload={"question": request.question},
         )
         self._s.status = CaseStatus.AWAITING_CITIZEN
+        self._s.awaiting_info = True
         await self.on_event(Event.INFO_REQUESTED, workflow.now())
         await self.send(
             citizen_notice(
@@ -284,7 +289,7 @@ class ReportActs(LifecycleBase):
     @request_info.validator
     def validate_request_info(self, request: InfoRequestInput) -> None:
         self._require_open()
-        if self._s.status is CaseStatus.AWAITING_CITIZEN:
+        if self._waiting_for_citizen():
             raise ValueError(
                 "the citizen has not answered the last request yet / पिछले अनुरोध का उत्तर अपेक्षित " + self._state_words()
             )
@@ -294,6 +299,7 @@ class ReportActs(LifecycleBase):
     @workflow.update(name=UPDATE_CITIZEN_RESPONDED)
     async def citizen_responded(self, request: CitizenResponseInput) -> LifecycleState:
         """The citizen answers; paused clocks resume with the time they had left, and the officer is told."""
+        escalated = self._s.status is CaseStatus.ESCALATED
         payload: dict[str, Any] = {"response": request.response}
         if request.attachment_ids:
             payload["attachment_ids"] = list(request.attachment_ids)
@@ -302,10 +308,13 @@ class ReportActs(LifecycleBase):
             Localized(en="The complainant responded", hi="शिकायतकर्ता ने उत्तर दिया"),
             request.by_account_id or self._s.case.complainant_account_id,
             role="citizen",
-            new_status=CaseStatus.IN_PROGRESS,
+            # An escalation while the citizen was asked keeps the case escalated; otherwise work resumes.
+            new_status=None if escalated else CaseStatus.IN_PROGRESS,
             payload=payload,
         )
-        self._s.status = CaseStatus.IN_PROGRESS
+        self._s.awaiting_info = False
+        if not escalated:
+            self._s.status = CaseStatus.IN_PROGRESS
         await self.on_event(Event.CITIZEN_RESPONDED, workflow.now())
         if request.caller is not None:
             await self.send(
@@ -324,7 +333,7 @@ class ReportActs(LifecycleBase):
 
     @citizen_responded.validator
     def validate_citizen_responded(self, request: CitizenResponseInput) -> None:
-        if self._s.status is not CaseStatus.AWAITING_CITIZEN:
+        if not self._waiting_for_citizen():
             raise ValueError("no information was requested / कोई सूचना नहीं माँगी गई " + self._state_words())
         self._require_text("response", request.response, 1)
         self._authorize(Act.CITIZEN_RESPONSE, request.caller)

@@ -21,6 +21,8 @@ class LifecycleCaseState:
     department_code: str = ""
     officer_account_id: str | None = None
     assigned: bool = False
+    # C6 / B2: the citizen was asked for information and has not answered yet (whatever the status says since).
+    awaiting_info: bool = False
     # C3: registered with the cell, which has not assigned it to an office yet.
     awaiting_cell: bool = False
     assigned_at: datetime | None = None

@@ -139,6 +139,9 @@ class Clock(BaseModel):
     calendar: CalendarKind
     condition: Condition = Condition.ALWAYS
     actions: list[Action] = Field(min_length=1)
+    # After it fires, the clock starts again from that moment this many more times (periodic reminders, C6), until
+    # one of its stop events comes.
+    repeat: int = Field(default=0, ge=0, le=20)
 
     _check_duration = field_validator("duration")(lambda cls, v: _duration(v))
 

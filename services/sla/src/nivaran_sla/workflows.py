@@ -184,6 +184,10 @@ class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, LifecycleBase)
                 await workflow.wait_condition(lambda: self._s.wake)
             for state in engine.due(workflow.now()):
                 await self._effects.fire(state.clock_id, state.generation)
+                assert self._s.policy is not None
+                again = engine.rearm(self._s.policy, state.clock_id, workflow.now())
+                if again is not None:  # a repeating reminder (C6) starts again from now
+                    engine.set_deadline(again.clock_id, again.generation, await self._deadline(again))
             self._update_search_attributes()
             await self._sync_deadline()
 
