@@ -96,7 +96,7 @@ class Desk:
         return list(listed.json()["notices"])
 
 
-async def test_C3_C4_C5_C6_C7_S9_S15_desk_walk_a_sahyog_and_a_cspgrs_case_to_their_end(suite: RunningSuite) -> None:
+async def test_C3_C4_C5_C6_C7_S9_S15_S16_desk_walk_a_sahyog_and_a_cspgrs_case_to_their_end(suite: RunningSuite) -> None:
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
         citizen = await desk.citizen()
@@ -210,3 +210,16 @@ async def test_C3_C4_C5_C6_C7_S9_S15_desk_walk_a_sahyog_and_a_cspgrs_case_to_the
         # The DM and the secretary were each asked to review, in their inboxes.
         for reviewer in (dm, secretary, osd):
             assert any(n["registration_number"] == fir for n in await desk.inbox(reviewer))
+
+        # S16: a notice on the portal counts as served when delivered, and opening it records when it was read.
+        [review_request] = [
+            n for n in await desk.inbox(secretary) if n["registration_number"] == fir and n["read_at"] is None
+        ]
+        assert review_request["delivered_at"] is not None
+        opened = await http.get(f"/v1/me/notices/{review_request['id']}", headers=secretary)
+        assert opened.status_code == 200, opened.text
+        assert opened.json()["read_at"] is not None
+        unread = await http.get("/v1/me/notices", params={"unread_only": "true"}, headers=secretary)
+        assert review_request["id"] not in [n["id"] for n in unread.json()["notices"]]
+        # Another officer's notice does not exist for the DM.
+        assert (await http.get(f"/v1/me/notices/{review_request['id']}", headers=dm)).status_code == 404
