@@ -191,7 +191,8 @@ def _review(m: sla_pb2.ReviewReport, caller: Caller, v: Violations) -> ActInput:
     decision = REVIEW_DECISIONS.get(m.decision)
     if decision is None:
         v.add("decision", "must be FORWARD, RETURN or CLOSE (C5) / अग्रसारित, वापस या बंद")
-    note = v.text("note", m.note, required=decision != "close")
+    # Closing needs no reasons (a word of satisfaction will do); forwarding and returning say why, in full.
+    note = v.text("note", m.note, TEXT_MIN if decision != "close" else 2, required=decision != "close")
     arg = ReviewInput(
         accept=decision == "close", note=note, by_account_id=caller.account_id, decision=decision or "", caller=caller
     )
