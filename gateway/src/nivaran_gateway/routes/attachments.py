@@ -35,6 +35,7 @@ from nivaran_gateway.problems import (
     ProblemError,
     problem_responses,
 )
+from nivaran_gateway.redaction import redact_actor
 from nivaran_gateway.routes.grievances import RegistrationNumber, check_registration_number
 from nivaran_gateway.schemas.attachments import (
     CITIZEN_PURPOSES,
@@ -177,9 +178,12 @@ async def list_attachments(
     answer = await clients.intake.ListAttachments(
         intake_pb2.ListAttachmentsRequest(grievance_id=case.id), timeout=timeout
     )
+    attachments = list(answer.attachments)
+    for attachment in attachments:
+        redact_actor(principal, attachment.uploaded_by)
     return AttachmentList(
         registration_number=registration_number,
-        attachments=[AttachmentView.from_proto(a, registration_number) for a in answer.attachments],
+        attachments=[AttachmentView.from_proto(a, registration_number) for a in attachments],
     )
 
 

@@ -25,6 +25,7 @@ from nivaran_gateway.deps import Clients, Directory, Idempotency, IdempotencyKey
 from nivaran_gateway.idempotency import REPLAYED_HEADER, Claim, StoredResponse, fingerprint
 from nivaran_gateway.jurisdiction import find_case, grievance_scope
 from nivaran_gateway.problems import BAD_REQUEST, ProblemError, problem_responses
+from nivaran_gateway.redaction import citizen_notices, redact_actor
 from nivaran_gateway.schemas.grievances import (
     FiledGrievance,
     GrievanceFiling,
@@ -237,4 +238,8 @@ async def get_grievance(
             await notices_task
         raise
     notices, warnings = await notices_task
-    return GrievanceView.from_proto(grievance, list(timeline.events), notices, warnings)
+    events = list(timeline.events)
+    for event in events:
+        redact_actor(principal, event.actor)
+    visible = None if notices is None else citizen_notices(principal, notices)
+    return GrievanceView.from_proto(grievance, events, visible, warnings)
