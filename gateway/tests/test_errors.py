@@ -161,6 +161,40 @@ async def test_malformed_bodies_are_400_naming_body(make_rig: Any, raw: bytes, s
     assert rig.intake.requests == []
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_nan_and_infinity_in_a_body_are_400_naming_body(rig: Any, make_filing: Filing, constant: str) -> None:
+    # Python's json takes these bare words by default; RFC 8259 does not, so they are invalid JSON, not numbers.
+    raw = json.dumps(make_filing()).encode()[:-1] + b', "extra": ' + constant.encode() + b"}"
+
+    response = await rig.client.post("/v1/grievances", content=raw, headers={"Content-Type": "application/json"})
+
+    assert_problem(response, 400, "body")
+    assert rig.intake.requests == []
+
+
+async def test_text_fields_reach_intake_nfc_normalised(rig: Any, make_filing: Filing) -> None:
+    # क़ sent as U+0958 (a composition exclusion) and as U+0915 U+093C both arrive as NFC: U+0915 U+093C.
+    decomposed, precomposed = "\u0915\u093c", "\u0958"
+    body = make_filing(
+        subject=f"{precomposed}ानून",
+        description=f"{decomposed}ानूनी मदद के लिए {precomposed}ानूनगो कार्यालय में आवेदन लंबित है",
+        expected_resolution=f"{precomposed}ानूनी कार्रवाई",
+    )
+    body["complainant"]["name"] = f"{precomposed}ासिम"
+    body["complainant"]["address"] = f"ग्राम {decomposed}ाज़ीपुर, पटना"
+
+    response = await rig.client.post("/v1/grievances", json=body)
+
+    assert response.status_code == 201, response.text
+    sent = rig.intake.requests[-1]
+    assert sent.subject == f"{decomposed}ानून"
+    assert sent.description == f"{decomposed}ानूनी मदद के लिए {decomposed}ानूनगो कार्यालय में आवेदन लंबित है"
+    assert sent.expected_resolution == f"{decomposed}ानूनी कार्रवाई"
+    assert sent.complainant.name == f"{decomposed}ासिम"
+    assert sent.complainant.address.startswith(f"ग्राम {decomposed}ा")
+    assert precomposed not in sent.description
+
+
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/xml"])
 async def test_wrong_content_type_is_415(rig: Any, make_filing: Filing, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.message
+import json
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -119,6 +120,10 @@ def _is_json(content_type: str) -> bool:
     return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 async def check_json_body(request: Request) -> None:
     """Refuse a non-empty body that is not UTF-8 JSON with a JSON content type; an empty one is left to validation."""
     body = await request.body()
@@ -135,6 +140,8 @@ async def check_json_body(request: Request) -> None:
         raise ProblemError.field(BAD_REQUEST, "body", f"is not UTF-8 (bad byte at offset {exc.start})") from exc
     try:
         # Parsed (and cached on the request) here, so FastAPI reuses it instead of failing on its own terms.
+        # NaN and ±Infinity are not JSON (RFC 8259), though Python's parser takes them by default.
+        json.loads(body, parse_constant=_refuse_constant)
         await request.json()
     except ValueError as exc:
         raise ProblemError.field(BAD_REQUEST, "body", f"is not valid JSON ({exc})") from exc

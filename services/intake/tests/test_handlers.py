@@ -89,6 +89,35 @@ async def test_unknown_and_malformed_registration_numbers(stub: intake_pb2_grpc.
     assert [v.field for v in field_violations(malformed.value)] == ["registration_number"]
 
 
+DECOMPOSED_QA, PRECOMPOSED_QA = "\u0915\u093c", "\u0958"  # क़ as KA + NUKTA, and as the single (excluded) code point
+
+
+async def test_nukta_precomposed_and_decomposed_are_stored_alike_and_found_by_either(
+    stub: intake_pb2_grpc.IntakeServiceStub,
+) -> None:
+    filings = []
+    for qa in (PRECOMPOSED_QA, DECOMPOSED_QA):
+        filing = request(name=f"{qa}ासिम अंसारी", address=f"{qa}ाज़ीपुर टोला, दानापुर")
+        filing.subject = f"{qa}ानूनगो रिपोर्ट"
+        filing.description = f"{qa}ानूनगो की रिपोर्ट दो महीने से लंबित है, कृपया कार्रवाई करें।"
+        filing.expected_resolution = f"{qa}ानूनगो रिपोर्ट भेजें"
+        filings.append(await stub.FileGrievance(filing))
+
+    for filed in filings:
+        got = await stub.GetGrievance(intake_pb2.GetGrievanceRequest(id=filed.grievance.id))
+        assert got.subject == f"{DECOMPOSED_QA}ानूनगो रिपोर्ट"
+        assert got.description.startswith(f"{DECOMPOSED_QA}ानूनगो की रिपोर्ट")
+        assert got.expected_resolution == f"{DECOMPOSED_QA}ानूनगो रिपोर्ट भेजें"
+        assert got.complainant.name == f"{DECOMPOSED_QA}ासिम अंसारी"
+        assert got.complainant.address.startswith(f"{DECOMPOSED_QA}ा")
+        assert PRECOMPOSED_QA not in got.subject + got.description + got.complainant.name
+
+    ids = {f.grievance.id for f in filings}
+    for qa in (PRECOMPOSED_QA, DECOMPOSED_QA):
+        found = await stub.ListGrievances(intake_pb2.ListGrievancesRequest(district_code="PAT", query=f"{qa}ानूनगो की"))
+        assert ids <= {g.id for g in found.grievances}, qa
+
+
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 

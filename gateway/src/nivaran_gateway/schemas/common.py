@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +21,8 @@ def _encodable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
-    return value
+    # NFC, so text typed precomposed or decomposed (क़ as U+0958 or U+0915 U+093C) is stored and found alike.
+    return unicodedata.normalize("NFC", value)
 
 
 Text = Annotated[str, AfterValidator(_encodable)]

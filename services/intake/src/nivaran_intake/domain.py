@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -146,7 +147,7 @@ class _Checker:
     violations: list[FieldViolation] = field(default_factory=list)
 
     def text(self, name: str, value: str, *, required: bool, min_len: int = 0, max_len: int) -> str:
-        value = value.strip()
+        value = nfc(value).strip()
         if _CONTROL.search(value):
             self.violations.append(FieldViolation(name, "must not contain control characters"))
         elif not value:
@@ -168,6 +169,14 @@ class _Checker:
         return value
 
 
+def nfc(value: str) -> str:
+    """Free text in Unicode NFC, so क़ typed precomposed (U+0958) or decomposed (U+0915 U+093C) matches.
+
+    U+0958 is a composition exclusion: NFC decomposes it, so both spellings become U+0915 U+093C.
+    """
+    return unicodedata.normalize("NFC", value)
+
+
 def aadhaar_hash(digits: str, key: bytes) -> str:
     """Keyed (salted) hash of an Aadhaar number: lets a case be found by Aadhaar without storing it."""
     return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
@@ -182,8 +191,9 @@ def fingerprint(filing: NewGrievance) -> str:
     """Stable digest of what was filed, to tell a retry from a different filing under the same key."""
     c = filing.complainant
     parts = [
-        c.name.strip(), c.address.strip(), c.phone or "", c.email or "", c.aadhaar or "", filing.subject.strip(),
-        filing.description.strip(), filing.expected_resolution.strip(), filing.category_code.strip(),
+        nfc(c.name).strip(), nfc(c.address).strip(), c.phone or "", c.email or "", c.aadhaar or "",
+        nfc(filing.subject).strip(), nfc(filing.description).strip(), nfc(filing.expected_resolution).strip(),
+        filing.category_code.strip(),
         filing.location.district_code, filing.location.subdivision_code, filing.location.block_code,
         filing.location.panchayat_code, filing.location.thana_code,
         filing.channel.value if filing.channel else "", filing.language, filing.track,

@@ -28,6 +28,7 @@ from nivaran_intake.domain import (
     ValidGrievance,
     format_registration_number,
     is_valid_registration_number,
+    nfc,
     registration_scope,
     validate,
 )
@@ -313,7 +314,8 @@ class IntakeService:
                     complainant_account_id=criteria.complainant_account_id,
                     category_code=criteria.category_code,
                     department_code=criteria.department_code,
-                    query=criteria.query,
+                    # Normalised as stored text is (domain.nfc), so either spelling of a nukta letter finds both.
+                    query=nfc(criteria.query),
                     page_size=criteria.page_size,
                     page_token=criteria.page_token,
                     complainant_phone=criteria.complainant_phone,
