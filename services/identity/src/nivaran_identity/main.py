@@ -121,7 +121,6 @@ def build_service(
             max_per_phone_per_hour=settings.otp_max_per_phone_per_hour,
             max_per_ip_per_hour=settings.otp_max_per_ip_per_hour,
             max_failures=settings.otp_max_failures,
-            lockout_seconds=settings.otp_lockout_seconds,
             # IdentitySettings has already refused this outside the dev profile.
             fixed_code=settings.dev_fixed_otp if settings.dev_fixed_otp_enabled else None,
         ),

@@ -1,5 +1,9 @@
-"""Citizen OTPs in Redis: hashed codes with a TTL, a resend cooldown, hourly limits per phone and per IP, and a
-lockout after repeated wrong codes."""
+"""Citizen OTPs in Redis: hashed codes with a TTL, a resend cooldown, hourly limits per phone and per IP, and a cap
+on wrong codes per issued OTP.
+
+Wrong codes count against the OTP they were tried on, never against the phone: too many burn that OTP only, and the
+citizen asks for a new one (within the cooldown and the hourly limits). A verification when no OTP is outstanding
+counts nothing, so a stranger guessing at a phone cannot lock its owner out."""
 
 from __future__ import annotations
 
@@ -16,6 +20,28 @@ from nivaran_identity.keys import SecretBox
 
 HOUR_SECONDS = 3600
 
+# A wrong code on the OTP whose id is ARGV[1]: count it and, at ARGV[2] failures, burn the OTP. Returns the failures
+# so far, or -1 when that OTP is no longer there (used, burned, expired or replaced by a newer one meanwhile).
+_FAIL_LUA = """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then
+  return -1
+end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+if failures >= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+end
+return failures
+"""
+
+# A right code on the OTP whose id is ARGV[1]: consume it. Returns 1, or 0 when it is no longer there, so only one of
+# two concurrent verifications logs in, and a newer OTP issued meanwhile is not consumed by the old one's code.
+_CONSUME_LUA = """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then
+  return 0
+end
+return redis.call('DEL', KEYS[1])
+"""
+
 
 @dataclass(frozen=True)
 class OtpPolicy:
@@ -23,8 +49,8 @@ class OtpPolicy:
     resend_cooldown_seconds: int = 30
     max_per_phone_per_hour: int = 5
     max_per_ip_per_hour: int = 20
+    # Wrong codes an issued OTP takes; the last one burns it.
     max_failures: int = 5
-    lockout_seconds: int = 900
     # Dev only (IdentitySettings refuses it elsewhere): every OTP is this code.
     fixed_code: str | None = None
 
@@ -42,7 +68,7 @@ class OtpVault:
         self._clock = clock
 
     def key(self, kind: str, subject: str) -> str:
-        """The Redis key of one piece of OTP state (`code`, `cooldown`, `rate-phone`, `rate-ip`, `fail`, `lock`)."""
+        """The Redis key of one piece of OTP state (`code`, `cooldown`, `rate-phone`, `rate-ip`)."""
         return f"{self._prefix}otp:{kind}:{subject}"
 
     def phone_id(self, phone: str) -> str:
@@ -55,16 +81,21 @@ class OtpVault:
             return self._policy.fixed_code
         return f"{secrets.randbelow(1_000_000):06d}"
 
-    async def _locked_for(self, pid: str) -> int:
-        ttl = int(await self._redis.ttl(self.key("lock", pid)))
-        return ttl if ttl > 0 else 0
+    @staticmethod
+    def _not_issued_error() -> Unauthenticated:
+        return Unauthenticated(
+            bilingual(
+                "otp_expired: the OTP has expired or was not requested; ask for a new one",
+                "OTP की अवधि समाप्त हो गई या माँगा नहीं गया; नया OTP माँगें",
+            )
+        )
 
-    def _locked_error(self, seconds: int) -> ResourceExhausted:
-        minutes = max(1, (seconds + 59) // 60)
+    @staticmethod
+    def _burned_error() -> ResourceExhausted:
         return ResourceExhausted(
             bilingual(
-                f"otp_lockout: too many wrong OTPs; try again in {minutes} min",
-                f"बहुत बार गलत OTP; {minutes} मिनट बाद प्रयास करें",
+                "otp_attempts_exhausted: too many wrong codes; this OTP no longer works, ask for a new one",
+                "बहुत बार गलत OTP; यह OTP अब मान्य नहीं, नया OTP माँगें",
             )
         )
 
@@ -86,12 +117,9 @@ class OtpVault:
         return int(count)
 
     async def issue(self, phone: str, client_ip: str, code: str) -> OtpIssued:
-        """Store `code` (hashed) for `phone` after the lockout, cooldown and rate checks."""
+        """Store `code` (hashed) for `phone`, replacing any earlier one, after the cooldown and rate checks."""
         policy = self._policy
         pid = self.phone_id(phone)
-        locked = await self._locked_for(pid)
-        if locked:
-            raise self._locked_error(locked)
         cooldown_key = self.key("cooldown", pid)
         if policy.resend_cooldown_seconds and await self._redis.exists(cooldown_key):
             raise await self._cooldown_error(cooldown_key)
@@ -115,11 +143,21 @@ class OtpVault:
         ):
             raise await self._cooldown_error(cooldown_key)
         expires_at = self._clock() + timedelta(seconds=policy.ttl_seconds)
-        await self._redis.hset(
-            self.key("code", pid),
-            mapping={"hash": self._box.otp_hash(phone, code), "expires_at": f"{expires_at.timestamp():.3f}"},
+        code_key = self.key("code", pid)
+        # A fresh id and failure count per OTP: wrong codes tried on an earlier one do not carry over.
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(code_key)
+        pipe.hset(
+            code_key,
+            mapping={
+                "hash": self._box.otp_hash(phone, code),
+                "expires_at": f"{expires_at.timestamp():.3f}",
+                "id": secrets.token_hex(16),
+                "failures": 0,
+            },
         )
-        await self._redis.expire(self.key("code", pid), policy.ttl_seconds)
+        pipe.expire(code_key, policy.ttl_seconds)
+        await pipe.execute()
         return OtpIssued(expires_at=expires_at, resend_after_seconds=policy.resend_cooldown_seconds)
 
     async def withdraw(self, phone: str) -> None:
@@ -128,42 +166,23 @@ class OtpVault:
         await self._redis.delete(self.key("code", pid), self.key("cooldown", pid))
 
     async def verify(self, phone: str, code: str) -> None:
-        """Consume the OTP of `phone` when `code` matches; count a failure (and lock out after too many) otherwise."""
+        """Consume the OTP of `phone` when `code` matches. A wrong code counts against that OTP (the last allowed one
+        burns it); with no OTP outstanding the refusal counts nothing."""
         pid = self.phone_id(phone)
-        locked = await self._locked_for(pid)
-        if locked:
-            raise self._locked_error(locked)
         code_key = self.key("code", pid)
         # The client decodes responses (create_redis), so fields and values are str.
         stored = {str(k): str(v) for k, v in (await self._redis.hgetall(code_key)).items()}
-        if not stored or float(stored.get("expires_at", "0")) <= self._clock().timestamp():
-            await self._fail(pid)
-            raise Unauthenticated(
-                bilingual(
-                    "otp_expired: the OTP has expired or was not requested; ask for a new one",
-                    "OTP की अवधि समाप्त हो गई या माँगा नहीं गया; नया OTP माँगें",
-                )
-            )
+        otp_id = stored.get("id", "")
+        if not otp_id or float(stored.get("expires_at", "0")) <= self._clock().timestamp():
+            raise self._not_issued_error()
         if not self._box.otp_matches(stored.get("hash", ""), self._box.otp_hash(phone, code)):
-            left = await self._fail(pid)
+            max_failures = self._policy.max_failures
+            failures = int(await self._redis.eval(_FAIL_LUA, 1, code_key, otp_id, max_failures))
+            if failures < 0:
+                raise self._not_issued_error()
+            if failures >= max_failures:
+                raise self._burned_error()
+            left = max_failures - failures
             raise Unauthenticated(bilingual(f"otp_wrong: wrong OTP; {left} attempts left", f"गलत OTP; {left} प्रयास शेष"))
-        # Only one of two concurrent verifications can delete the code, so an OTP logs in once.
-        if not await self._redis.delete(code_key):
+        if not int(await self._redis.eval(_CONSUME_LUA, 1, code_key, otp_id)):
             raise Unauthenticated(bilingual("otp_used: the OTP was already used", "यह OTP पहले ही उपयोग हो चुका है"))
-        await self._redis.delete(self.key("fail", pid))
-
-    async def _fail(self, pid: str) -> int:
-        """Count a failed attempt; at the limit, lock the phone out and drop its code. Returns attempts left."""
-        policy = self._policy
-        fail_key = self.key("fail", pid)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(fail_key, 0, ex=policy.lockout_seconds, nx=True)
-        pipe.incr(fail_key)
-        _, failures = await pipe.execute()
-        if int(failures) >= policy.max_failures:
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.set(self.key("lock", pid), 1, ex=policy.lockout_seconds)
-            pipe.delete(self.key("code", pid), fail_key)
-            await pipe.execute()
-            raise self._locked_error(policy.lockout_seconds)
-        return policy.max_failures - int(failures)

@@ -18,7 +18,7 @@ class IdentitySettings(ServiceSettings):
     grpc_port: int = 50052
     database_url: str = "sqlite+aiosqlite:///var/identity.db"
 
-    # OTP state, resend cooldowns, rate limits and lockouts live in Redis under this prefix.
+    # OTP state, resend cooldowns and rate limits live in Redis under this prefix.
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "nivaran:identity:"
     # Peers: routing names a post's role and district (S6); sla re-bases clocks when a new officer takes charge (S7).
@@ -41,7 +41,6 @@ class IdentitySettings(ServiceSettings):
     otp_max_per_phone_per_hour: int = Field(default=5, gt=0)
     otp_max_per_ip_per_hour: int = Field(default=20, gt=0)
     otp_max_failures: int = Field(default=5, gt=0)
-    otp_lockout_seconds: int = Field(default=15 * 60, gt=0)
     # Dev only: every OTP is this fixed value, so a developer can log in without an SMS. Refused in any other profile.
     dev_fixed_otp_enabled: bool = False
     dev_fixed_otp: str = "123456"
