@@ -37,3 +37,16 @@ def test_logs_are_json_with_pii_masked(capsys: pytest.CaptureFixture[str]) -> No
     assert "234123412346" not in lines[0]["note"]
     assert lines[0]["password"] == "[redacted]"
     assert "9876543210" not in lines[1]["event"]
+
+
+def test_url_encoded_and_formatted_identifiers_are_masked_too() -> None:
+    # Issue 8: "%40" and "%20" passed the masking, and so did a number written 5 + 5.
+    query = mask_text("GET /v1/grievances?email=sita.devi%40example.in&phone=%2B91%2098765%2043210")
+    assert "sita.devi" not in query
+    assert "98765" not in query
+    assert "s***@example.in" in query
+    assert "3210" in query
+    assert "98765" not in mask_text("call 98765 43210 or 98765-43210")
+    assert mask_text("aadhaar%202341%202341%202346") == "aadhaar XXXX-XXXX-2346"
+    # Text without personal data is left as it was, encoded or not.
+    assert mask_text("q=%E0%A4%B0%E0%A4%BE%E0%A4%B6%E0%A4%A8&page=2") == "q=%E0%A4%B0%E0%A4%BE%E0%A4%B6%E0%A4%A8&page=2"

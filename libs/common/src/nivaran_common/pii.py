@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 _AADHAAR = re.compile(r"(?<![\d+X])(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
-_PHONE = re.compile(r"(?<![\d-])(\+?91[ -]?)?([6-9]\d{5})(\d{4})(?![\d-])")
+# Ten digits from 6-9, optionally after +91 / 91, optionally written 5 + 5 ("98765 43210", "98765-43210").
+_PHONE = re.compile(r"(?<![\d-])(\+?91[ -]?)?([6-9]\d{4}[ -]?\d)(\d{4})(?![\d-])")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 
@@ -39,7 +41,16 @@ def mask_email(value: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every Aadhaar number, Indian phone number, email address and JWT found in free text."""
+    """Mask every Aadhaar number, Indian phone number, email address and JWT found in free text, also when the text
+    is URL-encoded (a query string, a form body): then the decoded text is masked and logged in its place."""
+    if "%" in text:
+        decoded = unquote(text)
+        if decoded != text and _mask_plain(decoded) != decoded:
+            return _mask_plain(decoded)
+    return _mask_plain(text)
+
+
+def _mask_plain(text: str) -> str:
     text = _JWT.sub("[token]", text)
     text = _PHONE.sub(lambda m: f"{m.group(1) or ''}XXXXXX{m.group(3)}", text)
     text = _AADHAAR.sub(lambda m: f"XXXX-XXXX-{m.group(3)}", text)
