@@ -16,6 +16,7 @@ from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.errors import InvalidArgument, field_violations
 from nivaran_common.grpc_server import build_server
 from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
+from nivaran_intake.attachments import AttachmentService
 from nivaran_intake.domain import GrievanceOrder, Status
 from nivaran_intake.main import binding
 from nivaran_intake.service import SearchFilter, Transition
@@ -138,8 +139,10 @@ async def test_dashboard_overdue_counts_open_cases_past_their_deadline(intake: I
 
 
 @pytest_asyncio.fixture
-async def stub(intake: IntakeHarness) -> AsyncIterator[intake_pb2_grpc.IntakeServiceStub]:
-    server, port, _ = await build_server([binding(intake.service)], "127.0.0.1", 0)
+async def stub(
+    intake: IntakeHarness, attachments: AttachmentService
+) -> AsyncIterator[intake_pb2_grpc.IntakeServiceStub]:
+    server, port, _ = await build_server([binding(intake.service, attachments)], "127.0.0.1", 0)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield intake_pb2_grpc.IntakeServiceStub(channel)
     await server.stop(None)

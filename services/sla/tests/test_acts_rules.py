@@ -10,22 +10,18 @@ real ones.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from nivaran.sla.v1 import sla_pb2
 from nivaran_common.casework import PERMISSION_DENIED, Caller
-from nivaran_common.testing import eventually
 from nivaran_sla.domain import (
     UPDATE_CITIZEN_RESPONDED,
     UPDATE_DISPOSE,
@@ -55,11 +51,9 @@ from nivaran_sla.domain import (
     ShowCauseNotice,
     TransitionInput,
 )
-from nivaran_sla.worker import build_worker
 
 from .fakes import FakeServices, assigned_by_the_cell
-from .test_rules import DAY, MINUTE, REPLY, Case, case_input
-from .test_workflows import start
+from .test_rules import DAY, MINUTE, REPLY, Case, case_input, case_runner, time_skipping_server
 
 HOUR = timedelta(hours=1)
 
@@ -78,48 +72,14 @@ DELEGATE = Caller(
 
 @pytest_asyncio.fixture(scope="module")
 async def acts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of this module's own, so cases of other modules cannot stall its clock."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    from nivaran_common.testing import venv_binary
-
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"), data_converter=pydantic_data_converter
-    )
-    yield env
-    await env.shutdown()
+    async with time_skipping_server() as env:
+        yield env
 
 
 @pytest_asyncio.fixture
 async def run_case(acts_env: WorkflowEnvironment) -> AsyncIterator[Any]:
-    workers = []
-    handles: list[WorkflowHandle[Any, Any]] = []
-
-    async def go(lifecycle: sla_pb2.LifecycleInput, fake: FakeServices | None = None) -> Case:
-        fake = fake or FakeServices()
-        queue = f"acts-{uuid.uuid4()}"
-        worker = build_worker(acts_env.client, queue, fake.activities())
-        await worker.__aenter__()
-        workers.append(worker)
-        lifecycle.filed_at.FromDatetime(await acts_env.get_current_time())
-        handle = await start(acts_env.client, lifecycle, queue)
-        handles.append(handle)
-        case = Case(acts_env, fake, handle)
-
-        async def acknowledged() -> bool:
-            return "acknowledgement_sent" in fake.events()
-
-        await eventually(acknowledged)
-        await case.settle()
-        return case
-
-    yield go
-    # A case left running keeps timers on the module's time-skipping server and would stall the next test's sleeps.
-    for handle in handles:
-        with contextlib.suppress(Exception):
-            await handle.terminate("test finished")
-    for worker in workers:
-        await worker.__aexit__(None, None, None)
+    async with case_runner(acts_env) as go:
+        yield go
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------

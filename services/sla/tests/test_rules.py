@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -142,9 +143,9 @@ class Case:
         return next(v for v in views if v.clock_id == clock_id)
 
 
-@pytest_asyncio.fixture(scope="module")
-async def rules_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of this module's own: cases other modules leave running cannot stall its clock."""
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of a module's own: cases other modules leave running cannot stall its clock."""
     from temporalio.contrib.pydantic import pydantic_data_converter
 
     from nivaran_common.testing import venv_binary
@@ -152,27 +153,30 @@ async def rules_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"), data_converter=pydantic_data_converter
     )
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
-@pytest_asyncio.fixture
-async def run_case(rules_env: WorkflowEnvironment) -> AsyncIterator[Any]:
-    time_skipping_env = rules_env
+@asynccontextmanager
+async def case_runner(env: WorkflowEnvironment) -> AsyncIterator[Any]:
+    """`go(lifecycle, fake=None)` starts a case on `env` with a worker of its own and waits for its acknowledgement;
+    every case is terminated and every worker stopped on exit."""
     workers = []
     handles: list[WorkflowHandle[Any, Any]] = []
 
     async def go(lifecycle: sla_pb2.LifecycleInput, fake: FakeServices | None = None) -> Case:
         fake = fake or FakeServices()
         queue = f"rules-{uuid.uuid4()}"
-        worker = build_worker(time_skipping_env.client, queue, fake.activities())
+        worker = build_worker(env.client, queue, fake.activities())
         await worker.__aenter__()
         workers.append(worker)
-        # The shared test server's clock runs ahead of the wall clock; file the case "now" on that clock.
-        lifecycle.filed_at.FromDatetime(await time_skipping_env.get_current_time())
-        handle = await start(time_skipping_env.client, lifecycle, queue)
+        # The test server's clock runs ahead of the wall clock; file the case "now" on that clock.
+        lifecycle.filed_at.FromDatetime(await env.get_current_time())
+        handle = await start(env.client, lifecycle, queue)
         handles.append(handle)
-        case = Case(time_skipping_env, fake, handle)
+        case = Case(env, fake, handle)
 
         async def acknowledged() -> bool:
             return "acknowledgement_sent" in fake.events()
@@ -181,13 +185,27 @@ async def run_case(rules_env: WorkflowEnvironment) -> AsyncIterator[Any]:
         await case.settle()
         return case
 
-    yield go
-    # A case left running would keep timers on the shared time-skipping server and stall the next test's sleeps.
-    for handle in handles:
-        with contextlib.suppress(Exception):
-            await handle.terminate("test finished")
-    for worker in workers:
-        await worker.__aexit__(None, None, None)
+    try:
+        yield go
+    finally:
+        # A case left running would keep timers on the time-skipping server and stall the next test's sleeps.
+        for handle in handles:
+            with contextlib.suppress(Exception):
+                await handle.terminate("test finished")
+        for worker in workers:
+            await worker.__aexit__(None, None, None)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def rules_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with time_skipping_server() as env:
+        yield env
+
+
+@pytest_asyncio.fixture
+async def run_case(rules_env: WorkflowEnvironment) -> AsyncIterator[Any]:
+    async with case_runner(rules_env) as go:
+        yield go
 
 
 def dispose() -> DisposeInput:

@@ -134,9 +134,3 @@ def check_act(act: Act, caller: Caller, parties: CaseParties) -> None:
     post = _post_of(authority, parties)
     if caller.kind != OFFICER_KIND or not post or post not in caller.position_ids:
         raise refusal
-
-
-def acting_post(act: Act, caller: Caller, parties: CaseParties) -> str:
-    """The post in whose name the caller acts (checked by `check_act`); "" for the complainant."""
-    check_act(act, caller, parties)
-    return _post_of(ACT_AUTHORITY[act], parties)

@@ -244,18 +244,11 @@ def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transi
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    """Intake's servicer; feedback and appeals arrive with later issues."""
+    """Intake's servicer: filings, reads, transitions, attachments and the dashboard."""
 
-    def __init__(self, service: IntakeService, attachments: AttachmentService | None = None) -> None:
+    def __init__(self, service: IntakeService, attachments: AttachmentService) -> None:
         self.service = service
-        self._attachment_service = attachments
-
-    @property
-    def attachments(self) -> AttachmentService:
-        """The attachment use cases; a servicer built without them answers UNIMPLEMENTED (see grpc_server)."""
-        if self._attachment_service is None:
-            raise NotImplementedError("attachments are not wired into this servicer")
-        return self._attachment_service
+        self.attachments = attachments
 
     async def FileGrievance(  # noqa: N802
         self, request: intake_pb2.FileGrievanceRequest, context: grpc.aio.ServicerContext

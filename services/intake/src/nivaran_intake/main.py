@@ -25,8 +25,8 @@ from nivaran_intake.settings import IntakeSettings
 log = get_logger(__name__)
 
 
-def binding(service: IntakeService, attachments: AttachmentService | None = None) -> ServiceBinding:
-    """The intake servicer, mounted; without `attachments` the attachment methods answer UNIMPLEMENTED."""
+def binding(service: IntakeService, attachments: AttachmentService) -> ServiceBinding:
+    """The intake servicer, mounted."""
     return ServiceBinding(
         intake_pb2_grpc.add_IntakeServiceServicer_to_server,
         IntakeServicer(service, attachments),

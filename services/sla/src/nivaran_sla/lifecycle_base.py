@@ -336,11 +336,12 @@ class LifecycleBase:
     async def _sync_deadline(self) -> None:
         """Tell intake when the nearest deadline moved without a timeline event of its own carrying it (a clock
         started, paused or resumed by the event just recorded)."""
-        if self._s.engine is None or self._nearest_deadline() == self._s.synced_deadline:
+        if self._s.engine is None:
             return
-        if not workflow.patched(DEADLINE_SYNC_PATCH):
+        nearest = self._nearest_deadline()
+        if nearest == self._s.synced_deadline or not workflow.patched(DEADLINE_SYNC_PATCH):
             return
-        deadline, clock = self._nearest_deadline()
+        deadline, clock = nearest
         name = next((c.name for c in self._s.policy.clocks if c.id == clock), None) if self._s.policy else None
         summary = (
             Localized(
