@@ -46,10 +46,13 @@ from temporalio.worker import Worker  # noqa: E402
 from nivaran.common.v1 import common_pb2  # noqa: E402
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc  # noqa: E402
 from nivaran.sla.v1 import sla_pb2  # noqa: E402
+from nivaran_common import pki  # noqa: E402
 from nivaran_common.grpc_client import open_channel  # noqa: E402
+from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key, load_codec  # noqa: E402
 from nivaran_common.temporal import LIFECYCLE_WORKFLOW, connect_temporal, lifecycle_workflow_id  # noqa: E402
 from nivaran_common.testing import LifecycleCollaborators, RecordedCall, free_port  # noqa: E402
 from nivaran_common.timeutil import to_timestamp  # noqa: E402
+from nivaran_common.tls import TlsMaterial  # noqa: E402
 
 POLICY = """\
 # Benchmark track: one clock per case, started at registration; on expiry an S13 breach record and its timeline event.
@@ -109,7 +112,9 @@ class BareClockInput:
 @activity.defn(name="bare_record_effect")
 async def bare_record_effect(grievance_id: str) -> None:
     """The same RecordTransition call the lifecycle's record_transition activity makes, on the same server."""
-    async with open_channel(os.environ["BENCH_TARGET"]) as channel:
+    pki_dir = Path(os.environ["BENCH_PKI"])
+    tls = TlsMaterial.from_files(pki_dir / "ca.pem", pki_dir / "sla-worker.pem", pki_dir / "sla-worker.key")
+    async with open_channel(os.environ["BENCH_TARGET"], tls) as channel:
         await intake_pb2_grpc.IntakeServiceStub(channel).RecordTransition(
             intake_pb2.RecordTransitionRequest(
                 grievance_id=grievance_id,
@@ -139,7 +144,7 @@ class BareClock:
 
 
 async def run_bare_worker(address: str, task_queue: str) -> None:
-    client = await connect_temporal(address)
+    client = await connect_temporal(address, payload_codec=load_codec())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -216,7 +221,7 @@ async def measure_bare(
     sup: devrun.Supervisor, client: Client, address: str, target: str, cases: int, lead: float, spread: float
 ) -> Run:
     queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
-    env = {"BENCH_TARGET": target, **bytecode_env(sup.log_dir.parent)}
+    env = {"BENCH_TARGET": target, "BENCH_PKI": str(sup.log_dir.parent / "pki"), **bytecode_env(sup.log_dir.parent)}
     worker = sup.spawn(
         "bare-worker",
         [sys.executable, str(Path(__file__).resolve()), "--bare-worker", "--address", address, "--task-queue", queue],
@@ -319,12 +324,15 @@ async def bench(cases: int, spread: float, lead: float) -> None:
     # about 10 cases/s on this machine, so its auto lead is longer.
     bare_lead = 30 + cases / 60
     lead = lead or 30 + cases / 8
+    # The bench's own payload-codec key, inherited by every process it starts (instead of var/temporal-codec.key).
+    os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nivaran-bench-") as tmp:
         var = Path(tmp)
         ports = devrun.Ports(temporal=free_port(), temporal_ui=free_port())
         sup = devrun.Supervisor(ports, log_dir=var / "log")
-        recorder = LifecycleCollaborators()
+        pki.init(var / "pki")
+        recorder = LifecycleCollaborators(var / "pki")
         sup.recorder = recorder  # type: ignore[attr-defined]
         source = snapshot_sla_source(var)
         try:
@@ -332,7 +340,7 @@ async def bench(cases: int, spread: float, lead: float) -> None:
             await devrun.wait_tcp(sup, ports.temporal, "temporal")
             target = await recorder.start()
             address = f"127.0.0.1:{ports.temporal}"
-            client = await connect_temporal(address)
+            client = await connect_temporal(address, payload_codec=load_codec())
             bare = await measure_bare(sup, client, address, target, cases, bare_lead, spread)
 
             policies = var / "policies"

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import devrun  # noqa: E402
 
+from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key, load_codec  # noqa: E402
 from nivaran_common.temporal import connect_temporal  # noqa: E402
 from nivaran_common.testing import free_port  # noqa: E402
 
@@ -66,6 +67,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def bench(requests: int, concurrency: int) -> None:
+    # The bench's own payload-codec key, inherited by every process it starts (instead of var/temporal-codec.key).
+    os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
     with tempfile.TemporaryDirectory(prefix="nivaran-bench-") as tmp:
         var = Path(tmp)
         ports = devrun.Ports(
@@ -77,14 +80,14 @@ async def bench(requests: int, concurrency: int) -> None:
         try:
             await devrun.start_infrastructure(sup, var, keep_mail=False)
             urls = {name: f"sqlite+aiosqlite:///{var / f'{name}.db'}" for name in devrun.SERVICES}
-            env = devrun.service_env(ports, urls)
+            env = devrun.service_env(ports, urls, pki_dir=var / "pki")
             env.update({f"NIVARAN_{n.upper()}_LOG_LEVEL": "WARNING" for n in (*devrun.SERVICES, "gateway")})
             # The per-IP filing limit would throttle a load generator on one address.
             env["NIVARAN_GATEWAY_RATE_LIMITS_ENABLED"] = "false"
             devrun.load_demo_data(env)
             await devrun.start_services(sup, env)
 
-            client = await connect_temporal(f"127.0.0.1:{ports.temporal}")
+            client = await connect_temporal(f"127.0.0.1:{ports.temporal}", payload_codec=load_codec())
             queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
 
             async def raw_start(i: int) -> None:
@@ -95,7 +98,7 @@ async def bench(requests: int, concurrency: int) -> None:
 
             statuses: dict[int, int] = {}
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports.gateway}", timeout=60) as http:
-                category = await _pick_category(ports.routing)
+                category = await _pick_category(ports.routing, var / "pki")
                 body = {**FILING, "category_code": category, "location": {"district_code": "PAT"}}
 
                 async def post(i: int) -> None:
@@ -126,12 +129,14 @@ async def bench(requests: int, concurrency: int) -> None:
         raise SystemExit("some filings failed; the figures above are not valid")
 
 
-async def _pick_category(routing_port: int) -> str:
+async def _pick_category(routing_port: int, pki_dir: Path) -> str:
     import grpc
 
     from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
+    from nivaran_common.testing import workload_tls
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{routing_port}") as channel:
+    credentials = workload_tls(pki_dir, "gateway").channel_credentials()
+    async with grpc.aio.secure_channel(f"127.0.0.1:{routing_port}", credentials) as channel:
         stub = routing_pb2_grpc.RoutingServiceStub(channel)
         categories = (await stub.ListCategories(routing_pb2.ListCategoriesRequest())).categories
     code: str = next(c.code for c in categories if not c.is_other and c.default_track == "sahyog")

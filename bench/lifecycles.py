@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import devrun  # noqa: E402
 
+from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key  # noqa: E402
 from nivaran_common.testing import free_port  # noqa: E402
 
 CATEGORY = "FOOD-RATION-CARD"
@@ -244,6 +245,8 @@ class Failures:
 
 
 async def bench(lifecycles: int, concurrency: int, poll: float) -> None:
+    # The bench's own payload-codec key, inherited by every process it starts (instead of var/temporal-codec.key).
+    os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nivaran-bench-") as tmp:
         var = Path(tmp)
@@ -256,7 +259,7 @@ async def bench(lifecycles: int, concurrency: int, poll: float) -> None:
         try:
             await devrun.start_infrastructure(sup, var, keep_mail=False)
             urls = {name: f"sqlite+aiosqlite:///{var / f'{name}.db'}" for name in devrun.SERVICES}
-            env = devrun.service_env(ports, urls)
+            env = devrun.service_env(ports, urls, pki_dir=var / "pki")
             env.update({f"NIVARAN_{n.upper()}_LOG_LEVEL": "WARNING" for n in (*devrun.SERVICES, "gateway")})
             env.update(BENCH_ENV)
             env.update(bytecode_env(var))

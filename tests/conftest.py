@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+import json  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import AsyncIterator  # noqa: E402
 from typing import Any  # noqa: E402
@@ -35,7 +36,17 @@ async def shared_suite(tmp_path_factory: pytest.TempPathFactory, temporal_dev_en
                 smtp,
                 f"nivaran-test:suite-{uuid.uuid4().hex[:8]}:",
                 db_prefix="nivaran_suite",
-                extra_env={"OTEL_TRACES_EXPORTER": "console"},
+                extra_env={
+                    "OTEL_TRACES_EXPORTER": "console",
+                    # Every walk signs its people in from the one test address: the per-IP sign-in and OTP budgets
+                    # are the gateway tests' to prove (gateway/tests/test_ratelimit.py), not a cap on the walks.
+                    "NIVARAN_GATEWAY_RATE_LIMITS": json.dumps(
+                        {
+                            "login": {"limit": 500, "window_seconds": 600, "fail_closed": True},
+                            "otp": {"limit": 100, "window_seconds": 600, "fail_closed": True},
+                        }
+                    ),
+                },
             ) as running,
         ):
             yield running

@@ -52,22 +52,20 @@ class Suite:
 @pytest_asyncio.fixture
 async def suite(shared_suite: RunningSuite) -> Suite:
     """The session's suite (tests/conftest.py), with the demo category this module files in."""
-    category, location, position = await _resolve_demo(shared_suite.ports.routing)
+    category, location, position = await _resolve_demo(shared_suite.channel(shared_suite.ports.routing))
     return Suite(shared_suite.base_url, shared_suite.log_dir, shared_suite.smtp, category, location, position)
 
 
-async def _resolve_demo(routing_port: int) -> tuple[str, dict[str, str], str]:
-    """Pick a demo category and ask the real routing service which position is its L1 in that district."""
-    import grpc
-
+async def _resolve_demo(routing: Any) -> tuple[str, dict[str, str], str]:
+    """Pick a demo category and ask the real routing service (as the gateway) which position is its L1 there."""
     from nivaran.common.v1 import common_pb2
     from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{routing_port}") as channel:
+    async with routing as channel:
         stub = routing_pb2_grpc.RoutingServiceStub(channel)
         categories = (await stub.ListCategories(routing_pb2.ListCategoriesRequest())).categories
         districts = (await stub.ListAreas(routing_pb2.ListAreasRequest(level=routing_pb2.AREA_LEVEL_DISTRICT))).areas
-        district = districts[0].code
+        district = next(d.code for d in districts if d.code == "PAT")
         category = next(c for c in categories if not c.is_other and c.default_track == "sahyog")
         resolved = await stub.ResolveL1(
             routing_pb2.ResolveL1Request(

@@ -286,7 +286,7 @@ async def test_S5_S6_S7_S8_routing_and_onboarding_demo_walk_through(suite: Runni
 
 def test_S17_the_powers_a_dm_may_delegate_are_exactly_those_the_gateway_checks() -> None:
     """Identity refuses any power outside its list; the gateway's routes check these names (S17)."""
-    from nivaran_gateway import auth as gateway_auth
+    from nivaran_common import auth as gateway_auth
     from nivaran_gateway.schemas.officers import Power
     from nivaran_identity import domain as identity_domain
 

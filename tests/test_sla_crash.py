@@ -154,7 +154,10 @@ async def kill_the_worker_mid_flight_and_check_every_deadline(
     (policies / "sahyog.v1.yaml").write_text(POLICY, encoding="utf-8")
     database_url = make_database("postgres", prefix="nivaran_sla_crash")
     await upgrade_async(SERVICE_ROOT, database_url)
-    collaborators = LifecycleCollaborators()
+    from nivaran_common import pki
+
+    pki.init(tmp_path / "pki")
+    collaborators = LifecycleCollaborators(tmp_path / "pki")
     await collaborators.start()
     task_queue = f"sla-crash-{uuid.uuid4().hex[:8]}"
     client = temporal_dev_env.client

@@ -42,6 +42,7 @@ from nivaran_common.errors import (
 )
 from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.redis import create_redis
+from nivaran_common.settings import Profile
 from nivaran_common.timeutil import to_timestamp
 from nivaran_gateway.clients import (
     IDENTITY_SERVICE,
@@ -233,6 +234,7 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
     """A gateway app against the fakes; settings `overrides` may point notify or Redis at a closed port."""
     here = f"127.0.0.1:{backends.port}"
     values: dict[str, Any] = {
+        "profile": Profile.TEST,
         "intake_target": here,
         "routing_target": here,
         "identity_target": here,
@@ -240,6 +242,7 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
         "sla_target": here,
         "redis_url": redis_url,
         "redis_key_prefix": key_prefix,
+        "revocation_key_prefix": f"{key_prefix}revoked:",
         "max_body_bytes": 4096,
         "max_upload_bytes": 6144,
         "grpc_timeout_seconds": 5.0,
@@ -256,7 +259,9 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
             identity=settings.identity_target,
             notify=settings.notify_target,
             sla=settings.sla_target,
-        )
+        ),
+        # The fakes are in-process servers without a door; the real suite's mTLS is tested in tests/.
+        None,
     )
     redis_client = create_redis(settings.redis_url)
     app = create_app(settings, clients=clients, redis=redis_client)
@@ -500,6 +505,7 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
         self.jwks_calls = 0
         self.jwks_fail = False
         self.requests: list[Any] = []
+        self.forwarded: list[str] = []
         now = to_timestamp(datetime(2026, 3, 1, 5, 0, tzinfo=UTC))
         self.registrations = {
             "reg-pat-1": identity_pb2.OfficerRegistration(
@@ -517,6 +523,13 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             "del-dm-a": identity_pb2.Delegation(
                 id="del-dm-a", delegator_account_id="acct-dm-a", delegate_account_id="acct-nodal-pat",
                 powers=["registrations.decide"], granted_at=now,
+            )
+        }  # fmt: skip
+        self.service_clients = {
+            "client-food-1": identity_pb2.ServiceClient(
+                id="client-food-1", name="PDS ration-card system", department_code="FOOD",
+                scopes=["grievances.file", "grievances.read"], active=True, created_by_account_id="acct-state-admin",
+                created_at=now,
             )
         }  # fmt: skip
 
@@ -573,6 +586,8 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
 
     async def RevokeToken(self, request: Any, context: Any) -> identity_pb2.RevokeTokenResponse:  # noqa: N802
         self.requests.append(request)
+        # Identity revokes the access token the gateway forwards with a logout: record what arrived.
+        self.forwarded.append(dict(context.invocation_metadata()).get("authorization", ""))
         return identity_pb2.RevokeTokenResponse()
 
     async def RegisterOfficer(self, request: Any, context: Any) -> identity_pb2.OfficerRegistration:  # noqa: N802
@@ -652,6 +667,70 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
         revoked.CopyFrom(found)
         revoked.revoked_at.CopyFrom(to_timestamp(datetime.now(UTC)))
         return revoked
+
+    async def DisableAccount(self, request: Any, context: Any) -> identity_pb2.Account:  # noqa: N802
+        self.requests.append(request)
+        if request.account_id == request.actor.account_id:
+            raise InvalidArgument.field("account_id", "cannot be your own account")
+        target = next((p for p in PERSONAS.values() if p.account_id == request.account_id), None)
+        if target is None:
+            raise NotFound("no such account")
+        if request.actor.role == "DM":
+            # Like identity: a DM regulates the posts of their own district only.
+            dm = next(p for p in PERSONAS.values() if p.account_id == request.actor.account_id)
+            if dm.claims.get("district") != target.claims.get("district"):
+                raise PermissionDenied("only the DM of the post's district may disable this login")
+        return identity_pb2.Account(
+            id=request.account_id, kind=identity_pb2.ACCOUNT_KIND_OFFICER, phone=RAW_PHONE, email=RAW_EMAIL,
+            roles=["officer"], active=False,
+        )  # fmt: skip
+
+    async def ChangePassword(self, request: Any, context: Any) -> identity_pb2.TokenPair:  # noqa: N802
+        """Like identity: whose password it is comes from the forwarded token (the metadata), never the body."""
+        self.requests.append(request)
+        if request.current_password != "correct horse":
+            raise InvalidArgument.field("current_password", "is wrong")
+        if len(request.new_password) < 10:
+            raise InvalidArgument.field("new_password", "must be at least 10 characters")
+        forwarded = dict(context.invocation_metadata()).get("authorization", "")
+        if not forwarded.startswith("Bearer "):
+            raise Unauthenticated("no access token was forwarded with the call")
+        sub = jwt.decode(forwarded.removeprefix("Bearer "), SIGNING_KEY).claims["sub"]
+        return self._pair(next(p for p in PERSONAS.values() if p.account_id == sub))
+
+    def _client(self, client_id: str) -> identity_pb2.ServiceClient:
+        found = self.service_clients.get(client_id)
+        if found is None:
+            raise NotFound(f"no client {client_id}")
+        return found
+
+    async def CreateServiceClient(self, request: Any, context: Any) -> identity_pb2.CreatedServiceClient:  # noqa: N802
+        self.requests.append(request)
+        client = identity_pb2.ServiceClient(
+            id=f"client-{uuid.uuid4().hex[:8]}", name=request.name, department_code=request.department_code,
+            scopes=request.scopes, active=True, created_by_account_id=request.actor.account_id,
+            created_at=to_timestamp(datetime.now(UTC)),
+        )  # fmt: skip
+        self.service_clients[client.id] = client
+        return identity_pb2.CreatedServiceClient(client=client, client_secret=f"nvcs_{uuid.uuid4().hex}")
+
+    async def ListServiceClients(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.ListServiceClientsResponse(
+            clients=[
+                c
+                for c in self.service_clients.values()
+                if not request.department_code or c.department_code == request.department_code
+            ]
+        )
+
+    async def DisableServiceClient(self, request: Any, context: Any) -> identity_pb2.ServiceClient:  # noqa: N802
+        self.requests.append(request)
+        client = self._client(request.client_id)
+        client.active = False
+        client.disabled_at.CopyFrom(to_timestamp(datetime.now(UTC)))
+        client.disabled_by_account_id = request.actor.account_id
+        return client
 
 
 # --- intake -------------------------------------------------------------------------------------------------------

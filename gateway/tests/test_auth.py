@@ -14,6 +14,7 @@ from gateway_testkit import PERSONAS, SIGNING_KEY, bearer, mint, signing_key, to
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
+from nivaran_common.settings import Profile
 from nivaran_gateway import main
 from nivaran_gateway.access import undeclared_routes
 from nivaran_gateway.settings import GatewaySettings
@@ -274,4 +275,4 @@ def test_create_app_refuses_a_router_with_an_undeclared_route(monkeypatch: pytes
     monkeypatch.setattr(main, "categories", SimpleNamespace(router=forgetful))
 
     with pytest.raises(RuntimeError, match="GET /v1/forgotten"):
-        main.create_app(GatewaySettings())
+        main.create_app(GatewaySettings(profile=Profile.TEST))

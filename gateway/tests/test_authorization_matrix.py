@@ -223,6 +223,27 @@ ROWS: list[Row] = [
         only({"dm_a": 200}),
     ),
     Row(
+        # Officers and operators have passwords; citizens sign in by OTP. Identity takes whose from the token.
+        "change-password", "POST /v1/auth/password", "POST", "/v1/auth/password",
+        only(dict.fromkeys(OFFICERS, 200)),
+        body={"current_password": "correct horse", "new_password": "a much longer pass phrase"},
+    ),
+    Row(
+        # A STATE_ADMIN or the regulator of the account's posts: identity refuses the DM of another district.
+        "disable-account", "POST /v1/accounts/{account_id}/disable", "POST", "/v1/accounts/acct-officer-a/disable",
+        only({"dm_a": 200}), body={"reason": "निलंबित / suspended by order 12/2026"},
+    ),
+    # Department clients are a STATE_ADMIN's or DEPT_ADMIN's to manage (test_service_clients.py): none of these.
+    Row(
+        "create-service-client", "POST /v1/service-clients", "POST", "/v1/service-clients", only({}),
+        body={"name": "PDS", "department_code": "FOOD", "scopes": ["grievances.read"]},
+    ),
+    Row("list-service-clients", "GET /v1/service-clients", "GET", "/v1/service-clients", only({})),
+    Row(
+        "disable-service-client", "POST /v1/service-clients/{client_id}/disable", "POST",
+        "/v1/service-clients/client-food-1/disable", only({}),
+    ),
+    Row(
         "request-transfer", "POST /v1/grievances/{registration_number}/transfer-requests", "POST",
         f"/v1/grievances/{CASE_A}/transfer-requests",
         only({"officer_a": 201, "dm_a": 201, "secretary": 201, "osd_cs": 201, "officer_b": 404, "dm_b": 404}),

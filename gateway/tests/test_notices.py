@@ -24,6 +24,7 @@ from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran_common.db import create_engine
 from nivaran_common.grpc_server import build_server
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.settings import Profile
 from nivaran_notify import SERVICE_ROOT as NOTIFY_ROOT
 from nivaran_notify.main import bindings as notify_bindings
 from nivaran_notify.main import build_service as build_notify
@@ -229,7 +230,7 @@ async def test_work_list_pages_keep_the_deadline_order(rig: Any) -> None:
 @pytest_asyncio.fixture
 async def real_notify(tmp_path: Path) -> AsyncIterator[tuple[str, notify_pb2_grpc.NotifyServiceStub]]:
     """Notify's own servicer and store on a migrated SQLite database, served on a free port."""
-    settings = NotifySettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}")
+    settings = NotifySettings(profile=Profile.TEST, database_url=f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}")
     await upgrade_async(NOTIFY_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
     async with httpx.AsyncClient() as http:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from gateway_testkit import FIXED_OTP, RAW_PHONE
 
+from nivaran_common.settings import Profile
 from nivaran_gateway.settings import GatewaySettings
 
 PROBLEM_JSON = "application/problem+json"
@@ -97,7 +98,7 @@ async def test_anonymous_filings_are_limited_per_ip(make_rig: Any, make_filing: 
 
 
 def test_overriding_one_bucket_keeps_the_others() -> None:
-    settings = GatewaySettings(rate_limits={"otp": limit(1, 60, fail_closed=True)})
+    settings = GatewaySettings(profile=Profile.TEST, rate_limits={"otp": limit(1, 60, fail_closed=True)})
 
     assert settings.rate_limits["otp"].limit == 1
     assert settings.rate_limits["otp_phone"].fail_closed is True
@@ -129,7 +130,11 @@ async def test_redis_down_fails_closed_for_otp_and_credential_checks(redis_down:
     assert redis_down.identity.requests == [], "no SMS is sent and no credential is checked unmetered"
 
 
-async def test_redis_down_fails_open_for_filings_and_reads(redis_down: Any, make_filing: Filing) -> None:
+async def test_redis_down_fails_open_for_anonymous_filings_and_reads_but_closed_for_signed_in_calls(
+    redis_down: Any, make_filing: Filing
+) -> None:
+    """Rate limits fail open for filings and public reads; a signed-in call fails closed (503 with Retry-After),
+    because whether its token was revoked (logout, relinquished charge) lives in Redis and cannot be checked."""
     filed = await redis_down.client.post("/v1/grievances", json=make_filing())
     number = filed.json()["registration_number"]
     read = await redis_down.client.get(f"/v1/grievances/{number}", headers=redis_down.auth("citizen_a"))
@@ -138,8 +143,9 @@ async def test_redis_down_fails_open_for_filings_and_reads(redis_down: Any, make
     refreshed = await redis_down.client.post("/v1/auth/refresh", json={"refresh_token": "refresh-abc"})
 
     assert filed.status_code == 201, filed.text
-    assert read.status_code == 200, read.text
-    assert listed.status_code == 200
-    assert number in listed.text
+    for signed_in in (read, listed):
+        assert signed_in.status_code == 503, signed_in.text
+        assert signed_in.headers["Retry-After"] == "5"
+        assert signed_in.headers["content-type"].startswith("application/problem+json")
     assert categories.status_code == 200
     assert refreshed.status_code == 200

@@ -19,8 +19,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from nivaran_common.auth import InvalidToken, KeysUnavailable, Principal
+from nivaran_common.door import forward_token
 from nivaran_common.logging import get_logger
-from nivaran_gateway.auth import InvalidToken, KeysUnavailable, Principal
 from nivaran_gateway.deps import GatewayState, get_state
 from nivaran_gateway.problems import FORBIDDEN, SERVICE_UNAVAILABLE, UNAUTHORIZED, ProblemError
 
@@ -89,17 +90,21 @@ class Access:
         if token is not None:
             try:
                 principal = await state.verifier.verify(token)
+                # Every gRPC call this request makes carries the token: each service checks it again (door.py).
+                forward_token(token)
             except InvalidToken as exc:
                 raise _unauthenticated(str(exc), invalid=True) from exc
             except KeysUnavailable as exc:
-                log.warning("tokens cannot be verified: no key set from identity")
+                log.warning("tokens cannot be verified", reason=str(exc))
                 raise ProblemError(
                     SERVICE_UNAVAILABLE,
                     "sign-in cannot be checked right now; retry shortly",
                     headers={"Retry-After": "5"},
                 ) from exc
-        elif not self.anonymous:
-            raise _unauthenticated("this request needs an access token", invalid=False)
+        else:
+            forward_token("")  # nothing of an earlier request in this context travels on
+            if not self.anonymous:
+                raise _unauthenticated("this request needs an access token", invalid=False)
         subject = (
             f"account:{principal.account_id}"
             if principal is not None and not self.per_ip

@@ -56,6 +56,10 @@ class BodyLimitMiddleware:
                 await _reject(scope, send, BAD_REQUEST, "Content-Length is not a number")
                 return
             if int(declared) > limit:
+                # Read (and drop) a body of bounded size before answering, so the client, still sending, gets the
+                # 413 rather than a reset connection (a "lingering close"); a huge one is refused at once.
+                if int(declared) <= DRAIN_LIMIT_BYTES:
+                    await _drain(receive)
                 await self._too_large(scope, send, limit)
                 return
         chunks: list[bytes] = []
@@ -86,6 +90,17 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         await _reject(scope, send, BODY_TOO_LARGE, f"the body must be at most {limit} bytes")
+
+
+# Largest refused body still read to its end before the 413 is sent.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -15,6 +15,7 @@ from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
 from nivaran_common.grpc_client import open_channel
+from nivaran_common.tls import TlsMaterial
 from nivaran_gateway.settings import ServiceTargets
 
 if TYPE_CHECKING:
@@ -58,14 +59,15 @@ class ServiceClients:
     channels: tuple[grpc.aio.Channel, ...] = field(default=())
 
     @classmethod
-    def open(cls, targets: ServiceTargets) -> ServiceClients:
-        """Open one traced, retrying channel per service (see nivaran_common.grpc_client)."""
+    def open(cls, targets: ServiceTargets, tls: TlsMaterial | None) -> ServiceClients:
+        """Open one traced, retrying, mutual-TLS channel per service (see nivaran_common.grpc_client); each call
+        made while serving a request carries that request's access token."""
         # grpc ships no type hints, so the stubs' overload cannot tell an aio channel from a sync one.
-        intake = open_channel(targets.intake)
-        routing = open_channel(targets.routing)
-        identity = open_channel(targets.identity)
-        notify = open_channel(targets.notify)
-        sla = open_channel(targets.sla)
+        intake = open_channel(targets.intake, tls)
+        routing = open_channel(targets.routing, tls)
+        identity = open_channel(targets.identity, tls)
+        notify = open_channel(targets.notify, tls)
+        sla = open_channel(targets.sla, tls)
         return cls(
             intake=cast("IntakeServiceAsyncStub", intake_pb2_grpc.IntakeServiceStub(intake)),
             routing=cast("RoutingServiceAsyncStub", routing_pb2_grpc.RoutingServiceStub(routing)),

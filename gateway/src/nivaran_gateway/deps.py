@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from redis.asyncio import Redis
 
+from nivaran_common.auth import TokenVerifier
 from nivaran_gateway import idempotency
-from nivaran_gateway.auth import TokenVerifier
 from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.idempotency import IdempotencyStore
 from nivaran_gateway.jurisdiction import PositionDirectory

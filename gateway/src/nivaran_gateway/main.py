@@ -15,9 +15,10 @@ from redis.asyncio import Redis
 from nivaran.identity.v1 import identity_pb2
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.redis import create_redis
+from nivaran_common.revocation import Revocations
+from nivaran_common.security import token_verifier
 from nivaran_common.telemetry import configure_tracing
 from nivaran_gateway.access import access_of, api_routes, undeclared_routes
-from nivaran_gateway.auth import KeySetCache, TokenVerifier
 from nivaran_gateway.body import BodyLimitMiddleware
 from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.deps import GatewayState
@@ -36,6 +37,7 @@ from nivaran_gateway.routes import (
     health,
     notices,
     officers,
+    service_clients,
     transfers,
 )
 from nivaran_gateway.settings import GatewaySettings
@@ -43,8 +45,11 @@ from nivaran_gateway.settings import GatewaySettings
 log = get_logger(__name__)
 
 
-def build_state(settings: GatewaySettings, clients: ServiceClients, redis: Redis) -> GatewayState:
-    """Wire the per-app state from its collaborators."""
+def build_state(
+    settings: GatewaySettings, clients: ServiceClients, redis: Redis, revocation_redis: Redis | None = None
+) -> GatewayState:
+    """Wire the per-app state from its collaborators; revocation records are read from `revocation_redis` (the
+    gateway's own Redis when identity writes them there)."""
     store = IdempotencyStore(
         redis, settings.redis_key_prefix, settings.idempotency_ttl_seconds, settings.idempotency_lock_seconds
     )
@@ -56,18 +61,8 @@ def build_state(settings: GatewaySettings, clients: ServiceClients, redis: Redis
         document: str = answer.json
         return document
 
-    keys = KeySetCache(
-        fetch_jwks,
-        max_age_seconds=settings.jwks_max_age_seconds,
-        min_refresh_seconds=settings.jwks_min_refresh_seconds,
-    )
-    verifier = TokenVerifier(
-        keys,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        algorithms=settings.jwt_algorithms,
-        leeway_seconds=settings.jwt_leeway_seconds,
-    )
+    revocations = Revocations(revocation_redis or redis, settings.revocation_key_prefix)
+    verifier = token_verifier(settings, fetch_jwks, revocations)
     limiter = RateLimiter(redis, settings.redis_key_prefix, settings.rate_limits, enabled=settings.rate_limits_enabled)
     directory = PositionDirectory(
         clients.routing,
@@ -135,15 +130,20 @@ def create_app(
         if isinstance(getattr(app.state, "gateway", None), GatewayState):
             yield
             return
-        opened_clients = ServiceClients.open(settings.targets())
+        opened_clients = ServiceClients.open(settings.targets(), settings.tls_material())
         opened_redis = create_redis(settings.redis_url)
-        app.state.gateway = build_state(settings, opened_clients, opened_redis)
+        revocation_redis = (
+            create_redis(settings.revocation_redis_url) if settings.revocation_redis_url != settings.redis_url else None
+        )
+        app.state.gateway = build_state(settings, opened_clients, opened_redis, revocation_redis)
         log.info("gateway started", targets=settings.targets().__dict__)
         try:
             yield
         finally:
             await opened_clients.close()
             await opened_redis.aclose()
+            if revocation_redis is not None:
+                await revocation_redis.aclose()
             log.info("gateway stopped")
 
     app = FastAPI(
@@ -165,6 +165,7 @@ def create_app(
     app.include_router(attachments.router)
     app.include_router(transfers.router)
     app.include_router(officers.router)
+    app.include_router(service_clients.router)
     app.include_router(categories.router)
     app.include_router(notices.router)
     undeclared = undeclared_routes(app)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from nivaran.common.v1 import common_pb2
 from nivaran.notify.v1 import notify_pb2
-from nivaran_gateway.auth import Principal
+from nivaran_common.auth import Principal
 
 
 def citizen_notices(principal: Principal, notices: Iterable[notify_pb2.Notice]) -> list[notify_pb2.Notice]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from nivaran_common.settings import ServiceSettings
+from nivaran_common.settings import DOOR_SETTINGS, ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def _default_rate_limits() -> dict[str, RateRule]:
 
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NIVARAN_GATEWAY_", extra="ignore")
+    # The gateway keeps no database of its own; Redis holds its rate limits and idempotency keys.
+    required_in_prod: ClassVar[tuple[str, ...]] = ("redis_url", *DOOR_SETTINGS)
 
     service_name: str = "gateway"
     host: str = "127.0.0.1"
@@ -70,15 +73,6 @@ class GatewaySettings(ServiceSettings):
     # Longest time a filing may hold the in-flight lock before a retry may proceed.
     idempotency_lock_seconds: int = Field(default=60, gt=0)
 
-    # Access tokens: JWTs signed by identity, verified against its JWKS (IdentityService.GetJwks).
-    jwt_issuer: str = "nivaran-identity"
-    jwt_audience: str = "nivaran"
-    jwt_algorithms: tuple[str, ...] = ("ES256", "RS256")
-    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
-    # The key set is refetched when older than this, and on a token signed by an unknown kid, but never more
-    # often than jwks_min_refresh_seconds (a flood of forged kids cannot hammer identity).
-    jwks_max_age_seconds: float = Field(default=300.0, gt=0)
-    jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
     # Officers' jurisdictions (routing's reporting chains) are cached this long.
     jurisdiction_cache_seconds: float = Field(default=30.0, ge=0)
 

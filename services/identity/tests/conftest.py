@@ -1,12 +1,16 @@
 """Identity test fixtures: the service on a real database and Redis, served over an in-process gRPC server, with
-in-process fake routing and sla gRPC servicers as its peers, a settable clock and a recording OTP sender."""
+in-process fake routing and sla gRPC servicers as its peers, a settable clock and a recording OTP sender. Its
+revocation records go to the test Redis under the test's own key prefix; `Harness.behind_door` serves it once more
+behind its real door (mutual TLS, verified tokens), as it runs in the suite."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,13 +25,16 @@ from nivaran.common.v1 import common_pb2
 from nivaran.identity.v1 import identity_pb2, identity_pb2_grpc
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.auth import KeySetCache, TokenVerifier
 from nivaran_common.db import create_engine, session_factory
+from nivaran_common.door import Door
 from nivaran_common.errors import Unavailable
-from nivaran_common.grpc_server import ServiceBinding, build_server
-from nivaran_common.migrations import upgrade_async
+from nivaran_common.grpc_server import ServerSecurity, ServiceBinding, build_server
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
+from nivaran_common.testing import MigratedTemplates, workload_tls
 from nivaran_identity import SERVICE_ROOT
+from nivaran_identity.access import RULES
 from nivaran_identity.clients import GrpcChargeHandovers, GrpcPositionDirectory
 from nivaran_identity.domain import PositionInfo
 from nivaran_identity.main import Wiring, binding, build_service
@@ -159,10 +166,46 @@ class Harness:
     sender: RecordingSender
     sla: FakeSla
     accounts: dict[str, str] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _door_port: int = 0
 
     @property
     def service(self) -> Any:
         return self.wiring.service
+
+    @property
+    def revocations(self) -> Any:
+        """The revocation records this identity writes (nivaran_common.revocation.Revocations)."""
+        return self.wiring.revocations
+
+    async def revoked(self, access_token: str) -> bool:
+        """Whether the records identity wrote kill this access token, as every door would check it."""
+        claims = await self.claims(access_token)
+        return bool(await self.revocations.is_revoked(claims["sub"], claims.get("jti", ""), claims["issued_ms"]))
+
+    async def behind_door(self, pki: Path, workload: str = "gateway") -> identity_pb2_grpc.IdentityServiceStub:
+        """A stub that calls this identity through its real door (mutual TLS as `workload`, tokens verified against
+        its own key set and the revocation records). The door checks expiry by the wall clock, so the harness
+        clock is set to now first."""
+        if not self._door_port:
+            self.clock.now = datetime.now(UTC)
+            keys = KeySetCache(self.service.jwks_json, max_age_seconds=300, min_refresh_seconds=0)
+            verifier = TokenVerifier(
+                keys,
+                issuer="nivaran-identity",
+                audience="nivaran",
+                algorithms=("ES256",),
+                leeway_seconds=self.settings.jwt_leeway_seconds,
+                revocations=self.revocations,
+            )
+            security = ServerSecurity(workload_tls(pki, "identity"), Door(RULES, verifier))
+            server, self._door_port, _ = await build_server([binding(self.wiring)], "127.0.0.1", 0, security)
+            self.closers.append(lambda: server.stop(None))
+        channel = grpc.aio.secure_channel(
+            f"localhost:{self._door_port}", workload_tls(pki, workload).channel_credentials()
+        )
+        self.closers.append(channel.close)
+        return identity_pb2_grpc.IdentityServiceStub(channel)
 
     async def jwks(self) -> KeySet:
         document = await self.stub.GetJwks(identity_pb2.GetJwksRequest())
@@ -218,9 +261,11 @@ HarnessFactory = Callable[..., Awaitable[Harness]]
 
 
 @pytest_asyncio.fixture
-async def make_identity(database_url: str, redis_url: str, key_prefix: str) -> AsyncIterator[HarnessFactory]:
+async def make_identity(
+    database_url: str, redis_url: str, key_prefix: str, migrated_templates: MigratedTemplates
+) -> AsyncIterator[HarnessFactory]:
     """Build a running identity service (settings overridable); everything stops when the test ends."""
-    await upgrade_async(SERVICE_ROOT, database_url)
+    await migrated_templates.fill(SERVICE_ROOT, database_url)
     engine = create_engine(database_url)
     sla = FakeSla()
     peers, peers_port, _ = await build_server(
@@ -239,7 +284,10 @@ async def make_identity(database_url: str, redis_url: str, key_prefix: str) -> A
             database_url=database_url,
             redis_url=overrides.pop("redis_url", redis_url),
             key_prefix=key_prefix,
-            key_encryption_secret="test-key-encryption-secret",
+            # The test profile holds secrets to prod's rules, so each harness generates its own.
+            key_encryption_secret=secrets.token_urlsafe(32),
+            revocation_redis_url=overrides.pop("revocation_redis_url", redis_url),
+            revocation_key_prefix=f"{key_prefix}revoked:",
             **overrides,
         )
         clock = Clock()
@@ -255,17 +303,20 @@ async def make_identity(database_url: str, redis_url: str, key_prefix: str) -> A
             hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
         )
         await wiring.keys.ensure_active_key()
-        server, port, _ = await build_server([binding(wiring.service)], "127.0.0.1", 0)
+        server, port, _ = await build_server([binding(wiring)], "127.0.0.1", 0)
         client = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        harness = Harness(identity_pb2_grpc.IdentityServiceStub(client), wiring, engine, settings, clock, sender, sla)
 
         async def stop() -> None:
+            for close in reversed(harness.closers):
+                await close()
             await client.close()
             await server.stop(None)
             await channel.close()
             await wiring.close()
 
         stops.append(stop)
-        return Harness(identity_pb2_grpc.IdentityServiceStub(client), wiring, engine, settings, clock, sender, sla)
+        return harness
 
     try:
         yield make

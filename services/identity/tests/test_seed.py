@@ -27,6 +27,8 @@ OFFICERS = [
     ("osd.cs", "dev-osd-cs-2026", "POS-BR-OSD-CS", "OSD_CS", ""),
     ("secretary.home", "dev-secretary-home-2026", "POS-HOME-BR-SECRETARY", "SECRETARY", ""),
     ("secretary.food", "dev-secretary-food-2026", "POS-FOOD-BR-SECRETARY", "SECRETARY", ""),
+    ("dm.nalanda", "dev-dm-nalanda-2026", "POS-NAL-DM", "DM", "NAL"),
+    ("deo.nalanda", "dev-deo-nalanda-2026", "POS-EDU-NAL-DEO", "L1", "NAL"),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import grpc
 import httpx
@@ -27,7 +28,7 @@ from .conftest import HarnessFactory
 
 async def test_identity_serves_health_and_jwks(make_identity: HarnessFactory) -> None:
     h = await make_identity()
-    server, port, _ = await build_server([binding(h.service)], "127.0.0.1", 0)
+    server, port, _ = await build_server([binding(h.wiring)], "127.0.0.1", 0)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = await health_pb2_grpc.HealthStub(channel).Check(
@@ -62,12 +63,12 @@ async def test_migrations_build_the_schema_the_models_describe(database_url: str
 
 
 async def test_otp_delivery_is_a_log_in_dev_and_sms_or_a_refusal_elsewhere() -> None:
-    secret = "a-real-secret-from-the-operator-0123456789"
+    secret = secrets.token_urlsafe(32)
     async with httpx.AsyncClient() as http:
         assert isinstance(otp_sender(IdentitySettings(profile=Profile.DEV), http), DevLogOtpSender)
-        prod = IdentitySettings(profile=Profile.PROD, key_encryption_secret=secret)
-        assert isinstance(otp_sender(prod, http), UnconfiguredOtpSender)
+        elsewhere = IdentitySettings(profile=Profile.TEST, key_encryption_secret=secret)
+        assert isinstance(otp_sender(elsewhere, http), UnconfiguredOtpSender)
         configured = IdentitySettings(
-            profile=Profile.PROD, key_encryption_secret=secret, sms_provider_url="http://127.0.0.1:9/sms"
+            profile=Profile.TEST, key_encryption_secret=secret, sms_provider_url="http://127.0.0.1:9/sms"
         )
         assert isinstance(otp_sender(configured, http), SmsOtpSender)

@@ -40,6 +40,7 @@ async def test_access_token_verifies_with_joserfc_against_get_jwks(make_identity
     claims = await h.claims(tokens.access_token)
     assert set(claims) == {
         "iss", "aud", "sub", "kind", "roles", "positions", "district", "phone", "acting_for", "powers", "iat", "exp",
+        "jti", "issued_ms",
     }  # fmt: skip
     assert (claims["sub"], claims["roles"], claims["district"]) == (h.accounts["dm.patna"], ["officer", "DM"], "PAT")
     assert tokens.access_expires_at.seconds == claims["exp"]

@@ -183,7 +183,7 @@ async def test_a_file_at_the_default_limit_travels_both_ways_through_the_service
     content = b"%PDF-1.7\n" + b"0" * (AttachmentLimits().max_bytes - 64) + b"\n%%EOF\n"
     server, port, _ = await build_server([binding(intake.service, service)], "127.0.0.1", 0)
     try:
-        async with open_channel(f"127.0.0.1:{port}") as channel:
+        async with open_channel(f"127.0.0.1:{port}", None) as channel:
             stub = intake_pb2_grpc.IntakeServiceStub(channel)
             filed = await stub.FileGrievance(request())
             added = await stub.AddAttachment(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import grpc
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_server import build_server
-from nivaran_common.migrations import upgrade_async
+from nivaran_common.testing import MigratedTemplates
 from nivaran_routing import SERVICE_ROOT
 from nivaran_routing.main import binding
 from nivaran_routing.service import RoutingService
@@ -29,22 +29,37 @@ class Routing:
     sessions: async_sessionmaker[AsyncSession]
 
 
-@pytest_asyncio.fixture
-async def routing(database_url: str) -> AsyncIterator[Routing]:
-    """The service over a fresh, migrated, empty database."""
-    await upgrade_async(SERVICE_ROOT, database_url)
+async def _routing_over(database_url: str) -> tuple[Routing, AsyncEngine]:
     engine = create_engine(database_url)
     sessions = session_factory(engine)
-    yield Routing(RoutingService(sessions, today=lambda: TODAY), sessions)
+    return Routing(RoutingService(sessions, today=lambda: TODAY), sessions), engine
+
+
+@pytest_asyncio.fixture
+async def routing(database_url: str, migrated_templates: MigratedTemplates) -> AsyncIterator[Routing]:
+    """The service over a fresh, migrated, empty database."""
+    await migrated_templates.fill(SERVICE_ROOT, database_url)
+    found, engine = await _routing_over(database_url)
+    yield found
     await engine.dispose()
 
 
+async def _load_demo(database_url: str) -> None:
+    loaded, engine = await _routing_over(database_url)
+    try:
+        report = await loaded.service.loader.load_folder(DEMO)
+        assert report.errors == []
+    finally:
+        await engine.dispose()
+
+
 @pytest_asyncio.fixture
-async def demo(routing: Routing) -> Routing:
-    """The service with data/demo loaded."""
-    report = await routing.service.loader.load_folder(DEMO)
-    assert report.errors == []
-    return routing
+async def demo(database_url: str, migrated_templates: MigratedTemplates) -> AsyncIterator[Routing]:
+    """The service with data/demo loaded (loaded once per session into a template, copied for each test)."""
+    await migrated_templates.fill(SERVICE_ROOT, database_url, seed_name="demo", seed=_load_demo)
+    found, engine = await _routing_over(database_url)
+    yield found
+    await engine.dispose()
 
 
 @pytest_asyncio.fixture

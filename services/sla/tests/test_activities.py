@@ -100,7 +100,7 @@ async def services() -> AsyncIterator[Services]:
         "127.0.0.1",
         0,
     )
-    channel = open_channel(f"127.0.0.1:{port}")
+    channel = open_channel(f"127.0.0.1:{port}", None)
     try:
         yield Services(
             intake,

@@ -29,6 +29,7 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.settings import Profile
 from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
 from nivaran_common.testing import DatabaseFactory
 from nivaran_common.timeutil import IST, to_timestamp
@@ -806,6 +807,6 @@ def test_a_broken_policy_file_stops_the_service_naming_the_file_and_field(tmp_pa
     broken.write_text(broken.read_text(encoding="utf-8").replace("version: 1", "version: 0", 1), encoding="utf-8")
 
     with pytest.raises(SystemExit) as stopped:
-        load_policies(SlaSettings(policy_folder=tmp_path))
+        load_policies(SlaSettings(profile=Profile.TEST, policy_folder=tmp_path))
 
     assert "sahyog.v1.yaml: version:" in str(stopped.value.code)

@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from nivaran_common.settings import Profile
 from nivaran_common.temporal import (
     DEADLINE_ATTRIBUTE,
     DISTRICT_ATTRIBUTE,
@@ -152,9 +153,13 @@ async def test_the_worker_names_the_attributes_a_server_lacks(bare_dev_server: W
 
 
 async def test_the_worker_refuses_to_start_against_a_server_without_them(
-    bare_dev_server: WorkflowEnvironment, tmp_path: Path
+    bare_dev_server: WorkflowEnvironment, tmp_path: Path, test_pki: Path
 ) -> None:
     settings = SlaSettings(
+        profile=Profile.TEST,
+        tls_ca_file=str(test_pki / "ca.pem"),
+        tls_cert_file=str(test_pki / "sla-worker.pem"),
+        tls_key_file=str(test_pki / "sla-worker.key"),
         temporal_address=bare_dev_server.client.service_client.config.target_host,
         task_queue=f"sla-sa-{uuid.uuid4()}",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'sla.db'}",
@@ -168,12 +173,14 @@ async def test_the_worker_refuses_to_start_against_a_server_without_them(
 
 def test_the_setting_is_off_unless_turned_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES", raising=False)
-    assert SlaSettings().upsert_search_attributes is False
+    assert SlaSettings(profile=Profile.TEST).upsert_search_attributes is False
     monkeypatch.setenv("NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES", "true")
-    assert SlaSettings().upsert_search_attributes is True
+    assert SlaSettings(profile=Profile.TEST).upsert_search_attributes is True
 
 
-def test_make_run_and_the_test_server_register_what_the_workflow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_make_run_and_the_test_server_register_what_the_workflow_writes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     spec = importlib.util.spec_from_file_location("devrun", REPO_ROOT / "scripts" / "devrun.py")
     assert spec is not None
     assert spec.loader is not None
@@ -187,5 +194,5 @@ def test_make_run_and_the_test_server_register_what_the_workflow_writes(monkeypa
     assert search_attribute_flags() == written
     argv = devrun.temporal_argv(devrun.Ports(), REPO_ROOT / "var")
     assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "--search-attribute"] == written
-    env = devrun.service_env(devrun.Ports(), {})
+    env = devrun.service_env(devrun.Ports(), {}, pki_dir=tmp_path / "pki")
     assert env["NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES"] == "true"

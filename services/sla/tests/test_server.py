@@ -12,6 +12,7 @@ from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_server import build_server
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.settings import Profile
 from nivaran_sla import SERVICE_ROOT
 from nivaran_sla.acts import CaseActs
 from nivaran_sla.handlers import SlaServicer
@@ -41,7 +42,7 @@ def notice(number: int, key: str) -> ShowCauseNoticeRow:
 async def test_sla_serves_health_and_its_policies(database_url: str) -> None:
     await upgrade_async(SERVICE_ROOT, database_url)
     engine = create_engine(database_url)
-    settings = SlaSettings()
+    settings = SlaSettings(profile=Profile.TEST)
     records = SlaRecords(session_factory(engine))
     service = SlaService(
         records,
@@ -95,7 +96,7 @@ def test_settings_defaults_and_env_prefix(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("NIVARAN_SLA_TASK_QUEUE", "sla-custom")
     monkeypatch.setenv("NIVARAN_SLA_INTAKE_TARGET", "intake:50053")
 
-    settings = SlaSettings()
+    settings = SlaSettings(profile=Profile.TEST)
 
     assert settings.grpc_port == 50055
     assert settings.task_queue == "sla-custom"

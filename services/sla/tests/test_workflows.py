@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2
+from nivaran_common.payload_codec import decode_history
 from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
-from nivaran_common.testing import eventually
+from nivaran_common.testing import eventually, session_data_converter
 from nivaran_sla.domain import (
     Actor,
     CaseStatus,
@@ -350,12 +350,17 @@ async def test_replay_of_a_completed_lifecycle_is_deterministic(
 ) -> None:
     history = await _completed_history(time_skipping_env, task_queue)
     if os.environ.get("NIVARAN_RECORD_HISTORIES") == "1":
+        # Re-record with `NIVARAN_RECORD_HISTORIES=1 pytest services/sla/tests/test_workflows.py -k deterministic`.
+        # Written opened: the session's codec key is random and gone after the run (the data is fictitious).
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "lifecycle_assigned_acknowledged_disposed.json").write_text(history.to_json())
+        codec = time_skipping_env.client.data_converter.payload_codec
+        assert codec is not None
+        opened = await decode_history(history, codec)
+        (HISTORIES / "lifecycle_assigned_acknowledged_disposed.json").write_text(opened.to_json())
 
-    result = await Replayer(workflows=[GrievanceLifecycle], data_converter=pydantic_data_converter).replay_workflow(
-        history
-    )
+    result = await Replayer(
+        workflows=[GrievanceLifecycle], data_converter=time_skipping_env.client.data_converter
+    ).replay_workflow(history)
 
     assert result.replay_failure is None
     assert len(history.events) > 10
@@ -366,7 +371,8 @@ async def test_replay_of_recorded_histories_still_succeeds(recorded: Path) -> No
     """Histories recorded from earlier code must replay on today's code; a change breaking one needs patched()."""
     history = WorkflowHistory.from_json(recorded.stem, recorded.read_text())
 
-    result = await Replayer(workflows=[GrievanceLifecycle], data_converter=pydantic_data_converter).replay_workflow(
+    # The services' sealed converter: payloads recorded in clear (before the codec) pass through it unchanged.
+    result = await Replayer(workflows=[GrievanceLifecycle], data_converter=session_data_converter()).replay_workflow(
         history
     )
 

@@ -18,11 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from google.protobuf.json_format import MessageToDict
 
 from nivaran.sla.v1 import sla_pb2
-from nivaran_common.errors import field_violations
-from nivaran_common.logging import get_logger
-from nivaran_gateway import idempotency
-from nivaran_gateway.access import requires
-from nivaran_gateway.auth import (
+from nivaran_common.auth import (
     CHIEF_SECRETARY,
     CITIZEN,
     DM,
@@ -32,6 +28,10 @@ from nivaran_gateway.auth import (
     SECRETARY,
     Principal,
 )
+from nivaran_common.errors import field_violations
+from nivaran_common.logging import get_logger
+from nivaran_gateway import idempotency
+from nivaran_gateway.access import requires
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_key
 from nivaran_gateway.jurisdiction import STATE_WIDE_ROLES, find_case, grievance_scope

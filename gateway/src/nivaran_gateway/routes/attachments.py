@@ -18,11 +18,11 @@ from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from nivaran.intake.v1 import intake_pb2
+from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_common.errors import field_violations
 from nivaran_common.logging import get_logger
 from nivaran_gateway import idempotency
 from nivaran_gateway.access import requires
-from nivaran_gateway.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_gateway.deps import Clients, Directory, IdempotencyKey, Settings
 from nivaran_gateway.error_handlers import grpc_problem
 from nivaran_gateway.jurisdiction import find_case, grievance_scope

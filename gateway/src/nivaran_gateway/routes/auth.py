@@ -1,4 +1,5 @@
-"""REST /v1/auth: sign-in through identity (OTP for citizens, password + TOTP for officers), refresh, logout."""
+"""REST /v1/auth: sign-in through identity (OTP for citizens, password + TOTP for officers), refresh, logout, and a
+password change."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from nivaran.identity.v1 import identity_pb2
+from nivaran_common.auth import CITIZEN, OFFICER, OPERATOR, SERVICE, Principal
 from nivaran_common.contact import normalise_phone
 from nivaran_gateway.access import client_ip, public, requires
-from nivaran_gateway.auth import CITIZEN, OFFICER, OPERATOR, SERVICE, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Limiter, Settings
 from nivaran_gateway.problems import VALIDATION, ProblemError, problem_responses
@@ -18,6 +19,7 @@ from nivaran_gateway.schemas.auth import (
     OtpRequested,
     OtpRequestIn,
     OtpVerifyIn,
+    PasswordChangeIn,
     PasswordLoginIn,
     PrincipalView,
     RefreshTokenIn,
@@ -33,6 +35,8 @@ OtpCaller = Annotated[Principal | None, Depends(public("otp", per_ip=True))]
 LoginCaller = Annotated[Principal | None, Depends(public("login", per_ip=True))]
 TokenCaller = Annotated[Principal | None, Depends(public("token", per_ip=True))]
 Anyone = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, OPERATOR, SERVICE))]
+# A password check: counted in the sign-in bucket, per account (identity also counts failures to its lockout).
+PasswordHolder = Annotated[Principal, Depends(requires(OFFICER, OPERATOR, bucket="login"))]
 
 
 def _phone(raw: str) -> str:
@@ -130,15 +134,40 @@ async def refresh(body: RefreshTokenIn, _caller: TokenCaller, clients: Clients, 
     "/auth/logout",
     status_code=204,
     response_class=Response,
-    summary="Revoke a refresh token",
+    summary="Revoke a refresh token, and the access token sent with it",
     responses=problem_responses(400, 401, 415, 422, 429, 500, 502, 503),
 )
 async def logout(body: RefreshTokenIn, _caller: TokenCaller, clients: Clients, settings: Settings) -> Response:
-    """Revoke the refresh token; access tokens already issued expire on their own, shortly."""
+    """Revoke the refresh token's family. With `Authorization: Bearer <access token>`, that access token is revoked
+    too, at once: every service refuses it from the next call on (the gateway forwards it to identity)."""
     await clients.identity.RevokeToken(
         identity_pb2.RevokeTokenRequest(refresh_token=body.refresh_token), timeout=settings.grpc_timeout_seconds
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/auth/password",
+    response_model=TokenView,
+    summary="Change your password; every other session ends",
+    description="For officers and operators. The current password is checked (wrong ones count towards the sign-in "
+    "lockout) and the new one must meet the registration rules. Every token issued before the change is revoked at "
+    "once, the one sending this request included; the answer is a new token pair to carry on with.",
+    responses=problem_responses(400, 401, 403, 415, 422, 429, 500, 502, 503),
+)
+async def change_password(
+    body: PasswordChangeIn, _principal: PasswordHolder, request: Request, clients: Clients, settings: Settings
+) -> JSONResponse:
+    """Identity takes whose password it is from the forwarded access token, never from the body."""
+    pair = await clients.identity.ChangePassword(
+        identity_pb2.ChangePasswordRequest(
+            current_password=body.current_password,
+            new_password=body.new_password,
+            client_ip=client_ip(request, settings.trusted_proxy_hops),
+        ),
+        timeout=settings.grpc_timeout_seconds,
+    )
+    return _tokens(pair)
 
 
 @router.get(

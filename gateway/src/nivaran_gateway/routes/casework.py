@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from nivaran.sla.v1 import sla_pb2
+from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_common.logging import get_logger
 from nivaran_gateway.access import requires
-from nivaran_gateway.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
 from nivaran_gateway.jurisdiction import find_case, grievance_scope

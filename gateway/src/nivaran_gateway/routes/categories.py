@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2
 from nivaran.routing.v1 import routing_pb2
+from nivaran_common.auth import SECRETARY, Principal
 from nivaran_gateway.access import public, requires
-from nivaran_gateway.auth import SECRETARY, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
 from nivaran_gateway.jurisdiction import STATE_WIDE_ROLES, PositionDirectory

@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2
 from nivaran.notify.v1 import notify_pb2
+from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_common.logging import get_logger
 from nivaran_gateway.access import public, requires
-from nivaran_gateway.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.deps import Clients, Directory, Idempotency, IdempotencyKey, Settings

@@ -18,8 +18,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from nivaran.notify.v1 import notify_pb2
+from nivaran_common.auth import CITIZEN, OFFICER, Principal
 from nivaran_gateway.access import requires
-from nivaran_gateway.auth import CITIZEN, OFFICER, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.deps import Clients, Settings

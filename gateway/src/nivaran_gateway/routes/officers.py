@@ -1,4 +1,5 @@
-"""REST /v1/officers and /v1/delegations: registration and DM approval (S6), charge handover (S7), delegation (S17)."""
+"""REST /v1/officers, /v1/delegations and /v1/accounts: registration and DM approval (S6), charge handover (S7),
+delegation (S17), and taking a login away."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from nivaran.common.v1 import common_pb2
 from nivaran.identity.v1 import identity_pb2
+from nivaran_common.auth import DM, OFFICER, POWER_DECIDE_REGISTRATIONS, SECRETARY, Principal
 from nivaran_common.timeutil import to_timestamp
 from nivaran_gateway.access import public, requires
-from nivaran_gateway.auth import DM, OFFICER, POWER_DECIDE_REGISTRATIONS, SECRETARY, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
 from nivaran_gateway.jurisdiction import PositionDirectory
 from nivaran_gateway.problems import FORBIDDEN, NOT_FOUND, ProblemError, problem_responses
+from nivaran_gateway.schemas.auth import AccountView
 from nivaran_gateway.schemas.officers import (
+    AccountDisableIn,
     DecisionIn,
     DelegationIn,
     DelegationView,
@@ -41,6 +44,8 @@ ADMIN_ROLES = ("DEPT_ADMIN", "STATE_ADMIN")
 ChargeGiver = Annotated[Principal, Depends(requires(OFFICER, *ADMIN_ROLES))]
 # S17: a DM or a secretary may delegate to the Sahyog-cell nodal officer.
 Delegator = Annotated[Principal, Depends(requires(DM, SECRETARY))]
+# Who may take a login away: a STATE_ADMIN, or the regulator of the account's posts; identity checks which.
+Disabler = Annotated[Principal, Depends(requires(DM, *ADMIN_ROLES))]
 
 Id = Annotated[str, Path(min_length=1, max_length=128)]
 
@@ -250,3 +255,35 @@ async def revoke_delegation(
         timeout=settings.grpc_timeout_seconds,
     )
     return DelegationView.from_proto(delegation)
+
+
+@router.post(
+    "/accounts/{account_id}/disable",
+    response_model=AccountView,
+    summary="Take a login away, ending its sessions at once",
+    description="A STATE_ADMIN may disable any login; the DM of a district the logins of the officers posted there; "
+    "a department's admin those of its posts above districts. Nobody disables their own. The account's refresh "
+    "tokens and the delegations it gave are revoked, and every access token it holds (and its delegates') is refused "
+    "by every service from the next call on. Taking charge of a post does not enable it again.",
+    responses=problem_responses(400, 401, 403, 404, 415, 422, 429, 500, 502, 503),
+)
+async def disable_account(
+    account_id: Id,
+    body: AccountDisableIn,
+    principal: Disabler,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> AccountView:
+    """Identity checks the caller's authority over the account's posts."""
+    if principal.account_id == account_id:
+        raise ProblemError.field(FORBIDDEN, "account_id", "you cannot disable your own login")
+    if principal.has_any(ADMIN_ROLES):
+        actor = principal.actor(role=next(role for role in ("STATE_ADMIN", "DEPT_ADMIN") if role in principal.roles))
+    else:
+        actor = await actor_as(principal, DM, directory)
+    account = await clients.identity.DisableAccount(
+        identity_pb2.DisableAccountRequest(account_id=account_id, reason=body.reason, actor=actor),
+        timeout=settings.grpc_timeout_seconds,
+    )
+    return AccountView.from_proto(account)

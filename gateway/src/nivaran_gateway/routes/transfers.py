@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from nivaran.common.v1 import common_pb2
 from nivaran.routing.v1 import routing_pb2
 from nivaran.sla.v1 import sla_pb2
+from nivaran_common.auth import DM, OFFICER, POWER_MODERATE_TRANSFERS, Principal
 from nivaran_gateway.access import requires
-from nivaran_gateway.auth import DM, OFFICER, POWER_MODERATE_TRANSFERS, Principal
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
 from nivaran_gateway.jurisdiction import PositionDirectory, find_case, grievance_scope

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from nivaran.identity.v1 import identity_pb2
-from nivaran_gateway.auth import Principal
+from nivaran_common.auth import Principal
 from nivaran_gateway.schemas.common import (
     InputModel,
     Text,
@@ -57,6 +57,17 @@ class PasswordLoginIn(InputModel):
     totp: str | None = Field(default=None, pattern=r"^[0-9]{6,8}$", description="the authenticator app's code")
 
 
+class PasswordChangeIn(InputModel):
+    """An officer's or operator's new password, with the current one."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="10-256 characters, not containing the username, not the current password (identity checks)",
+    )
+
+
 class RefreshTokenIn(InputModel):
     """A refresh token (for a new access token, or to revoke it at logout)."""
 
@@ -73,6 +84,7 @@ class AccountView(BaseModel):
     email: str | None = None
     roles: list[str]
     preferred_language: str | None = None
+    active: bool = True
 
     @classmethod
     def from_proto(cls, account: identity_pb2.Account) -> AccountView:
@@ -85,6 +97,7 @@ class AccountView(BaseModel):
             email=masked_email(account.email),
             roles=list(account.roles),
             preferred_language=account.preferred_language or None,
+            active=account.active,
         )
 
 

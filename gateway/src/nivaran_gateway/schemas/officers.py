@@ -8,12 +8,12 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, Field
 
 from nivaran.identity.v1 import identity_pb2
-from nivaran_common.timeutil import to_timestamp
-from nivaran_gateway.auth import (
+from nivaran_common.auth import (
     POWER_DECIDE_REGISTRATIONS,
     POWER_MODERATE_TRANSFERS,
     POWER_READ_DISTRICT,
 )
+from nivaran_common.timeutil import to_timestamp
 from nivaran_gateway.schemas.common import InputModel, Text, enum_label, masked_email, masked_phone, timestamp
 
 
@@ -170,3 +170,9 @@ class DelegationView(BaseModel):
             granted_at=timestamp(delegation, "granted_at"),
             revoked_at=timestamp(delegation, "revoked_at"),
         )
+
+
+class AccountDisableIn(InputModel):
+    """Why a login is taken away, for the record."""
+
+    reason: Text = Field(min_length=1, max_length=200, examples=["निलंबित, आदेश 12/2026 / suspended by order 12/2026"])

@@ -12,8 +12,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from nivaran_common.door import Door
 from nivaran_common.errors import DomainError, to_rpc_status
 from nivaran_common.logging import get_logger
+from nivaran_common.tls import TlsMaterial
 
 log = get_logger(__name__)
 
@@ -27,6 +29,15 @@ class ServiceBinding:
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: Any
     full_name: str
+
+
+@dataclass(frozen=True)
+class ServerSecurity:
+    """Mutual TLS and the door (nivaran_common.door) of one service. Every real service runs with one; only a
+    unit test of a handler may build a server without it."""
+
+    tls: TlsMaterial
+    door: Door
 
 
 def _wrap_unary(behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], method: str) -> Any:
@@ -73,27 +84,56 @@ def _tracing_interceptors() -> list[grpc.aio.ServerInterceptor]:
 
 
 async def build_server(
-    bindings: Sequence[ServiceBinding], host: str, port: int
+    bindings: Sequence[ServiceBinding],
+    host: str,
+    port: int,
+    security: ServerSecurity | None = None,
+    health_port: int = 0,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """Build and start a server; returns it, the bound port (useful with port 0) and its health servicer."""
-    server = grpc.aio.server(
-        interceptors=[*_tracing_interceptors(), DomainErrorInterceptor()],
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ],
-    )
+    """Build and start a server; returns it, the bound port (useful with port 0) and its health servicer.
+
+    With `security`, the port is mutual TLS and every call passes the door; `health_port` then opens a second,
+    plaintext server that answers grpc.health.v1 only (for the kubelet's probes)."""
+    interceptors: list[grpc.aio.ServerInterceptor] = [*_tracing_interceptors(), DomainErrorInterceptor()]
+    if security is not None:
+        interceptors.append(security.door)
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ]
+    server = grpc.aio.server(interceptors=interceptors, options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for binding in bindings:
         binding.add_to_server(binding.servicer, server)
     names = [b.full_name for b in bindings]
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if security is None:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    else:
+        bound = server.add_secure_port(f"{host}:{port}", security.tls.server_credentials())
     await server.start()
+    if health_port:
+        probe = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe)
+        probe.add_insecure_port(f"{host}:{health_port}")
+        await probe.start()
+        _PROBE_SERVERS[server] = probe
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, bound, health_servicer
+
+
+# The plaintext health-only server started beside a secure one (stopped with it).
+_PROBE_SERVERS: dict[grpc.aio.Server, grpc.aio.Server] = {}
+
+
+async def stop_server(server: grpc.aio.Server, grace: float | None) -> None:
+    """Stop a server built by build_server, and its health-only companion."""
+    await server.stop(grace)
+    probe = _PROBE_SERVERS.pop(server, None)
+    if probe is not None:
+        await probe.stop(None)
 
 
 async def serve_until_signalled(
@@ -102,9 +142,12 @@ async def serve_until_signalled(
     port: int,
     grace_seconds: float,
     on_started: Callable[[int], Awaitable[None]] | None = None,
+    *,
+    security: ServerSecurity,
+    health_port: int = 0,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then report NOT_SERVING and drain in-flight calls for `grace_seconds`."""
-    server, bound, health_servicer = await build_server(bindings, host, port)
+    server, bound, health_servicer = await build_server(bindings, host, port, security, health_port)
     log.info("grpc server started", address=f"{host}:{bound}", services=[b.full_name for b in bindings])
     if on_started is not None:
         await on_started(bound)
@@ -115,5 +158,5 @@ async def serve_until_signalled(
     await stop.wait()
     log.info("stopping grpc server", grace_seconds=grace_seconds)
     await health_servicer.enter_graceful_shutdown()
-    await server.stop(grace_seconds)
+    await stop_server(server, grace_seconds)
     log.info("grpc server stopped")

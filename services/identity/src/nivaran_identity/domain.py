@@ -30,7 +30,7 @@ POWER_DECIDE_REGISTRATIONS = "registrations.decide"
 # The DM's moderator queue (S5) and the DM's district-wide read of cases, for the nodal officer (S17).
 POWER_MODERATE_TRANSFERS = "transfers.decide"
 POWER_READ_DISTRICT = "grievances.read_district"
-# Every power a DM or secretary may delegate: exactly the names the gateway's routes check (nivaran_gateway.auth),
+# Every power a DM or secretary may delegate: exactly the names the gateway's routes check (nivaran_common.auth),
 # so a delegation can never name a power that nothing honours. tests/test_onboarding_demo.py holds the two together.
 DELEGABLE_POWERS = (POWER_DECIDE_REGISTRATIONS, POWER_MODERATE_TRANSFERS, POWER_READ_DISTRICT)
 # Acts that are never delegated: delegating itself (no chains of delegates), and who holds which post (S7).
@@ -46,6 +46,16 @@ NON_DELEGABLE_POWERS = frozenset(
         "charge.relinquish",
     }
 )
+
+# What a department client may be granted: exactly the scopes the services' doors ask of one (intake's, sla's and
+# routing's access.py; identity's test_service_clients.py holds them together), so no client holds a scope that
+# nothing honours.
+CLIENT_SCOPES = ("grievances.file", "grievances.read", "policies.read", "masterdata.read")
+# The admin roles that manage department clients: STATE_ADMIN for any department, DEPT_ADMIN for their own.
+STATE_ADMIN = "STATE_ADMIN"
+DEPT_ADMIN = "DEPT_ADMIN"
+# A client secret starts with this, so secret scanners and people can tell one when it leaks into a log or a repo.
+CLIENT_SECRET_PREFIX = "nvcs_"
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 _POWER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -83,6 +93,10 @@ class LoginMethod(StrEnum):
     OTP = "otp"
     PASSWORD = "password"
     REFRESH = "refresh"
+    # A password changed (a wrong current password is audited as a failed PASSWORD login: it counts to the lockout).
+    PASSWORD_CHANGE = "password_change"
+    # A department client's token exchange (subject: the client id).
+    CLIENT = "client"
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,38 @@ class IssuedTokens:
     refresh_token: str
     access_expires_at: datetime
     account: Account
+
+
+@dataclass(frozen=True)
+class ServiceClient:
+    """A department's system: what it may call (scopes), for which department, and whether it still may."""
+
+    id: str
+    name: str
+    department_code: str
+    scopes: list[str]
+    active: bool
+    created_by_account_id: str
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_by_account_id: str
+
+
+@dataclass(frozen=True)
+class CreatedServiceClient:
+    """A new client and its secret, which is shown this once and never stored."""
+
+    client: ServiceClient
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    """A department client's access token."""
+
+    access_token: str
+    access_expires_at: datetime
+    client: ServiceClient
 
 
 @dataclass(frozen=True)
@@ -276,3 +322,20 @@ def account_roles(kind: AccountKind, position_roles: Sequence[str], extra_roles:
         if role and role not in unique:
             unique.append(role)
     return unique
+
+
+def normalise_scopes(scopes: Sequence[str], check: Check) -> list[str]:
+    """Validate a client's scopes: at least one, each one of CLIENT_SCOPES; order kept, no repeats."""
+    cleaned: list[str] = []
+    if not scopes:
+        check.add("scopes", "name at least one scope / कम से कम एक स्कोप बताएँ")
+    for index, raw in enumerate(scopes):
+        scope = raw.strip()
+        if scope not in CLIENT_SCOPES:
+            check.add(
+                f"scopes[{index}]",
+                f"unknown scope {scope!r}; one of {', '.join(CLIENT_SCOPES)} / अज्ञात स्कोप",
+            )
+        elif scope not in cleaned:
+            cleaned.append(scope)
+    return cleaned

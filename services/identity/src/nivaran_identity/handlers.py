@@ -6,7 +6,12 @@ from typing import Any
 
 from nivaran.common.v1 import common_pb2
 from nivaran.identity.v1 import identity_pb2, identity_pb2_grpc
+from nivaran_common.auth import CITIZEN, CLIENT, Principal
+from nivaran_common.door import current_caller
+from nivaran_common.errors import NotFound
 from nivaran_common.timeutil import from_timestamp, to_timestamp
+from nivaran_identity.accounts import AccountAdministration
+from nivaran_identity.clients_registry import ServiceClientRegistry
 from nivaran_identity.domain import (
     Account,
     AccountKind,
@@ -17,6 +22,8 @@ from nivaran_identity.domain import (
     Posting,
     Registration,
     RegistrationState,
+    ServiceClient,
+    bilingual,
 )
 from nivaran_identity.service import IdentityService
 
@@ -111,11 +118,49 @@ def delegation_to_proto(delegation: Delegation) -> identity_pb2.Delegation:
     )
 
 
+def service_client_to_proto(client: ServiceClient) -> identity_pb2.ServiceClient:
+    """Proto form of a department client (never its secret)."""
+    return identity_pb2.ServiceClient(
+        id=client.id,
+        name=client.name,
+        department_code=client.department_code,
+        scopes=client.scopes,
+        active=client.active,
+        created_by_account_id=client.created_by_account_id,
+        created_at=to_timestamp(client.created_at),
+        disabled_at=to_timestamp(client.disabled_at),
+        disabled_by_account_id=client.disabled_by_account_id,
+    )
+
+
+def _verified_person() -> Principal | None:
+    """The person the door verified for this call (from the access token the gateway forwarded), if any."""
+    caller = current_caller()
+    if caller is None or caller.principal is None or caller.principal.kind == CLIENT:
+        return None
+    return caller.principal
+
+
+def _peer_ip(context: Any) -> str:
+    """The caller's IP address from the transport ("ipv4:10.0.0.7:51234", "ipv6:[::1]:51234")."""
+    peer = str(context.peer() or "")
+    family, _, rest = peer.partition(":")
+    if family == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if family == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return ""
+
+
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     """Every RPC of nivaran.identity.v1.IdentityService."""
 
-    def __init__(self, service: IdentityService) -> None:
+    def __init__(
+        self, service: IdentityService, accounts: AccountAdministration, service_clients: ServiceClientRegistry
+    ) -> None:
         self._service = service
+        self._accounts = accounts
+        self._clients = service_clients
 
     async def RequestOtp(
         self, request: identity_pb2.RequestOtpRequest, context: Any
@@ -138,13 +183,24 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def RevokeToken(
         self, request: identity_pb2.RevokeTokenRequest, context: Any
     ) -> identity_pb2.RevokeTokenResponse:
-        await self._service.revoke(request.refresh_token)
+        # The access token the gateway forwarded with the logout dies too (its jti), not only the refresh family.
+        person = _verified_person()
+        await self._service.revoke(
+            request.refresh_token,
+            access_token_id=person.token_id if person is not None else "",
+            access_expires_at=person.expires_at if person is not None else 0,
+        )
         return identity_pb2.RevokeTokenResponse()
 
     async def GetJwks(self, request: identity_pb2.GetJwksRequest, context: Any) -> identity_pb2.Jwks:
         return identity_pb2.Jwks(json=await self._service.jwks_json())
 
     async def GetAccount(self, request: identity_pb2.GetAccountRequest, context: Any) -> identity_pb2.Account:
+        caller = current_caller()
+        principal = caller.principal if caller is not None else None
+        if principal is not None and principal.kind == CITIZEN and request.account_id.strip() != principal.account_id:
+            # A citizen reads their own account only; another's answers as an unknown one would.
+            raise NotFound(bilingual("no such account", "ऐसा कोई खाता नहीं"))
         return account_to_proto(await self._service.get_account(request.account_id))
 
     async def RegisterOfficer(
@@ -225,4 +281,50 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     ) -> identity_pb2.Delegation:
         return delegation_to_proto(
             await self._service.revoke_delegation(request.delegation_id, actor_from_proto(request.actor))
+        )
+
+    async def DisableAccount(self, request: identity_pb2.DisableAccountRequest, context: Any) -> identity_pb2.Account:
+        account = await self._accounts.disable_account(
+            request.account_id, request.reason, actor_from_proto(request.actor)
+        )
+        return account_to_proto(account)
+
+    async def ChangePassword(self, request: identity_pb2.ChangePasswordRequest, context: Any) -> identity_pb2.TokenPair:
+        tokens = await self._accounts.change_password(
+            _verified_person(), request.current_password, request.new_password, request.client_ip
+        )
+        return tokens_to_proto(tokens)
+
+    async def CreateServiceClient(
+        self, request: identity_pb2.CreateServiceClientRequest, context: Any
+    ) -> identity_pb2.CreatedServiceClient:
+        created = await self._clients.create_client(
+            request.name, request.department_code, list(request.scopes), actor_from_proto(request.actor)
+        )
+        return identity_pb2.CreatedServiceClient(
+            client=service_client_to_proto(created.client), client_secret=created.client_secret
+        )
+
+    async def ListServiceClients(
+        self, request: identity_pb2.ListServiceClientsRequest, context: Any
+    ) -> identity_pb2.ListServiceClientsResponse:
+        clients = await self._clients.list_clients(request.department_code, actor_from_proto(request.actor))
+        return identity_pb2.ListServiceClientsResponse(clients=[service_client_to_proto(c) for c in clients])
+
+    async def DisableServiceClient(
+        self, request: identity_pb2.DisableServiceClientRequest, context: Any
+    ) -> identity_pb2.ServiceClient:
+        client = await self._clients.disable_client(request.client_id, actor_from_proto(request.actor))
+        return service_client_to_proto(client)
+
+    async def IssueClientToken(
+        self, request: identity_pb2.IssueClientTokenRequest, context: Any
+    ) -> identity_pb2.ClientToken:
+        issued = await self._clients.issue_token(request.client_id, request.client_secret, _peer_ip(context))
+        return identity_pb2.ClientToken(
+            access_token=issued.access_token,
+            access_expires_at=to_timestamp(issued.access_expires_at),
+            client_id=issued.client.id,
+            department_code=issued.client.department_code,
+            scopes=issued.client.scopes,
         )

@@ -23,11 +23,16 @@ from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
 from nivaran_common.redis import create_redis
+from nivaran_common.revocation import Revocations
+from nivaran_common.security import service_security
 from nivaran_common.settings import Profile
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.timeutil import utcnow
 from nivaran_identity import SERVICE_ROOT
+from nivaran_identity.access import RULES
+from nivaran_identity.accounts import AccountAdministration, PasswordPolicy
 from nivaran_identity.clients import ChargeHandovers, GrpcChargeHandovers, GrpcPositionDirectory, PositionDirectory
+from nivaran_identity.clients_registry import ServiceClientRegistry
 from nivaran_identity.handlers import IdentityServicer
 from nivaran_identity.keys import KeyRing, SecretBox
 from nivaran_identity.otp import OtpPolicy, OtpVault
@@ -35,15 +40,16 @@ from nivaran_identity.seed import seed_accounts
 from nivaran_identity.senders import DevLogOtpSender, OtpSender, SmsOtpSender, UnconfiguredOtpSender
 from nivaran_identity.service import IdentityPolicy, IdentityService
 from nivaran_identity.settings import IdentitySettings
+from nivaran_identity.tokens import Revoker, TokenIssuer
 
 log = get_logger(__name__)
 
 
-def binding(service: IdentityService) -> ServiceBinding:
+def binding(wiring: Wiring) -> ServiceBinding:
     """The identity servicer, mounted."""
     return ServiceBinding(
         identity_pb2_grpc.add_IdentityServiceServicer_to_server,
-        IdentityServicer(service),
+        IdentityServicer(wiring.service, wiring.accounts, wiring.service_clients),
         identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
     )
 
@@ -71,10 +77,15 @@ class Wiring:
     """What build_service made, so the caller can close it."""
 
     service: IdentityService
+    accounts: AccountAdministration
+    service_clients: ServiceClientRegistry
     keys: KeyRing
     redis: Redis
     http: httpx.AsyncClient
+    revocations: Revocations
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # The Redis client of the revocation records, when build_service made it (not when a test injected them).
+    revocation_redis: Redis | None = None
 
     async def close(self) -> None:
         """Close the clients (not the engine, which the caller owns)."""
@@ -82,6 +93,8 @@ class Wiring:
             await channel.close()
         await self.http.aclose()
         await self.redis.aclose()
+        if self.revocation_redis is not None:
+            await self.revocation_redis.aclose()
 
 
 def build_service(
@@ -93,22 +106,30 @@ def build_service(
     sender: OtpSender | None = None,
     clock: Callable[[], datetime] = utcnow,
     hasher: PasswordHasher | None = None,
+    revocations: Revocations | None = None,
 ) -> Wiring:
     """Wire the service from settings; tests pass in-process collaborators in place of the real peers."""
     box = SecretBox(settings.key_encryption_secret.get_secret_value())
     access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
     keys = KeyRing(sessions, box, access_ttl, clock)
     redis = create_redis(settings.redis_url)
+    revocation_redis: Redis | None = None
+    if revocations is None:
+        # Its own client: the records live where every door reads them, which need not be identity's OTP Redis.
+        revocation_redis = create_redis(settings.revocation_redis_url)
+        # The cut-offs must come from the clock that stamps the tokens' issued_ms (tokens.TokenIssuer).
+        revocations = Revocations(revocation_redis, settings.revocation_key_prefix, clock=lambda: clock().timestamp())
+    revoker = Revoker(revocations, access_ttl, settings.jwt_leeway_seconds)
     http = httpx.AsyncClient(timeout=settings.sms_timeout_seconds)
     channels: list[grpc.aio.Channel] = []
     if positions is None:
-        routing_channel = open_channel(settings.routing_target)
+        routing_channel = open_channel(settings.routing_target, settings.tls_material())
         channels.append(routing_channel)
         positions = GrpcPositionDirectory(
             routing_pb2_grpc.RoutingServiceStub(routing_channel), settings.rpc_timeout_seconds
         )
     if handovers is None:
-        sla_channel = open_channel(settings.sla_target)
+        sla_channel = open_channel(settings.sla_target, settings.tls_material())
         channels.append(sla_channel)
         handovers = GrpcChargeHandovers(sla_pb2_grpc.SlaServiceStub(sla_channel), settings.rpc_timeout_seconds)
     otp = OtpVault(
@@ -135,6 +156,7 @@ def build_service(
         totp_issuer=settings.totp_issuer,
         handover_retry=timedelta(seconds=settings.handover_retry_seconds),
     )
+    tokens = TokenIssuer(keys, policy.access_token_ttl, policy.refresh_token_ttl, clock)
     service = IdentityService(
         sessions,
         keys,
@@ -146,8 +168,29 @@ def build_service(
         policy,
         clock,
         hasher,
+        revoker=revoker,
+        tokens=tokens,
     )
-    return Wiring(service=service, keys=keys, redis=redis, http=http, channels=channels)
+    accounts = AccountAdministration(
+        sessions,
+        service.passwords,
+        tokens,
+        revoker,
+        PasswordPolicy(max_failures=policy.password_max_failures, lockout=policy.password_lockout),
+        clock,
+    )
+    service_clients = ServiceClientRegistry(sessions, tokens, revoker, clock)
+    return Wiring(
+        service=service,
+        accounts=accounts,
+        service_clients=service_clients,
+        keys=keys,
+        redis=redis,
+        http=http,
+        revocations=revocations,
+        channels=channels,
+        revocation_redis=revocation_redis,
+    )
 
 
 async def retry_pending_handovers(service: IdentityService, every_seconds: float) -> None:
@@ -176,6 +219,7 @@ async def run(settings: IdentitySettings) -> None:
     """Run the identity service until SIGTERM."""
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
+    tls = settings.tls_material()
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
     wiring = build_service(settings, session_factory(engine))
@@ -187,9 +231,16 @@ async def run(settings: IdentitySettings) -> None:
         max_age = timedelta(days=settings.signing_key_max_age_days)
         tasks.append(asyncio.create_task(rotate_signing_keys(wiring.keys, max_age)))
     try:
-        await serve_until_signalled(
-            [binding(wiring.service)], settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
-        )
+        # Identity reads its own key ring: its door never waits on itself.
+        async with service_security(settings, RULES, fetch_jwks=wiring.service.jwks_json, tls=tls) as security:
+            await serve_until_signalled(
+                [binding(wiring)],
+                settings.grpc_host,
+                settings.grpc_port,
+                settings.graceful_shutdown_seconds,
+                security=security,
+                health_port=settings.health_port,
+            )
     finally:
         for task in tasks:
             task.cancel()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,14 +30,14 @@ from nivaran_common.errors import (
 from nivaran_common.logging import get_logger
 from nivaran_common.pii import mask_phone
 from nivaran_common.timeutil import as_utc, utcnow
+from nivaran_identity.audit import audit_login
+from nivaran_identity.authority import require_authority
 from nivaran_identity.clients import ChargeHandovers, PositionDirectory, PositionNotFound
 from nivaran_identity.domain import (
     ACCOUNT_ROLES,
     DELEGATE_ROLE,
     DELEGATOR_ROLES,
     POWER_DECIDE_REGISTRATIONS,
-    TOKEN_AUDIENCE,
-    TOKEN_ISSUER,
     Account,
     AccountKind,
     Actor,
@@ -56,7 +52,6 @@ from nivaran_identity.domain import (
     Posting,
     Registration,
     RegistrationState,
-    account_roles,
     bilingual,
     client_ip_problem,
     is_otp_shape,
@@ -67,17 +62,19 @@ from nivaran_identity.domain import (
 )
 from nivaran_identity.keys import KeyRing, SecretBox, refresh_token_hash
 from nivaran_identity.otp import OtpVault
+from nivaran_identity.passwords import Passwords
 from nivaran_identity.senders import OtpSender
 from nivaran_identity.store import IdentityStore
 from nivaran_identity.tables import (
     AccountRow,
     ChargeHandoverRow,
     DelegationRow,
-    LoginAuditRow,
     PostingRow,
-    RefreshTokenRow,
     RegistrationRow,
 )
+from nivaran_identity.tokens import Revoker, TokenIssuer, account_view
+
+__all__ = ["IdentityPolicy", "IdentityService", "account_view"]
 
 log = get_logger(__name__)
 
@@ -182,21 +179,6 @@ def delegation_view(row: DelegationRow) -> Delegation:
     )
 
 
-def account_view(row: AccountRow, postings: Sequence[PostingRow]) -> Account:
-    """Domain form of an account; the phone is masked on read."""
-    kind = AccountKind(row.kind)
-    return Account(
-        id=row.id,
-        kind=kind,
-        display_name=row.display_name,
-        phone=mask_phone(row.phone) if row.phone else "",
-        email=row.email,
-        roles=account_roles(kind, [p.position_role for p in postings], list(row.extra_roles or [])),
-        active=row.active,
-        preferred_language=row.preferred_language,
-    )
-
-
 class IdentityService:
     """Citizens' OTP login, officers' registration and approval (S6), postings and charge (S7), delegation (S17),
     tokens and the login audit."""
@@ -213,6 +195,9 @@ class IdentityService:
         policy: IdentityPolicy,
         clock: Callable[[], datetime] = utcnow,
         hasher: PasswordHasher | None = None,
+        *,
+        revoker: Revoker,
+        tokens: TokenIssuer | None = None,
     ) -> None:
         self._sessions = sessions
         self._keys = keys
@@ -223,25 +208,17 @@ class IdentityService:
         self._handovers = handovers
         self._policy = policy
         self._clock = clock
-        # argon2id with the library's defaults (RFC 9106 low-memory profile); tests pass a cheaper one.
-        self._hasher = hasher or PasswordHasher()
-        self._dummy_hash: str | None = None
+        self.passwords = Passwords(hasher)
+        self.tokens = tokens or TokenIssuer(keys, policy.access_token_ttl, policy.refresh_token_ttl, clock)
+        # Writes the revocation records of logout, relinquished charge and revoked delegation after each commit.
+        self._revoker = revoker
 
     # Passwords (argon2 is slow on purpose, so it runs off the event loop)
     async def _hash_password(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await self.passwords.hash(password)
 
     async def _password_matches(self, password_hash: str | None, password: str) -> bool:
-        if password_hash is None:
-            # Spend the same time as a real check, so a response time does not tell which usernames exist.
-            if self._dummy_hash is None:
-                self._dummy_hash = await self._hash_password(secrets.token_urlsafe(16))
-            password_hash = self._dummy_hash
-            password = password + "\x00"
-        try:
-            return await asyncio.to_thread(self._hasher.verify, password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return await self.passwords.matches(password_hash, password)
 
     # Audit
     def _audit(
@@ -255,19 +232,16 @@ class IdentityService:
         reason: str = "",
         account_id: str = "",
     ) -> None:
-        store.add(
-            LoginAuditRow(
-                occurred_at=self._clock(),
-                method=method.value,
-                subject=subject[:64],
-                account_id=account_id,
-                client_ip=client_ip[:64],
-                success=success,
-                reason=reason[:64],
-            )
+        audit_login(
+            store,
+            self._clock(),
+            method,
+            subject,
+            client_ip,
+            success=success,
+            reason=reason,
+            account_id=account_id,
         )
-        if not success:
-            log.info("login refused", method=method.value, subject=subject, client_ip=client_ip, reason=reason)
 
     async def _audit_alone(
         self, method: LoginMethod, subject: str, client_ip: str, *, reason: str, account_id: str = ""
@@ -289,50 +263,7 @@ class IdentityService:
 
     # Tokens
     async def _issue(self, store: IdentityStore, account: AccountRow, family_id: str | None = None) -> IssuedTokens:
-        now = self._clock().replace(microsecond=0)
-        postings = await store.open_postings(account.id) if account.kind == AccountKind.OFFICER.value else []
-        delegation = (
-            await store.active_delegation_to(account.id) if DELEGATE_ROLE in (account.extra_roles or []) else None
-        )
-        view = account_view(account, postings)
-        kind = AccountKind(account.kind)
-        if kind is AccountKind.OFFICER:
-            district = next((p.district_code for p in postings if p.district_code), "")
-        elif kind is AccountKind.OPERATOR:
-            district = account.district_code
-        else:
-            district = ""
-        expires_at = now + self._policy.access_token_ttl
-        claims: dict[str, Any] = {
-            "iss": TOKEN_ISSUER,
-            "aud": TOKEN_AUDIENCE,
-            "sub": account.id,
-            "kind": kind.value,
-            "roles": view.roles,
-            "positions": [p.position_id for p in postings],
-            "district": district,
-            "phone": (account.phone or "") if kind is AccountKind.CITIZEN else "",
-            # Every act under a delegation is audited "by sub for acting_for" (S17).
-            "acting_for": delegation.delegator_account_id if delegation else "",
-            "powers": list(delegation.powers) if delegation else [],
-            "iat": int(now.timestamp()),
-            "exp": int(expires_at.timestamp()),
-        }
-        access = await self._keys.sign(store, claims)
-        refresh = secrets.token_urlsafe(32)
-        store.add(
-            RefreshTokenRow(
-                id=str(uuid.uuid4()),
-                token_hash=refresh_token_hash(refresh),
-                family_id=family_id or str(uuid.uuid4()),
-                account_id=account.id,
-                issued_at=now,
-                expires_at=now + self._policy.refresh_token_ttl,
-                used_at=None,
-                revoked_at=None,
-            )
-        )
-        return IssuedTokens(access_token=access, refresh_token=refresh, access_expires_at=expires_at, account=view)
+        return await self.tokens.issue(store, account, family_id)
 
     async def jwks_json(self) -> str:
         """The public JWK Set the gateway verifies access tokens with."""
@@ -514,6 +445,12 @@ class IdentityService:
             raise refuse("bad_credentials", wrong)
         if not await self._password_matches(account.password_hash, password):
             raise refuse("bad_credentials", wrong, account.id)
+        if not account.active and account.disabled_by_account_id:
+            raise refuse(
+                "account_disabled",
+                PermissionDenied(bilingual("this login has been disabled", "यह लॉगिन निष्क्रिय कर दिया गया है")),
+                account.id,
+            )
         if not account.active:
             raise refuse(
                 "account_disabled",
@@ -553,7 +490,7 @@ class IdentityService:
                 ),
                 account.id,
             )
-        if self._hasher.check_needs_rehash(account.password_hash):
+        if self.passwords.needs_rehash(account.password_hash):
             account.password_hash = await self._hash_password(password)
         tokens = await self._issue(store, account)
         self._audit(store, LoginMethod.PASSWORD, username, client_ip, success=True, account_id=account.id)
@@ -600,8 +537,9 @@ class IdentityService:
             await session.commit()
             return tokens
 
-    async def revoke(self, refresh_token: str) -> None:
-        """Log out: revoke the refresh token's family. An unknown token is not an error (nothing to revoke)."""
+    async def revoke(self, refresh_token: str, access_token_id: str = "", access_expires_at: int = 0) -> None:
+        """Log out: revoke the refresh token's family and, when the caller sent it, the access token (by its jti)
+        at once. An unknown refresh token is not an error (nothing to revoke)."""
         if not refresh_token.strip():
             raise InvalidArgument.field("refresh_token", "is required / आवश्यक है")
         async with self._sessions() as session:
@@ -610,6 +548,7 @@ class IdentityService:
             if row is not None:
                 await store.revoke_refresh_family(row.family_id, self._clock())
                 await session.commit()
+        await self._revoker.token(access_token_id, access_expires_at, "logout")
 
     # Accounts
     async def get_account(self, account_id: str) -> Account:
@@ -702,55 +641,8 @@ class IdentityService:
     async def _require_authority(
         self, store: IdentityStore, actor: Actor, district_code: str, department_code: str, power: str = ""
     ) -> tuple[AccountRow, DelegationRow | None]:
-        """The regulator of a post (S6): the DM of its district; for a post above districts, the department's admin
-        (DEPT_ADMIN); for one with neither, a STATE_ADMIN. Under a delegation (S17) the delegate acts with the
-        delegator's authority, only for `power` and only while the delegation stands. Returns the account whose
-        authority was used and the delegation it was used under."""
-        delegation: DelegationRow | None = None
-        if actor.on_behalf_of_account_id:
-            delegation = await store.active_delegation_to(actor.account_id.strip())
-            if (
-                not power
-                or delegation is None
-                or delegation.delegator_account_id != actor.on_behalf_of_account_id
-                or power not in (delegation.powers or [])
-            ):
-                raise PermissionDenied(
-                    bilingual(
-                        "this act is not among the powers delegated to you (S17)",
-                        "यह कार्य आपको सौंपे गए अधिकारों में नहीं है",
-                    )
-                )
-            delegate = await store.account(actor.account_id.strip())
-            if delegate is None or not delegate.active:
-                raise PermissionDenied(bilingual("the acting account is not active", "कार्यकारी खाता सक्रिय नहीं है"))
-            actor = Actor(account_id=delegation.delegator_account_id)
-        account = await store.account(actor.account_id.strip())
-        if account is None or not account.active:
-            raise PermissionDenied(bilingual("the acting account is not active", "कार्यकारी खाता सक्रिय नहीं है"))
-        if district_code:
-            postings = await store.open_postings(account.id) if account.kind == AccountKind.OFFICER.value else []
-            if any(p.position_role == "DM" and p.district_code == district_code for p in postings):
-                return account, delegation
-            raise PermissionDenied(
-                bilingual(
-                    f"only the DM of district {district_code} may decide this (S6)",
-                    f"केवल जिला {district_code} के जिलाधिकारी यह निर्णय ले सकते हैं",
-                )
-            )
-        roles = list(account.extra_roles or [])
-        if department_code:
-            if "DEPT_ADMIN" in roles and account.department_code == department_code:
-                return account, delegation
-            raise PermissionDenied(
-                bilingual(
-                    f"only the admin of department {department_code} may decide this",
-                    f"केवल विभाग {department_code} के प्रशासक यह निर्णय ले सकते हैं",
-                )
-            )
-        if "STATE_ADMIN" in roles:
-            return account, delegation
-        raise PermissionDenied(bilingual("only a state admin may decide this", "केवल राज्य प्रशासक यह निर्णय ले सकते हैं"))
+        """The regulator of a post (S6); see authority.require_authority."""
+        return await require_authority(store, actor, district_code, department_code, power)
 
     async def decide_registration(self, registration_id: str, approve: bool, note: str, actor: Actor) -> Registration:
         """Approve or reject an officer's registration. Approval makes the login and the posting from the charge
@@ -1010,6 +902,16 @@ class IdentityService:
             assert account is not None
             # A new post needs its regulator (S6): an officer cannot take charge of a post on their own say.
             await self._require_authority(store, actor, position.district_code, position.department_code)
+            if account.disabled_by_account_id:
+                # Taking charge gives back a login that only a relinquished charge took away, never one an
+                # authority disabled (DisableAccount).
+                raise FailedPrecondition(
+                    bilingual(
+                        "this login was disabled by an authority; a new charge does not enable it",
+                        "यह लॉगिन किसी प्राधिकारी ने निष्क्रिय किया है; नया प्रभार इसे सक्रिय नहीं करता",
+                    ),
+                    [FieldViolation("account_id", "is disabled / निष्क्रिय है")],
+                )
             handover_id = await self._open_posting(store, account.id, position, as_utc(charge_from))
             account.active = True
             account.disabled_reason = ""
@@ -1077,13 +979,19 @@ class IdentityService:
             assert account is not None
             # Tokens carry the posts held: the old ones must not outlive the charge.
             await store.revoke_refresh_tokens_of(account_id, now)
+            delegates: list[str] = []
             if not await store.open_postings(account_id):
                 account.active = False
                 account.disabled_reason = f"charge relinquished: {transfer_order_number}"[:200]
                 account.updated_at = now
+                # The delegates' tokens carry powers the relinquished post gave: they end with it (S17).
+                delegates = [d.delegate_account_id for d in await store.active_delegations_by(account_id)]
                 await store.revoke_delegations_by(account_id, now, actor.account_id.strip())
             await session.commit()
         log.info("charge relinquished", account_id=account_id, position_id=position_id)
+        # Committed first: a token issued after the cut-off carries the posts still held, so it is accepted.
+        for revoked in (account_id, *delegates):
+            await self._revoker.account(revoked, "the charge relinquished")
         return posting_view(posting)
 
     async def current_holder(self, position_id: str) -> Posting:
@@ -1202,6 +1110,10 @@ class IdentityService:
                 row.revoked_by_account_id = actor_id
                 await session.commit()
                 log.info("delegation revoked", delegation_id=row.id, by=actor_id)
+        # The delegate's tokens name the delegator (acting_for) and the powers: they end now (S17). Asking again
+        # writes the record again while such a token may live, which makes good a write that failed the first time.
+        if self._revoker.may_still_live(as_utc(row.revoked_at), self._clock()):
+            await self._revoker.account(row.delegate_account_id, "the delegation revoked")
         return delegation_view(row)
 
     # Seeding (dev profile only; see seed.py)

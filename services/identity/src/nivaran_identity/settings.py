@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
+from typing import ClassVar
 
+import yaml
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from nivaran_common.settings import DEV_ONLY_SECRET_PREFIX, Profile, ServiceSettings
+from nivaran_common.secret_strength import IssuedCredential
+from nivaran_common.settings import DEV_ONLY_SECRET_PREFIX, DOOR_SETTINGS, Profile, ServiceSettings
+
+# The demo accounts of the dev profile (NIVARAN_IDENTITY_SEED_FILE under `make run`); their passwords are public.
+DEMO_SEED_FILE = Path(__file__).resolve().parents[2] / "seed" / "demo.yaml"
+
+
+@functools.cache
+def demo_passwords(path: Path = DEMO_SEED_FILE) -> frozenset[str]:
+    """The passwords of the demo accounts in `path` (none when the file is absent)."""
+    if not path.is_file():
+        return frozenset()
+    seed = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    accounts = [*seed.get("officers", []), *seed.get("operators", [])]
+    return frozenset(str(account["password"]) for account in accounts if account.get("password"))
 
 
 class IdentitySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NIVARAN_IDENTITY_", extra="ignore")
+    required_in_prod: ClassVar[tuple[str, ...]] = ("database_url", "redis_url", *DOOR_SETTINGS)
 
     service_name: str = "identity"
     grpc_port: int = 50052
@@ -46,7 +64,7 @@ class IdentitySettings(ServiceSettings):
     dev_fixed_otp: str = "123456"
     # Outside dev, OTPs (and officers' TOTP enrolment links) go by SMS through this provider's JSON API.
     sms_provider_url: str = ""
-    sms_api_key: SecretStr = SecretStr("")
+    sms_api_key: IssuedCredential = SecretStr("")
     sms_sender_id: str = "NIVRAN"
     sms_dlt_entity_id: str = ""
     sms_otp_dlt_template_id: str = ""
@@ -64,6 +82,11 @@ class IdentitySettings(ServiceSettings):
     seed_file: Path | None = None
     # How often charge handovers that sla did not take yet are offered again (S7).
     handover_retry_seconds: float = Field(default=10.0, gt=0)
+
+    @classmethod
+    def public_dev_values(cls) -> frozenset[str]:
+        """The dev defaults, and the demo accounts' passwords: no secret may be one of them outside dev."""
+        return super().public_dev_values() | demo_passwords()
 
     @property
     def officer_totp_required(self) -> bool:

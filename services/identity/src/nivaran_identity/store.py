@@ -17,6 +17,7 @@ from nivaran_identity.tables import (
     PostingRow,
     RefreshTokenRow,
     RegistrationRow,
+    ServiceClientRow,
     SigningKeyRow,
 )
 
@@ -29,6 +30,7 @@ Row = (
     | SigningKeyRow
     | RefreshTokenRow
     | LoginAuditRow
+    | ServiceClientRow
 )
 
 
@@ -161,6 +163,14 @@ class IdentityStore:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def active_delegations_by(self, delegator_account_id: str) -> Sequence[DelegationRow]:
+        stmt = (
+            select(DelegationRow)
+            .where(DelegationRow.delegator_account_id == delegator_account_id, DelegationRow.revoked_at.is_(None))
+            .order_by(DelegationRow.granted_at, DelegationRow.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def revoke_delegations_by(self, delegator_account_id: str, now: datetime, by_account_id: str) -> int:
         result = await self.session.execute(
             update(DelegationRow)
@@ -248,4 +258,27 @@ class IdentityStore:
             conditions.append(LoginAuditRow.account_id == account_id)
         if conditions:
             stmt = stmt.where(or_(*conditions))
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class ServiceClientStore:
+    """Queries over department clients (service_clients). The caller owns the transaction; nothing here commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: ServiceClientRow) -> None:
+        self.session.add(row)
+
+    async def client(self, client_id: str, *, for_update: bool = False) -> ServiceClientRow | None:
+        stmt = select(ServiceClientRow).where(ServiceClientRow.id == client_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def clients(self, department_code: str) -> Sequence[ServiceClientRow]:
+        """Every client of a department (of all departments when empty), oldest first."""
+        stmt = select(ServiceClientRow).order_by(ServiceClientRow.created_at, ServiceClientRow.id)
+        if department_code:
+            stmt = stmt.where(ServiceClientRow.department_code == department_code)
         return (await self.session.execute(stmt)).scalars().all()

@@ -56,6 +56,9 @@ class AccountRow(IdentityBase):
     district_code: Mapped[str] = mapped_column(String(32), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str] = mapped_column(String(200), default="")
+    # Who disabled the login (DisableAccount); empty when it is active, or inactive only for want of a post (a
+    # relinquished charge, which taking charge again undoes). An account an authority disabled stays disabled.
+    disabled_by_account_id: Mapped[str] = mapped_column(String(36), default="")
     preferred_language: Mapped[str] = mapped_column(String(8), default="hi")
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -192,3 +195,21 @@ class LoginAuditRow(IdentityBase):
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     success: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ServiceClientRow(IdentityBase):
+    """A department's system (a department client). Its secret is kept only as a SHA-256: the secret is 256 random
+    bits, so no guessing can reach it and a slow hash would only cost CPU on every token exchange."""
+
+    __tablename__ = "service_clients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department_code: Mapped[str] = mapped_column(String(32), index=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_account_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    disabled_by_account_id: Mapped[str] = mapped_column(String(36), default="")

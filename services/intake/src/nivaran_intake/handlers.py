@@ -10,7 +10,10 @@ from google.protobuf import json_format, struct_pb2
 
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
-from nivaran_common.errors import InvalidArgument
+from nivaran_common.auth import CLIENT
+from nivaran_common.door import current_caller
+from nivaran_common.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from nivaran_common.jurisdiction import GrievanceScope, PositionDirectory, grievance_scope
 from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
 from nivaran_intake.attachments import AttachmentService, NewAttachment
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
@@ -246,13 +249,60 @@ def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transi
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     """Intake's servicer: filings, reads, transitions, attachments and the dashboard."""
 
-    def __init__(self, service: IntakeService, attachments: AttachmentService) -> None:
+    def __init__(
+        self, service: IntakeService, attachments: AttachmentService, directory: PositionDirectory | None = None
+    ) -> None:
         self.service = service
         self.attachments = attachments
+        # Routing's posts, to compute an officer's jurisdiction (nivaran_common.jurisdiction).
+        self.directory = directory
+
+    async def _scope(self) -> GrievanceScope | None:
+        """What the verified person (or department client) may read; None for the suite's own workloads."""
+        caller = current_caller()
+        if caller is None or caller.principal is None:
+            return None
+        if self.directory is None:
+            raise Unavailable("intake cannot work out the caller's jurisdiction (no routing directory)")
+        return await grievance_scope(caller.principal, self.directory)
+
+    async def _readable(self, row: GrievanceRow) -> GrievanceRow:
+        """`row` when the caller may read it; NOT_FOUND otherwise, exactly like an unknown case."""
+        scope = await self._scope()
+        if scope is not None and not scope.covers(
+            complainant_account_id=row.complainant_account_id or "",
+            complainant_phone=row.complainant_phone or "",
+            district_code=row.district_code or "",
+            position_id=row.position_id or "",
+            department_code=row.department_code or "",
+        ):
+            raise NotFound(f"no grievance {row.registration_number}")
+        return row
+
+    async def _readable_id(self, grievance_id: str) -> None:
+        """NOT_FOUND unless the verified caller may read the case `grievance_id` (nothing to check for a workload)."""
+        caller = current_caller()
+        if caller is None or caller.principal is None:
+            return
+        if not grievance_id:
+            raise InvalidArgument.field("grievance_id", "is required")
+        await self._readable(await self.service.get(grievance_id=grievance_id))
+
+    async def _client_files_in_its_department(self, request: intake_pb2.FileGrievanceRequest, department: str) -> None:
+        """A department system files only what routing sends to its own department."""
+        filing = filing_from_proto(request)
+        route = await self.service.router.resolve(filing.category_code, filing.location)
+        if route.department_code != department:
+            raise PermissionDenied(
+                f"category {filing.category_code} belongs to department {route.department_code}, not the client's"
+            )
 
     async def FileGrievance(  # noqa: N802
         self, request: intake_pb2.FileGrievanceRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.FileGrievanceResponse:
+        caller = current_caller()
+        if caller is not None and caller.principal is not None and caller.principal.kind == CLIENT:
+            await self._client_files_in_its_department(request, caller.principal.department)
         filed = await self.service.file(filing_from_proto(request))
         return intake_pb2.FileGrievanceResponse(grievance=grievance_to_proto(filed.grievance), created=filed.created)
 
@@ -260,7 +310,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.GetGrievanceRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.Grievance:
         row = await self.service.get(grievance_id=request.id, registration_number=request.registration_number)
-        return grievance_to_proto(row)
+        return grievance_to_proto(await self._readable(row))
 
     async def ListGrievances(  # noqa: N802
         self, request: intake_pb2.ListGrievancesRequest, context: grpc.aio.ServicerContext
@@ -273,8 +323,12 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             if value not in _STATUS_FROM_PROTO:
                 raise InvalidArgument.field("statuses", "unknown status")
             statuses.append(_STATUS_FROM_PROTO[value].value)
+        scope = await self._scope()
+        if scope is not None and scope.is_empty:
+            return intake_pb2.ListGrievancesResponse()
         rows, token = await self.service.search(
             SearchFilter(
+                within=scope,
                 district_code=request.district_code,
                 position_ids=list(request.position_ids),
                 statuses=statuses,
@@ -298,6 +352,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def GetTimeline(  # noqa: N802
         self, request: intake_pb2.GetTimelineRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.GetTimelineResponse:
+        await self._readable_id(request.grievance_id)
         rows = await self.service.timeline(request.grievance_id)
         return intake_pb2.GetTimelineResponse(events=[event_to_proto(r) for r in rows])
 
@@ -325,17 +380,20 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def AddAttachment(  # noqa: N802
         self, request: intake_pb2.AddAttachmentRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.Attachment:
+        await self._readable_id(request.grievance_id)
         row = await self.attachments.add(attachment_from_proto(request))
         return attachment_to_proto(row)
 
     async def ListAttachments(  # noqa: N802
         self, request: intake_pb2.ListAttachmentsRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.ListAttachmentsResponse:
+        await self._readable_id(request.grievance_id)
         rows = await self.attachments.of_grievance(request.grievance_id)
         return intake_pb2.ListAttachmentsResponse(attachments=[attachment_to_proto(r) for r in rows])
 
     async def GetAttachmentContent(  # noqa: N802
         self, request: intake_pb2.GetAttachmentContentRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.AttachmentContent:
+        await self._readable_id(request.grievance_id)
         stored = await self.attachments.content(request.grievance_id, request.attachment_id)
         return intake_pb2.AttachmentContent(attachment=attachment_to_proto(stored.attachment), content=stored.content)

@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from temporalio.converter import PayloadCodec
+
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
+from nivaran_common.jurisdiction import PositionDirectory
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.payload_codec import codec_for_process
+from nivaran_common.security import service_security
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.temporal import connect_temporal
 from nivaran_intake import SERVICE_ROOT
+from nivaran_intake.access import RULES
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
 from nivaran_intake.blobstore import BlobStore, LocalBlobStore, S3BlobStore
 from nivaran_intake.clients import GrpcRouter, TemporalLifecycleStarter
@@ -25,11 +31,13 @@ from nivaran_intake.settings import IntakeSettings
 log = get_logger(__name__)
 
 
-def binding(service: IntakeService, attachments: AttachmentService) -> ServiceBinding:
+def binding(
+    service: IntakeService, attachments: AttachmentService, directory: PositionDirectory | None = None
+) -> ServiceBinding:
     """The intake servicer, mounted."""
     return ServiceBinding(
         intake_pb2_grpc.add_IntakeServiceServicer_to_server,
-        IntakeServicer(service, attachments),
+        IntakeServicer(service, attachments, directory),
         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
     )
 
@@ -60,10 +68,12 @@ async def retry_pending_starts(service: IntakeService, every_seconds: float) -> 
         await asyncio.sleep(every_seconds)
 
 
-async def connect_temporal_with_retry(address: str, namespace: str, attempts: int = 60) -> object:
+async def connect_temporal_with_retry(
+    address: str, namespace: str, attempts: int = 60, *, payload_codec: PayloadCodec
+) -> object:
     for attempt in range(1, attempts + 1):
         try:
-            return await connect_temporal(address, namespace)
+            return await connect_temporal(address, namespace, payload_codec=payload_codec)
         except Exception:
             log.warning("temporal not reachable yet", address=address, attempt=attempt)
             await asyncio.sleep(1.0)
@@ -74,10 +84,15 @@ async def run(settings: IntakeSettings) -> None:
     """Run the intake service until SIGTERM."""
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
+    # Complainants' details travel in the lifecycle's input: without the keys that seal them, do not start at all.
+    payload_codec = codec_for_process(settings.service_name)
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
-    routing_channel = open_channel(settings.routing_target)
-    temporal = await connect_temporal_with_retry(settings.temporal_address, settings.temporal_namespace)
+    tls = settings.tls_material()
+    routing_channel = open_channel(settings.routing_target, tls)
+    temporal = await connect_temporal_with_retry(
+        settings.temporal_address, settings.temporal_namespace, payload_codec=payload_codec
+    )
     service = IntakeService(
         session_factory(engine),
         GrpcRouter(routing_pb2_grpc.RoutingServiceStub(routing_channel)),
@@ -91,14 +106,23 @@ async def run(settings: IntakeSettings) -> None:
         blob_store(settings),
         AttachmentLimits(settings.attachments_max_bytes, settings.attachments_allowed_types),
     )
+    # An officer's jurisdiction, from routing's reporting chains (cached briefly, as at the gateway).
+    directory = PositionDirectory(
+        routing_pb2_grpc.RoutingServiceStub(routing_channel),  # type: ignore[arg-type]
+        ttl_seconds=settings.jurisdiction_cache_seconds,
+        timeout_seconds=10.0,
+    )
     sweeper = asyncio.create_task(retry_pending_starts(service, settings.start_retry_seconds))
     try:
-        await serve_until_signalled(
-            [binding(service, attachments)],
-            settings.grpc_host,
-            settings.grpc_port,
-            settings.graceful_shutdown_seconds,
-        )
+        async with service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security:
+            await serve_until_signalled(
+                [binding(service, attachments, directory)],
+                settings.grpc_host,
+                settings.grpc_port,
+                settings.graceful_shutdown_seconds,
+                security=security,
+                health_port=settings.health_port,
+            )
     finally:
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from nivaran_common.jurisdiction import GrievanceScope
 from nivaran_common.logging import get_logger
 from nivaran_common.temporal import lifecycle_workflow_id
 from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
@@ -83,6 +84,9 @@ class SearchFilter:
     dm_visible_only: bool = False
     district_codes: Sequence[str] = ()
     order: GrievanceOrder = GrievanceOrder.NEWEST
+    # The verified caller's scope (nivaran_common.jurisdiction), ANDed with every filter above; None for the
+    # suite's own workloads acting on their own account.
+    within: GrievanceScope | None = None
 
 
 @dataclass(frozen=True)
@@ -323,6 +327,7 @@ class IntakeService:
                     dm_visible_only=criteria.dm_visible_only,
                     district_codes=criteria.district_codes,
                     order=criteria.order,
+                    within=criteria.within,
                 )
             except ValueError as exc:
                 raise InvalidArgument.field("page.page_token", "is not a token this service issued") from exc

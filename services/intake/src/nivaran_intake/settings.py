@@ -3,6 +3,7 @@
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from nivaran_common.secret_strength import IssuedCredential
 from nivaran_common.settings import DEV_ONLY_SECRET_PREFIX, ServiceSettings
 from nivaran_intake.attachments import DEFAULT_ALLOWED_TYPES
 
@@ -23,6 +24,8 @@ class IntakeSettings(ServiceSettings):
     aadhaar_hash_key: SecretStr = SecretStr(DEV_ONLY_SECRET_PREFIX + "aadhaar-hash-key")
     # How often cases whose workflow start did not go through are started again.
     start_retry_seconds: float = 5.0
+    # Officers' jurisdictions (routing's reporting chains) are cached this long.
+    jurisdiction_cache_seconds: float = Field(default=30.0, ge=0)
     # Attachments: bytes in a local folder (content-addressed by SHA-256), or in an S3-compatible bucket when
     # attachments_s3_bucket is set; credentials fall back to boto3's own chain (env, instance role) when empty.
     attachments_dir: str = "var/attachments"
@@ -34,7 +37,7 @@ class IntakeSettings(ServiceSettings):
     attachments_s3_region: str = ""
     attachments_s3_prefix: str = "attachments/"
     attachments_s3_access_key_id: str = ""
-    attachments_s3_secret_access_key: SecretStr = SecretStr("")
+    attachments_s3_secret_access_key: IssuedCredential = SecretStr("")
 
     @field_validator("attachments_allowed_types", mode="after")
     @classmethod

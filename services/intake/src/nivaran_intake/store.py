@@ -8,13 +8,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, false, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nivaran_common.jurisdiction import GrievanceScope
 from nivaran_common.timeutil import as_utc
 from nivaran_intake.domain import GrievanceOrder
 from nivaran_intake.tables import AttachmentRow, GrievanceRow, RegistrationCounterRow, TimelineEventRow
+
+
+def scope_condition(scope: GrievanceScope) -> Any:
+    """The SQL form of GrievanceScope.covers: the cases a verified caller may read (false when none)."""
+    if scope.state_wide:
+        return true()
+    if scope.complainant_account_id or scope.complainant_phone:
+        owners = []
+        if scope.complainant_account_id:
+            owners.append(GrievanceRow.complainant_account_id == scope.complainant_account_id)
+        if scope.complainant_phone:
+            owners.append(GrievanceRow.complainant_phone == scope.complainant_phone)
+        return or_(*owners)
+    if scope.district_codes:
+        return GrievanceRow.district_code.in_(scope.district_codes)
+    if scope.position_ids:
+        return GrievanceRow.position_id.in_(scope.position_ids)
+    if scope.department_code:
+        return GrievanceRow.department_code == scope.department_code
+    return false()
 
 
 class IntakeStore:
@@ -126,13 +147,14 @@ class IntakeStore:
         dm_visible_only: bool = False,
         district_codes: Sequence[str] = (),
         order: GrievanceOrder = GrievanceOrder.NEWEST,
+        within: GrievanceScope | None = None,
     ) -> tuple[Sequence[GrievanceRow], str]:
         """One keyset-paginated page, so deep pages stay cheap.
 
         NEWEST: filed_at, id descending. DEADLINE: current_deadline ascending with the deadline-less last, then
         filed_at, id descending. A token is only valid for the order that issued it (ValueError otherwise).
         """
-        conditions: list[Any] = []
+        conditions: list[Any] = [] if within is None else [scope_condition(within)]
         owners = []
         if complainant_account_id:
             owners.append(GrievanceRow.complainant_account_id == complainant_account_id)

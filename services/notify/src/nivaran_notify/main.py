@@ -13,9 +13,11 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.security import service_security
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.timeutil import utcnow
 from nivaran_notify import SERVICE_ROOT
+from nivaran_notify.access import RULES
 from nivaran_notify.domain import RetryPolicy
 from nivaran_notify.handlers import NotifyServicer
 from nivaran_notify.providers import HttpSmsGateway, HttpWhatsAppGateway, SmtpTransport
@@ -92,6 +94,7 @@ async def run(settings: NotifySettings) -> None:
     """Run the notify service and its retry loop until SIGTERM."""
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
+    tls = settings.tls_material()
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
@@ -105,9 +108,15 @@ async def run(settings: NotifySettings) -> None:
         whatsapp_configured=settings.whatsapp_provider_url is not None,
     )
     try:
-        await serve_until_signalled(
-            bindings(service), settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
-        )
+        async with service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security:
+            await serve_until_signalled(
+                bindings(service),
+                settings.grpc_host,
+                settings.grpc_port,
+                settings.graceful_shutdown_seconds,
+                security=security,
+                health_port=settings.health_port,
+            )
     finally:
         await retry_loop.stop(settings.graceful_shutdown_seconds)
         await http.aclose()

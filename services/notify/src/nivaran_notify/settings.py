@@ -7,6 +7,7 @@ from email.utils import parseaddr
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from nivaran_common.secret_strength import IssuedCredential
 from nivaran_common.settings import ServiceSettings
 
 
@@ -22,19 +23,19 @@ class NotifySettings(ServiceSettings):
     smtp_from: str = "Nivaran <no-reply@nivaran.local>"
     smtp_starttls: bool = False
     smtp_username: str = ""
-    smtp_password: SecretStr = SecretStr("")
+    smtp_password: IssuedCredential = SecretStr("")
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # The URL each message is POSTed to, as JSON. Unset means the channel is recorded FAILED, never dropped.
     sms_provider_url: AnyHttpUrl | None = None
-    sms_api_key: SecretStr = SecretStr("")
+    sms_api_key: IssuedCredential = SecretStr("")
     # DLT header (sender id) and principal entity id registered with the operator, as TRAI's rules require.
     sms_sender_id: str = Field(default="NIVRAN", min_length=1, max_length=11)
     dlt_entity_id: str = ""
     # Overrides of the templates' built-in DLT template ids, e.g. {"acknowledgement": "1107..."}.
     dlt_template_ids: dict[str, str] = Field(default_factory=dict)
     whatsapp_provider_url: AnyHttpUrl | None = None
-    whatsapp_api_key: SecretStr = SecretStr("")
+    whatsapp_api_key: IssuedCredential = SecretStr("")
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
 
     max_attempts: int = Field(default=6, ge=1)

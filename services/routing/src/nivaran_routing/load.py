@@ -16,6 +16,7 @@ from typing import TextIO
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import FailedPrecondition
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.settings import load_settings
 from nivaran_routing import SERVICE_ROOT
 from nivaran_routing.domain import ImportReport
 from nivaran_routing.loader import MasterDataLoader
@@ -53,10 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="python -m nivaran_routing.load", description=__doc__)
     parser.add_argument("folder", type=Path, help="folder of master-data files, e.g. data/demo")
-    parser.add_argument("--database-url", help="defaults to NIVARAN_ROUTING_DATABASE_URL or var/routing.db")
+    parser.add_argument(
+        "--database-url",
+        help="defaults to NIVARAN_ROUTING_DATABASE_URL (var/routing.db with NIVARAN_ROUTING_PROFILE=dev)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     args = parser.parse_args(argv)
-    database_url = args.database_url or RoutingSettings().database_url
+    database_url = args.database_url or load_settings(RoutingSettings).database_url
     try:
         report = asyncio.run(load(args.folder, database_url, args.dry_run))
     except NotADirectoryError as exc:

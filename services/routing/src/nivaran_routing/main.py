@@ -10,8 +10,10 @@ from nivaran_common.errors import FailedPrecondition
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.security import service_security
 from nivaran_common.telemetry import configure_tracing
 from nivaran_routing import SERVICE_ROOT
+from nivaran_routing.access import RULES
 from nivaran_routing.domain import ImportReport
 from nivaran_routing.handlers import RoutingServicer
 from nivaran_routing.service import RoutingService
@@ -49,14 +51,21 @@ async def run(settings: RoutingSettings) -> None:
     """Run the routing service until SIGTERM."""
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
+    tls = settings.tls_material()
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
     try:
         service = RoutingService(session_factory(engine))
         if settings.seed_folder is not None:
             await load_seed(service, settings.seed_folder)
-        await serve_until_signalled(
-            [binding(service)], settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
-        )
+        async with service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security:
+            await serve_until_signalled(
+                [binding(service)],
+                settings.grpc_host,
+                settings.grpc_port,
+                settings.graceful_shutdown_seconds,
+                security=security,
+                health_port=settings.health_port,
+            )
     finally:
         await engine.dispose()

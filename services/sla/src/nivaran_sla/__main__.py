@@ -2,8 +2,12 @@
 
 import asyncio
 
-from nivaran_sla.main import run
+from nivaran_common.settings import load_settings
 from nivaran_sla.settings import SlaSettings
 
 if __name__ == "__main__":
-    asyncio.run(run(SlaSettings()))
+    # Settings first: a refused configuration exits before the service's heavier imports (grpc, temporal, ...).
+    settings = load_settings(SlaSettings)
+    from nivaran_sla.main import run
+
+    asyncio.run(run(settings))

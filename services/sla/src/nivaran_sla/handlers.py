@@ -10,6 +10,8 @@ from google.protobuf import duration_pb2, json_format, struct_pb2
 
 from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.door import current_caller
+from nivaran_common.errors import PermissionDenied
 from nivaran_common.timeutil import to_timestamp
 from nivaran_sla.act_inputs import act_from_proto
 from nivaran_sla.acts import CaseActs, require_act
@@ -106,6 +108,33 @@ def case_state_to_proto(grievance_id: str, state: LifecycleState) -> sla_pb2.Cas
     )
 
 
+def bind_caller(claimed: sla_pb2.Caller) -> None:
+    """ActOnCase's caller is the verified token's (nivaran_common.door), never the request's word: fields left
+    empty are filled from the token; a field that names anything else is refused."""
+    found = current_caller()
+    if found is None:
+        return  # a server without a door: only a unit test of the handlers builds one (grpc_server.build_server)
+    principal = found.principal
+    if principal is None:
+        raise PermissionDenied("acting on a case needs the acting person's verified token")
+    verified = {
+        "account_id": principal.account_id,
+        "kind": principal.kind,
+        "district_code": principal.district,
+        "phone": principal.phone,
+        "acting_for_account_id": principal.acting_for,
+    }
+    for name, value in verified.items():
+        sent = getattr(claimed, name)
+        if sent and sent != value:
+            raise PermissionDenied(f"caller.{name} is not the verified caller's")
+        setattr(claimed, name, value)
+    if set(claimed.position_ids) - set(principal.positions):
+        raise PermissionDenied("caller.position_ids names a post the verified caller does not hold")
+    del claimed.position_ids[:]
+    claimed.position_ids.extend(principal.positions)
+
+
 class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
     """The SlaService RPCs over SlaService use cases."""
 
@@ -149,6 +178,7 @@ class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
     async def ActOnCase(
         self, request: sla_pb2.ActOnCaseRequest, context: grpc.aio.ServicerContext
     ) -> sla_pb2.ActOnCaseResponse:
+        bind_caller(request.caller)
         act, caller, violations = act_from_proto(request)
         outcome = await self._acts.act(
             request.grievance_id, request.idempotency_key, caller, require_act(act, violations)

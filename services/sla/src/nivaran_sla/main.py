@@ -15,8 +15,11 @@ from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.payload_codec import codec_for_process
+from nivaran_common.security import service_security
 from nivaran_common.telemetry import configure_tracing
 from nivaran_sla import SERVICE_ROOT
+from nivaran_sla.access import RULES
 from nivaran_sla.acts import CaseActs
 from nivaran_sla.clients import IntakeCases, TemporalWorkflows
 from nivaran_sla.handlers import SlaServicer
@@ -72,18 +75,31 @@ async def run(settings: SlaSettings) -> None:
     configure_tracing(settings.service_name)
     # Before anything else: a bad policy file must stop the service at once, not after Temporal answers.
     policies = load_policies(settings)
+    payload_codec = codec_for_process(settings.service_name)
+    tls = settings.tls_material()
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     temporal = await connect_with_retry(
-        settings.temporal_address, settings.temporal_namespace, settings.temporal_connect_timeout_seconds
+        settings.temporal_address,
+        settings.temporal_namespace,
+        settings.temporal_connect_timeout_seconds,
+        payload_codec=payload_codec,
     )
     engine = create_engine(settings.database_url)
     try:
-        async with open_channel(settings.intake_target) as intake:
+        async with (
+            open_channel(settings.intake_target, tls) as intake,
+            service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security,
+        ):
             records = SlaRecords(session_factory(engine))
             service = build_service(settings, records, policies, temporal, intake_pb2_grpc.IntakeServiceStub(intake))
             servicer = SlaServicer(service, CaseActs(TemporalWorkflows(temporal), records))
             await serve_until_signalled(
-                bindings(servicer), settings.grpc_host, settings.grpc_port, settings.graceful_shutdown_seconds
+                bindings(servicer),
+                settings.grpc_host,
+                settings.grpc_port,
+                settings.graceful_shutdown_seconds,
+                security=security,
+                health_port=settings.health_port,
             )
     finally:
         await engine.dispose()

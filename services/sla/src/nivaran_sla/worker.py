@@ -7,6 +7,7 @@ starts) -> gRPC channels to intake and notify -> activities -> worker, until SIG
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.converter import PayloadCodec
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -23,6 +25,8 @@ from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.payload_codec import codec_for_process, load_codec
+from nivaran_common.settings import load_settings
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.temporal import SEARCH_ATTRIBUTES, connect_temporal
 from nivaran_sla.activities import LifecycleActivities
@@ -40,11 +44,17 @@ async def connect_with_retry(
     address: str,
     namespace: str,
     timeout_seconds: float,
-    connect: Callable[[str, str], Awaitable[Client]] = connect_temporal,
+    connect: Callable[[str, str], Awaitable[Client]] | None = None,
     *,
+    payload_codec: PayloadCodec | None = None,
     initial_delay_seconds: float = 0.5,
 ) -> Client:
-    """Connect to Temporal, retrying with backoff for up to `timeout_seconds` while the server comes up."""
+    """Connect to Temporal, retrying with backoff for up to `timeout_seconds` while the server comes up.
+
+    `connect` defaults to connect_temporal with `payload_codec`, or without one with the codec of
+    NIVARAN_TEMPORAL_CODEC_KEYS."""
+    if connect is None:
+        connect = functools.partial(connect_temporal, payload_codec=payload_codec or load_codec())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_seconds
     delay = initial_delay_seconds
@@ -128,13 +138,19 @@ async def run_worker(settings: SlaSettings) -> None:
     service = f"{settings.service_name}-worker"
     configure_logging(service, settings.log_level)
     configure_tracing(service)
+    # The worker's own certificate (workload sla-worker): NIVARAN_SLA_TLS_CERT_FILE / _KEY_FILE of its process.
+    tls = settings.tls_material()
+    payload_codec = codec_for_process(service)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     connecting = asyncio.create_task(
         connect_with_retry(
-            settings.temporal_address, settings.temporal_namespace, settings.temporal_connect_timeout_seconds
+            settings.temporal_address,
+            settings.temporal_namespace,
+            settings.temporal_connect_timeout_seconds,
+            payload_codec=payload_codec,
         )
     )
     stopping = asyncio.create_task(stop.wait())
@@ -159,9 +175,9 @@ async def run_worker(settings: SlaSettings) -> None:
     engine = create_engine(settings.database_url)
     policies = PolicyRegistry.from_folder(settings.policy_folder)
     async with (
-        open_channel(settings.intake_target) as intake,
-        open_channel(settings.notify_target) as notify,
-        open_channel(settings.routing_target) as routing,
+        open_channel(settings.intake_target, tls) as intake,
+        open_channel(settings.notify_target, tls) as notify,
+        open_channel(settings.routing_target, tls) as routing,
     ):
         activities = LifecycleActivities(
             intake_pb2_grpc.IntakeServiceStub(intake),
@@ -187,4 +203,4 @@ async def run_worker(settings: SlaSettings) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run_worker(SlaSettings()))
+    asyncio.run(run_worker(load_settings(SlaSettings)))

@@ -1,7 +1,8 @@
 """Who is calling: access tokens (JWTs signed by identity) verified against identity's JWKS, as a `Principal`.
 
-The gateway never mints or stores tokens. It fetches the key set over gRPC (IdentityService.GetJwks), caches it,
-and refetches it when it is old or when a token names a key id it does not know (key rotation), at most once per
+The gateway and every gRPC service verify the same way (see nivaran_common.door). None of them mints or stores
+tokens. Each fetches the key set (IdentityService.GetJwks; identity reads its own key ring), caches it, and refetches
+it when it is old or when a token names a key id it does not know (key rotation), at most once per
 `min_refresh_seconds` so that forged key ids cannot make it hammer identity.
 """
 
@@ -21,6 +22,7 @@ from joserfc.jwk import KeySet
 
 from nivaran.common.v1 import common_pb2
 from nivaran_common.logging import get_logger
+from nivaran_common.revocation import Revocations, RevocationUnavailable
 
 log = get_logger(__name__)
 
@@ -29,7 +31,9 @@ CITIZEN = "citizen"
 OFFICER = "officer"
 OPERATOR = "operator"
 SERVICE = "service"
-KINDS = frozenset({CITIZEN, OFFICER, OPERATOR, SERVICE})
+# A department system's own identity (an admin issues it; its token carries a department and scopes).
+CLIENT = "client"
+KINDS = frozenset({CITIZEN, OFFICER, OPERATOR, SERVICE, CLIENT})
 
 # Officer roles named in access declarations (routing's position roles).
 DM = "DM"
@@ -55,7 +59,8 @@ class InvalidToken(Exception):
 
 
 class KeysUnavailable(Exception):
-    """No key set is known and identity could not be asked for one."""
+    """No key set is known and identity could not be asked for one, or the revocation records cannot be read:
+    the token can be neither accepted nor refused (the caller answers "unavailable")."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,13 @@ class Principal:
     # The delegator's account when acting under a delegation (S17).
     acting_for: str = ""
     powers: tuple[str, ...] = ()
+    # Department clients only: the department their calls are confined to, and what they may call.
+    department: str = ""
+    scopes: tuple[str, ...] = ()
+    # The token's id and issue time (ms), which revocation records are checked against; and its expiry (s).
+    token_id: str = ""
+    issued_ms: int = 0
+    expires_at: int = 0
 
     def has_any(self, names: Iterable[str]) -> bool:
         """True when the account's kind or one of its roles is among `names`."""
@@ -102,6 +114,7 @@ class Principal:
         """Build from verified claims; claims of the wrong shape make the token invalid."""
         sub = claims.get("sub")
         kind = claims.get("kind")
+        stamps = _stamps(claims)
         if not isinstance(sub, str) or not sub.strip():
             raise InvalidToken("the token names no subject")
         if kind not in KINDS:
@@ -114,7 +127,19 @@ class Principal:
         acting_for = _string(claims, "acting_for")
         if kind == CITIZEN:
             # A citizen holds no post and no delegated power, whatever else a token might say.
-            return cls(account_id=sub, kind=CITIZEN, roles=(CITIZEN,), phone=phone)
+            return cls(account_id=sub, kind=CITIZEN, roles=(CITIZEN,), phone=phone, **stamps)
+        if kind == CLIENT:
+            department = _string(claims, "department")
+            if not department:
+                raise InvalidToken("a client token names no department")
+            return cls(
+                account_id=sub,
+                kind=CLIENT,
+                roles=(CLIENT,),
+                department=department,
+                scopes=_strings(claims, "scopes"),
+                **stamps,
+            )
         return cls(
             account_id=sub,
             kind=str(kind),
@@ -123,7 +148,20 @@ class Principal:
             district=district,
             acting_for=acting_for,
             powers=powers if acting_for else (),
+            **stamps,
         )
+
+
+def _stamps(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """jti, the issue time in ms (`issued_ms`, else `iat` in seconds) and exp: what revocation is checked against."""
+    token_id = _string(claims, "jti")
+    issued_ms = claims.get("issued_ms")
+    if not isinstance(issued_ms, int) or isinstance(issued_ms, bool):
+        iat = claims.get("iat", 0)
+        issued_ms = int(iat * 1000) if isinstance(iat, int | float) and not isinstance(iat, bool) else 0
+    exp = claims.get("exp", 0)
+    expires_at = int(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else 0
+    return {"token_id": token_id, "issued_ms": issued_ms, "expires_at": expires_at}
 
 
 def _strings(claims: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -220,8 +258,10 @@ class TokenVerifier:
         audience: str,
         algorithms: Sequence[str],
         leeway_seconds: int,
+        revocations: Revocations | None = None,
     ) -> None:
         self.keys = keys
+        self.revocations = revocations
         self._algorithms = tuple(algorithms)
         self._claims = jwt.JWTClaimsRegistry(
             leeway=leeway_seconds,
@@ -255,4 +295,14 @@ class TokenVerifier:
             raise InvalidToken("the token has expired") from exc
         except (JoseError, ValueError, TypeError, KeyError, UnicodeError) as exc:
             raise InvalidToken("the token's signature or claims are not valid") from exc
-        return Principal.from_claims(decoded.claims)
+        principal = Principal.from_claims(decoded.claims)
+        if self.revocations is not None:
+            try:
+                revoked = await self.revocations.is_revoked(
+                    principal.account_id, principal.token_id, principal.issued_ms
+                )
+            except RevocationUnavailable as exc:
+                raise KeysUnavailable(str(exc)) from exc
+            if revoked:
+                raise InvalidToken("the token has been revoked")
+        return principal

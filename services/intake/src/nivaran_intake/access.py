@@ -1,0 +1,32 @@
+"""Who may call each IntakeService RPC (nivaran_common.door). A user's reads are then confined to what the
+user may see, here where the cases live (handlers.py, nivaran_common.jurisdiction)."""
+
+from __future__ import annotations
+
+from nivaran.intake.v1 import intake_pb2
+from nivaran_common.door import GATEWAY, SLA, SLA_WORKER, rule, rules_for
+
+# Department clients' scopes.
+SCOPE_FILE = "grievances.file"
+SCOPE_READ = "grievances.read"
+
+_READ = rule(user=(GATEWAY,), scope=SCOPE_READ)
+
+RULES = rules_for(
+    intake_pb2.DESCRIPTOR.services_by_name["IntakeService"],
+    {
+        # Anyone may file at the public edge, signed in or not (the gateway rate-limits it); a token, when sent,
+        # is verified and names who filed (S2).
+        "FileGrievance": rule(system=(GATEWAY,), scope=SCOPE_FILE),
+        "GetGrievance": _READ,
+        # sla lists a post's open cases when its holder changes (S7).
+        "ListGrievances": rule(user=(GATEWAY,), system=(SLA,), scope=SCOPE_READ),
+        "GetTimeline": _READ,
+        # The lifecycle workflow is the single writer of a case's state (DESIGN §3).
+        "RecordTransition": rule(system=(SLA_WORKER,)),
+        "AddAttachment": rule(user=(GATEWAY,), scope=SCOPE_FILE),
+        "ListAttachments": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetAttachmentContent": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetDashboard": rule(user=(GATEWAY,), scope=SCOPE_READ),
+    },
+)

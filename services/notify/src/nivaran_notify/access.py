@@ -1,0 +1,19 @@
+"""Who may call each NotifyService RPC (nivaran_common.door)."""
+
+from __future__ import annotations
+
+from nivaran.notify.v1 import notify_pb2
+from nivaran_common.door import GATEWAY, SLA_WORKER, rule, rules_for
+
+RULES = rules_for(
+    notify_pb2.DESCRIPTOR.services_by_name["NotifyService"],
+    {
+        # Notices are sent by the lifecycle (and the services that own an event), never by a person directly.
+        "Send": rule(system=(SLA_WORKER,)),
+        "GetDeliveryStatus": rule(system=(SLA_WORKER,)),
+        # A person's own in-app notices (S16); notify confines them to the verified account.
+        "ListNotices": rule(user=(GATEWAY,)),
+        "MarkNoticeRead": rule(user=(GATEWAY,)),
+        "ListTemplates": rule(user=(GATEWAY,)),
+    },
+)
