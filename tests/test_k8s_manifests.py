@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from secrets import token_urlsafe
 from typing import Any
 
+import k8s_validate  # scripts/k8s_validate.py, put on sys.path by tests/conftest.py
 import pytest
 import yaml
 from pydantic import SecretStr, ValidationError
@@ -48,9 +50,15 @@ Doc = dict[str, Any]
 
 
 def run_validator(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(VALIDATOR), *args], capture_output=True, text=True, timeout=240, check=False
-    )
+    """scripts/k8s_validate.py with `args`, run in this process (its schemas load once per session, and no
+    interpreter starts per case); its exit code and output, as a subprocess run would give them."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = k8s_validate.main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess([str(VALIDATOR), *args], code, out.getvalue(), err.getvalue())
 
 
 def container(doc: Doc) -> Doc:
