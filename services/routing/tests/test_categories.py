@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nivaran_common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from nivaran_common.testing import ONE_BACKEND
 from nivaran_routing.domain import Actor, Category, CategoryChange, Location
 
 from .conftest import DEMO, Routing
@@ -184,6 +185,7 @@ async def test_H4_codes_and_names_are_unique(demo: Routing) -> None:
     assert (await demo.service.get_category("FOOD-MEAL")).name_en == "Mid-day meal"
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("proposed", "expected"),
     [

@@ -11,6 +11,7 @@ import pytest
 from nivaran.common.v1 import common_pb2
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran_common.errors import field_violations
+from nivaran_common.testing import ONE_BACKEND
 
 Stub = routing_pb2_grpc.RoutingServiceStub
 
@@ -79,6 +80,7 @@ async def test_resolve_l1_bad_input_is_invalid_argument_naming_the_field(
     assert [v.field for v in field_violations(caught.value)] == [field]
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("location", "field"),
     [

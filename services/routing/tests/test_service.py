@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from nivaran_common.testing import ONE_BACKEND
 from nivaran_routing.domain import RULE_DEPARTMENT_LEVEL, RULE_DISTRICT_L1, AreaLevel, Location, Position
 from nivaran_routing.store import RoutingStore
 
@@ -104,6 +105,7 @@ async def test_validate_location_returns_every_named_area_with_both_names(demo: 
     assert [a.name_hi for a in areas][:3] == ["पटना", "पटना सदर", "फुलवारी शरीफ"]
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("location", "field"),
     [

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from nivaran_common.testing import ONE_BACKEND
 from nivaran_routing.domain import Actor, Location, NewTransfer, Transfer, TransferState
 from nivaran_routing.service import RoutingService
 from nivaran_routing.store import RoutingStore
@@ -271,6 +272,7 @@ async def test_S5_a_decision_racing_another_does_not_overwrite_it(
     assert await service.list_transfer_queue("PAT", None) == [returned]
 
 
+@ONE_BACKEND
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [

@@ -377,3 +377,21 @@ async def test_replay_of_recorded_histories_still_succeeds(recorded: Path) -> No
     )
 
     assert result.replay_failure is None
+
+
+async def test_S8_a_worker_that_caches_no_case_replays_each_wake_and_does_each_step_once(
+    time_skipping_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """NIVARAN_SLA_WORKER_MAX_CACHED_WORKFLOWS=0: every workflow task is a cache miss, so the case is rebuilt from
+    its history each time it wakes (the path a worker holding more cases than its cache takes). The steps still
+    happen once each, in order, and an Update still reaches the rebuilt case."""
+    fake = FakeServices()
+    lifecycle = lifecycle_input()
+    async with build_worker(time_skipping_env.client, task_queue, fake.activities(), max_cached_workflows=0):
+        handle = await start(time_skipping_env.client, lifecycle, task_queue)
+        await wait_for_steps(fake, 4)
+        await handle.execute_update(GrievanceLifecycle.dispose, dispose_input())
+        await handle.result()
+    assert fake.steps()[:4] == START_STEPS
+    keys = [call.idempotency_key for call in fake.calls if isinstance(call, TransitionInput)]
+    assert len(keys) == len(set(keys)), "no transition was recorded twice across the replays"

@@ -193,6 +193,11 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mig
     templates.cleanup()
 
 
+# For tests whose outcome cannot depend on the database (input refused before any query): one backend is enough.
+# `make test` stays inside its time budget by running both backends only where the backend matters.
+ONE_BACKEND = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, make_database: DatabaseFactory) -> str:
     """One fresh database per test, on SQLite and on PostgreSQL: store tests run on both."""

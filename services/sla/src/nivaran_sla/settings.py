@@ -35,6 +35,10 @@ class SlaSettings(ServiceSettings):
     # Must stay below the pod's terminationGracePeriodSeconds (30 s) so running activities finish or are
     # handed back before the kubelet kills the process.
     worker_graceful_shutdown_seconds: float = Field(default=20.0, gt=0, lt=30)
+    # Cases kept in the worker's memory between their workflow tasks (Temporal's sticky cache). A case not cached
+    # is replayed from its history when it wakes, which costs several times the CPU of a cached one; a cached case
+    # costs about 0.25 MiB (bench/RESULTS.md). Size it to the worker's memory: 1,000 is the SDK's default.
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
     # Write NivaranStatus / NivaranDistrict / NivaranOfficeLevel / NivaranDeadline on every case's workflow, so
     # cases can be found by visibility queries. The Temporal namespace must have them registered first (make run
     # does, with `--search-attribute`; a cluster needs `temporal operator search-attribute create`); the worker

@@ -107,8 +107,10 @@ def build_worker(
     task_queue: str,
     activities: Sequence[Callable[..., Any]],
     graceful_shutdown_seconds: float = 20.0,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
-    """The worker that runs GrievanceLifecycle and the given activities on `task_queue`."""
+    """The worker that runs GrievanceLifecycle and the given activities on `task_queue`, keeping up to
+    `max_cached_workflows` cases in memory between their tasks."""
     # The client's TracingInterceptor is also a worker interceptor, so the worker picks it up from the client.
     return Worker(
         client,
@@ -116,6 +118,7 @@ def build_worker(
         workflows=[GrievanceLifecycle],
         activities=list(activities),
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -189,7 +192,13 @@ async def run_worker(settings: SlaSettings) -> None:
             holidays_folder=settings.holidays_folder,
             upsert_search_attributes=settings.upsert_search_attributes,
         )
-        worker = build_worker(client, settings.task_queue, activities.all(), settings.worker_graceful_shutdown_seconds)
+        worker = build_worker(
+            client,
+            settings.task_queue,
+            activities.all(),
+            settings.worker_graceful_shutdown_seconds,
+            settings.worker_max_cached_workflows,
+        )
         log.info(
             "temporal worker started",
             task_queue=settings.task_queue,
