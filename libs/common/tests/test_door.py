@@ -160,6 +160,13 @@ async def test_the_actor_is_filled_from_the_token_and_a_forged_one_is_refused(ri
         common_pb2.Actor(account_id="acct-officer", on_behalf_of_account_id="acct-dm"),
     ):
         assert await refused(rig.record("gateway", token, forged)) is grpc.StatusCode.PERMISSION_DENIED
+    # A delegate (S17) acts in the delegator's post, for the delegator; without the delegation it may not.
+    delegate = {"sub": "acct-nodal", "kind": "operator", "roles": ["SAHYOG_NODAL"], "district": "PAT"}
+    in_the_dm_post = common_pb2.Actor(role="DM", position_id="pos-dm", on_behalf_of_account_id="acct-dm")
+    acting = mint({**delegate, "acting_for": "acct-dm", "powers": ["transfers.decide"]})
+    bound = (await rig.record("gateway", acting, in_the_dm_post)).event.actor
+    assert (bound.account_id, bound.role, bound.on_behalf_of_account_id) == ("acct-nodal", "DM", "acct-dm")
+    assert await refused(rig.record("gateway", mint(delegate), in_the_dm_post)) is grpc.StatusCode.PERMISSION_DENIED
     # A system workload (the lifecycle) records the actor it was given: the officer who acted earlier.
     recorded = (await rig.record("sla-worker", actor=common_pb2.Actor(account_id="acct-dm"))).event.actor
     assert recorded.account_id == "acct-dm"

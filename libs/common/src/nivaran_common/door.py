@@ -192,9 +192,13 @@ def bind_actors(request: Message, principal: Principal) -> None:
             raise PermissionDenied(f"{name}.account_id is not the verified caller")
         if actor.on_behalf_of_account_id and actor.on_behalf_of_account_id != principal.acting_for:
             raise PermissionDenied(f"{name}.on_behalf_of_account_id is not the delegation the caller holds")
-        if actor.role and actor.role != principal.kind and actor.role not in principal.roles:
+        # A delegate (S17) acts in the delegator's post, "by delegate for delegator": the token proves the delegation
+        # (acting_for, powers), and the service judges whether its powers cover the act and the post.
+        delegated = bool(principal.acting_for) and bool(principal.powers)
+        delegated = delegated and actor.on_behalf_of_account_id == principal.acting_for
+        if not delegated and actor.role and actor.role != principal.kind and actor.role not in principal.roles:
             raise PermissionDenied(f"{name}.role is not a role the verified caller holds")
-        if actor.position_id and actor.position_id not in principal.positions:
+        if not delegated and actor.position_id and actor.position_id not in principal.positions:
             raise PermissionDenied(f"{name}.position_id is not a post the verified caller holds")
         derived = principal.actor(actor.role, actor.position_id)
         actor.account_id = derived.account_id

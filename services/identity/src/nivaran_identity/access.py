@@ -41,7 +41,8 @@ RULES = rules_for(
         "DecideRegistration": _STAFF,
         "ListRegistrations": _STAFF,
         "RelinquishCharge": rule(user=(GATEWAY,), holders=(OFFICER,)),
-        "TakeCharge": rule(user=(GATEWAY,), holders=(OFFICER,)),
+        # The officer taking charge, or an admin recording it for them (identity checks which may).
+        "TakeCharge": rule(user=(GATEWAY,), holders=(OFFICER, "STATE_ADMIN", "DEPT_ADMIN")),
         "GetCurrentHolder": rule(user=(GATEWAY,)),
         "ListPostings": rule(user=(GATEWAY,)),
         "CreateDelegation": _STAFF,
