@@ -81,9 +81,8 @@ class GrpcRouter:
             thana_code=location.thana_code,
         )
         try:
-            await self.stub.ValidateLocation(
-                routing_pb2.ValidateLocationRequest(location=proto_location), timeout=self.timeout
-            )
+            # One call: ResolveL1 checks the location as ValidateLocation does (every bad field at once, with the
+            # category's), so a filing costs routing one round trip (issue 9).
             resolved = await self.stub.ResolveL1(
                 routing_pb2.ResolveL1Request(category_code=category_code, location=proto_location),
                 timeout=self.timeout,
