@@ -123,6 +123,14 @@ async def wait_tcp(sup: Supervisor, port: int, what: str, seconds: float = 90) -
     raise RuntimeError(f"{what} did not open port {port} within {seconds:.0f}s")
 
 
+def sla_worker_count() -> int:
+    """How many sla worker processes to start (NIVARAN_DEV_SLA_WORKERS, default 1)."""
+    raw = os.environ.get("NIVARAN_DEV_SLA_WORKERS", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 16:
+        raise RuntimeError(f"NIVARAN_DEV_SLA_WORKERS must be a number from 1 to 16, not {raw!r}")
+    return int(raw)
+
+
 def operator_tls(pki_dir: Path) -> TlsMaterial:
     """The `operator` workload's certificate: what an SRE's tool presents (health checks, reflection)."""
     return TlsMaterial.from_files(pki_dir / "ca.pem", pki_dir / "operator.pem", pki_dir / "operator.key")
@@ -311,8 +319,9 @@ def load_demo_data(env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
-async def start_services(sup: Supervisor, env: dict[str, str]) -> None:
-    """Start the five services, the sla worker and the gateway, and wait until each reports ready."""
+async def start_services(sup: Supervisor, env: dict[str, str], sla_workers: int = 0) -> None:
+    """Start the five services, the sla workers (`sla_workers`, else NIVARAN_DEV_SLA_WORKERS, default 1) and the
+    gateway, and wait until each reports ready."""
     p = sup.ports
     for name in SERVICES:
         sup.spawn(name, [sys.executable, "-m", f"nivaran_{name}"], env)
@@ -323,7 +332,11 @@ async def start_services(sup: Supervisor, env: dict[str, str]) -> None:
         "NIVARAN_SLA_TLS_CERT_FILE": str(pki_dir / "sla-worker.pem"),
         "NIVARAN_SLA_TLS_KEY_FILE": str(pki_dir / "sla-worker.key"),
     }
-    sup.spawn("sla-worker", [sys.executable, "-m", "nivaran_sla.worker"], worker_env)
+    # NIVARAN_DEV_SLA_WORKERS processes share the cases on one task queue (Temporal hands each workflow task and
+    # activity to whichever polls first); logs sla-worker.log, sla-worker-2.log, ...
+    for number in range(1, (sla_workers or sla_worker_count()) + 1):
+        name = "sla-worker" if number == 1 else f"sla-worker-{number}"
+        sup.spawn(name, [sys.executable, "-m", "nivaran_sla.worker"], worker_env)
     sup.spawn("gateway", [sys.executable, "-m", "nivaran_gateway"], env)
     tls = operator_tls(pki_dir)
     await asyncio.gather(*(wait_grpc_healthy(sup, n, getattr(p, n), tls) for n in SERVICES))

@@ -43,6 +43,7 @@ async def running_suite(
     *,
     db_prefix: str = "nivaran_suite",
     extra_env: dict[str, str] | None = None,
+    sla_workers: int = 1,
 ) -> AsyncIterator[RunningSuite]:
     """The whole suite with the demo master data and the dev seed accounts, stopped on exit."""
     ports = devrun.Ports(
@@ -68,7 +69,7 @@ async def running_suite(
     devrun.load_demo_data(env)
     sup = devrun.Supervisor(ports, log_dir=tmp_path / "log")
     try:
-        await devrun.start_services(sup, env)
+        await devrun.start_services(sup, env, sla_workers)
         yield RunningSuite(f"http://127.0.0.1:{ports.gateway}", ports, tmp_path / "log", smtp_server, tmp_path / "pki")
     finally:
         sup.stop()

@@ -36,6 +36,9 @@ async def shared_suite(tmp_path_factory: pytest.TempPathFactory, temporal_dev_en
                 smtp,
                 f"nivaran-test:suite-{uuid.uuid4().hex[:8]}:",
                 db_prefix="nivaran_suite",
+                # Two sla workers share the cases, as a state runs them (issue 9): every walk's deadlines and acts
+                # are served by whichever polls first, and a case wakes on a worker that has not cached it.
+                sla_workers=2,
                 extra_env={
                     "OTEL_TRACES_EXPORTER": "console",
                     # Every walk signs its people in from the one test address: the per-IP sign-in and OTP budgets

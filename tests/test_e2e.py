@@ -202,7 +202,8 @@ async def test_one_trace_spans_gateway_intake_temporal_and_the_activities(suite:
         await eventually(acknowledged, timeout=60, every=0.25)
 
     def trace_ids(name: str, span_name_pattern: str) -> set[str]:
-        text = (suite.log_dir / f"{name}.log").read_text(errors="replace")
+        # Every process of that name: the suite runs more than one sla worker (sla-worker.log, sla-worker-2.log).
+        text = "".join(p.read_text(errors="replace") for p in suite.log_dir.glob(f"{name}*.log"))
         found = set()
         for match in re.finditer(r'"name": "([^"]+)",\s*"context": \{\s*"trace_id": "(0x[0-9a-f]+)"', text):
             if re.search(span_name_pattern, match.group(1)):
@@ -223,3 +224,24 @@ async def test_one_trace_spans_gateway_intake_temporal_and_the_activities(suite:
     worker = trace_ids("sla-worker", r"RunActivity:")
     assert gateway & intake, "the gateway's trace continues into intake over gRPC"
     assert gateway & intake & worker, "and through Temporal into the sla worker's activities"
+
+
+async def test_two_sla_workers_share_the_cases(suite: Suite) -> None:
+    """The suite runs two sla worker processes on one task queue (NIVARAN_DEV_SLA_WORKERS; issue 9). Six filings
+    (some two dozen activities, handed to whichever worker polls first) leave activities in each worker's log."""
+
+    def activities_run(log: Path) -> int:
+        return log.read_text(errors="replace").count('"name": "RunActivity:') if log.exists() else 0
+
+    logs = [suite.log_dir / "sla-worker.log", suite.log_dir / "sla-worker-2.log"]
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=30) as http:
+        for _ in range(6):
+            body = {**HINDI_FILING, "category_code": suite.category_code, "location": suite.location}
+            key = {"Idempotency-Key": f"two-workers-{uuid.uuid4().hex}"}
+            filed = await http.post("/v1/grievances", json=body, headers=key)
+            assert filed.status_code == 201, filed.text
+
+    async def both_worked() -> bool:
+        return all(activities_run(log) for log in logs)
+
+    await eventually(both_worked, timeout=60)
