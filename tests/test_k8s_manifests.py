@@ -71,7 +71,8 @@ def test_base_passes_schema_and_invariants() -> None:
     assert result.returncode == 0, result.stderr
     assert "deploy/k8s/base:" in result.stdout
     # The base is checked a second time with every component on top.
-    assert "deploy/k8s/base + components/cert-manager + components/network-policies:" in result.stdout
+    expected = "deploy/k8s/base + components/autoscaling + components/cert-manager + components/network-policies:"
+    assert expected in result.stdout
     assert "invariants hold" in result.stdout
 
 
@@ -90,6 +91,28 @@ def test_render_prints_every_deployable() -> None:
     worker = container(deployments["sla-worker"])
     assert worker["command"] == ["python", "-m", "nivaran_sla.worker"]
     assert worker["image"] == container(deployments["sla"])["image"]
+
+
+def test_every_deployment_has_an_hpa_and_a_pdb_with_the_autoscaling_component() -> None:
+    """Each workload scales out on CPU (the sla workers adding deadline capacity, issue 9) and keeps one pod through
+    a node drain; each HPA and PDB names a Deployment that exists."""
+    component = K8S / "components" / "autoscaling"
+    result = run_validator("--render", "--base", str(BASE), "--component", str(component))
+    assert result.returncode == 0, result.stderr
+    docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    deployments = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Deployment"}
+    hpas = {doc["spec"]["scaleTargetRef"]["name"]: doc for doc in docs if doc["kind"] == "HorizontalPodAutoscaler"}
+    pdbs = {
+        doc["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        for doc in docs
+        if doc["kind"] == "PodDisruptionBudget"
+    }
+    assert set(hpas) == set(deployments) == pdbs
+    for name, hpa in hpas.items():
+        assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+        assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"], name
+        assert "replicas" not in deployments[name]["spec"], f"{name}: the HPA owns replicas"
+    assert hpas["sla-worker"]["spec"]["maxReplicas"] >= max(h["spec"]["maxReplicas"] for h in hpas.values())
 
 
 @functools.cache
