@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import InvalidArgument
-from nivaran_common.testing import MigratedTemplates
+from nivaran_common.migrations import upgrade_async
 from nivaran_intake import SERVICE_ROOT
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
 from nivaran_intake.blobstore import LocalBlobStore
@@ -71,8 +71,8 @@ class IntakeHarness:
 
 
 @pytest_asyncio.fixture
-async def intake(database_url: str, migrated_templates: MigratedTemplates) -> AsyncIterator[IntakeHarness]:
-    await migrated_templates.fill(SERVICE_ROOT, database_url)
+async def intake(database_url: str) -> AsyncIterator[IntakeHarness]:
+    await upgrade_async(SERVICE_ROOT, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     router, starter = FakeRouter(), FakeStarter()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_server import build_server
+from nivaran_common.migrations import upgrade_async
 from nivaran_common.testing import MigratedTemplates
 from nivaran_routing import SERVICE_ROOT
 from nivaran_routing.main import binding
@@ -36,9 +37,9 @@ async def _routing_over(database_url: str) -> tuple[Routing, AsyncEngine]:
 
 
 @pytest_asyncio.fixture
-async def routing(database_url: str, migrated_templates: MigratedTemplates) -> AsyncIterator[Routing]:
+async def routing(database_url: str) -> AsyncIterator[Routing]:
     """The service over a fresh, migrated, empty database."""
-    await migrated_templates.fill(SERVICE_ROOT, database_url)
+    await upgrade_async(SERVICE_ROOT, database_url)
     found, engine = await _routing_over(database_url)
     yield found
     await engine.dispose()

@@ -99,12 +99,6 @@ class Caller:
 
     workload: str
     principal: Principal | None = None
-    token: str = ""
-
-    @property
-    def is_department(self) -> bool:
-        """A department system (its principal is a client confined to one department)."""
-        return self.workload.startswith(DEPARTMENT_PREFIX)
 
 
 _CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("nivaran_caller", default=None)
@@ -244,7 +238,7 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if found.holders and principal.kind != CLIENT and not principal.has_any(found.holders):
             raise PermissionDenied(f"the caller holds no role that may call {method.rsplit('/', 1)[-1]}")
         bind_actors(request, principal)
-        return Caller(workload, principal, token)
+        return Caller(workload, principal)
 
     async def intercept_service(
         self,

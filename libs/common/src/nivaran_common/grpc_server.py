@@ -88,12 +88,10 @@ async def build_server(
     host: str,
     port: int,
     security: ServerSecurity | None = None,
-    health_port: int = 0,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build and start a server; returns it, the bound port (useful with port 0) and its health servicer.
 
-    With `security`, the port is mutual TLS and every call passes the door; `health_port` then opens a second,
-    plaintext server that answers grpc.health.v1 only (for the kubelet's probes)."""
+    With `security`, the port is mutual TLS and every call passes the door."""
     interceptors: list[grpc.aio.ServerInterceptor] = [*_tracing_interceptors(), DomainErrorInterceptor()]
     if security is not None:
         interceptors.append(security.door)
@@ -113,27 +111,19 @@ async def build_server(
     else:
         bound = server.add_secure_port(f"{host}:{port}", security.tls.server_credentials())
     await server.start()
-    if health_port:
-        probe = grpc.aio.server()
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe)
-        probe.add_insecure_port(f"{host}:{health_port}")
-        await probe.start()
-        _PROBE_SERVERS[server] = probe
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, bound, health_servicer
 
 
-# The plaintext health-only server started beside a secure one (stopped with it).
-_PROBE_SERVERS: dict[grpc.aio.Server, grpc.aio.Server] = {}
-
-
-async def stop_server(server: grpc.aio.Server, grace: float | None) -> None:
-    """Stop a server built by build_server, and its health-only companion."""
-    await server.stop(grace)
-    probe = _PROBE_SERVERS.pop(server, None)
-    if probe is not None:
-        await probe.stop(None)
+async def _start_probe_server(health_servicer: health.aio.HealthServicer, host: str, port: int) -> grpc.aio.Server:
+    """A plaintext server answering grpc.health.v1 only, from the main server's health servicer: the kubelet's grpc
+    probes cannot present a client certificate."""
+    probe = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe)
+    probe.add_insecure_port(f"{host}:{port}")
+    await probe.start()
+    return probe
 
 
 async def serve_until_signalled(
@@ -146,8 +136,10 @@ async def serve_until_signalled(
     security: ServerSecurity,
     health_port: int = 0,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then report NOT_SERVING and drain in-flight calls for `grace_seconds`."""
-    server, bound, health_servicer = await build_server(bindings, host, port, security, health_port)
+    """Serve until SIGTERM or SIGINT, then report NOT_SERVING and drain in-flight calls for `grace_seconds`; with
+    `health_port`, health is also answered in plaintext there."""
+    server, bound, health_servicer = await build_server(bindings, host, port, security)
+    probe = await _start_probe_server(health_servicer, host, health_port) if health_port else None
     log.info("grpc server started", address=f"{host}:{bound}", services=[b.full_name for b in bindings])
     if on_started is not None:
         await on_started(bound)
@@ -158,5 +150,7 @@ async def serve_until_signalled(
     await stop.wait()
     log.info("stopping grpc server", grace_seconds=grace_seconds)
     await health_servicer.enter_graceful_shutdown()
-    await stop_server(server, grace_seconds)
+    await server.stop(grace_seconds)
+    if probe is not None:
+        await probe.stop(None)
     log.info("grpc server stopped")

@@ -58,9 +58,7 @@ class Revocations:
         cut_off = int(self._clock() * 1000)
         key = self._account_key(account_id)
         ttl = max(1, math.ceil(ttl_seconds) + MAX_LEEWAY_SECONDS)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            (current,) = await pipe.execute()
+        current = await self._redis.get(key)
         if current is not None and int(current) >= cut_off:
             await self._redis.expire(key, ttl)
             return int(current)

@@ -40,19 +40,17 @@ async def service_security(
     settings: ServiceSettings,
     rules: Mapping[str, Rule],
     *,
-    identity_target: str = "",
     fetch_jwks: Callable[[], Awaitable[str]] | None = None,
     tls: TlsMaterial | None = None,
 ) -> AsyncIterator[ServerSecurity]:
-    """The door of one service: its own key set source (`fetch_jwks`, identity only) or identity over mTLS."""
+    """The door of one service: its own key set source (`fetch_jwks`, identity only), or identity over mTLS at
+    `settings.identity_target`."""
     material = tls or settings.tls_material()
     redis = create_redis(settings.revocation_redis_url)
     channel = None
     try:
         if fetch_jwks is None:
-            if not identity_target:
-                raise ValueError("a service's door needs identity's address for the key set")
-            channel = open_channel(identity_target, material)
+            channel = open_channel(settings.identity_target, material)
             stub = identity_pb2_grpc.IdentityServiceStub(channel)
 
             async def from_identity() -> str:

@@ -134,7 +134,7 @@ class MigratedTemplates:
         self._lock = asyncio.Lock()
 
     async def _template(
-        self, service_root: Path, kind: str, seed_name: str, seed: Callable[[str], Awaitable[None]] | None
+        self, service_root: Path, kind: str, seed_name: str, seed: Callable[[str], Awaitable[None]]
     ) -> str:
         from nivaran_common.migrations import upgrade_async
 
@@ -146,27 +146,16 @@ class MigratedTemplates:
                 else:
                     url = create_pg_database(f"nivaran_tmpl_{service_root.name}")
                 await upgrade_async(service_root, url)
-                if seed is not None:
-                    await seed(url)
+                await seed(url)
                 self._templates[key] = url
             return self._templates[key]
 
     async def fill(
-        self,
-        service_root: Path,
-        url: str,
-        *,
-        seed_name: str = "",
-        seed: Callable[[str], Awaitable[None]] | None = None,
+        self, service_root: Path, url: str, *, seed_name: str, seed: Callable[[str], Awaitable[None]]
     ) -> None:
-        """Give the fresh, empty database at `url` (made by make_database) the service's migrated schema, and the
-        rows `seed` writes (run once per session on the template; `seed_name` tells seeded templates apart).
-        Without a seed the migrations simply run: on PostgreSQL they take less time than copying a template."""
-        if seed is None:
-            from nivaran_common.migrations import upgrade_async
-
-            await upgrade_async(service_root, url)
-            return
+        """Give the fresh, empty database at `url` (made by make_database) the service's migrated schema and the
+        rows `seed` writes (run once per session on the template; `seed_name` tells seeded templates apart). An
+        unseeded schema is cheaper to migrate than to copy: call upgrade_async for it."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             template = make_url(await self._template(service_root, "sqlite", seed_name, seed)).database

@@ -12,7 +12,6 @@ milliseconds of CPU and memory, which a flood of exchanges could turn against id
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -38,6 +37,7 @@ from nivaran_identity.domain import (
     client_ip_problem,
     normalise_scopes,
 )
+from nivaran_identity.keys import random_secret_hash
 from nivaran_identity.store import IdentityStore, ServiceClientStore
 from nivaran_identity.tables import AccountRow, ServiceClientRow
 from nivaran_identity.tokens import Revoker, TokenIssuer
@@ -47,12 +47,7 @@ log = get_logger(__name__)
 NAME_MAX_LENGTH = 200
 DEPARTMENT_CODE_MAX_LENGTH = 32
 # What the secret is checked against when the client id is unknown, so that the answer takes the same time.
-_NO_CLIENT_HASH = hashlib.sha256(b"no such client").hexdigest()
-
-
-def secret_hash(secret: str) -> str:
-    """SHA-256 (hex) of a client secret (see the module docstring for why no slow hash)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+_NO_CLIENT_HASH = random_secret_hash("no such client")
 
 
 def client_view(row: ServiceClientRow) -> ServiceClient:
@@ -124,7 +119,7 @@ class ServiceClientRegistry:
                 name=name,
                 department_code=department_code,
                 scopes=cleaned,
-                secret_hash=secret_hash(secret),
+                secret_hash=random_secret_hash(secret),
                 active=True,
                 created_by_account_id=admin.id,
                 created_at=self._clock(),
@@ -188,7 +183,7 @@ class ServiceClientRegistry:
         )
         async with self._sessions() as session:
             row = await ServiceClientStore(session).client(client_id) if client_id else None
-            presented = secret_hash(client_secret)
+            presented = random_secret_hash(client_secret)
             matches = hmac.compare_digest(presented, row.secret_hash if row is not None else _NO_CLIENT_HASH)
             store = IdentityStore(session)
             if row is None or not matches or not row.active:

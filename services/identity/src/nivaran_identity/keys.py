@@ -62,8 +62,9 @@ class SecretBox:
         return hmac.compare_digest(stored, computed)
 
 
-def refresh_token_hash(token: str) -> str:
-    """SHA-256 of an opaque refresh token (256 random bits, so an unkeyed hash is enough)."""
+def random_secret_hash(token: str) -> str:
+    """SHA-256 (hex) of an opaque secret of 256 random bits (a refresh token, a department client's secret): against
+    2^256 guesses an unkeyed, fast hash is enough."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

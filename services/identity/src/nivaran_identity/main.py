@@ -28,6 +28,7 @@ from nivaran_common.security import service_security
 from nivaran_common.settings import Profile
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.timeutil import utcnow
+from nivaran_common.tls import TlsMaterial
 from nivaran_identity import SERVICE_ROOT
 from nivaran_identity.access import RULES
 from nivaran_identity.accounts import AccountAdministration, PasswordPolicy
@@ -107,8 +108,10 @@ def build_service(
     clock: Callable[[], datetime] = utcnow,
     hasher: PasswordHasher | None = None,
     revocations: Revocations | None = None,
+    tls: TlsMaterial | None = None,
 ) -> Wiring:
-    """Wire the service from settings; tests pass in-process collaborators in place of the real peers."""
+    """Wire the service from settings; tests pass in-process collaborators in place of the real peers. The
+    channels to routing and sla present `tls` (read from the settings when not given)."""
     box = SecretBox(settings.key_encryption_secret.get_secret_value())
     access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
     keys = KeyRing(sessions, box, access_ttl, clock)
@@ -122,14 +125,16 @@ def build_service(
     revoker = Revoker(revocations, access_ttl, settings.jwt_leeway_seconds)
     http = httpx.AsyncClient(timeout=settings.sms_timeout_seconds)
     channels: list[grpc.aio.Channel] = []
+    if tls is None and (positions is None or handovers is None):
+        tls = settings.tls_material()
     if positions is None:
-        routing_channel = open_channel(settings.routing_target, settings.tls_material())
+        routing_channel = open_channel(settings.routing_target, tls)
         channels.append(routing_channel)
         positions = GrpcPositionDirectory(
             routing_pb2_grpc.RoutingServiceStub(routing_channel), settings.rpc_timeout_seconds
         )
     if handovers is None:
-        sla_channel = open_channel(settings.sla_target, settings.tls_material())
+        sla_channel = open_channel(settings.sla_target, tls)
         channels.append(sla_channel)
         handovers = GrpcChargeHandovers(sla_pb2_grpc.SlaServiceStub(sla_channel), settings.rpc_timeout_seconds)
     otp = OtpVault(
@@ -222,7 +227,7 @@ async def run(settings: IdentitySettings) -> None:
     tls = settings.tls_material()
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
-    wiring = build_service(settings, session_factory(engine))
+    wiring = build_service(settings, session_factory(engine), tls=tls)
     await wiring.keys.ensure_active_key()
     if settings.seed_file is not None:
         await seed_accounts(wiring.service, settings.seed_file, settings.profile)

@@ -60,7 +60,7 @@ from nivaran_identity.domain import (
     password_problem,
     username_problem,
 )
-from nivaran_identity.keys import KeyRing, SecretBox, refresh_token_hash
+from nivaran_identity.keys import KeyRing, SecretBox, random_secret_hash
 from nivaran_identity.otp import OtpVault
 from nivaran_identity.passwords import Passwords
 from nivaran_identity.senders import OtpSender
@@ -505,7 +505,7 @@ class IdentityService:
         async with self._sessions() as session:
             store = IdentityStore(session)
             now = self._clock()
-            row = await store.refresh_token_by_hash(refresh_token_hash(refresh_token.strip()))
+            row = await store.refresh_token_by_hash(random_secret_hash(refresh_token.strip()))
             if row is None:
                 raise expired
             already_revoked = row.revoked_at is not None
@@ -544,7 +544,7 @@ class IdentityService:
             raise InvalidArgument.field("refresh_token", "is required / आवश्यक है")
         async with self._sessions() as session:
             store = IdentityStore(session)
-            row = await store.refresh_token_by_hash(refresh_token_hash(refresh_token.strip()))
+            row = await store.refresh_token_by_hash(random_secret_hash(refresh_token.strip()))
             if row is not None:
                 await store.revoke_refresh_family(row.family_id, self._clock())
                 await session.commit()

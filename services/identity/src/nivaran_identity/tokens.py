@@ -29,7 +29,7 @@ from nivaran_identity.domain import (
     account_roles,
     bilingual,
 )
-from nivaran_identity.keys import KeyRing, refresh_token_hash
+from nivaran_identity.keys import KeyRing, random_secret_hash
 from nivaran_identity.store import IdentityStore
 from nivaran_identity.tables import AccountRow, PostingRow, RefreshTokenRow, ServiceClientRow
 
@@ -126,7 +126,7 @@ class TokenIssuer:
         store.add(
             RefreshTokenRow(
                 id=str(uuid.uuid4()),
-                token_hash=refresh_token_hash(refresh),
+                token_hash=random_secret_hash(refresh),
                 family_id=family_id or str(uuid.uuid4()),
                 account_id=account.id,
                 issued_at=now,
@@ -166,12 +166,12 @@ _RETRY_PAUSES = (0.05, 0.25)
 class Revoker:
     """Writes the revocation records of an act once its transaction has committed, so that every door refuses the
     tokens issued before it on their next call. Each record lives as long as such a token could still be accepted
-    (the access-token lifetime plus the verifiers' leeway)."""
+    (the access-token lifetime; Revocations adds the largest verifier leeway itself)."""
 
     def __init__(self, revocations: Revocations, access_ttl: timedelta, leeway_seconds: int) -> None:
         self._revocations = revocations
-        self._leeway = leeway_seconds
-        self._ttl = access_ttl.total_seconds() + leeway_seconds
+        self._access_ttl = access_ttl.total_seconds()
+        self._ttl = self._access_ttl + leeway_seconds
         self._minutes = max(1, round(self._ttl / 60))
 
     def may_still_live(self, since: datetime, now: datetime) -> bool:
@@ -192,7 +192,7 @@ class Revoker:
         """Every token of `account_id` (a person's or a client's) issued up to now is dead; returns the cut-off (ms)."""
         for pause in (*_RETRY_PAUSES, None):
             try:
-                return await self._revocations.revoke_account(account_id, self._ttl)
+                return await self._revocations.revoke_account(account_id, self._access_ttl)
             except (RedisError, OSError) as exc:
                 if pause is None:
                     log.error("revocation record not written", act=act, account_id=account_id, error=type(exc).__name__)
@@ -206,7 +206,7 @@ class Revoker:
             return
         for pause in (*_RETRY_PAUSES, None):
             try:
-                await self._revocations.revoke_token(token_id, expires_at + self._leeway)
+                await self._revocations.revoke_token(token_id, expires_at)
                 return
             except (RedisError, OSError) as exc:
                 if pause is None:

@@ -12,7 +12,7 @@ from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.auth import CLIENT
 from nivaran_common.door import current_caller
-from nivaran_common.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from nivaran_common.errors import InvalidArgument, NotFound, Unavailable
 from nivaran_common.jurisdiction import GrievanceScope, PositionDirectory, grievance_scope
 from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
 from nivaran_intake.attachments import AttachmentService, NewAttachment
@@ -288,22 +288,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             raise InvalidArgument.field("grievance_id", "is required")
         await self._readable(await self.service.get(grievance_id=grievance_id))
 
-    async def _client_files_in_its_department(self, request: intake_pb2.FileGrievanceRequest, department: str) -> None:
-        """A department system files only what routing sends to its own department."""
-        filing = filing_from_proto(request)
-        route = await self.service.router.resolve(filing.category_code, filing.location)
-        if route.department_code != department:
-            raise PermissionDenied(
-                f"category {filing.category_code} belongs to department {route.department_code}, not the client's"
-            )
-
     async def FileGrievance(  # noqa: N802
         self, request: intake_pb2.FileGrievanceRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.FileGrievanceResponse:
         caller = current_caller()
-        if caller is not None and caller.principal is not None and caller.principal.kind == CLIENT:
-            await self._client_files_in_its_department(request, caller.principal.department)
-        filed = await self.service.file(filing_from_proto(request))
+        principal = caller.principal if caller is not None else None
+        department = principal.department if principal is not None and principal.kind == CLIENT else ""
+        filed = await self.service.file(filing_from_proto(request), within_department=department)
         return intake_pb2.FileGrievanceResponse(grievance=grievance_to_proto(filed.grievance), created=filed.created)
 
     async def GetGrievance(  # noqa: N802

@@ -114,7 +114,7 @@ async def run(settings: IntakeSettings) -> None:
     )
     sweeper = asyncio.create_task(retry_pending_starts(service, settings.start_retry_seconds))
     try:
-        async with service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security:
+        async with service_security(settings, RULES, tls=tls) as security:
             await serve_until_signalled(
                 [binding(service, attachments, directory)],
                 settings.grpc_host,

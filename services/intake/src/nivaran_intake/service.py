@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2
-from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from nivaran_common.jurisdiction import GrievanceScope
 from nivaran_common.logging import get_logger
 from nivaran_common.temporal import lifecycle_workflow_id
@@ -102,6 +102,12 @@ class Dashboard:
 SYSTEM_ACTOR = {"account_id": "system", "role": "system", "position_id": "", "on_behalf_of": "", "display_name": ""}
 
 
+def _check_department(within_department: str, department_code: str, category_code: str) -> None:
+    """A department client files only in its own department (nivaran_intake.handlers)."""
+    if within_department and department_code != within_department:
+        raise PermissionDenied(f"category {category_code} belongs to department {department_code}, not the client's")
+
+
 class IntakeService:
     """Registration (B1, B4, C2), routing (S8), the lifecycle start, the timeline and the case projection."""
 
@@ -136,8 +142,11 @@ class IntakeService:
         async with self._write_lock, self.sessions.begin() as session:
             yield IntakeStore(session)
 
-    async def file(self, filing: NewGrievance) -> Filed:
-        """Register a grievance, route it and start its lifecycle. A retried idempotency key returns the first."""
+    async def file(self, filing: NewGrievance, *, within_department: str = "") -> Filed:
+        """Register a grievance, route it and start its lifecycle. A retried idempotency key returns the first.
+
+        `within_department` (a department client's own): only a case routing sends to that department is filed,
+        and a key that names another department's case answers nothing of it."""
         if not filing.location.state_code:
             filing = replace(filing, location=replace(filing.location, state_code=self.state_code))
         valid, violations = validate(filing, self.aadhaar_key)
@@ -146,9 +155,11 @@ class IntakeService:
         if valid.idempotency_key:
             existing = await self._existing_for_key(valid)
             if existing is not None:
+                _check_department(within_department, existing.routed_department_code, valid.category_code)
                 await self._ensure_started(existing)
                 return Filed(existing, created=False)
         route = await self.router.resolve(valid.category_code, valid.location)
+        _check_department(within_department, route.department_code, valid.category_code)
         try:
             row = await self._register(valid, route)
         except IntegrityError:

@@ -108,7 +108,7 @@ async def run(settings: NotifySettings) -> None:
         whatsapp_configured=settings.whatsapp_provider_url is not None,
     )
     try:
-        async with service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security:
+        async with service_security(settings, RULES, tls=tls) as security:
             await serve_until_signalled(
                 bindings(service),
                 settings.grpc_host,

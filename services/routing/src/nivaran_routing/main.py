@@ -58,7 +58,7 @@ async def run(settings: RoutingSettings) -> None:
         service = RoutingService(session_factory(engine))
         if settings.seed_folder is not None:
             await load_seed(service, settings.seed_folder)
-        async with service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security:
+        async with service_security(settings, RULES, tls=tls) as security:
             await serve_until_signalled(
                 [binding(service)],
                 settings.grpc_host,

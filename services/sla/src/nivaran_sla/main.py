@@ -88,7 +88,7 @@ async def run(settings: SlaSettings) -> None:
     try:
         async with (
             open_channel(settings.intake_target, tls) as intake,
-            service_security(settings, RULES, identity_target=settings.identity_target, tls=tls) as security,
+            service_security(settings, RULES, tls=tls) as security,
         ):
             records = SlaRecords(session_factory(engine))
             service = build_service(settings, records, policies, temporal, intake_pb2_grpc.IntakeServiceStub(intake))
