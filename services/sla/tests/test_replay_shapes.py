@@ -1,0 +1,52 @@
+"""Histories of cases whose deadlines fired, recorded on the code of their day and replayed on today's.
+
+A case runs for weeks, so a deploy meets cases in every shape the lifecycle has had. The recorded histories under
+`histories/` are replayed by test_workflows.py; this module records the deadline-heavy shapes (breaches, notices,
+a show-cause, a visibility grant, then a disposal) and proves that today's code replays its own shape too.
+
+Re-record the current shape with `NIVARAN_RECORD_HISTORIES=1` (it writes `histories/<name>-<shape>.json`, with
+SHAPE below naming today's shape; keep the older files, they are what running cases look like).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from nivaran_sla.workflows import GrievanceLifecycle
+
+from .test_rules import DAY, MINUTE, case_input, dispose, rules_env, run_case  # noqa: F401 (fixtures)
+
+HISTORIES = Path(__file__).parent / "histories"
+# The lifecycle's history shape today; bump it when a change adds a patch, and record the new shape.
+SHAPE = "v2"
+
+
+async def _deadlines_fired_then_disposed(run_case: Any) -> WorkflowHistory:
+    case = await run_case(case_input())
+    await case.advance(3 * DAY + MINUTE)  # S8: the L1 neither acted nor forwarded (breach and a notice)
+    await case.advance(7 * DAY)  # S9: the first show-cause notice, and the DM sees the case
+    assert case.count("breach_recorded") == 1
+    assert case.count("show_cause_issued") == 1
+    assert case.count("made_visible") == 1
+    await case.handle.execute_update(GrievanceLifecycle.dispose, dispose())
+    await case.settle()
+    history: WorkflowHistory = await case.handle.fetch_history()
+    return history
+
+
+async def test_S8_S9_replay_of_a_case_whose_deadlines_fired_is_deterministic(run_case: Any) -> None:
+    history = await _deadlines_fired_then_disposed(run_case)
+    if os.environ.get("NIVARAN_RECORD_HISTORIES") == "1":
+        (HISTORIES / f"lifecycle_deadlines_fired_disposed-{SHAPE}.json").write_text(history.to_json())
+
+    result = await Replayer(workflows=[GrievanceLifecycle], data_converter=pydantic_data_converter).replay_workflow(
+        history
+    )
+
+    assert result.replay_failure is None
