@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from nivaran_common.temporal import pydantic_data_converter
 from nivaran_sla.workflows import GrievanceLifecycle
 
-from .test_rules import DAY, MINUTE, case_input, dispose, rules_env, run_case  # noqa: F401 (fixtures)
+from .test_rules import DAY, MINUTE, case_input, case_runner, dispose, time_skipping_server
 
 HISTORIES = Path(__file__).parent / "histories"
 # The lifecycle's history shape today; bump it when a change adds a patch, and record the new shape.
-SHAPE = "v2"
+# v2: every side effect an activity task; v3: side effects as local activities (LOCAL_EFFECTS_PATCH).
+SHAPE = "v3"
 
 
 async def _deadlines_fired_then_disposed(run_case: Any) -> WorkflowHistory:
@@ -40,8 +41,9 @@ async def _deadlines_fired_then_disposed(run_case: Any) -> WorkflowHistory:
     return history
 
 
-async def test_S8_S9_replay_of_a_case_whose_deadlines_fired_is_deterministic(run_case: Any) -> None:
-    history = await _deadlines_fired_then_disposed(run_case)
+async def test_S8_S9_replay_of_a_case_whose_deadlines_fired_is_deterministic() -> None:
+    async with time_skipping_server() as env, case_runner(env) as run_case:
+        history = await _deadlines_fired_then_disposed(run_case)
     if os.environ.get("NIVARAN_RECORD_HISTORIES") == "1":
         (HISTORIES / f"lifecycle_deadlines_fired_disposed-{SHAPE}.json").write_text(history.to_json())
 

@@ -42,6 +42,7 @@ from nivaran_sla.domain import (
     TransferInput,
 )
 from nivaran_sla.policy import PolicyRegistry
+from nivaran_sla.settings import WorkflowSandbox
 from nivaran_sla.worker import build_worker
 from nivaran_sla.workflows import GrievanceLifecycle
 
@@ -146,8 +147,7 @@ class Case:
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of a module's own: cases other modules leave running cannot stall its clock."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
+    from nivaran_common.temporal import pydantic_data_converter
     from nivaran_common.testing import venv_binary
 
     env = await WorkflowEnvironment.start_time_skipping(
@@ -169,7 +169,8 @@ async def case_runner(env: WorkflowEnvironment) -> AsyncIterator[Any]:
     async def go(lifecycle: sla_pb2.LifecycleInput, fake: FakeServices | None = None) -> Case:
         fake = fake or FakeServices()
         queue = f"rules-{uuid.uuid4()}"
-        worker = build_worker(env.client, queue, fake.activities())
+        # Temporal's strict sandbox: a non-deterministic call anywhere in the lifecycle's code fails these tests.
+        worker = build_worker(env.client, queue, fake.activities(), sandbox=WorkflowSandbox.STRICT)
         await worker.__aenter__()
         workers.append(worker)
         # The test server's clock runs ahead of the wall clock; file the case "now" on that clock.

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from nivaran_common.settings import Profile
@@ -26,6 +26,7 @@ from nivaran_common.temporal import (
     OFFICE_LEVEL_ATTRIBUTE,
     SEARCH_ATTRIBUTES,
     STATUS_ATTRIBUTE,
+    pydantic_data_converter,
     search_attribute_flags,
 )
 from nivaran_common.testing import REPO_ROOT, eventually, venv_binary
@@ -121,6 +122,23 @@ async def test_a_case_is_found_by_district_and_status_and_its_deadline_moves_whe
     final = await attributes(handle)
     assert final["NivaranStatus"] == CaseStatus.DISPOSED.value
     assert final["NivaranDeadline"] is None  # nothing is due on a disposed case
+    # Each write carries only what changed: no attribute is written again with the value it already has.
+    written: dict[str, bytes] = {}
+    writes = 0
+    names = {key.name for key in SEARCH_ATTRIBUTES}
+    async for event in handle.fetch_history_events():
+        if event.event_type != EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            continue
+        indexed = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        fields = {name: payload for name, payload in indexed.items() if name in names}  # not the SDK's patch marks
+        if not fields:
+            continue
+        writes += 1
+        for name, payload in fields.items():
+            assert written.get(name) != payload.data, f"{name} written again unchanged"
+            written[name] = payload.data
+    # Opened (all four), the L1's deadline once the case is assigned, the deadline moved by the forward, disposed.
+    assert writes == 4
 
 
 async def test_cases_carry_no_search_attributes_when_the_setting_is_off(

@@ -11,12 +11,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.telemetry import configure_tracing
-from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
+from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id, pydantic_data_converter
 from nivaran_common.testing import eventually, free_port
 from nivaran_sla.activities import RECORD_TRANSITION, SEND_NOTICE
 from nivaran_sla.domain import DisposeInput, NoticeInput, NoticeResult, TransitionInput, TransitionResult

@@ -5,13 +5,15 @@ package)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
+from pydantic import TypeAdapter
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 LIFECYCLE_WORKFLOW = "GrievanceLifecycle"
@@ -43,6 +45,35 @@ def search_attribute_flags() -> list[str]:
 def lifecycle_workflow_id(grievance_id: str) -> str:
     """The workflow id of a case's lifecycle: one workflow per grievance, so a start is idempotent."""
     return f"grievance-{grievance_id}"
+
+
+# One pydantic type adapter per type for the whole process. The SDK builds a payload converter for every workflow
+# it loads, so a per-converter cache is rebuilt each time a case is replayed into the worker's memory.
+_TYPE_ADAPTERS = functools.lru_cache(maxsize=1024)(TypeAdapter)
+
+
+class _SharedAdaptersJSONConverter(PydanticJSONPlainPayloadConverter):
+    def __init__(self) -> None:
+        super().__init__(max_cached_type_adapters=0)
+        self._type_adapter = _TYPE_ADAPTERS
+
+
+class SharedPydanticPayloadConverter(PydanticPayloadConverter):
+    """The SDK's pydantic payload converter (it keeps dates, durations and dataclasses), with the process's one
+    cache of type adapters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(
+            *(
+                _SharedAdaptersJSONConverter() if isinstance(c, PydanticJSONPlainPayloadConverter) else c
+                for c in self.converters.values()
+            )
+        )
+
+
+# The unsealed converter: for tests and tools that read histories already opened.
+pydantic_data_converter = DataConverter(payload_converter_class=SharedPydanticPayloadConverter)
 
 
 def sealed_data_converter(payload_codec: PayloadCodec) -> DataConverter:

@@ -64,6 +64,14 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
 )
 TERMINAL = frozenset({CaseStatus.DISPOSED, CaseStatus.REJECTED, CaseStatus.CLOSED})
+# Cases started before this ran each side effect as an activity of its own, one workflow task each, and wrote all
+# four search attributes at every step; they replay as they ran. Newer cases run their side effects as local
+# activities (a deadline's effects then cost one workflow task, and one replay when the case is not cached) and
+# write only the search attributes that changed.
+LOCAL_EFFECTS_PATCH = "local-effects-v1"
+# What a side effect that failed for good raises in the workflow: an activity task's failure comes wrapped in an
+# ActivityError, a local activity's as the ApplicationError the activity raised.
+EFFECT_FAILED = (ActivityError, ApplicationError)
 
 
 def bilingual(en: str, hi: str) -> str:
@@ -287,7 +295,16 @@ class LifecycleBase:
         )
 
     async def activity(self, method: Any, argument: Any) -> Any:
-        """Run one lifecycle activity with the lifecycle's timeout and retries."""
+        """Run one lifecycle activity with the lifecycle's timeout and retries: as a local activity (in this worker,
+        within the current workflow task) or, in cases started before LOCAL_EFFECTS_PATCH, as an activity task.
+
+        Every activity carries its own idempotency key, so the re-run a local activity gets when the worker dies
+        before its workflow task completes changes nothing. A failure that lasts is retried with backoff, by timers
+        once the backoff passes a minute, as long as it lasts."""
+        if workflow.patched(LOCAL_EFFECTS_PATCH):
+            return await workflow.execute_local_activity_method(
+                method, argument, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+            )
         return await workflow.execute_activity_method(
             method, argument, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
         )
@@ -296,25 +313,30 @@ class LifecycleBase:
         if not self._s.upsert_search_attributes or self._s.engine is None:
             return
         due = self._s.engine.next_due()
-        updates: list[SearchAttributeUpdate[Any]] = [
-            STATUS_ATTRIBUTE.value_set(self._s.status.value),
-            DISTRICT_ATTRIBUTE.value_set(self._s.case.district_code),
-            OFFICE_LEVEL_ATTRIBUTE.value_set(self._s.case.office_level or "district"),
-            DEADLINE_ATTRIBUTE.value_set(due.deadline)
-            if due is not None and due.deadline
-            else DEADLINE_ATTRIBUTE.value_unset(),
-        ]
+        values: dict[str, Any] = {
+            STATUS_ATTRIBUTE.name: self._s.status.value,
+            DISTRICT_ATTRIBUTE.name: self._s.case.district_code,
+            OFFICE_LEVEL_ATTRIBUTE.name: self._s.case.office_level or "district",
+            DEADLINE_ATTRIBUTE.name: due.deadline if due is not None and due.deadline else None,
+        }
+        if workflow.patched(LOCAL_EFFECTS_PATCH):
+            changed = {name for name, value in values.items() if self._s.search_attributes.get(name, ...) != value}
+        else:
+            changed = set(values)
+        if not changed:
+            return
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for key in (STATUS_ATTRIBUTE, DISTRICT_ATTRIBUTE, OFFICE_LEVEL_ATTRIBUTE, DEADLINE_ATTRIBUTE):
+            if key.name in changed:
+                value = values[key.name]
+                updates.append(key.value_unset() if value is None else key.value_set(value))
         workflow.upsert_search_attributes(updates)
+        self._s.search_attributes = values
 
     async def record(self, transition: TransitionInput) -> None:
         """Put a transition on intake's timeline, with the case's nearest deadline as the clocks stand now."""
         transition = self._with_deadline(transition)
-        await workflow.execute_activity_method(
-            LifecycleActivities.record_transition,
-            transition,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        await self.activity(LifecycleActivities.record_transition, transition)
         self._s.synced_deadline = (transition.current_deadline, transition.deadline_clock)
 
     def _nearest_deadline(self) -> tuple[datetime | None, str]:
@@ -365,13 +387,11 @@ class LifecycleBase:
     async def send(self, notice: NoticeInput) -> NoticeResult | None:
         """Send a notice; None when notify refused it."""
         try:
-            return await workflow.execute_activity_method(
-                LifecycleActivities.send_notice,
-                notice,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
-        except ActivityError as exc:
+            result: NoticeResult = await self.activity(LifecycleActivities.send_notice, notice)
+            return result
+        except EFFECT_FAILED as exc:
             # A notice notify refuses must not stop the case's clocks; the failure stays in history and the log.
-            workflow.logger.warning("notice refused", extra={"template": notice.template, "error": str(exc.cause)})
+            workflow.logger.warning(
+                "notice refused", extra={"template": notice.template, "error": str(exc.cause or exc)}
+            )
             return None

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from nivaran_common.casework import Act
@@ -26,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SchemeOrderInput,
         TransitionInput,
     )
-    from nivaran_sla.lifecycle_base import LifecycleBase
+    from nivaran_sla.lifecycle_base import EFFECT_FAILED, LifecycleBase
     from nivaran_sla.lifecycle_notices import (
         officer_notice,
     )
@@ -72,7 +71,7 @@ class DisposalActs(LifecycleBase):
                     clear_visibility=True,
                 )
             )
-        except ActivityError:
+        except EFFECT_FAILED:
             self._s.disposal = None
             raise
         self._s.disposed_at = disposed_at

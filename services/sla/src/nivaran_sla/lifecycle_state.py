@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from nivaran_sla.clocks import ClockEngine
 from nivaran_sla.domain import Case, CaseStatus, DisposeInput, ShowCauseNotice
@@ -33,6 +34,8 @@ class LifecycleCaseState:
     policy: Policy | None = None
     engine: ClockEngine | None = None
     upsert_search_attributes: bool = False
+    # The search attributes as last written (name -> value, None when unset).
+    search_attributes: dict[str, Any] = field(default_factory=dict)
     wake: bool = False
     counters: dict[str, int] = field(default_factory=dict)
     show_causes: dict[str, ShowCauseNotice] = field(default_factory=dict)

@@ -1,5 +1,6 @@
 """SLA settings (env prefix NIVARAN_SLA_): the gRPC server, and the Temporal worker with its collaborators."""
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
@@ -10,6 +11,24 @@ from nivaran_common.temporal import SLA_TASK_QUEUE
 
 # In the repository layout the data folders sit at the root; images set the folders explicitly.
 REPO_ROOT = Path(__file__).parents[4]
+
+
+class WorkflowSandbox(StrEnum):
+    """How the worker runs the lifecycle's code (Temporal's workflow sandbox; bench/RESULTS.md has the costs).
+
+    - shared (the default): in the sandbox, with the project's modules and the libraries they decide with passed
+      through (worker.SHARED_MODULES), so that every case shares one copy of them instead of importing its own.
+      A case that wakes outside the worker's cache is rebuilt without re-importing any code, and a cached case
+      holds only its own state. The sandbox still guards what is not passed through.
+    - strict: Temporal's default sandbox; each case imports the workflow module afresh, and any
+      non-deterministic call in it (the wall clock, randomness, I/O) fails the workflow task. The rule tests run
+      the lifecycle this way, so such a call cannot reach a release unnoticed.
+    - off: no sandbox; only to measure what the sandbox costs.
+    """
+
+    SHARED = "shared"
+    STRICT = "strict"
+    OFF = "off"
 
 
 class SlaSettings(ServiceSettings):
@@ -39,6 +58,7 @@ class SlaSettings(ServiceSettings):
     # is replayed from its history when it wakes, which costs several times the CPU of a cached one; a cached case
     # costs about 0.25 MiB (bench/RESULTS.md). Size it to the worker's memory: 1,000 is the SDK's default.
     worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    workflow_sandbox: WorkflowSandbox = WorkflowSandbox.SHARED
     # Write NivaranStatus / NivaranDistrict / NivaranOfficeLevel / NivaranDeadline on every case's workflow, so
     # cases can be found by visibility queries. The Temporal namespace must have them registered first (make run
     # does, with `--search-attribute`; a cluster needs `temporal operator search-attribute create`); the worker

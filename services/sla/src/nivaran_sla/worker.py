@@ -17,7 +17,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from nivaran.intake.v1 import intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2_grpc
@@ -32,7 +33,7 @@ from nivaran_common.temporal import SEARCH_ATTRIBUTES, connect_temporal
 from nivaran_sla.activities import LifecycleActivities
 from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.records import SlaRecords
-from nivaran_sla.settings import SlaSettings
+from nivaran_sla.settings import SlaSettings, WorkflowSandbox
 from nivaran_sla.workflows import GrievanceLifecycle
 
 log = get_logger(__name__)
@@ -102,12 +103,27 @@ async def missing_search_attributes(client: Client) -> list[str]:
     return sorted(key.name for key in SEARCH_ATTRIBUTES if registered.get(key.name) != int(key.indexed_value_type))
 
 
+# The modules every case shares when the sandbox passes the project through: the lifecycle's own code, the shared
+# library, the generated protobuf modules, and the libraries they decide with. None keeps state between cases.
+SHARED_MODULES = ("nivaran_sla", "nivaran_common", "nivaran", "pydantic", "pydantic_core", "yaml", "google.protobuf")
+
+
+def workflow_runner(sandbox: WorkflowSandbox) -> WorkflowRunner:
+    """How the worker runs each case's workflow code (see WorkflowSandbox)."""
+    if sandbox is WorkflowSandbox.OFF:
+        return UnsandboxedWorkflowRunner()
+    if sandbox is WorkflowSandbox.STRICT:
+        return SandboxedWorkflowRunner()
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*SHARED_MODULES))
+
+
 def build_worker(
     client: Client,
     task_queue: str,
     activities: Sequence[Callable[..., Any]],
     graceful_shutdown_seconds: float = 20.0,
     max_cached_workflows: int = 1000,
+    sandbox: WorkflowSandbox = WorkflowSandbox.SHARED,
 ) -> Worker:
     """The worker that runs GrievanceLifecycle and the given activities on `task_queue`, keeping up to
     `max_cached_workflows` cases in memory between their tasks."""
@@ -119,6 +135,7 @@ def build_worker(
         activities=list(activities),
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
         max_cached_workflows=max_cached_workflows,
+        workflow_runner=workflow_runner(sandbox),
     )
 
 
@@ -198,6 +215,7 @@ async def run_worker(settings: SlaSettings) -> None:
             activities.all(),
             settings.worker_graceful_shutdown_seconds,
             settings.worker_max_cached_workflows,
+            settings.workflow_sandbox,
         )
         log.info(
             "temporal worker started",
@@ -205,6 +223,8 @@ async def run_worker(settings: SlaSettings) -> None:
             intake=settings.intake_target,
             notify=settings.notify_target,
             upsert_search_attributes=settings.upsert_search_attributes,
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            workflow_sandbox=settings.workflow_sandbox.value,
         )
         await run_until_stopped(worker, stop)
     await engine.dispose()

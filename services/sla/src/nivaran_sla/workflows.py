@@ -16,7 +16,7 @@ from datetime import UTC
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from nivaran.common.v1 import common_pb2
@@ -49,8 +49,7 @@ with workflow.unsafe.imports_passed_through():
         TransitionInput,
     )
     from nivaran_sla.lifecycle_base import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
+        EFFECT_FAILED,
         TERMINAL,
         LifecycleBase,
         bilingual,
@@ -145,12 +144,7 @@ class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, LifecycleBase)
         )
 
     async def _load_config(self) -> None:
-        config: LifecycleConfig = await workflow.execute_activity_method(
-            LifecycleActivities.load_config,
-            self._s.case.track,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        config: LifecycleConfig = await self.activity(LifecycleActivities.load_config, self._s.case.track)
         self._s.policy = Policy.model_validate(config.policy)
         self._s.engine = ClockEngine.for_policy(self._s.policy)
         self._s.upsert_search_attributes = config.upsert_search_attributes
@@ -283,7 +277,7 @@ class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, LifecycleBase)
             config: LifecycleConfig = await self.activity(
                 LifecycleActivities.load_policy_version, PolicyVersionInput(track=old.track, version=request.version)
             )
-        except ActivityError as exc:
+        except EFFECT_FAILED as exc:
             raise ApplicationError(
                 f"no policy {old.track}@v{request.version} / यह नीति संस्करण उपलब्ध नहीं", type="policy.unknown_version"
             ) from exc
