@@ -1,4 +1,4 @@
-"""Deadline lag and worker memory: N open cases, each with one running clock, on one Temporal dev server.
+"""Deadline lag, worker CPU and memory: N open cases, each with one running clock, on one Temporal dev server.
 
 For every case the figure is the lag from its deadline to its recorded effect: the moment the effect's timeline
 event (`RecordTransition`, the call intake would get) reaches the collaborator server run by this script. Two runs
@@ -13,11 +13,15 @@ on the same server, one after the other, with the same N and the same deadlines 
     timeline event. Each case first runs its usual start (assignment, acknowledgement, officer notice, policy
     load); the deadlines are placed after a lead time so that this start-up is over before the first deadline.
 
-It prints p50 / p99 / max lag for both, the ratio b/a, and each worker's peak RSS (VmHWM) with N cases open.
-Intake, notify and routing are stood in for by one in-process gRPC server (nivaran_common.testing
-.LifecycleCollaborators), so the figure is the engine's, not theirs.
+It prints p50 / p99 / max lag for both, effects/s (effects over the time from the first deadline to the last
+effect), the CPU per effect of the worker(s), of the Temporal server and of this process (the collaborators)
+over that window (utime + stime from /proc), each worker's peak RSS (VmHWM) with N cases open, and the ratios
+b/a. Intake, notify and routing are stood in for by one in-process gRPC server (nivaran_common.testing
+.LifecycleCollaborators), so the figure is the engine's, not theirs. A progress line at least every 10 s; the
+processes' logs and report.txt (all that is printed) stay in bench/runs/<UTC time>-deadlines/.
 
-    .venv/bin/python bench/deadlines.py [--cases 10000] [--spread 300] [--lead 0 (auto)]
+    .venv/bin/python bench/deadlines.py [--cases 10000] [--spread 300] [--lead 0 (auto)] [--cache N]
+        [--workers 1 | --compare-workers] [--skip-bare] [--profile] [--pin] [--keep-scratch]
 """
 
 from __future__ import annotations
@@ -25,17 +29,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import signal
 import sys
-import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.benchlib
 
 import devrun  # noqa: E402
 from temporalio import activity, workflow  # noqa: E402
@@ -43,6 +48,17 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from bench import benchlib  # noqa: E402
+from bench.benchlib import (  # noqa: E402
+    Opening,
+    Window,
+    lag_summary,
+    memory_mib,
+    open_cases,
+    percentile,
+    pin_prefix,
+    wait_for,
+)
 from nivaran.common.v1 import common_pb2  # noqa: E402
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc  # noqa: E402
 from nivaran.sla.v1 import sla_pb2  # noqa: E402
@@ -50,7 +66,7 @@ from nivaran_common import pki  # noqa: E402
 from nivaran_common.grpc_client import open_channel  # noqa: E402
 from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key, load_codec  # noqa: E402
 from nivaran_common.temporal import LIFECYCLE_WORKFLOW, connect_temporal, lifecycle_workflow_id  # noqa: E402
-from nivaran_common.testing import LifecycleCollaborators, RecordedCall, free_port  # noqa: E402
+from nivaran_common.testing import LifecycleCollaborators, free_port  # noqa: E402
 from nivaran_common.timeutil import to_timestamp  # noqa: E402
 from nivaran_common.tls import TlsMaterial  # noqa: E402
 
@@ -73,7 +89,8 @@ clocks:
       - {type: record_breach, rule: S13}
 """
 CLOCK = timedelta(seconds=1)  # the policy's duration: a case filed at T has its deadline at T + 1 s
-START_CONCURRENCY = 32
+ACKNOWLEDGED, DEADLINE_SET, BREACH = "acknowledgement_sent", "deadline_set", "breach_recorded"
+CACHE_SETTING = "NIVARAN_SLA_WORKER_MAX_CACHED_WORKFLOWS"
 
 
 def snapshot_sla_source(var: Path) -> dict[str, str]:
@@ -153,61 +170,187 @@ async def run_bare_worker(address: str, task_queue: str) -> None:
         await stop.wait()
 
 
-# --- the measurement -----------------------------------------------------------------------------------------------
+# --- the stage: the Temporal dev server, the collaborators, the sla workers -----------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+@dataclass
+class Stage:
+    out: benchlib.Out
+    sup: devrun.Supervisor
+    recorder: LifecycleCollaborators
+    tracker: benchlib.Transitions
+    progress: benchlib.Progress
+    client: Client
+    address: str
+    target: str
+    temporal_pid: int
+    pin: bool
+    source: dict[str, str]  # PYTHONPATH of the snapshot of nivaran_sla
+
+    def pids(self, workers: dict[str, int]) -> dict[str, int]:
+        """The processes whose CPU a measurement reads: the workers, the Temporal server, this process."""
+        return {**workers, "temporal": self.temporal_pid, "bench": os.getpid()}
 
 
-def peak_rss_mib(pid: int) -> tuple[float, float]:
-    """(VmHWM, VmRSS) of a live process, in MiB."""
-    fields: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in {"VmHWM", "VmRSS"}:
-            fields[name] = int(value.split()[0]) / 1024
-    return fields["VmHWM"], fields["VmRSS"]
+@asynccontextmanager
+async def stage(out: benchlib.Out, *, pin: bool, compact: bool = False) -> AsyncIterator[Stage]:
+    """The Temporal dev server (as `make run` starts it; on core 0 with `pin`) and the collaborators, in `out`."""
+    # The bench's own payload-codec key, inherited by every process it starts (instead of var/temporal-codec.key).
+    os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
+    var = out.scratch
+    source = snapshot_sla_source(var)
+    ports = devrun.Ports(temporal=free_port(), temporal_ui=free_port())
+    sup = devrun.Supervisor(ports, log_dir=out.folder / "log")
+    pki.init(var / "pki")
+    recorder = LifecycleCollaborators(var / "pki")
+    try:
+        async with benchlib.Progress(out) as progress:
+            progress.phase("starting the Temporal dev server", lambda: "")
+            temporal = sup.spawn("temporal", [*pin_prefix(pin, 0), *devrun.temporal_argv(ports, var)])
+            await devrun.wait_tcp(sup, ports.temporal, "temporal")
+            target = await recorder.start()
+            address = f"127.0.0.1:{ports.temporal}"
+            client = await connect_temporal(address, payload_codec=load_codec())
+            tracker = benchlib.Transitions(recorder, compact=compact)
+            pid = temporal.process.pid
+            yield Stage(out, sup, recorder, tracker, progress, client, address, target, pid, pin, source)
+    finally:
+        sup.stop()
+        await recorder.stop()
+
+
+async def sla_env(st: Stage, cache: int | None) -> dict[str, str]:
+    """The sla workers' environment: the bench policy, a migrated SQLite database, the snapshot of the sources."""
+    var = st.out.scratch
+    policies = var / "policies"
+    policies.mkdir()
+    (policies / "bench_deadline.v1.yaml").write_text(POLICY, encoding="utf-8")
+    database_url = f"sqlite+aiosqlite:///{var / 'sla.db'}"
+    from nivaran_common.migrations import upgrade_async
+    from nivaran_sla import SERVICE_ROOT
+
+    await upgrade_async(SERVICE_ROOT, database_url)
+    env = {
+        **st.recorder.sla_worker_env(
+            temporal_address=st.address, task_queue="unset", database_url=database_url, policy_folder=policies
+        ),
+        # The worker runs from a snapshot of the sources (see snapshot_sla_source), away from the repository.
+        "NIVARAN_SLA_HOLIDAYS_FOLDER": str(devrun.ROOT / "data" / "holidays"),
+        **bytecode_env(var),
+        **st.source,
+    }
+    if cache is not None:
+        env[CACHE_SETTING] = str(cache)
+    return env
+
+
+def spawn_sla_workers(st: Stage, env: dict[str, str], count: int, tag: str) -> tuple[list[devrun.Child], str]:
+    """`count` sla worker processes (on core 1 with --pin) sharing a new task queue (returned); logs in
+    log/<tag>-sla-worker-<k>.log."""
+    queue = f"bench-sla-{tag}-{uuid.uuid4().hex[:6]}"
+    argv = [*pin_prefix(st.pin, 1), sys.executable, "-m", "nivaran_sla.worker"]
+    env = {**env, "NIVARAN_SLA_TASK_QUEUE": queue}
+    return [st.sup.spawn(f"{tag}-sla-worker-{k}", argv, env) for k in range(1, count + 1)], queue
+
+
+async def stop_children(st: Stage, children: list[devrun.Child]) -> None:
+    for child in children:
+        child.process.send_signal(signal.SIGTERM)
+    for child in children:
+        await asyncio.to_thread(child.process.wait, 30)
+        st.sup.children.remove(child)
+
+
+def lifecycle_input(gid: str, number: int, deadline: float) -> sla_pb2.LifecycleInput:
+    """A case on the bench track whose one clock runs out at `deadline` (epoch seconds)."""
+    return sla_pb2.LifecycleInput(
+        grievance_id=gid,
+        registration_number=f"BENCH/{number:06d}",
+        track="bench_deadline",
+        language="hi",
+        location=common_pb2.Location(state_code="BR", district_code="PAT"),
+        department_code="FOOD",
+        office_id="office-bench",
+        position_id=f"pos-bench-{number % 50}",
+        filed_at=to_timestamp(datetime.fromtimestamp(deadline, UTC) - CLOCK),
+        complainant_name="सीता देवी",
+        office_level="district",
+    )
+
+
+async def start_lifecycle(st: Stage, queue: str, gid: str, number: int, deadline: float) -> None:
+    await st.client.start_workflow(
+        LIFECYCLE_WORKFLOW,
+        lifecycle_input(gid, number, deadline),
+        id=lifecycle_workflow_id(gid),
+        task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+# --- the measurement -------------------------------------------------------------------------------------------------
+
+
+async def fire(
+    st: Stage, kind: str, group: str, deadlines: dict[str, float], window: Window, timeout: float
+) -> tuple[list[float], float, dict[str, float]]:
+    """Wait for the first deadline, then for every case's effect; (lags, first deadline to last effect, CPU)."""
+    first, n, tracker = min(deadlines.values()), len(deadlines), st.tracker
+    if time.time() < first:
+        st.progress.phase("waiting for the first deadline", lambda: f"first deadline in {first - time.time():.0f} s")
+        await wait_for(st.sup, lambda: time.time() >= first, timeout, "the first deadline")
+
+    def fired() -> str:
+        return f"fired {tracker.count(kind, group)} of {n}; {lag_summary(tracker.lags(kind, group, deadlines))}"
+
+    st.progress.phase("firing", fired)
+    await wait_for(st.sup, lambda: tracker.count(kind, group) >= n, timeout, f"{group}'s deadlines")
+    cpu = await window.stop()
+    st.progress.phase("all effects recorded", fired)
+    return tracker.lags(kind, group, deadlines), max(tracker.arrivals(kind, group)) - first, cpu
 
 
 @dataclass
 class Run:
+    tag: str  # a, b, b1, b2
     label: str
     lags: list[float]
-    peak_rss: float
-    rss_open: float
-    opened_seconds: float
-    ready_before_first_deadline: float
     duplicates: int
+    opened_seconds: float
+    ready_margin: float  # seconds from the end of the start-up to the first deadline
+    memory: dict[str, tuple[float, float]]  # worker -> (VmHWM, VmRSS) in MiB with the cases open
+    cpu: dict[str, float]  # process -> CPU seconds from the first deadline to the last effect
+    window: float  # seconds from the first deadline to the last effect
+    workers: list[str]
+    profile: list[str] = field(default_factory=list)
+
+    def ms_per_effect(self, *names: str) -> float:
+        return sum(self.cpu[name] for name in names) * 1000 / max(len(self.lags), 1)
+
+    @property
+    def worker_ms(self) -> float:
+        return self.ms_per_effect(*self.workers)
+
+    @property
+    def effects_per_second(self) -> float:
+        return len(self.lags) / max(self.window, 1e-9)
+
+    @property
+    def peak_rss(self) -> float:
+        return sum(hwm for hwm, _ in self.memory.values())
 
 
-async def start_all(count: int, start_one: object) -> float:
-    began = time.monotonic()
-    gate = asyncio.Semaphore(START_CONCURRENCY)
-
-    async def one(i: int) -> None:
-        async with gate:
-            await start_one(i)  # type: ignore[operator]
-
-    await asyncio.gather(*(one(i) for i in range(count)))
-    return time.monotonic() - began
-
-
-async def wait_for(check: object, timeout: float, sup: devrun.Supervisor, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        sup.check_alive()
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}; the figures are not valid")
-        await asyncio.sleep(0.5)
-
-
-def lags_of(calls: list[RecordedCall], kind: str, deadlines: dict[str, float]) -> tuple[list[float], int]:
-    relevant = [c for c in calls if c.kind == kind and c.grievance_id in deadlines]
-    first = LifecycleCollaborators.distinct(relevant)
-    lags = [call.arrived_at - deadlines[call.grievance_id] for call in first.values()]
-    return lags, len(relevant) - len(first)
+def startup_end(tracker: benchlib.Transitions, ids: list[str]) -> float:
+    """When the last of these cases had finished its start-up: its acknowledgement, or the deadline_set event that
+    follows it (when the code records one before the case's breach)."""
+    acknowledged, deadline_set, breach = (tracker.first[kind] for kind in (ACKNOWLEDGED, DEADLINE_SET, BREACH))
+    end = 0.0
+    for gid in ids:
+        done = acknowledged[gid]
+        if gid in deadline_set and deadline_set[gid] < breach.get(gid, float("inf")):
+            done = max(done, deadline_set[gid])
+        end = max(end, done)
+    return end
 
 
 def deadline_plan(cases: int, lead: float, spread: float) -> tuple[list[str], dict[str, float]]:
@@ -217,21 +360,19 @@ def deadline_plan(cases: int, lead: float, spread: float) -> tuple[list[str], di
     return ids, {gid: first + spread * i / cases for i, gid in enumerate(ids)}
 
 
-async def measure_bare(
-    sup: devrun.Supervisor, client: Client, address: str, target: str, cases: int, lead: float, spread: float
-) -> Run:
+async def measure_bare(st: Stage, cases: int, lead: float, spread: float) -> Run:
+    st.progress.label = "(a)"
     queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
-    env = {"BENCH_TARGET": target, "BENCH_PKI": str(sup.log_dir.parent / "pki"), **bytecode_env(sup.log_dir.parent)}
-    worker = sup.spawn(
-        "bare-worker",
-        [sys.executable, str(Path(__file__).resolve()), "--bare-worker", "--address", address, "--task-queue", queue],
-        env,
-    )
+    env = {"BENCH_TARGET": st.target, "BENCH_PKI": str(st.out.scratch / "pki"), **bytecode_env(st.out.scratch)}
+    argv = [sys.executable, str(Path(__file__).resolve()), "--bare-worker", "--address", st.address]
+    worker = st.sup.spawn("a-bare-worker", [*pin_prefix(st.pin, 1), *argv, "--task-queue", queue], env)
     ids, deadlines = deadline_plan(cases, lead, spread)
+    st.tracker.watch("a", ids)
+    window = Window(st.out.folder, min(deadlines.values()), st.pids({"bare-worker": worker.process.pid}), {}, "")
 
     async def start_one(i: int) -> None:
         gid = ids[i]
-        await client.start_workflow(
+        await st.client.start_workflow(
             BareClock.run,
             BareClockInput(gid, datetime.fromtimestamp(deadlines[gid], UTC)),
             id=f"bench-bare-{gid}",
@@ -239,156 +380,134 @@ async def measure_bare(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
-    opened = await start_all(cases, start_one)
-    ready_margin = min(deadlines.values()) - time.time()
-    recorder: LifecycleCollaborators = sup.recorder  # type: ignore[attr-defined]
-
-    def all_fired() -> bool:
-        return len({c.grievance_id for c in recorder.transitions if c.kind == "deadline_reached"}) >= cases
-
-    await wait_for(all_fired, lead + spread + 600, sup, "the baseline's deadlines")
-    lags, duplicates = lags_of(recorder.transitions, "deadline_reached", deadlines)
-    peak, now = peak_rss_mib(worker.process.pid)
-    worker.process.send_signal(signal.SIGTERM)
-    await asyncio.to_thread(worker.process.wait, 30)
-    sup.children.remove(worker)
-    return Run("bare", lags, peak, now, opened, ready_margin, duplicates)
+    try:
+        opening = Opening(cases)
+        st.progress.phase("opening", opening.status)
+        opened = await open_cases(st.sup, opening, start_one)
+        ready_margin = min(deadlines.values()) - time.time()
+        lags, span, cpu = await fire(st, "deadline_reached", "a", deadlines, window, lead + spread + 600)
+    finally:
+        await window.close()
+    memory = {"bare-worker": memory_mib(worker.process.pid)}
+    await stop_children(st, [worker])
+    duplicates = st.tracker.duplicates("deadline_reached", "a")
+    label = "(a) bare Temporal timer + 1 activity"
+    return Run("a", label, lags, duplicates, opened, ready_margin, memory, cpu, span, ["bare-worker"])
 
 
 async def measure_nivaran(
-    sup: devrun.Supervisor, client: Client, env: dict[str, str], cases: int, lead: float, spread: float
+    st: Stage, env: dict[str, str], cases: int, lead: float, spread: float, workers: int, tag: str, py_spy: str
 ) -> Run:
-    queue = env["NIVARAN_SLA_TASK_QUEUE"]
-    worker = sup.spawn("sla-worker", [sys.executable, "-m", "nivaran_sla.worker"], env)
+    st.progress.label = f"({tag})"
+    children, queue = spawn_sla_workers(st, env, workers, tag)
+    pids = {child.name: child.process.pid for child in children}
     ids, deadlines = deadline_plan(cases, lead, spread)
-    recorder: LifecycleCollaborators = sup.recorder  # type: ignore[attr-defined]
+    first, tracker = min(deadlines.values()), st.tracker
+    tracker.watch(tag, ids)
+    window = Window(st.out.folder, first, st.pids(pids), pids if py_spy else {}, py_spy)
 
-    async def start_one(i: int) -> None:
-        gid = ids[i]
-        lifecycle = sla_pb2.LifecycleInput(
-            grievance_id=gid,
-            registration_number=f"BENCH/{i:06d}",
-            track="bench_deadline",
-            language="hi",
-            location=common_pb2.Location(state_code="BR", district_code="PAT"),
-            department_code="FOOD",
-            office_id="office-bench",
-            position_id=f"pos-bench-{i % 50}",
-            filed_at=to_timestamp(datetime.fromtimestamp(deadlines[gid], UTC) - CLOCK),
-            complainant_name="सीता देवी",
-            office_level="district",
-        )
-        await client.start_workflow(
-            LIFECYCLE_WORKFLOW,
-            lifecycle,
-            id=lifecycle_workflow_id(gid),
-            task_queue=queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-
-    opened = await start_all(cases, start_one)
-    wanted = set(ids)
-
-    def all_started() -> bool:
+    def started_up() -> str:
         return (
-            sum(1 for c in recorder.transitions if c.kind == "acknowledgement_sent" and c.grievance_id in wanted)
-            >= cases
+            f"started up {tracker.count(ACKNOWLEDGED, tag)} of {cases}; first deadline in {first - time.time():.0f} s"
         )
 
-    await wait_for(all_started, lead + spread + 1800, sup, "every case's start-up")
-    ready_margin = min(deadlines.values()) - max(
-        c.arrived_at for c in recorder.transitions if c.kind == "acknowledgement_sent" and c.grievance_id in wanted
-    )
+    try:
+        opening = Opening(cases)
+        st.progress.phase("opening", lambda: f"{opening.status()}; {started_up()}")
+        opened = await open_cases(st.sup, opening, lambda i: start_lifecycle(st, queue, ids[i], i, deadlines[ids[i]]))
+        st.progress.phase("start-up", started_up)
+        await wait_for(st.sup, lambda: tracker.count(ACKNOWLEDGED, tag) >= cases, lead + spread + 1800, "the start-up")
+        lags, span, cpu = await fire(st, BREACH, tag, deadlines, window, lead + spread + 1800)
+    finally:
+        await window.close()
+    ready_margin = first - startup_end(tracker, ids)
+    memory = {child.name: memory_mib(child.process.pid) for child in children}
+    await stop_children(st, children)
+    label = f"({tag}) Nivaran lifecycle, S13 breach, {workers} worker{'s' if workers > 1 else ''}"
+    run = Run(tag, label, lags, tracker.duplicates(BREACH, tag), opened, ready_margin, memory, cpu, span, list(pids))
+    if py_spy:
+        run.profile = benchlib.profile_summary(st.out.folder, list(pids))
+    return run
 
-    def all_fired() -> bool:
-        return len({c.grievance_id for c in recorder.transitions if c.kind == "breach_recorded"} & wanted) >= cases
 
-    await wait_for(all_fired, lead + spread + 1800, sup, "Nivaran's deadlines")
-    lags, duplicates = lags_of(recorder.transitions, "breach_recorded", deadlines)
-    peak, now = peak_rss_mib(worker.process.pid)
-    return Run("nivaran", lags, peak, now, opened, ready_margin, duplicates)
-
-
-def report(run: Run) -> str:
+def report(run: Run) -> list[str]:
     ms = [lag * 1000 for lag in run.lags]
-    return (
-        f"lag p50 {percentile(ms, 0.5):.1f} ms  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.1f} ms  "
-        f"(n={len(ms)}, duplicate effects {run.duplicates}); worker peak RSS {run.peak_rss:.1f} MiB, "
-        f"RSS {run.rss_open:.1f} MiB with the cases open; {len(ms)} opened in {run.opened_seconds:.1f} s, "
-        f"ready {run.ready_before_first_deadline:.1f} s before the first deadline"
-    )
+    workers = ", ".join(f"{name} {run.ms_per_effect(name):.1f}" for name in run.workers)
+    memory = "; ".join(f"{name} peak {hwm:.1f} MiB, RSS {rss:.1f} MiB" for name, (hwm, rss) in run.memory.items())
+    return [
+        f"{run.label}: lag p50 {percentile(ms, 0.5):.1f} ms  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.1f} ms  "
+        f"(n={len(ms)}, duplicate effects {run.duplicates}); {len(ms)} opened in {run.opened_seconds:.1f} s, "
+        f"ready {run.ready_margin:.1f} s before the first deadline",
+        f"    firing: {len(ms)} effects in {run.window:.1f} s from the first deadline to the last effect, "
+        f"{run.effects_per_second:.1f} effects/s",
+        f"    CPU per effect over that time: worker(s) {run.worker_ms:.1f} ms ({workers}), Temporal server "
+        f"{run.ms_per_effect('temporal'):.1f} ms, this process (collaborators) {run.ms_per_effect('bench'):.1f} ms",
+        f"    memory with the cases open: {memory}",
+        *run.profile,
+    ]
 
 
-async def bench(cases: int, spread: float, lead: float) -> None:
+async def bench(out: benchlib.Out, args: argparse.Namespace, py_spy: str) -> None:
+    cases, spread = args.cases, args.spread
     # The baseline's cases only need to be opened (about 85 starts/s here); the lifecycle's also run their start-up,
     # about 10 cases/s on this machine, so its auto lead is longer.
     bare_lead = 30 + cases / 60
-    lead = lead or 30 + cases / 8
-    # The bench's own payload-codec key, inherited by every process it starts (instead of var/temporal-codec.key).
-    os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
-    load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="nivaran-bench-") as tmp:
-        var = Path(tmp)
-        ports = devrun.Ports(temporal=free_port(), temporal_ui=free_port())
-        sup = devrun.Supervisor(ports, log_dir=var / "log")
-        pki.init(var / "pki")
-        recorder = LifecycleCollaborators(var / "pki")
-        sup.recorder = recorder  # type: ignore[attr-defined]
-        source = snapshot_sla_source(var)
-        try:
-            sup.spawn("temporal", devrun.temporal_argv(ports, var))
-            await devrun.wait_tcp(sup, ports.temporal, "temporal")
-            target = await recorder.start()
-            address = f"127.0.0.1:{ports.temporal}"
-            client = await connect_temporal(address, payload_codec=load_codec())
-            bare = await measure_bare(sup, client, address, target, cases, bare_lead, spread)
-
-            policies = var / "policies"
-            policies.mkdir()
-            (policies / "bench_deadline.v1.yaml").write_text(POLICY, encoding="utf-8")
-            database_url = f"sqlite+aiosqlite:///{var / 'sla.db'}"
-            from nivaran_common.migrations import upgrade_async
-            from nivaran_sla import SERVICE_ROOT
-
-            await upgrade_async(SERVICE_ROOT, database_url)
-            env = {
-                **recorder.sla_worker_env(
-                    temporal_address=address,
-                    task_queue=f"bench-sla-{uuid.uuid4().hex[:6]}",
-                    database_url=database_url,
-                    policy_folder=policies,
-                ),
-                # The worker runs from a snapshot of the sources (see snapshot_sla_source), away from the repository.
-                "NIVARAN_SLA_HOLIDAYS_FOLDER": str(devrun.ROOT / "data" / "holidays"),
-                **bytecode_env(var),
-                **source,
-            }
-            nivaran = await measure_nivaran(sup, client, env, cases, lead, spread)
-        finally:
-            sup.stop()
-            await recorder.stop()
-
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(
-        f"cases: {cases} open, one clock each; deadlines spread evenly over {spread:.0f} s "
-        f"({cases / spread:.1f}/s), the first {bare_lead:.0f} s (a) and {lead:.0f} s (b) after the cases began to open"
+    lead = args.lead or 30 + cases / 8
+    plan = [1, 2] if args.compare_workers else [args.workers]
+    out.header("bench/deadlines.py: deadline lag, worker CPU and memory")
+    leads = f"{lead:.0f} s (b)" if args.skip_bare else f"{bare_lead:.0f} s (a) and {lead:.0f} s (b)"
+    out.say(
+        f"cases: {cases} open per run, one clock each; deadlines spread evenly over {spread:.0f} s "
+        f"({cases / spread:.1f}/s), the first {leads} after the cases began to open"
     )
-    load_after = os.getloadavg()
-    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
-    print(f"(a) bare Temporal timer + 1 activity: {report(bare)}")
-    print(f"(b) Nivaran lifecycle, S13 breach:    {report(nivaran)}")
-    bare_p99, nivaran_p99 = percentile(bare.lags, 0.99), percentile(nivaran.lags, 0.99)
-    print(f"ratio b/a: p99 lag {nivaran_p99 / bare_p99:.2f}, peak RSS {nivaran.peak_rss / bare.peak_rss:.2f}")
+    out.say(
+        f"(b): {' then '.join(f'{n} worker(s)' for n in plan)} on one task queue each; "
+        f"{CACHE_SETTING}={args.cache if args.cache is not None else '(unset: the worker default)'}; "
+        f"{'server on core 0 and workers on core 1 (taskset)' if args.pin else 'not pinned'}; "
+        f"{'py-spy on the workers while (b) fires' if py_spy else 'no profile'}"
+    )
+    runs: list[Run] = []
+    async with stage(out, pin=args.pin) as st:
+        bare = None if args.skip_bare else await measure_bare(st, cases, bare_lead, spread)
+        env = await sla_env(st, args.cache)
+        for number, workers in enumerate(plan, 1):
+            tag = f"b{number}" if len(plan) > 1 else "b"
+            runs.append(await measure_nivaran(st, env, cases, lead, spread, workers, tag, py_spy))
+        st.progress.label = ""
+        st.progress.phase("stopping", lambda: "")
+    out.say(f"load average (1, 5, 15 min) after: {benchlib.fmt_load(os.getloadavg())}")
+    for run in [bare, *runs] if bare else runs:
+        for line in report(run):
+            out.say(line)
+    for run in runs:
+        if bare is None:
+            out.say(f"ratio {run.tag}/a: not measured, (a) was skipped (--skip-bare)")
+            continue
+        out.say(
+            f"ratio {run.tag}/a: p99 lag {percentile(run.lags, 0.99) / percentile(bare.lags, 0.99):.2f}, "
+            f"peak RSS {run.peak_rss / bare.peak_rss:.2f} (workers summed), worker CPU per effect "
+            f"{run.worker_ms / bare.worker_ms:.2f}, Temporal server CPU per effect "
+            f"{run.ms_per_effect('temporal') / bare.ms_per_effect('temporal'):.2f}"
+        )
+    if len(runs) == 2:
+        one, two = runs
+        out.say(
+            f"second worker: {one.effects_per_second:.1f} effects/s with one, {two.effects_per_second:.1f} with two: "
+            f"ratio two/one {two.effects_per_second / one.effects_per_second:.2f} (p99 lag "
+            f"{percentile(one.lags, 0.99) * 1000:.0f} ms vs {percentile(two.lags, 0.99) * 1000:.0f} ms)"
+        )
     problems = [
-        f"{run.label}: {what}"
-        for run in (bare, nivaran)
+        f"({run.tag}) {what}"
+        for run in ([bare] if bare else []) + runs
         for what, bad in (
             ("not every deadline had its effect", len(run.lags) != cases),
             ("an effect was recorded twice", run.duplicates > 0),
-            ("start-up ran into the deadlines (raise --lead)", run.ready_before_first_deadline < 0),
+            ("start-up ran into the deadlines (raise --lead)", run.ready_margin < 0),
         )
         if bad
     ]
+    if py_spy:
+        out.say("note: py-spy sampled the workers during (b), on the same cores; its cost is in (b)'s figures")
     if problems:
         raise SystemExit("the figures above are not valid: " + "; ".join(problems))
 
@@ -400,16 +519,30 @@ def main() -> None:
     parser.add_argument(
         "--lead", type=float, default=0.0, help="seconds to the lifecycle's first deadline (0: 30 + cases/8)"
     )
+    parser.add_argument("--cache", type=int, help=f"{CACHE_SETTING} of (b)'s workers (default: the worker's own)")
+    parser.add_argument("--workers", type=int, default=1, help="sla worker processes on (b)'s task queue")
+    parser.add_argument(
+        "--compare-workers", action="store_true", help="run (b) twice, with 1 and then 2 workers (new cases each)"
+    )
+    parser.add_argument("--skip-bare", action="store_true", help="skip (a); then no ratio b/a")
+    parser.add_argument("--profile", action="store_true", help="py-spy the workers during (b)'s firing window")
+    parser.add_argument("--pin", action="store_true", help="Temporal server on core 0, workers on core 1 (taskset)")
+    parser.add_argument("--keep-scratch", action="store_true", help="keep the databases etc. in the run folder")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--task-queue", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_worker:
         asyncio.run(run_bare_worker(args.address, args.task_queue))
-    else:
-        asyncio.run(bench(args.cases, args.spread, args.lead))
-    sys.stdout.flush()
-    os._exit(0)  # temporalio clients can abort at interpreter exit (sdk-python#300)
+        os._exit(0)
+    if args.compare_workers and args.workers != 1:
+        parser.error("--compare-workers runs 1 and then 2 workers; leave --workers out")
+    if args.workers < 1 or args.cases < 1:
+        parser.error("--workers and --cases must be at least 1")
+    if args.pin and (why := benchlib.can_pin()):
+        parser.error(f"--pin: {why}")
+    py_spy = benchlib.find_py_spy() if args.profile else ""
+    benchlib.run_bench("deadlines", args.keep_scratch, lambda out: bench(out, args, py_spy))
 
 
 if __name__ == "__main__":
