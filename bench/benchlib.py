@@ -310,8 +310,10 @@ def run_bench(name: str, keep_scratch: bool, body: Callable[[Out], Coroutine[Any
 
 class Transitions:
     """Reads LifecycleCollaborators.transitions as they arrive: per event type, each case's first arrival, and how
-    many more arrived for a case that already had one (duplicates). Cases are counted per group (registered with
-    watch() before they are started), so a count costs nothing however many cases there are.
+    many more arrived for a case that already had one. A later arrival with a new idempotency key is a duplicate
+    effect (a second record); one with a key already seen is a repeated delivery, which an idempotent receiver
+    (intake keys its timeline by it) keeps once. Cases are counted per group (registered with watch() before they
+    are started), so a count costs nothing however many cases there are.
 
     With `compact`, the recorder's lists are emptied after each read (with 100,000 cases they would hold every
     request); then read every transition through this object only."""
@@ -322,6 +324,8 @@ class Transitions:
         self._read = 0
         self.first: dict[str, dict[str, float]] = defaultdict(dict)
         self.extra: dict[str, Counter[str]] = defaultdict(Counter)
+        self.repeated: dict[str, Counter[str]] = defaultdict(Counter)
+        self.keys: dict[str, dict[str, set[str]]] = defaultdict(dict)
         self.group_of: dict[str, str] = {}
         self.counts: Counter[tuple[str, str]] = Counter()
         self.order: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -334,9 +338,12 @@ class Transitions:
         calls = self.recorder.transitions
         for call in calls[self._read :]:
             seen = self.first[call.kind]
+            keys = self.keys[call.kind].setdefault(call.grievance_id, set())
             if call.grievance_id in seen:
-                self.extra[call.kind][call.grievance_id] += 1
+                (self.repeated if call.key in keys else self.extra)[call.kind][call.grievance_id] += 1
+                keys.add(call.key)
                 continue
+            keys.add(call.key)
             seen[call.grievance_id] = call.arrived_at
             group = self.group_of.get(call.grievance_id)
             if group is not None:
@@ -365,8 +372,15 @@ class Transitions:
         return [first[gid] for gid in self.order[(kind, group)]]
 
     def duplicates(self, kind: str, group: str) -> int:
+        """Second effects: arrivals for a case that had one, under a key not seen before."""
         self.update()
         return sum(n for gid, n in self.extra[kind].items() if self.group_of.get(gid) == group)
+
+    def repeats(self, kind: str, group: str) -> int:
+        """Repeated deliveries of one effect (its key seen before): a local activity run again after its
+        workflow task was lost; the receiver keeps one."""
+        self.update()
+        return sum(n for gid, n in self.repeated[kind].items() if self.group_of.get(gid) == group)
 
 
 # --- py-spy ---------------------------------------------------------------------------------------------------------

@@ -176,7 +176,8 @@ async def bench(out: benchlib.Out, args: argparse.Namespace) -> None:
     out.say(
         f"burst lag from T: p50 {benchlib.percentile(ms, 0.5):.1f} ms  p99 {benchlib.percentile(ms, 0.99):.1f} ms  "
         f"max {ms[-1]:.1f} ms; within {NEAR:.0f} s of T: {near} of {burst}; duplicate effects "
-        f"{tracker.duplicates(BREACH, 'burst')}; sleepers that fired: {tracker.count(BREACH, 'sleepers')}"
+        f"{tracker.duplicates(BREACH, 'burst')}, repeated deliveries {tracker.repeats(BREACH, 'burst')}; "
+        f"sleepers that fired: {tracker.count(BREACH, 'sleepers')}"
     )
     out.say(
         f"burst CPU from T to the last effect ({span:.1f} s, {len(lags) / max(span, 1e-9):.1f} effects/s): "

@@ -316,6 +316,7 @@ class Run:
     label: str
     lags: list[float]
     duplicates: int
+    repeats: int  # repeated deliveries of one effect (same key)
     opened_seconds: float
     ready_margin: float  # seconds from the end of the start-up to the first deadline
     memory: dict[str, tuple[float, float]]  # worker -> (VmHWM, VmRSS) in MiB with the cases open
@@ -390,9 +391,9 @@ async def measure_bare(st: Stage, cases: int, lead: float, spread: float) -> Run
         await window.close()
     memory = {"bare-worker": memory_mib(worker.process.pid)}
     await stop_children(st, [worker])
-    duplicates = st.tracker.duplicates("deadline_reached", "a")
+    duplicates, repeats = st.tracker.duplicates("deadline_reached", "a"), st.tracker.repeats("deadline_reached", "a")
     label = "(a) bare Temporal timer + 1 activity"
-    return Run("a", label, lags, duplicates, opened, ready_margin, memory, cpu, span, ["bare-worker"])
+    return Run("a", label, lags, duplicates, repeats, opened, ready_margin, memory, cpu, span, ["bare-worker"])
 
 
 async def measure_nivaran(
@@ -424,7 +425,8 @@ async def measure_nivaran(
     memory = {child.name: memory_mib(child.process.pid) for child in children}
     await stop_children(st, children)
     label = f"({tag}) Nivaran lifecycle, S13 breach, {workers} worker{'s' if workers > 1 else ''}"
-    run = Run(tag, label, lags, tracker.duplicates(BREACH, tag), opened, ready_margin, memory, cpu, span, list(pids))
+    duplicates, repeats = tracker.duplicates(BREACH, tag), tracker.repeats(BREACH, tag)
+    run = Run(tag, label, lags, duplicates, repeats, opened, ready_margin, memory, cpu, span, list(pids))
     if py_spy:
         run.profile = benchlib.profile_summary(st.out.folder, list(pids))
     return run
@@ -436,7 +438,8 @@ def report(run: Run) -> list[str]:
     memory = "; ".join(f"{name} peak {hwm:.1f} MiB, RSS {rss:.1f} MiB" for name, (hwm, rss) in run.memory.items())
     return [
         f"{run.label}: lag p50 {percentile(ms, 0.5):.1f} ms  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.1f} ms  "
-        f"(n={len(ms)}, duplicate effects {run.duplicates}); {len(ms)} opened in {run.opened_seconds:.1f} s, "
+        f"(n={len(ms)}, duplicate effects {run.duplicates}, repeated deliveries {run.repeats}); "
+        f"{len(ms)} opened in {run.opened_seconds:.1f} s, "
         f"ready {run.ready_margin:.1f} s before the first deadline",
         f"    firing: {len(ms)} effects in {run.window:.1f} s from the first deadline to the last effect, "
         f"{run.effects_per_second:.1f} effects/s",

@@ -34,6 +34,8 @@ class LifecycleCaseState:
     policy: Policy | None = None
     engine: ClockEngine | None = None
     upsert_search_attributes: bool = False
+    # The history's length when the last local activity ran (it tells its workflow task); see _fresh_time.
+    effects_in_task: int = -1
     # The search attributes as last written (name -> value, None when unset).
     search_attributes: dict[str, Any] = field(default_factory=dict)
     wake: bool = False

@@ -170,6 +170,8 @@ class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, LifecycleBase)
                 return
             self._s.wake = False
             if due is not None and due.deadline is not None:
+                if await self._fresh_time():
+                    continue  # a new workflow task: acts may have come in meanwhile, so look at the clocks again
                 remaining = (due.deadline - workflow.now()).total_seconds()
                 if remaining > 0:
                     with contextlib.suppress(TimeoutError):
