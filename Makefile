@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup bytecode run test test-all lint proto proto-check k8s-validate bench bench-lifecycles bench-deadlines bench-capacity clean
+.PHONY: setup bytecode run test test-all lint proto proto-check k8s-validate bench bench-lifecycles bench-deadlines bench-capacity bench-replay clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -62,6 +62,10 @@ bench-lifecycles: setup
 # N = 10,000 open cases: about half an hour on 2 cores (most of it the cases' start-up before the first deadline).
 bench-deadlines: setup
 	$(PY) bench/deadlines.py --cases 10000
+
+# CPU of a case rebuilt from its history (a wake outside the worker's cache), per sandbox mode: under a minute.
+bench-replay: setup
+	$(PY) bench/replay.py
 
 # 100,000 open cases asleep on one sla worker, its RSS, and the lag of 1,000 deadlines due at one instant among them:
 # hours on 2 cores (every case's start-up costs the worker CPU: about 15 cases/s in a 300-case trial); prints an ETA.
