@@ -6,6 +6,7 @@ databases of this test's own, the real Temporal dev server, a real Redis key pre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -210,20 +211,22 @@ async def test_one_trace_spans_gateway_intake_temporal_and_the_activities(suite:
                 found.add(match.group(2))
         return found
 
-    async def spans_flushed() -> bool:
-        # Each process flushes its spans on its own schedule; wait for all three before comparing.
-        return (
-            bool(trace_ids("gateway", r"POST /v1/grievances"))
-            and bool(trace_ids("intake", r"FileGrievance"))
-            and bool(trace_ids("sla-worker", r"RunActivity:record_transition"))
-        )
+    def joined() -> tuple[set[str], set[str]]:
+        gateway = trace_ids("gateway", r"POST /v1/grievances")
+        intake = trace_ids("intake", r"FileGrievance")
+        worker = trace_ids("sla-worker", r"RunActivity:record_transition")
+        return gateway & intake, gateway & intake & worker
 
-    await eventually(spans_flushed, timeout=30)
-    gateway = trace_ids("gateway", r"POST /v1/grievances")
-    intake = trace_ids("intake", r"FileGrievance")
-    worker = trace_ids("sla-worker", r"RunActivity:")
-    assert gateway & intake, "the gateway's trace continues into intake over gRPC"
-    assert gateway & intake & worker, "and through Temporal into the sla worker's activities"
+    async def spans_flushed() -> bool:
+        # Each process flushes its spans on its own schedule, and the shared suite's logs already hold other
+        # cases' spans: wait until this filing's trace has reached all three, for at most 30 s.
+        return bool(joined()[1])
+
+    with contextlib.suppress(TimeoutError):
+        await eventually(spans_flushed, timeout=30)
+    into_intake, into_worker = joined()
+    assert into_intake, "the gateway's trace continues into intake over gRPC"
+    assert into_worker, "and through Temporal into the sla worker's (local) activities"
 
 
 async def test_two_sla_workers_share_the_cases(suite: Suite) -> None:
