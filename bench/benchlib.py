@@ -489,3 +489,38 @@ def profile_summary(folder: Path, names: list[str]) -> list[str]:
         "    top 25 nivaran_* / temporalio functions by inclusive time:",
         *(f"      {line}" for line in inclusive),
     ]
+
+
+class SuiteProfiles:
+    """py-spy on the named processes of a suite started by devrun, from start() to stop(); the raw profiles go to
+    bench/runs/<time>-<bench>/profile-<name>.txt."""
+
+    def __init__(self, sup: devrun.Supervisor, names: list[str], bench: str) -> None:
+        pids = {child.name: child.process.pid for child in sup.children}
+        unknown = [name for name in names if name not in pids]
+        if unknown:
+            raise SystemExit(f"--profile: no process {', '.join(unknown)} in the suite; there are {', '.join(pids)}")
+        self.pids = {name: pids[name] for name in names}
+        self.exe = find_py_spy() if names else ""
+        self.out = Out(bench) if names else None
+        self.running: list[Profile] = []
+
+    def start(self) -> None:
+        assert self.out is not None
+        for name, pid in self.pids.items():
+            output = self.out.folder / f"profile-{name}.txt"
+            self.running.append(Profile(self.exe, pid, output, self.out.folder / "py-spy.log"))
+
+    def stop(self, window: str) -> list[str]:
+        """Stop sampling; the report lines of each process's profile over `window` (what ran meanwhile)."""
+        if self.out is None:
+            return []
+        for running in self.running:
+            running.stop()
+        lines: list[str] = []
+        for name in self.pids:
+            summary = profile_summary(self.out.folder, [name])
+            summary[0] = summary[0].replace("the firing window", f"{window}, {name}")
+            lines += summary
+        self.out.close(keep_scratch=False)
+        return lines

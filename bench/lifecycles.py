@@ -17,7 +17,14 @@ sink) in a scratch folder on free ports, (a) first. Each phase waits afterwards 
 sla worker finishes each case's start in the background), and the suite's CPU time up to then is printed with it.
 Every lifecycle is checked afterwards: `GET /v1/grievances/{n}` must say "disposed".
 
-    .venv/bin/python bench/lifecycles.py [--lifecycles 200] [--concurrency 8] [--poll 0.1]
+    .venv/bin/python bench/lifecycles.py [--lifecycles 200] [--concurrency 8] [--poll 0.1] [--profile intake,notify]
+                                         [--db sqlite|postgres] [--stored 1000000]
+
+--profile samples the named processes of the suite with py-spy while (a) runs and until the suite is idle again,
+and prints each one's top functions (the raw profiles stay in bench/runs/<time>-lifecycles/).
+--db postgres puts every service on a PostgreSQL database of its own (created on NIVARAN_TEST_PG_URL's server and
+dropped at the end); --stored N seeds N past cases into intake's database with COPY before the warm-up
+(bench/seeding.py), so that the lifecycles run against a state's worth of history; it implies --db postgres.
 """
 
 from __future__ import annotations
@@ -42,11 +49,13 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.benchlib, bench.seeding
 
 import devrun  # noqa: E402
 
+from bench import benchlib, seeding  # noqa: E402
 from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key  # noqa: E402
-from nivaran_common.testing import free_port  # noqa: E402
+from nivaran_common.testing import PG_ADMIN_URL, create_pg_database, drop_pg_database, free_port  # noqa: E402
 
 CATEGORY = "FOOD-RATION-CARD"
 DISTRICT = "PAT"
@@ -244,10 +253,12 @@ class Failures:
         return "  ".join(f"{step} {dict(counts)}" for step, counts in self.statuses.items())
 
 
-async def bench(lifecycles: int, concurrency: int, poll: float) -> None:
+async def bench(lifecycles: int, concurrency: int, poll: float, profile: list[str], db: str, stored: int) -> None:
     # The bench's own payload-codec key, inherited by every process it starts (instead of var/temporal-codec.key).
     os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
     load_before = os.getloadavg()
+    seeded: seeding.Seeded | None = None
+    made: list[str] = []
     with tempfile.TemporaryDirectory(prefix="nivaran-bench-") as tmp:
         var = Path(tmp)
         ports = devrun.Ports(
@@ -258,17 +269,26 @@ async def bench(lifecycles: int, concurrency: int, poll: float) -> None:
         sup = devrun.Supervisor(ports, log_dir=var / "log")
         try:
             await devrun.start_infrastructure(sup, var, keep_mail=False)
-            urls = {name: f"sqlite+aiosqlite:///{var / f'{name}.db'}" for name in devrun.SERVICES}
+            if db == "postgres":
+                urls = {name: create_pg_database(f"nivaran_bench_{name}") for name in devrun.SERVICES}
+                made.extend(urls.values())
+            else:
+                urls = {name: f"sqlite+aiosqlite:///{var / f'{name}.db'}" for name in devrun.SERVICES}
             env = devrun.service_env(ports, urls, pki_dir=var / "pki")
             env.update({f"NIVARAN_{n.upper()}_LOG_LEVEL": "WARNING" for n in (*devrun.SERVICES, "gateway")})
             env.update(BENCH_ENV)
             env.update(bytecode_env(var))
             devrun.load_demo_data(env)
             await devrun.start_services(sup, env)
+            if stored:
+                print(f"seeding {stored:,} stored cases into intake's database …", flush=True)
+                seeded = seeding.seed_intake(urls["intake"], stored)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports.gateway}", timeout=120) as http:
-                result = await _run(sup, http, lifecycles, concurrency, poll)
+                result = await _run(sup, http, lifecycles, concurrency, poll, profile)
         finally:
             sup.stop()
+            for url in made:
+                drop_pg_database(url)
     load_after = os.getloadavg()
 
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -277,6 +297,14 @@ async def bench(lifecycles: int, concurrency: int, poll: float) -> None:
         f"after {' / '.join(f'{v:.2f}' for v in load_after)}"
     )
     print(f"suite as `make run`, but: {' '.join(f'{k}={v}' for k, v in BENCH_ENV.items())}; bytecode cached")
+    if db == "postgres":
+        print(f"databases: PostgreSQL ({PG_ADMIN_URL.rsplit('@', 1)[-1]}), one per service, on this machine")
+    if seeded is not None:
+        print(
+            f"stored before the run: {seeded.cases:,} cases ({seeded.open_cases:,} pending) and {seeded.events:,} "
+            f"timeline events in intake, {seeded.table_mib:,.0f} MiB with indexes, seeded with COPY in "
+            f"{seeded.seconds:.1f} s (bench/seeding.py)"
+        )
     print(
         f"sizes: {lifecycles} filings, then {lifecycles} lifecycles ({CATEGORY}, district {DISTRICT}, acts by "
         f"{OFFICER[0]}); concurrency {concurrency}; warm-up {WARM_UP} filings and {WARM_UP} lifecycles first"
@@ -285,6 +313,8 @@ async def bench(lifecycles: int, concurrency: int, poll: float) -> None:
     print(f"(a) POST /v1/grievances alone: {filings.line()}")
     print(f"    {filings.cpu_line()}")
     print(f"    {filings.process_line()}")
+    for line in result.profile:
+        print(line)
     print(f"(b) lifecycles (file, action-taken report, disposal): {full.line()}")
     print(f"    {full.cpu_line()}")
     print(f"    {full.process_line()}")
@@ -314,11 +344,13 @@ class Result:
     polls: list[int]
     disposed: Counter[str]
     failures: Failures
+    profile: list[str] = field(default_factory=list)
 
 
 async def _run(
-    sup: devrun.Supervisor, http: httpx.AsyncClient, lifecycles: int, concurrency: int, poll: float
-) -> Result:
+    sup: devrun.Supervisor, http: httpx.AsyncClient, lifecycles: int, concurrency: int, poll: float,
+    profile: list[str],
+) -> Result:  # fmt: skip
     failures = Failures()
     steps: dict[str, list[float]] = {"file": [], "assignment": [], "report": [], "disposal": []}
     polls: list[int] = []
@@ -415,7 +447,11 @@ async def _run(
     failures.statuses.clear()
     timing = True
 
+    profiles = benchlib.SuiteProfiles(sup, profile, "lifecycles")
+    if profile:
+        profiles.start()
     filings = await measure(sup, lifecycles, concurrency, post_filing)
+    profiled = profiles.stop("(a)")
     full = await measure(sup, lifecycles, concurrency, lifecycle)
 
     disposed: Counter[str] = Counter()
@@ -431,7 +467,7 @@ async def _run(
             failures.note("check", f"{numbers[i]} is at {position}, not {OFFICER_POSITION}")
 
     await run_concurrently(len(numbers), concurrency, check)
-    return Result(filings, full, steps, polls, disposed, failures)
+    return Result(filings, full, steps, polls, disposed, failures, profiled)
 
 
 def main() -> None:
@@ -441,8 +477,17 @@ def main() -> None:
     parser.add_argument(
         "--poll", type=float, default=0.1, help="seconds between the officer's reads while waiting for assignment"
     )
+    parser.add_argument(
+        "--profile", default="", help="comma-separated suite processes to sample with py-spy during (a), e.g. intake"
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite", help="the services' databases")
+    parser.add_argument(
+        "--stored", type=int, default=0, help="cases seeded into intake before the run (implies --db postgres)"
+    )
     args = parser.parse_args()
-    asyncio.run(bench(args.lifecycles, args.concurrency, args.poll))
+    profile = [name for name in args.profile.split(",") if name]
+    db = "postgres" if args.stored else args.db
+    asyncio.run(bench(args.lifecycles, args.concurrency, args.poll, profile, db, args.stored))
     sys.stdout.flush()
     os._exit(0)  # temporalio clients can abort at interpreter exit (sdk-python#300)
 
