@@ -1241,6 +1241,7 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             notice_position_id=notice.position_id if notice is not None else "",
             dm_position_id=dm,
             commissioner_position_id=self.commissioner_of.get(dm, ""),
+            district_code=grievance.location.district_code,
         )
         caller = Caller(
             account_id=request.caller.account_id,
@@ -1248,14 +1249,24 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             position_ids=tuple(request.caller.position_ids),
             phone=request.caller.phone,
             acting_for_account_id=request.caller.acting_for_account_id,
+            district_code=request.caller.district_code,
+            roles=tuple(request.caller.roles),
         )
         try:
             check_act(Act(which), caller, parties)
         except NotPermitted as exc:
             raise PermissionDenied(str(exc)) from exc
-        status = {"dispose": "disposed", "reject": "rejected", "interim_order": "disposed", "assign": "assigned"}.get(
-            which, "in_progress"
-        )
+        status = {
+            "dispose": "disposed",
+            "reject": "rejected",
+            "interim_order": "disposed",
+            "assign": "assigned",
+            "reopen": "reopened",
+        }.get(which, "in_progress")
+        if which == "feedback":
+            not_fixed = request.feedback.HasField("resolved") and not request.feedback.resolved
+            not_fixed = not_fixed or request.feedback.call_outcome == sla_pb2.CALL_OUTCOME_NOT_SATISFIED
+            status = "unresolved" if not_fixed else "disposed"
         response = sla_pb2.ActOnCaseResponse(
             act=which,
             state=sla_pb2.CaseState(

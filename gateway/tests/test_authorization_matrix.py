@@ -406,6 +406,27 @@ ROWS: list[Row] = [
         body={"decision": "act", "note": "चेतावनी दी जाए / a warning is to be issued"}, headers=ACT_KEY,
     ),
     Row(
+        # Issue 10: only the complainant reopens; another citizen does not see the case; officers may not.
+        "reopen", "POST /v1/grievances/{registration_number}/reopen", "POST", f"/v1/grievances/{CASE_A}/reopen",
+        only({"citizen_a": 200, "citizen_b": 404}),
+        body={"reason": "खतियान अब भी गलत है / the record is still wrong"}, headers=ACT_KEY,
+    ),
+    Row(
+        # H3: the complainant rates (a call-centre operator records calls: tests/test_recourse_e2e.py).
+        "feedback", "POST /v1/grievances/{registration_number}/feedback", "POST", f"/v1/grievances/{CASE_A}/feedback",
+        only({"citizen_a": 200, "citizen_b": 404}),
+        body={"rating": 2, "resolved": False, "comment": "सुधार नहीं हुआ / not fixed"}, headers=ACT_KEY,
+    ),
+    Row(
+        # A DM their district, the CS cell any; a secretary must name their department (403 without it).
+        "dashboard", "GET /v1/dashboard", "GET", "/v1/dashboard",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}),
+    ),
+    Row(
+        "dashboard-of-gaya", "GET /v1/dashboard", "GET", "/v1/dashboard", only({"dm_b": 200, "osd_cs": 200}),
+        params={"district_code": "GAY"},
+    ),
+    Row(
         "breaches", "GET /v1/breaches", "GET", "/v1/breaches",
         only({"dm_a": 200, "dm_b": 200, "secretary": 200, "osd_cs": 200}), check=own_breaches,
     ),

@@ -33,10 +33,12 @@ from nivaran_gateway.routes import (
     auth,
     casework,
     categories,
+    dashboard,
     grievances,
     health,
     notices,
     officers,
+    recourse,
     service_clients,
     transfers,
 )
@@ -162,11 +164,13 @@ def create_app(
     app.include_router(grievances.router)
     app.include_router(casework.router)
     app.include_router(acts.router)
+    app.include_router(recourse.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)
     app.include_router(officers.router)
     app.include_router(service_clients.router)
     app.include_router(categories.router)
+    app.include_router(dashboard.router)
     app.include_router(notices.router)
     undeclared = undeclared_routes(app)
     if undeclared:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
@@ -133,6 +134,33 @@ async def test_dashboard_overdue_counts_open_cases_past_their_deadline(intake: I
     board = await intake.service.dashboard("PAT", "")
 
     assert (board.total, board.pending, board.disposed, board.overdue) == (4, 3, 1, 1)
+
+
+async def test_H3_a_case_that_came_back_after_it_ended_counts_as_closed_not_fixed(intake: IntakeHarness) -> None:
+    fixed = (await intake.service.file(filing())).grievance
+    back = (await intake.service.file(filing())).grievance
+    still_back = (await intake.service.file(filing())).grievance
+    await intake.service.record_transition(move(fixed.id, "f1", event_type="disposed", new_status=Status.DISPOSED))
+    for case, name in ((back, "b"), (still_back, "s")):
+        await intake.service.record_transition(
+            move(case.id, f"{name}1", event_type="disposed", new_status=Status.DISPOSED)
+        )
+        await intake.service.record_transition(
+            move(case.id, f"{name}2", event_type="unresolved", new_status=Status.UNRESOLVED)
+        )
+    await intake.service.record_transition(move(back.id, "b3", event_type="disposed", new_status=Status.DISPOSED))
+    await intake.service.record_transition(move(back.id, "b4", event_type="reopened", new_status=Status.REOPENED))
+    await intake.service.record_transition(move(back.id, "b5", event_type="disposed", new_status=Status.DISPOSED))
+    # A retried record of a return is not a second return.
+    await intake.service.record_transition(move(back.id, "b4", event_type="reopened", new_status=Status.REOPENED))
+
+    board = await intake.service.dashboard("PAT", "")
+
+    # Ended and stayed ended: 1; ended after coming back: 1 ("closed — not fixed"); back and open now: pending.
+    assert (board.total, board.pending, board.disposed, board.closed_not_fixed) == (3, 1, 1, 1)
+    async with intake.service.sessions() as session:
+        rows = {r.id: r.returns for r in (await session.execute(select(GrievanceRow))).scalars()}
+    assert (rows[fixed.id], rows[back.id], rows[still_back.id]) == (0, 2, 1)
 
 
 # --- over gRPC ----------------------------------------------------------------------------------------------------

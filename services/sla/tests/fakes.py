@@ -55,6 +55,13 @@ ROOT = Path(__file__).resolve().parents[3]
 POLICIES = ROOT / "policies"
 HOLIDAYS = ROOT / "data" / "holidays"
 
+
+def policies_without_recourse() -> PolicyRegistry:
+    """The shipped v1 policies: the lifecycle ends with the case (v2 waits out a 30-day recourse window after it,
+    which only a time-skipping server gets through at once)."""
+    return PolicyRegistry([p for p in PolicyRegistry.from_folder(POLICIES).all() if p.recourse is None])
+
+
 # A small reporting chain: block officer -> L1 (district) -> DM -> Commissioner -> OSD to CS -> Chief Secretary.
 POSITIONS = {
     "pos-bdo-phw": ("BDO", "FOOD", "Block Development Officer", "प्रखंड विकास पदाधिकारी"),

@@ -116,3 +116,24 @@ def test_B2_migration_leaves_a_paused_clock_its_remaining_time() -> None:
     needs = engine.migrate(bpgra.model_copy(update={"version": bpgra.version + 1}))
     assert "decision" not in {n.clock_id for n in needs}
     assert engine.clocks["decision"].paused_remaining == timedelta(days=80)
+
+
+def test_reopen_restart_starts_every_assignment_clock_afresh_with_new_generations(sahyog: Policy) -> None:
+    engine = started(sahyog, (Event.ASSIGNED, T0))
+    engine.fire(sahyog, "first_show_cause")
+    engine.on_event(sahyog, Event.ACTION_REPORTED, T0 + timedelta(days=11))
+    engine.on_event(sahyog, Event.DISPOSED, T0 + timedelta(days=12))
+    assert engine.next_due() is None
+    generation = engine.clocks["first_show_cause"].generation
+    back = T0 + timedelta(days=20)
+    needs = engine.restart(sahyog, back)
+    assigned = {c.id for c in sahyog.clocks if Event.ASSIGNED in c.start}
+    assert {n.clock_id for n in needs} == assigned
+    assert all(n.start == back for n in needs)
+    assert engine.clocks["first_show_cause"].generation == generation + 1
+    assert not engine.facts.disposed
+    # The S9 condition looks at reports since the new start: the old action report does not count.
+    fired, holds = engine.fire(sahyog, "first_show_cause")
+    assert holds
+    # Clocks started by other events (the DM's review of a reply) wait for them again.
+    assert not engine.clocks["dm_review_of_reply"].running

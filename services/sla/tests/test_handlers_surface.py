@@ -255,8 +255,11 @@ async def test_get_policy_latest_by_version_and_unknown(surface: Surface) -> Non
     bad_version = await rpc_error(surface.stub.GetPolicy(sla_pb2.GetPolicyRequest(track="cspgrs", version="latest")))
     no_track = await rpc_error(surface.stub.GetPolicy(sla_pb2.GetPolicyRequest()))
 
-    assert (latest.track, latest.version) == ("cspgrs", "1")
-    assert pinned == latest
+    assert (latest.track, latest.version) == ("cspgrs", "2")
+    assert (pinned.track, pinned.version) == ("cspgrs", "1")
+    # v2 adds the recourse window after a case ends (issue 10); v1 has none.
+    assert latest.document["recourse"]["window"] == "P30D"
+    assert pinned.document["recourse"] is None
     assert unknown_track.code() == grpc.StatusCode.NOT_FOUND
     assert unknown_version.code() == grpc.StatusCode.NOT_FOUND
     assert (bad_version.code(), fields(bad_version)) == (grpc.StatusCode.INVALID_ARGUMENT, ["version"])

@@ -18,14 +18,16 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from nivaran_common.temporal import pydantic_data_converter
+from nivaran_sla.domain import FeedbackInput, FeedbackSource, ReopenInput
 from nivaran_sla.workflows import GrievanceLifecycle
 
 from .test_rules import DAY, MINUTE, case_input, case_runner, dispose, time_skipping_server
 
 HISTORIES = Path(__file__).parent / "histories"
 # The lifecycle's history shape today; bump it when a change adds a patch, and record the new shape.
-# v2: every side effect an activity task; v3: side effects as local activities (LOCAL_EFFECTS_PATCH).
-SHAPE = "v3"
+# v2: every side effect an activity task; v3: side effects as local activities (LOCAL_EFFECTS_PATCH); v4: the case's
+# lifecycle waits out the policy's recourse window after the case ends, and may take it back (RECOURSE_PATCH).
+SHAPE = "v4"
 
 
 async def _deadlines_fired_then_disposed(run_case: Any) -> WorkflowHistory:
@@ -52,3 +54,28 @@ async def test_S8_S9_replay_of_a_case_whose_deadlines_fired_is_deterministic() -
     )
 
     assert result.replay_failure is None
+
+
+async def test_H3_replay_of_a_case_that_came_back_twice_and_ended_is_deterministic() -> None:
+    """Disposed, unresolved on the complainant's feedback, disposed, reopened, disposed, and the window passed."""
+    async with time_skipping_server() as env, case_runner(env) as run_case:
+        case = await run_case(case_input())
+        await case.handle.execute_update(GrievanceLifecycle.dispose, dispose())
+        not_fixed = FeedbackInput(source=FeedbackSource.CITIZEN, resolved=False, rating=1)
+        await case.handle.execute_update(GrievanceLifecycle.feedback, not_fixed)
+        await case.advance(10 * DAY + MINUTE)  # the fresh S9 clock fires
+        await case.handle.execute_update(GrievanceLifecycle.dispose, dispose())
+        await case.handle.execute_update(GrievanceLifecycle.reopen, ReopenInput(reason="The card never came to me"))
+        await case.handle.execute_update(GrievanceLifecycle.dispose, dispose())
+        result = await case.handle.result()
+        assert (case.count("unresolved"), case.count("reopened"), case.count("show_cause_issued")) == (1, 1, 1)
+        assert result.status.value == "disposed"
+        history: WorkflowHistory = await case.handle.fetch_history()
+    if os.environ.get("NIVARAN_RECORD_HISTORIES") == "1":
+        (HISTORIES / f"lifecycle_returned_twice_ended-{SHAPE}.json").write_text(history.to_json())
+
+    replayed = await Replayer(workflows=[GrievanceLifecycle], data_converter=pydantic_data_converter).replay_workflow(
+        history
+    )
+
+    assert replayed.replay_failure is None

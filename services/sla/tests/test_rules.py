@@ -774,7 +774,9 @@ async def test_S9_a_new_policy_version_leaves_running_cases_until_an_explicit_mi
     assert started.deadline is not None
     assert started.started_at is not None
     # A state shortens S9 to 6 days: the new file is loaded, the running case is not touched.
+    running = fake.policies.latest("sahyog").key
     fake.policies = _sahyog_with_show_cause_after(6)
+    next_version = fake.policies.latest("sahyog").version
     await case.advance(6 * DAY + MINUTE)
     assert case.count("show_cause_issued") == 0
     assert (await case.clock("first_show_cause")).deadline == started.deadline
@@ -782,12 +784,12 @@ async def test_S9_a_new_policy_version_leaves_running_cases_until_an_explicit_mi
     with pytest.raises(WorkflowUpdateFailedError):
         await case.handle.execute_update(
             GrievanceLifecycle.migrate_policy,
-            MigratePolicyInput(version=2, by_account_id="it.admin", reason="short"),
+            MigratePolicyInput(version=next_version, by_account_id="it.admin", reason="short"),
         )
     views = await case.handle.execute_update(
         GrievanceLifecycle.migrate_policy,
         MigratePolicyInput(
-            version=2, by_account_id="it.admin", reason="Government order 12/2026 shortens S9 to 6 days"
+            version=next_version, by_account_id="it.admin", reason="Government order 12/2026 shortens S9 to 6 days"
         ),
         result_type=list[ClockView],
     )
@@ -796,9 +798,9 @@ async def test_S9_a_new_policy_version_leaves_running_cases_until_an_explicit_mi
     assert migrated.deadline == started.started_at + 6 * DAY
     await case.settle()
     [moved] = case.fake.transitions("policy_migrated")
-    assert moved.payload["from"] == "sahyog@v1"
-    assert moved.payload["to"] == "sahyog@v2"
-    assert "sahyog@v2" in moved.summary.en
+    assert moved.payload["from"] == running
+    assert moved.payload["to"] == f"sahyog@v{next_version}"
+    assert f"sahyog@v{next_version}" in moved.summary.en
     assert "नीति" in moved.summary.hi
     [issued] = case.fake.transitions("show_cause_issued")
     assert issued.payload["number"] == 1
@@ -807,7 +809,7 @@ async def test_S9_a_new_policy_version_leaves_running_cases_until_an_explicit_mi
     with pytest.raises(WorkflowUpdateFailedError):
         await case.handle.execute_update(
             GrievanceLifecycle.migrate_policy,
-            MigratePolicyInput(version=2, by_account_id="it.admin", reason="Government order 12/2026 again"),
+            MigratePolicyInput(version=next_version, by_account_id="it.admin", reason="Government order 12/2026 again"),
         )
     with pytest.raises(WorkflowUpdateFailedError):
         await case.handle.execute_update(

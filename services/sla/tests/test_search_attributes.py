@@ -35,7 +35,7 @@ from nivaran_sla.settings import SlaSettings
 from nivaran_sla.worker import build_worker, missing_search_attributes, run_worker
 from nivaran_sla.workflows import GrievanceLifecycle
 
-from .fakes import FakeServices
+from .fakes import FakeServices, policies_without_recourse
 from .test_workflows import lifecycle_input, start
 
 
@@ -65,7 +65,7 @@ async def test_a_case_is_found_by_district_and_status_and_its_deadline_moves_whe
 ) -> None:
     client = temporal_dev_env.client
     task_queue = f"sla-sa-{uuid.uuid4()}"
-    fake = FakeServices(upsert_search_attributes=True)
+    fake = FakeServices(upsert_search_attributes=True, policies=policies_without_recourse())
     lifecycle = lifecycle_input()
     lifecycle.ClearField("filed_at")
     lifecycle.office_level = "block"
@@ -146,7 +146,7 @@ async def test_cases_carry_no_search_attributes_when_the_setting_is_off(
 ) -> None:
     client = temporal_dev_env.client
     task_queue = f"sla-sa-{uuid.uuid4()}"
-    fake = FakeServices()
+    fake = FakeServices(policies=policies_without_recourse())  # the case's lifecycle ends with it
     async with build_worker(client, task_queue, fake.activities()):
         handle = await start(client, lifecycle_input(), task_queue)
 

@@ -60,7 +60,12 @@ async def test_sla_serves_health_and_its_policies(database_url: str) -> None:
             )
             assert health.status == health_pb2.HealthCheckResponse.SERVING
             policies = await sla_pb2_grpc.SlaServiceStub(channel).ListPolicies(sla_pb2.ListPoliciesRequest())
-            assert len(policies.policies) == 5
+            # Every version of the five tracks: v1, and v2 with the recourse window (issue 10).
+            assert sorted((p.track, p.version) for p in policies.policies) == [
+                (track, version)
+                for track in ("bpgra", "cspgrs", "rts_auto_appeal", "sahyog", "sahyog_camp")
+                for version in ("1", "2")
+            ]
     finally:
         await server.stop(None)
         await engine.dispose()

@@ -22,7 +22,7 @@ from nivaran_sla.domain import DisposeInput, NoticeInput, NoticeResult, Transiti
 from nivaran_sla.worker import build_worker, connect_with_retry, run_until_stopped
 from nivaran_sla.workflows import GrievanceLifecycle
 
-from .fakes import FakeServices
+from .fakes import FakeServices, policies_without_recourse
 
 
 async def test_connect_retries_until_temporal_answers(time_skipping_env: WorkflowEnvironment) -> None:
@@ -86,7 +86,8 @@ async def test_trace_flows_from_the_workflow_start_into_the_activities(time_skip
         data_converter=pydantic_data_converter,
         interceptors=[TracingInterceptor()],
     )
-    fake = FakeServices()
+    # A plain client does not skip time: the case's lifecycle must end with the case (no recourse window).
+    fake = FakeServices(policies=policies_without_recourse())
     task_queue = f"sla-test-{uuid.uuid4()}"
     grievance_id = str(uuid.uuid4())
     async with build_worker(client, task_queue, fake.activities()):

@@ -216,7 +216,8 @@ async def test_refused_acknowledgement_does_not_stop_the_case(
 
     # "deadline_set" (the clocks' first deadline handed to intake) may come before or after the disposal.
     steps = [step for step in fake.steps() if step != "deadline_set"]
-    assert steps == ["assigned", "notice:acknowledgement", "notice:case_assigned", "disposed"]
+    # After the disposal, the senior officer is told of the claimed resolution (H3).
+    assert steps == ["assigned", "notice:acknowledgement", "notice:case_assigned", "disposed", "notice:sla_notice"]
     assert result.status is CaseStatus.DISPOSED
 
 

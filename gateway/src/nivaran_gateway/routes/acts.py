@@ -28,6 +28,7 @@ from nivaran_common.auth import (
     SECRETARY,
     Principal,
 )
+from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_common.errors import field_violations
 from nivaran_common.logging import get_logger
 from nivaran_gateway import idempotency
@@ -70,7 +71,7 @@ router = APIRouter(prefix="/v1", tags=["acts"], route_class=JsonBodyRoute)
 
 Officer = Annotated[Principal, Depends(requires(OFFICER))]
 Complainant = Annotated[Principal, Depends(requires(CITIZEN))]
-Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, powers=(POWER_READ_DISTRICT,)))]
+Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, CALL_CENTRE_ROLE, powers=(POWER_READ_DISTRICT,)))]
 Monitor = Annotated[Principal, Depends(requires(DM, SECRETARY, OSD_CS, CHIEF_SECRETARY))]
 IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
 NoticeId = Annotated[str, Path(min_length=1, max_length=64, description="the show-cause notice's id")]
@@ -90,6 +91,7 @@ def caller_of(principal: Principal) -> sla_pb2.Caller:
         district_code=principal.district,
         phone=principal.phone,
         acting_for_account_id=principal.acting_for,
+        roles=list(principal.roles),
     )
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from nivaran.intake.v1 import intake_pb2
 from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
+from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_common.errors import field_violations
 from nivaran_common.logging import get_logger
 from nivaran_gateway import idempotency
@@ -50,7 +51,7 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/v1/grievances", tags=["attachments"])
 
 Uploader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER))]
-Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, powers=(POWER_READ_DISTRICT,)))]
+Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, CALL_CENTRE_ROLE, powers=(POWER_READ_DISTRICT,)))]
 AttachmentId = Annotated[
     str,
     Path(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
+from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_common.logging import get_logger
 from nivaran_gateway.access import requires
 from nivaran_gateway.body import JsonBodyRoute
@@ -27,7 +28,7 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/v1/grievances", tags=["casework"], route_class=JsonBodyRoute)
 
 Officer = Annotated[Principal, Depends(requires(OFFICER))]
-Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, powers=(POWER_READ_DISTRICT,)))]
+Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, CALL_CENTRE_ROLE, powers=(POWER_READ_DISTRICT,)))]
 
 
 @router.post(

@@ -17,6 +17,7 @@ from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
+from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_common.logging import get_logger
 from nivaran_gateway.access import public, requires
 from nivaran_gateway.body import JsonBodyRoute
@@ -48,7 +49,7 @@ REGISTRATION_NUMBER = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,6}-[0-9]{4}-[0-9]{7}-[0-9
 # B1: anyone may file, with or without an account; a token, when sent, names the citizen or the filing officer.
 Filer = Annotated[Principal | None, Depends(public("filing"))]
 # Reads are scoped by the token (jurisdiction.py); other callers get 403.
-Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, powers=(POWER_READ_DISTRICT,)))]
+Reader = Annotated[Principal, Depends(requires(CITIZEN, OFFICER, CALL_CENTRE_ROLE, powers=(POWER_READ_DISTRICT,)))]
 
 RegistrationNumber = Annotated[
     str,

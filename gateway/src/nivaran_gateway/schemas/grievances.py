@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
+from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, Field
 
 from nivaran.common.v1 import common_pb2
@@ -180,22 +181,47 @@ class ComplainantView(BaseModel):
         )
 
 
+# The events whose recorded details a reader of the case sees, and which of them: H3 asks that the feedback (the
+# rating, the call's outcome, the recording's reference, the comments) be visible to the senior officer.
+DETAILED_EVENTS: dict[str, tuple[str, ...]] = {
+    "feedback_recorded": (
+        "source", "rating", "resolved", "comment", "call_outcome", "recording_ref", "returns_the_case",
+    ),
+    "reopened": ("reason", "return"),
+    "unresolved": ("source", "return"),
+}  # fmt: skip
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class TimelineEventView(BaseModel):
     sequence: int
     event_type: str
     summary: LocalizedText | None = None
     occurred_at: datetime | None = None
     actor: ActorView | None = None
+    details: dict[str, Any] | None = Field(
+        default=None, description="what was recorded with the event, for " + ", ".join(DETAILED_EVENTS)
+    )
 
     @classmethod
     def from_proto(cls, event: intake_pb2.TimelineEvent) -> TimelineEventView:
         """Convert from the proto."""
+        shown = DETAILED_EVENTS.get(event.event_type)
+        details = None
+        if shown is not None and event.HasField("payload"):
+            payload = MessageToDict(event.payload)
+            # Struct numbers are floats; a rating of 2 reads 2, not 2.0.
+            details = {key: _whole(payload[key]) for key in shown if key in payload}
         return cls(
             sequence=event.sequence,
             event_type=event.event_type,
             summary=LocalizedText.maybe(event, "summary"),
             occurred_at=timestamp(event, "occurred_at"),
             actor=ActorView.from_proto(event.actor) if event.HasField("actor") else None,
+            details=details,
         )
 
 
@@ -395,6 +421,7 @@ class Status(StrEnum):
     REOPENED = "reopened"
     UNDER_APPEAL = "under_appeal"
     PENDING_TRANSFER = "pending_transfer"
+    UNRESOLVED = "unresolved"
 
     def to_proto(self) -> intake_pb2.Status.ValueType:
         """The proto enum value."""

@@ -30,6 +30,10 @@ class Act(StrEnum):
     SHOW_CAUSE_REPLY = "show_cause_reply"
     RECOMMENDATION = "recommendation"
     COMMISSIONER_ACTION = "commissioner_action"
+    # After the case ended: the complainant reopens it within the policy's window (issue 10).
+    REOPEN = "reopen"
+    # H3: the complainant rates the disposal, or the call centre records its call to the complainant.
+    FEEDBACK = "feedback"
 
 
 class Authority(StrEnum):
@@ -41,6 +45,8 @@ class Authority(StrEnum):
     NOTICE_HOLDER = "notice_holder"  # holds the post the show-cause notice names (S9, S11)
     DISTRICT_DM = "district_dm"  # holds the DM's post above the case (S18)
     COMMISSIONER = "commissioner"  # holds the Commissioner's post above the DM (S18)
+    # H3: the complainant, or a call-centre operator (account role CALL_CENTRE) of the case's district
+    COMPLAINANT_OR_CALL_CENTRE = "complainant_or_call_centre"
 
 
 ACT_AUTHORITY: dict[Act, Authority] = {
@@ -57,12 +63,17 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.SHOW_CAUSE_REPLY: Authority.NOTICE_HOLDER,
     Act.RECOMMENDATION: Authority.DISTRICT_DM,
     Act.COMMISSIONER_ACTION: Authority.COMMISSIONER,
+    Act.REOPEN: Authority.COMPLAINANT,
+    Act.FEEDBACK: Authority.COMPLAINANT_OR_CALL_CENTRE,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.
 PERMISSION_DENIED = "permission_denied"
 CITIZEN_KIND = "citizen"
 OFFICER_KIND = "officer"
+OPERATOR_KIND = "operator"
+# The account role of the call centre's operators (identity's ACCOUNT_ROLES), who call complainants back (H3).
+CALL_CENTRE_ROLE = "CALL_CENTRE"
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,8 @@ class Caller:
     phone: str = ""
     # Set when the token is a delegate's (S17); a delegate never acts on a case.
     acting_for_account_id: str = ""
+    # The account's roles as the token names them (an operator's CALL_CENTRE).
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class CaseParties:
     notice_position_id: str = ""
     dm_position_id: str = ""
     commissioner_position_id: str = ""
+    district_code: str = ""
 
 
 class NotPermitted(Exception):
@@ -103,6 +117,10 @@ _WHOSE = {
     Authority.NOTICE_HOLDER: ("the officer holding the post the notice names", "सूचना में नामित पद के पदाधिकारी"),
     Authority.DISTRICT_DM: ("the District Magistrate of the case's district", "मामले के जिले के जिलाधिकारी"),
     Authority.COMMISSIONER: ("the Divisional Commissioner above the DM", "प्रमंडलीय आयुक्त"),
+    Authority.COMPLAINANT_OR_CALL_CENTRE: (
+        "the complainant or the call centre of the case's district",
+        "शिकायतकर्ता या मामले के जिले का कॉल सेंटर",
+    ),
 }
 
 
@@ -125,7 +143,12 @@ def check_act(act: Act, caller: Caller, parties: CaseParties) -> None:
         raise refusal
     if caller.acting_for_account_id:
         raise NotPermitted("a delegate may not act on a case (S17) / प्रतिनिधि किसी मामले पर कार्रवाई नहीं कर सकते (S17)")
-    if authority is Authority.COMPLAINANT:
+    if authority is Authority.COMPLAINANT_OR_CALL_CENTRE and caller.kind == OPERATOR_KIND:
+        in_district = bool(parties.district_code) and caller.district_code == parties.district_code
+        if CALL_CENTRE_ROLE not in caller.roles or not in_district:
+            raise refusal
+        return
+    if authority in (Authority.COMPLAINANT, Authority.COMPLAINANT_OR_CALL_CENTRE):
         owner = bool(parties.complainant_account_id) and caller.account_id == parties.complainant_account_id
         by_phone = bool(parties.complainant_phone) and caller.phone == parties.complainant_phone
         if caller.kind != CITIZEN_KIND or not (owner or by_phone):

@@ -6,7 +6,9 @@
   the cases S10 makes visible to the DM;
 - a Divisional Commissioner: every case of the districts whose DMs report to them (S18);
 - a department's secretary: every case of the department, state-wide (the department reviews reports, C5);
-- the OSD to the Chief Secretary and the Chief Secretary: every case (CSPGRS monitors the state, C3, C8).
+- the OSD to the Chief Secretary and the Chief Secretary: every case (CSPGRS monitors the state, C3, C8);
+- a call-centre operator (account role CALL_CENTRE) of a district: every case of the district, to call the
+  complainants back and record their feedback (H3).
 
 Computed alike at the gateway (to answer 404 for a case outside the scope) and in intake, where the cases live
 (a direct gRPC caller's reads are confined there too: nivaran_common.door, nivaran_intake.handlers).
@@ -30,11 +32,13 @@ from nivaran_common.auth import (
     COMMISSIONER,
     DM,
     OFFICER,
+    OPERATOR,
     OSD_CS,
     POWER_READ_DISTRICT,
     SECRETARY,
     Principal,
 )
+from nivaran_common.casework import CALL_CENTRE_ROLE
 
 if TYPE_CHECKING:
     from nivaran.routing.v1.routing_pb2_grpc import RoutingServiceAsyncStub
@@ -206,6 +210,8 @@ async def grievance_scope(principal: Principal, directory: PositionDirectory) ->
         return GrievanceScope(department_code=principal.department)
     if principal.district and principal.may(POWER_READ_DISTRICT):
         # The Sahyog-cell nodal officer (an officer or a cell operator) reading for the DM (S17).
+        return GrievanceScope(district_codes=(principal.district,))
+    if principal.kind == OPERATOR and principal.district and CALL_CENTRE_ROLE in principal.roles:
         return GrievanceScope(district_codes=(principal.district,))
     if principal.kind != OFFICER:
         return GrievanceScope()

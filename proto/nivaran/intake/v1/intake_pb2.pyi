@@ -75,6 +75,8 @@ class _StatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Status.ValueTy
     STATUS_REOPENED: _Status.ValueType  # 9
     STATUS_UNDER_APPEAL: _Status.ValueType  # 10
     STATUS_PENDING_TRANSFER: _Status.ValueType  # 11
+    STATUS_UNRESOLVED: _Status.ValueType  # 12
+    """H3: feedback contradicted the claimed resolution; the case is back with its officer."""
 
 class Status(_Status, metaclass=_StatusEnumTypeWrapper): ...
 
@@ -90,6 +92,8 @@ STATUS_CLOSED: Status.ValueType  # 8
 STATUS_REOPENED: Status.ValueType  # 9
 STATUS_UNDER_APPEAL: Status.ValueType  # 10
 STATUS_PENDING_TRANSFER: Status.ValueType  # 11
+STATUS_UNRESOLVED: Status.ValueType  # 12
+"""H3: feedback contradicted the claimed resolution; the case is back with its officer."""
 Global___Status: _TypeAlias = Status  # noqa: Y015
 
 class _GrievanceOrder:
@@ -872,10 +876,18 @@ class Dashboard(_message.Message):
     DISPOSED_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
     OTHER_SHARE_FIELD_NUMBER: _builtins.int
+    CLOSED_NOT_FIXED_FIELD_NUMBER: _builtins.int
     total: _builtins.int
+    """pending + disposed + closed_not_fixed."""
     pending: _builtins.int
+    """Open cases, reopened and unresolved ones included."""
     disposed: _builtins.int
+    """Ended cases (disposed, closed, rejected) that never came back: the resolution figure."""
     overdue: _builtins.int
+    closed_not_fixed: _builtins.int
+    """Ended cases that came back at least once (reopened by the complainant, or unresolved on feedback, H3): "closed
+    — not fixed", kept out of `disposed`.
+    """
     @_builtins.property
     def other_share(self) -> _containers.RepeatedCompositeFieldContainer[Global___OtherShare]:
         """H4: per department, how many filings went to its "Other" category; that share should tend to zero."""
@@ -888,10 +900,11 @@ class Dashboard(_message.Message):
         disposed: _builtins.int = ...,
         overdue: _builtins.int = ...,
         other_share: _abc.Iterable[Global___OtherShare] | None = ...,
+        closed_not_fixed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["disposed", b"disposed", "other_share", b"other_share", "overdue", b"overdue", "pending", b"pending", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_not_fixed", b"closed_not_fixed", "disposed", b"disposed", "other_share", b"other_share", "overdue", b"overdue", "pending", b"pending", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

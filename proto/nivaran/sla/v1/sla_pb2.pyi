@@ -77,6 +77,25 @@ REVIEW_DECISION_CLOSE: ReviewDecision.ValueType  # 3
 """The CS cell is satisfied: close the case and tell the citizen (C5, C7)."""
 Global___ReviewDecision: _TypeAlias = ReviewDecision  # noqa: Y015
 
+class _CallOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CallOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CallOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CALL_OUTCOME_UNSPECIFIED: _CallOutcome.ValueType  # 0
+    CALL_OUTCOME_SATISFIED: _CallOutcome.ValueType  # 1
+    CALL_OUTCOME_NOT_SATISFIED: _CallOutcome.ValueType  # 2
+    CALL_OUTCOME_NOT_REACHABLE: _CallOutcome.ValueType  # 3
+
+class CallOutcome(_CallOutcome, metaclass=_CallOutcomeEnumTypeWrapper): ...
+
+CALL_OUTCOME_UNSPECIFIED: CallOutcome.ValueType  # 0
+CALL_OUTCOME_SATISFIED: CallOutcome.ValueType  # 1
+CALL_OUTCOME_NOT_SATISFIED: CallOutcome.ValueType  # 2
+CALL_OUTCOME_NOT_REACHABLE: CallOutcome.ValueType  # 3
+Global___CallOutcome: _TypeAlias = CallOutcome  # noqa: Y015
+
 class _CalendarKind:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -109,6 +128,7 @@ class Caller(_message.Message):
     PHONE_FIELD_NUMBER: _builtins.int
     ACTING_FOR_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     kind: _builtins.str
     """citizen, officer, operator or service"""
@@ -120,6 +140,10 @@ class Caller(_message.Message):
     display_name: _builtins.str
     @_builtins.property
     def position_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The account's roles as the verified token names them (an operator's CALL_CENTRE, for H3 feedback)."""
+
     def __init__(
         self,
         *,
@@ -130,10 +154,11 @@ class Caller(_message.Message):
         phone: _builtins.str = ...,
         acting_for_account_id: _builtins.str = ...,
         display_name: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "acting_for_account_id", b"acting_for_account_id", "display_name", b"display_name", "district_code", b"district_code", "kind", b"kind", "phone", b"phone", "position_ids", b"position_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "acting_for_account_id", b"acting_for_account_id", "display_name", b"display_name", "district_code", b"district_code", "kind", b"kind", "phone", b"phone", "position_ids", b"position_ids", "roles", b"roles"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -158,6 +183,8 @@ class ActOnCaseRequest(_message.Message):
     RECOMMENDATION_FIELD_NUMBER: _builtins.int
     COMMISSIONER_ACTION_FIELD_NUMBER: _builtins.int
     ASSIGN_FIELD_NUMBER: _builtins.int
+    REOPEN_FIELD_NUMBER: _builtins.int
+    FEEDBACK_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -187,6 +214,10 @@ class ActOnCaseRequest(_message.Message):
     def commissioner_action(self) -> Global___CommissionerAction: ...
     @_builtins.property
     def assign(self) -> Global___AssignCase: ...
+    @_builtins.property
+    def reopen(self) -> Global___Reopen: ...
+    @_builtins.property
+    def feedback(self) -> Global___Feedback: ...
     def __init__(
         self,
         *,
@@ -205,12 +236,14 @@ class ActOnCaseRequest(_message.Message):
         recommendation: Global___Recommendation | None = ...,
         commissioner_action: Global___CommissionerAction | None = ...,
         assign: Global___AssignCase | None = ...,
+        reopen: Global___Reopen | None = ...,
+        feedback: Global___Feedback | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -515,6 +548,76 @@ class CitizenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CitizenResponse: _TypeAlias = CitizenResponse  # noqa: Y015
+
+@_typing.final
+class Reopen(_message.Message):
+    """After the case ended (disposed or closed), within its policy's recourse window: the complainant reopens it. It
+    returns to its officer on the same registration number, with every assignment clock started afresh.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why the grievance is not fixed (at least 10 characters)."""
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_ids", b"attachment_ids", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reopen: _TypeAlias = Reopen  # noqa: Y015
+
+@_typing.final
+class Feedback(_message.Message):
+    """H3: feedback on an ended case, within its policy's recourse window. The complainant rates the disposal (rating
+    and resolved); a call-centre operator of the case's district records the call (call_outcome, recording_ref,
+    comment). Feedback that says the grievance was not fixed makes the case unresolved: it returns to its officer.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATING_FIELD_NUMBER: _builtins.int
+    RESOLVED_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    CALL_OUTCOME_FIELD_NUMBER: _builtins.int
+    RECORDING_REF_FIELD_NUMBER: _builtins.int
+    rating: _builtins.int
+    """The complainant: 1 to 5."""
+    resolved: _builtins.bool
+    """The complainant: was the grievance fixed?"""
+    comment: _builtins.str
+    call_outcome: Global___CallOutcome.ValueType
+    """The call centre: how the call went (not_satisfied contradicts the resolution)."""
+    recording_ref: _builtins.str
+    """The call centre: the recording's reference (required unless the complainant was not reachable)."""
+    def __init__(
+        self,
+        *,
+        rating: _builtins.int = ...,
+        resolved: _builtins.bool | None = ...,
+        comment: _builtins.str = ...,
+        call_outcome: Global___CallOutcome.ValueType = ...,
+        recording_ref: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_resolved", b"_resolved", "resolved", b"resolved"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_resolved", b"_resolved", "call_outcome", b"call_outcome", "comment", b"comment", "rating", b"rating", "recording_ref", b"recording_ref", "resolved", b"resolved"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__resolved: _TypeAlias = _typing.Literal["resolved"]  # noqa: Y015
+    _WhichOneofArgType__resolved: _TypeAlias = _typing.Literal["_resolved", b"_resolved"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resolved) -> _WhichOneofReturnType__resolved | None: ...
+
+Global___Feedback: _TypeAlias = Feedback  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

@@ -170,7 +170,7 @@ class SlaServiceServicer:
 
     def ActOnCase(self, request, context):
         """Every act of an officer or a citizen on a case (reports, disposals, reviews, information requests and answers,
-        show-cause replies, recommendations): one act per call, chosen by the `act` oneof, run as the lifecycle's Update
+        show-cause replies, recommendations, reopening and feedback after the case ends): one act per call, chosen by the `act` oneof, run as the lifecycle's Update
         of that act (docs/architecture.md, "Acts on a case"). The lifecycle checks the act against the case's state and
         against the posts the caller holds, and refuses an illegal one with FAILED_PRECONDITION (the state named) or
         PERMISSION_DENIED before anything is written. Idempotent per idempotency_key.

@@ -30,10 +30,15 @@ class Status(StrEnum):
     REOPENED = "reopened"
     UNDER_APPEAL = "under_appeal"
     PENDING_TRANSFER = "pending_transfer"
+    # H3: feedback contradicted the claimed resolution; the case is back with its officer.
+    UNRESOLVED = "unresolved"
 
 
 # A case in one of these is no longer pending: it counts as disposed and never as overdue.
 CLOSED_STATUSES = frozenset({Status.DISPOSED, Status.REJECTED, Status.CLOSED})
+# Timeline events by which an ended case comes back to its officer (issue 10): each counts in the case's `returns`,
+# and a case that came back counts as "closed — not fixed", never among the resolved ones.
+RETURN_EVENTS = frozenset({"reopened", "unresolved"})
 
 
 class GrievanceOrder(StrEnum):

@@ -356,6 +356,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             pending=board.pending,
             disposed=board.disposed,
             overdue=board.overdue,
+            closed_not_fixed=board.closed_not_fixed,
             other_share=[
                 intake_pb2.OtherShare(department_code=dept, total=t, other=o, share=(o / t if t else 0.0))
                 for dept, (t, o) in board.other_share.items()

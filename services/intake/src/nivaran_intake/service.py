@@ -23,6 +23,7 @@ from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
 from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
     CLOSED_STATUSES,
+    RETURN_EVENTS,
     GrievanceOrder,
     NewGrievance,
     Status,
@@ -97,6 +98,8 @@ class Dashboard:
     overdue: int
     # department -> (filings, filings in "Other")
     other_share: dict[str, tuple[int, int]]
+    # Ended cases that came back at least once: "closed — not fixed", kept out of `disposed`.
+    closed_not_fixed: int = 0
 
 
 SYSTEM_ACTOR = {"account_id": "system", "role": "system", "position_id": "", "on_behalf_of": "", "display_name": ""}
@@ -351,10 +354,12 @@ class IntakeService:
             )
         closed = {s.value for s in CLOSED_STATUSES}
         shares: dict[str, list[int]] = {}
-        total = pending = disposed = overdue = 0
+        total = pending = disposed = overdue = not_fixed = 0
         for c in counts:
             total += c.count
-            if c.status in closed:
+            if c.status in closed and c.returned:
+                not_fixed += c.count
+            elif c.status in closed:
                 disposed += c.count
             else:
                 pending += c.count
@@ -369,6 +374,7 @@ class IntakeService:
             disposed=disposed,
             overdue=overdue,
             other_share={dept: (t, o) for dept, (t, o) in sorted(shares.items())},
+            closed_not_fixed=not_fixed,
         )
 
     async def record_transition(self, transition: Transition) -> tuple[TimelineEventRow, bool]:
@@ -412,6 +418,8 @@ class IntakeService:
 
 
 def _apply(row: GrievanceRow, transition: Transition, now: datetime) -> None:
+    if transition.event_type in RETURN_EVENTS:
+        row.returns = (row.returns or 0) + 1
     if transition.new_status is not None:
         row.status = transition.new_status.value
     if transition.assignment is not None:

@@ -100,19 +100,21 @@ class IntakeStore:
         # `now` from the caller rather than the database's clock: on SQLite CURRENT_TIMESTAMP is a string of another
         # shape than the stored instants, and a given instant makes the count testable.
         overdue = func.sum(case((GrievanceRow.current_deadline < now, 1), else_=0))
+        returned = case((GrievanceRow.returns > 0, 1), else_=0)
         stmt = select(
             GrievanceRow.routed_department_code,
             GrievanceRow.status,
             GrievanceRow.category_is_other,
             func.count(),
             overdue,
-        ).group_by(GrievanceRow.routed_department_code, GrievanceRow.status, GrievanceRow.category_is_other)
+            returned,
+        ).group_by(GrievanceRow.routed_department_code, GrievanceRow.status, GrievanceRow.category_is_other, returned)
         if district_code:
             stmt = stmt.where(GrievanceRow.district_code == district_code)
         if department_code:
             stmt = stmt.where(GrievanceRow.routed_department_code == department_code)
         rows = (await self.session.execute(stmt)).all()
-        return [StatusCount(d, s, bool(o), int(c), int(v or 0)) for d, s, o, c, v in rows]
+        return [StatusCount(d, s, bool(o), int(c), int(v or 0), bool(r)) for d, s, o, c, v, r in rows]
 
     async def workflow_not_started(self, filed_before: datetime, limit: int) -> Sequence[GrievanceRow]:
         stmt = (
@@ -228,6 +230,8 @@ class StatusCount:
     is_other: bool
     count: int
     overdue: int
+    # The group's cases came back after ending at least once (reopened, or unresolved on feedback).
+    returned: bool = False
 
 
 def encode_page_token(filed_at: datetime, last_id: str) -> str:

@@ -83,6 +83,8 @@ class GrievanceRow(IntakeBase):
     visible_to_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     # H4: filings in a department's "Other" category are counted; their share should tend to zero.
     category_is_other: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How often the ended case came back to its officer (RETURN_EVENTS); more than 0: "closed — not fixed".
+    returns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     workflow_id: Mapped[str] = mapped_column(String(64))
     workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,16 +13,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nivaran.sla.v1 import sla_pb2
-from nivaran_common.casework import CITIZEN_KIND, OFFICER_KIND, Act, Caller
+from nivaran_common.casework import CITIZEN_KIND, OFFICER_KIND, OPERATOR_KIND, Act, Caller
 from nivaran_common.errors import FieldViolation
 from nivaran_sla.domain import (
     AssignInput,
+    CallOutcome,
     CitizenResponseInput,
     DisposeInput,
+    FeedbackInput,
+    FeedbackSource,
     InfoRequestInput,
     InterimOrderInput,
     RecommendationInput,
     RejectInput,
+    ReopenInput,
     ReplyShowCauseInput,
     ReportInput,
     ReviewInput,
@@ -46,6 +50,12 @@ REVIEW_DECISIONS = {
     sla_pb2.REVIEW_DECISION_CLOSE: "close",
 }
 REJECTION_GROUNDS = ("subject", "area", "competence")
+CALL_OUTCOMES = {
+    sla_pb2.CALL_OUTCOME_SATISFIED: CallOutcome.SATISFIED,
+    sla_pb2.CALL_OUTCOME_NOT_SATISFIED: CallOutcome.NOT_SATISFIED,
+    sla_pb2.CALL_OUTCOME_NOT_REACHABLE: CallOutcome.NOT_REACHABLE,
+}
+RECORDING_REF_MAX = 200
 COMMISSIONER_DECISIONS = ("act", "forward")
 
 
@@ -93,8 +103,10 @@ def caller_from_proto(caller: sla_pb2.Caller, violations: list[FieldViolation]) 
     """The caller as the gateway (or a department's system) proved it; a missing one is named."""
     if not caller.account_id.strip():
         violations.append(FieldViolation("caller.account_id", "is required / आवश्यक है"))
-    if caller.kind not in (CITIZEN_KIND, OFFICER_KIND):
-        violations.append(FieldViolation("caller.kind", "must be citizen or officer / नागरिक या पदाधिकारी"))
+    if caller.kind not in (CITIZEN_KIND, OFFICER_KIND, OPERATOR_KIND):
+        violations.append(
+            FieldViolation("caller.kind", "must be citizen, officer or operator / नागरिक, पदाधिकारी या ऑपरेटर")
+        )
     return Caller(
         account_id=caller.account_id.strip(),
         kind=caller.kind,
@@ -102,6 +114,7 @@ def caller_from_proto(caller: sla_pb2.Caller, violations: list[FieldViolation]) 
         district_code=caller.district_code.strip().upper(),
         phone=caller.phone.strip(),
         acting_for_account_id=caller.acting_for_account_id.strip(),
+        roles=tuple(r.strip() for r in caller.roles if r.strip()),
     )
 
 
@@ -275,9 +288,64 @@ def _assign(m: sla_pb2.AssignCase, caller: Caller, v: Violations) -> ActInput:
     return ActInput(Act.ASSIGN, arg)
 
 
+def _reopen(m: sla_pb2.Reopen, caller: Caller, v: Violations) -> ActInput:
+    reason = v.text("reason", m.reason)
+    arg = ReopenInput(
+        reason=reason,
+        by_account_id=caller.account_id,
+        attachment_ids=v.attachments("attachment_ids", m.attachment_ids),
+        caller=caller,
+    )
+    return ActInput(Act.REOPEN, arg)
+
+
+def _feedback(m: sla_pb2.Feedback, caller: Caller, v: Violations) -> ActInput:
+    """H3: a citizen's rating (rating, resolved) or an operator's call record (call_outcome, recording_ref)."""
+    comment = v.text("comment", m.comment, 1, required=False)
+    if caller.kind == OPERATOR_KIND:
+        outcome = CALL_OUTCOMES.get(m.call_outcome)
+        if outcome is None:
+            v.add("call_outcome", "must be SATISFIED, NOT_SATISFIED or NOT_REACHABLE / कॉल का परिणाम")
+        recording = m.recording_ref.strip()
+        if outcome is not None and outcome is not CallOutcome.NOT_REACHABLE and not recording:
+            v.add("recording_ref", "is required for a call that took place / कॉल रिकॉर्डिंग का संदर्भ आवश्यक")
+        if len(recording) > RECORDING_REF_MAX:
+            v.add("recording_ref", f"at most {RECORDING_REF_MAX} characters / अधिकतम {RECORDING_REF_MAX} अक्षर")
+        if m.rating or m.HasField("resolved"):
+            v.add("rating", "the call centre records the call, not a rating / कॉल सेंटर रेटिंग नहीं देता")
+        resolved = {CallOutcome.SATISFIED: True, CallOutcome.NOT_SATISFIED: False}.get(outcome) if outcome else None
+        arg = FeedbackInput(
+            source=FeedbackSource.CALL_CENTRE,
+            resolved=resolved,
+            comment=comment,
+            call_outcome=outcome,
+            recording_ref=recording,
+            by_account_id=caller.account_id,
+            caller=caller,
+        )
+        return ActInput(Act.FEEDBACK, arg)
+    if not 1 <= m.rating <= 5:
+        v.add("rating", "must be 1 to 5 / 1 से 5")
+    if not m.HasField("resolved"):
+        v.add("resolved", "is required: was the grievance fixed? / आवश्यक: क्या शिकायत का निवारण हुआ?")
+    if m.call_outcome or m.recording_ref.strip():
+        v.add("call_outcome", "only the call centre records a call / केवल कॉल सेंटर")
+    arg = FeedbackInput(
+        source=FeedbackSource.CITIZEN,
+        resolved=m.resolved if m.HasField("resolved") else None,
+        rating=m.rating,
+        comment=comment,
+        by_account_id=caller.account_id,
+        caller=caller,
+    )
+    return ActInput(Act.FEEDBACK, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
+    "reopen": _reopen,
+    "feedback": _feedback,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -26,6 +26,8 @@ class CaseStatus(StrEnum):
     REJECTED = "rejected"
     CLOSED = "closed"
     REOPENED = "reopened"
+    # H3: the complainant's feedback (or the call centre's call) contradicted the claimed resolution.
+    UNRESOLVED = "unresolved"
     UNDER_APPEAL = "under_appeal"
     PENDING_TRANSFER = "pending_transfer"
 
@@ -239,6 +241,8 @@ UPDATE_REPLY_SHOW_CAUSE = "reply_show_cause"
 UPDATE_RECORD_RECOMMENDATION = "record_recommendation"
 UPDATE_CHARGE_TAKEN = "charge_taken"
 UPDATE_MIGRATE_POLICY = "migrate_policy"
+UPDATE_REOPEN = "reopen"
+UPDATE_FEEDBACK = "feedback"
 QUERY_CLOCKS = "clocks"
 
 
@@ -370,6 +374,44 @@ class CitizenResponseInput:
     response: str
     by_account_id: str = ""
     attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class ReopenInput:
+    """The complainant reopens an ended case within the policy's recourse window, with a reason."""
+
+    reason: str
+    by_account_id: str = ""
+    attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
+
+
+class FeedbackSource(StrEnum):
+    CITIZEN = "citizen"
+    CALL_CENTRE = "call_centre"
+
+
+class CallOutcome(StrEnum):
+    """H3: how the call centre's call to the complainant went."""
+
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+    NOT_REACHABLE = "not_reachable"
+
+
+@dataclass(frozen=True)
+class FeedbackInput:
+    """H3: the complainant's rating of the disposal, or the call centre's record of its call. `resolved` False (the
+    complainant says, or the call found, that the grievance was not fixed) contradicts the claimed resolution."""
+
+    source: FeedbackSource
+    resolved: bool | None
+    rating: int = 0
+    comment: str = ""
+    call_outcome: CallOutcome | None = None
+    recording_ref: str = ""
+    by_account_id: str = ""
     caller: Caller | None = None
 
 

@@ -133,6 +133,10 @@ def bind_caller(claimed: sla_pb2.Caller) -> None:
         raise PermissionDenied("caller.position_ids names a post the verified caller does not hold")
     del claimed.position_ids[:]
     claimed.position_ids.extend(principal.positions)
+    if set(claimed.roles) - set(principal.roles):
+        raise PermissionDenied("caller.roles names a role the verified caller does not hold")
+    del claimed.roles[:]
+    claimed.roles.extend(principal.roles)
 
 
 class SlaServicer(sla_pb2_grpc.SlaServiceServicer):

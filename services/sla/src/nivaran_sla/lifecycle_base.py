@@ -144,6 +144,7 @@ class LifecycleBase:
             notice_position_id=notice.position_id if notice is not None else "",
             dm_position_id=self._s.dm_position_id,
             commissioner_position_id=self._s.commissioner_position_id,
+            district_code=self._s.case.district_code,
         )
 
     def _authorize(self, act: Act, caller: Caller | None, notice_id: str = "") -> None:

@@ -57,7 +57,9 @@ class DisposalActs(LifecycleBase):
             await self.record(
                 TransitionInput(
                     grievance_id=self._s.case.grievance_id,
-                    idempotency_key=f"{workflow.info().workflow_id}:disposed",
+                    # A case that came back after it ended (issue 10) is disposed once more: a key per return.
+                    idempotency_key=f"{workflow.info().workflow_id}:disposed"
+                    + (f":{self._s.returns}" if self._s.returns else ""),
                     event_type="disposed",
                     summary=Localized(en=f"Disposed: {outcome}", hi=f"निष्पादित: {outcome}"),
                     occurred_at=disposed_at,

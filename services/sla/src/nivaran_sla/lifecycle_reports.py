@@ -206,6 +206,7 @@ class ReportActs(LifecycleBase):
             await self.on_event(Event.FINAL_REPORT_REVIEWED, workflow.now())
         if accept:
             self._s.status = CaseStatus.CLOSED
+            self._s.disposed_at = workflow.now()  # the recourse window runs from the closure (issue 10)
             await self.on_event(Event.CLOSED, workflow.now())
             if request.caller is not None:
                 await self._tell_citizen_outcome(

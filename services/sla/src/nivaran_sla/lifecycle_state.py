@@ -51,6 +51,12 @@ class LifecycleCaseState:
     commissioner_acted: set[str] = field(default_factory=set)
     # The nearest deadline as intake last recorded it (the officer's work list sorts on it).
     synced_deadline: tuple[datetime | None, str] = (None, "")
+    # Issue 10: how often the ended case came back to its officer (reopened, or found unresolved, H3), and which
+    # feedback sources spoke since it last ended (a complainant rates each ending once).
+    returns: int = 0
+    # The return count at which the senior officer was last told of a claimed resolution (H3).
+    announced_returns: int = -1
+    feedback_given: set[str] = field(default_factory=set)
     # Actions taken before the policy was loaded; replayed into the clocks once it is.
     early_events: list[tuple[Event, datetime]] = field(default_factory=list)
 

@@ -152,6 +152,21 @@ class Clock(BaseModel):
         return self
 
 
+class Recourse(BaseModel):
+    """What the complainant may do once the case has ended: reopen it, or say in feedback that it was not fixed
+    (H3), within `window` of the ending; the case then returns to its officer with its clocks started afresh, at
+    most `max_returns` times."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: str
+    # Calendar days or hours: the lifecycle computes the window's end itself, without the holiday calendar.
+    calendar: Literal[CalendarKind.CALENDAR_DAYS, CalendarKind.HOURS] = CalendarKind.CALENDAR_DAYS
+    max_returns: int = Field(default=2, ge=1, le=10)
+
+    _check_window = field_validator("window")(lambda cls, v: _duration(v))
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -167,6 +182,8 @@ class Policy(BaseModel):
     # C3: the role of the post (above the routed office) that registers new cases and assigns them; empty: cases go
     # straight to the office routing chose.
     assigned_by: str = ""
+    # Reopening and the H3 feedback loop after the case ends; None: the case's lifecycle ends with the case.
+    recourse: Recourse | None = None
 
     @model_validator(mode="after")
     def _unique_clock_ids(self) -> Policy:

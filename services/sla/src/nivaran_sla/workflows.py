@@ -3,7 +3,8 @@
 This module runs inside Temporal's sandbox and is replayed, so it imports little and does nothing but decide:
 every side effect goes through an activity that carries an idempotency key.
 
-It is assembled from the acts' mixins (lifecycle_disposals, lifecycle_reports, lifecycle_show_cause) on the shared
+It is assembled from the acts' mixins (lifecycle_disposals, lifecycle_reports, lifecycle_show_cause,
+lifecycle_recourse) on the shared
 base (lifecycle_base); this module keeps the state machine itself: the case's start (C3 cell or direct
 assignment, acknowledgement), the clock loop, and the acts that move a case (forward, transfer, assign, charge,
 policy migration).
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         citizen_notice,
         officer_notice,
     )
+    from nivaran_sla.lifecycle_recourse import RECOURSE_PATCH, RecourseActs
     from nivaran_sla.lifecycle_reports import ReportActs
     from nivaran_sla.lifecycle_show_cause import ShowCauseActs
     from nivaran_sla.lifecycle_state import LifecycleCaseState
@@ -106,7 +108,7 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
 
 
 @workflow.defn(name=LIFECYCLE_WORKFLOW)
-class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, LifecycleBase):
+class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, LifecycleBase):
     """The single writer of a case's transitions: assigns and acknowledges it, then runs the clocks of its track
     policy (updatable timers) and takes officers' and citizens' actions as Updates until the case is over."""
 
@@ -138,6 +140,10 @@ class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, LifecycleBase)
                 await self._acknowledge()
                 await self._start_clocks(assigned=True)
         await self._run_clocks()
+        # Issue 10: on a track with recourse the case may come back (reopened, or unresolved, H3) until its window
+        # ends; histories recorded before that ended with the case.
+        while workflow.patched(RECOURSE_PATCH) and await self._recourse():
+            await self._run_clocks()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LifecycleResult(
             grievance_id=self._s.case.grievance_id, status=self._s.status, disposed_at=self._s.disposed_at

@@ -1,0 +1,82 @@
+"""REST acts after a case ends (issue 10): the complainant reopens it; the complainant or the call centre gives
+feedback on the claimed resolution (H3). Both run as sla's ActOnCase like every act on a case (routes/acts.py):
+the caller from the verified token, the case found within the caller's scope (404 outside it), an Idempotency-Key
+required, and the case's lifecycle judging the state, the window and the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from nivaran.sla.v1 import sla_pb2
+from nivaran_common.auth import CITIZEN, Principal
+from nivaran_common.casework import CALL_CENTRE_ROLE
+from nivaran_gateway.access import requires
+from nivaran_gateway.body import JsonBodyRoute
+from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_key
+from nivaran_gateway.routes.acts import ACT_RESPONSES, act_on_case
+from nivaran_gateway.routes.grievances import RegistrationNumber
+from nivaran_gateway.schemas.acts import ActOut
+from nivaran_gateway.schemas.recourse import FeedbackIn, ReopenIn
+
+router = APIRouter(prefix="/v1", tags=["recourse"], route_class=JsonBodyRoute)
+
+Complainant = Annotated[Principal, Depends(requires(CITIZEN))]
+FeedbackGiver = Annotated[Principal, Depends(requires(CITIZEN, CALL_CENTRE_ROLE))]
+IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
+
+
+@router.post(
+    "/grievances/{registration_number}/reopen",
+    response_model=ActOut,
+    summary="Reopen an ended case (the complainant)",
+    description="Within the recourse window of the case's policy (v2 policies: 30 days after it was disposed or "
+    "closed), at most `max_returns` times: the case returns to its officer on the same registration number with "
+    "every assignment clock started afresh (show-cause included); the officer is told. A rejected case is "
+    "appealed, not reopened. 409 outside the window or for a case still open.",
+    responses=ACT_RESPONSES,
+)
+async def reopen_case(
+    registration_number: RegistrationNumber,
+    body: ReopenIn,
+    key: IdempotencyKey,
+    principal: Complainant,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """The complainant's reopening."""
+
+    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
+        request.reopen.CopyFrom(body.to_proto())
+
+    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+
+
+@router.post(
+    "/grievances/{registration_number}/feedback",
+    response_model=ActOut,
+    summary="Feedback on the claimed resolution (H3): the complainant's rating, or the call centre's call",
+    description="The complainant gives `rating` (1–5) and `resolved`, once per disposal; a call-centre operator of "
+    "the case's district gives `call_outcome` and, for a call that took place, `recording_ref`. Feedback that says "
+    "the grievance was not fixed marks the case unresolved and returns it to its officer with fresh clocks. Every "
+    "feedback is on the case's timeline, where the senior officer (told of the claimed resolution at once) sees it.",
+    responses=ACT_RESPONSES,
+)
+async def give_feedback(
+    registration_number: RegistrationNumber,
+    body: FeedbackIn,
+    key: IdempotencyKey,
+    principal: FeedbackGiver,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """H3 feedback."""
+
+    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
+        request.feedback.CopyFrom(body.to_proto())
+
+    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)

@@ -1,0 +1,244 @@
+"""The citizen's recourse after a case ends (issue 10): reopening within the policy's window, and the H3 feedback
+loop, through the real lifecycle workflow on the time-skipping Temporal server with the shipped policy files (v2
+has `recourse`: 30 days, 2 returns). The services behind the activities are the recorders of fakes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from nivaran_common.casework import PERMISSION_DENIED, Caller
+from nivaran_sla.domain import (
+    UPDATE_DISPOSE,
+    UPDATE_FEEDBACK,
+    UPDATE_REJECT,
+    UPDATE_REOPEN,
+    CallOutcome,
+    CaseStatus,
+    DisposeInput,
+    FeedbackInput,
+    FeedbackSource,
+    RejectInput,
+    ReopenInput,
+)
+
+from .fakes import FakeServices, policies_without_recourse
+from .test_acts_rules import DSO, RAM, SITA, act, refused
+from .test_rules import DAY, MINUTE, Case, case_input, case_runner, time_skipping_server
+
+CALL_CENTRE = Caller(account_id="acct-cc", kind="operator", district_code="PAT", roles=("CALL_CENTRE",))
+CALL_CENTRE_NALANDA = Caller(account_id="acct-cc-nal", kind="operator", district_code="NAL", roles=("CALL_CENTRE",))
+REASON = "The ration card was promised but never reached me / राशन कार्ड अब तक नहीं मिला"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def recourse_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with time_skipping_server() as env:
+        yield env
+
+
+@pytest_asyncio.fixture
+async def run_case(recourse_env: WorkflowEnvironment) -> AsyncIterator[Any]:
+    async with case_runner(recourse_env) as go:
+        yield go
+
+
+def disposal() -> DisposeInput:
+    return DisposeInput(disposed_by="acct-dso", outcome="राशन कार्ड जारी किया गया / card issued", caller=DSO)
+
+
+def rating(stars: int, resolved: bool | None, by: Caller = SITA) -> FeedbackInput:
+    return FeedbackInput(
+        source=FeedbackSource.CITIZEN, resolved=resolved, rating=stars, by_account_id=by.account_id, caller=by
+    )
+
+
+def call(outcome: CallOutcome, recording: str = "rec-2026-0042", by: Caller = CALL_CENTRE) -> FeedbackInput:
+    resolved = {CallOutcome.SATISFIED: True, CallOutcome.NOT_SATISFIED: False}.get(outcome)
+    return FeedbackInput(
+        source=FeedbackSource.CALL_CENTRE,
+        resolved=resolved,
+        call_outcome=outcome,
+        recording_ref=recording,
+        comment="Called at 11:05",
+        by_account_id=by.account_id,
+        caller=by,
+    )
+
+
+async def disposed_case(run_case: Any, fake: FakeServices | None = None) -> Case:
+    case: Case = await run_case(case_input(), fake)
+    await case.advance(2 * DAY)
+    state = await act(case, UPDATE_DISPOSE, disposal())
+    assert state.status is CaseStatus.DISPOSED
+    return case
+
+
+async def test_H3_the_claimed_resolution_goes_at_once_to_the_senior_officer(run_case: Any) -> None:
+    case = await disposed_case(run_case)
+    [told] = case.notices("resolution_claimed")
+    assert told.recipient.position_id == "pos-dm-pat"
+    assert told.params["rule"] == "H3"
+    assert "H3" in told.params["headline_en"]
+    assert told.params["headline_hi"]
+
+
+async def test_H3_feedback_that_contradicts_the_resolution_makes_the_case_unresolved_with_fresh_clocks(
+    run_case: Any,
+) -> None:
+    case = await disposed_case(run_case)
+    back_at = await case.env.get_current_time()
+    state = await act(case, UPDATE_FEEDBACK, rating(1, resolved=False))
+    assert state.status is CaseStatus.UNRESOLVED
+    assert state.position_id == "pos-dso-pat"
+    [recorded] = case.fake.transitions("feedback_recorded")
+    assert recorded.payload == {"source": "citizen", "resolved": False, "rating": 1, "returns_the_case": True}
+    assert recorded.actor.role == "citizen"
+    [unresolved] = case.fake.transitions("unresolved")
+    assert unresolved.new_status is CaseStatus.UNRESOLVED
+    # The record carries the new nearest deadline: the L1's 3 days, from now.
+    assert unresolved.current_deadline is not None
+    assert abs(unresolved.current_deadline - (back_at + 3 * DAY)) < timedelta(minutes=5)
+    officer = [n for n in case.notices("unresolved") if n.recipient.position_id == "pos-dso-pat"]
+    assert len(officer) == 1
+    assert officer[0].params["rule"] == "H3"
+    # The S9 clock runs afresh: a show-cause 10 days after the return, though the first run had none.
+    clock = await case.clock("first_show_cause")
+    assert clock.running
+    await case.advance(10 * DAY - MINUTE)
+    assert case.count("show_cause_issued") == 0
+    await case.advance(2 * MINUTE)
+    assert case.count("show_cause_issued") == 1
+    # It can be disposed again, and rated again.
+    again = await act(case, UPDATE_DISPOSE, disposal())
+    assert again.status is CaseStatus.DISPOSED
+    # The second disposal is a record of its own on the timeline, not taken for a retry of the first.
+    assert [t.new_status for t in case.fake.transitions("disposed")] == [CaseStatus.DISPOSED, CaseStatus.DISPOSED]
+    kept = await act(case, UPDATE_FEEDBACK, rating(5, resolved=True))
+    assert kept.status is CaseStatus.DISPOSED
+
+
+async def test_H3_the_call_centre_records_its_calls_and_not_satisfied_returns_the_case(run_case: Any) -> None:
+    case = await disposed_case(run_case)
+    missing = await refused(case, UPDATE_FEEDBACK, call(CallOutcome.SATISFIED, recording=""))
+    assert "recording_ref" in str(missing)
+    elsewhere = await refused(case, UPDATE_FEEDBACK, call(CallOutcome.NOT_SATISFIED, by=CALL_CENTRE_NALANDA))
+    assert elsewhere.type == PERMISSION_DENIED
+    officer = Caller(account_id="acct-dso", kind="officer", position_ids=("pos-dso-pat",), district_code="PAT")
+    not_staff = await refused(case, UPDATE_FEEDBACK, call(CallOutcome.SATISFIED, by=officer))
+    assert not_staff.type == PERMISSION_DENIED
+    state = await act(case, UPDATE_FEEDBACK, call(CallOutcome.NOT_REACHABLE, recording=""))
+    assert state.status is CaseStatus.DISPOSED
+    state = await act(case, UPDATE_FEEDBACK, call(CallOutcome.NOT_SATISFIED))
+    assert state.status is CaseStatus.UNRESOLVED
+    calls = case.fake.transitions("feedback_recorded")
+    assert [c.payload["call_outcome"] for c in calls] == ["not_reachable", "not_satisfied"]
+    assert calls[1].payload["recording_ref"] == "rec-2026-0042"
+    assert calls[1].actor.role == "operator"
+    assert case.count("unresolved") == 1
+
+
+async def test_H3_the_complainant_rates_a_disposal_once_and_only_the_complainant(run_case: Any) -> None:
+    case = await disposed_case(run_case)
+    stranger = await refused(case, UPDATE_FEEDBACK, rating(4, resolved=True, by=RAM))
+    assert stranger.type == PERMISSION_DENIED
+    no_verdict = await refused(case, UPDATE_FEEDBACK, rating(4, resolved=None))
+    assert "resolved" in str(no_verdict)
+    state = await act(case, UPDATE_FEEDBACK, rating(4, resolved=True))
+    assert state.status is CaseStatus.DISPOSED
+    twice = await refused(case, UPDATE_FEEDBACK, rating(1, resolved=False))
+    assert "already rated" in str(twice)
+    assert case.count("unresolved") == 0
+
+
+async def test_H3_feedback_on_a_case_still_open_is_refused(run_case: Any) -> None:
+    case: Case = await run_case(case_input())
+    early = await refused(case, UPDATE_FEEDBACK, rating(2, resolved=False))
+    assert "disposed or closed" in str(early)
+    assert case.count("feedback_recorded") == 0
+
+
+async def test_reopen_within_the_window_returns_the_case_with_every_clock_afresh(run_case: Any) -> None:
+    case = await disposed_case(run_case)
+    await case.advance(30 * DAY - MINUTE)  # the window's last minute
+    state = await act(case, UPDATE_REOPEN, ReopenInput(reason=REASON, by_account_id="acct-sita", caller=SITA))
+    assert state.status is CaseStatus.REOPENED
+    [reopened] = case.fake.transitions("reopened")
+    assert reopened.new_status is CaseStatus.REOPENED
+    assert reopened.payload["reason"] == REASON
+    assert reopened.payload["return"] == 1
+    told = [n for n in case.notices() if n.dedupe_key.endswith(("reopened_officer:1:pos-dso-pat:sla_notice",))]
+    assert len(told) == 1
+    citizen = [n for n in case.notices() if "citizen_reopened" in n.dedupe_key]
+    assert [n.recipient.kind.value for n in citizen] == ["citizen"]
+    await case.advance(10 * DAY + MINUTE)
+    assert case.count("show_cause_issued") == 1
+    await case.advance(11 * DAY)
+    assert case.count("show_cause_issued") == 2  # S11: day 21 of the new run
+
+
+async def test_reopen_after_the_window_is_refused_and_the_lifecycle_ends(run_case: Any) -> None:
+    case = await disposed_case(run_case)
+    await case.advance(30 * DAY + MINUTE)
+    result = await case.handle.result()
+    assert result.status.value == "disposed"
+    # The lifecycle has ended: no Update reaches it (sla's ActOnCase answers FAILED_PRECONDITION, the case named).
+    with pytest.raises((RPCError, WorkflowUpdateFailedError)):
+        await case.handle.execute_update(UPDATE_REOPEN, ReopenInput(reason=REASON, caller=SITA))
+    assert case.count("reopened") == 0
+
+
+async def test_reopen_is_refused_with_its_reason_and_nothing_applied(run_case: Any) -> None:
+    case: Case = await run_case(case_input())
+    still_open = await refused(case, UPDATE_REOPEN, ReopenInput(reason=REASON, caller=SITA))
+    assert "disposed or closed" in str(still_open)
+    await act(case, UPDATE_DISPOSE, disposal())
+    short = await refused(case, UPDATE_REOPEN, ReopenInput(reason="no", caller=SITA))
+    assert "reason" in str(short)
+    stranger = await refused(case, UPDATE_REOPEN, ReopenInput(reason=REASON, caller=RAM))
+    assert stranger.type == PERMISSION_DENIED
+    officer = await refused(case, UPDATE_REOPEN, ReopenInput(reason=REASON, caller=DSO))
+    assert officer.type == PERMISSION_DENIED
+    assert case.count("reopened") == 0
+    # Twice back (policy max_returns 2), then no more: the complainant appeals instead.
+    for _ in range(2):
+        await act(case, UPDATE_REOPEN, ReopenInput(reason=REASON, caller=SITA))
+        await act(case, UPDATE_DISPOSE, disposal())
+    third = await refused(case, UPDATE_REOPEN, ReopenInput(reason=REASON, caller=SITA))
+    assert "appeal" in str(third)
+    assert case.count("reopened") == 2
+    # Feedback is still recorded, but "not fixed" no longer returns the case.
+    state = await act(case, UPDATE_FEEDBACK, rating(1, resolved=False))
+    assert state.status is CaseStatus.DISPOSED
+    assert case.fake.transitions("feedback_recorded")[-1].payload["returns_the_case"] is False
+
+
+async def test_reopen_a_rejected_case_is_refused(run_case: Any) -> None:
+    case: Case = await run_case(case_input())
+    await act(
+        case,
+        UPDATE_REJECT,
+        RejectInput(ground="competence", reason="Not within this office's competence", by_account_id="a", caller=DSO),
+    )
+    # A rejection is answered by appeal: the lifecycle ends with it, and no act reaches it any more.
+    result = await case.handle.result()
+    assert result.status.value == "rejected"
+    with pytest.raises((RPCError, WorkflowUpdateFailedError)):
+        await case.handle.execute_update(UPDATE_REOPEN, ReopenInput(reason=REASON, caller=SITA))
+    assert case.count("reopened") == 0
+
+
+async def test_reopen_a_case_under_a_policy_without_recourse_ends_with_the_case(run_case: Any) -> None:
+    fake = FakeServices(policies=policies_without_recourse())
+    case = await disposed_case(run_case, fake)
+    result = await case.handle.result()
+    assert result.status.value == "disposed"
+    assert case.notices("resolution_claimed") == []

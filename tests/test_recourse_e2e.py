@@ -1,0 +1,162 @@
+"""The citizen's recourse end to end (issue 10), through the gateway's /v1 only, against the real suite as `make run`
+starts it (the shared suite of tests/conftest.py: every service, the sla worker, the Temporal dev server, the demo
+data of Patna and the dev seed accounts, the shipped v2 policies with their 30-day recourse window). README.md's
+officer's-desk walk-through, step 7, gives the same steps as curl.
+
+One Sahyog case, one registration number: disposed by the DSO; the DM is told of the claimed resolution (H3); the
+citizen's feedback says it is not fixed, so it is unresolved and back with the DSO with fresh clocks; disposed again;
+the call centre calls and records the call; the citizen reopens it; disposed a third time; the DM's figures count
+it as "closed — not fixed", not as disposed.
+
+Not here yet (issue 10 stays open): appeals, hearings and their decision on the same number.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from _suite import RunningSuite
+from test_desk_e2e import DM, DSO, PHULWARI, Desk
+
+from nivaran_common.testing import eventually
+
+DEV_FIXED_OTP = "123456"
+CALL_CENTRE = ("callcentre.patna", "dev-callcentre-patna-2026")
+# A phone of this test's own: the suite is shared, and OTP requests are limited per phone.
+PHONE = "9876500029"
+RESOLVED = {"kind": "resolved", "action_taken": "राशन कार्ड संख्या 10077 जारी / ration card 10077 issued"}
+
+
+@pytest_asyncio.fixture
+async def suite(shared_suite: RunningSuite) -> RunningSuite:
+    return shared_suite
+
+
+async def citizen_of(http: httpx.AsyncClient, phone: str) -> dict[str, str]:
+    asked = await http.post("/v1/auth/otp", json={"phone": phone})
+    assert asked.status_code == 202, asked.text
+    verified = await http.post("/v1/auth/otp/verify", json={"phone": phone, "otp": DEV_FIXED_OTP})
+    assert verified.status_code == 200, verified.text
+    return {"Authorization": f"Bearer {verified.json()['access_token']}"}
+
+
+async def file(http: httpx.AsyncClient, citizen: dict[str, str]) -> str:
+    filed = await http.post(
+        "/v1/grievances",
+        json={
+            "complainant": {"name": "गीता कुमारी", "address": "ग्राम गोनपुरा, फुलवारी शरीफ, पटना", "phone": PHONE},
+            "description": "राशन कार्ड में परिवार के सदस्यों के नाम नहीं जोड़े गए, दो बार आवेदन दिया।",
+            "category_code": "FOOD-RATION-CARD",
+            "location": PHULWARI,
+            "channel": "web",
+        },
+        headers={**citizen, "Idempotency-Key": f"recourse-{datetime.now(UTC).timestamp()}"},
+    )
+    assert filed.status_code == 201, filed.text
+    return str(filed.json()["registration_number"])
+
+
+async def figures(http: httpx.AsyncClient, dm: dict[str, str]) -> dict[str, Any]:
+    read = await http.get("/v1/dashboard", headers=dm)
+    assert read.status_code == 200, read.text
+    return dict(read.json())
+
+
+async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_registration_number(
+    suite: RunningSuite,
+) -> None:
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        desk = Desk(http)
+        citizen = await citizen_of(http, PHONE)
+        stranger = await citizen_of(http, "9876500031")
+        dso, dm = await desk.officer(*DSO), await desk.officer(*DM)
+        number = await file(http, citizen)
+
+        async def with_the_dso() -> bool:
+            read = await http.get(f"/v1/grievances/{number}", headers=dso)
+            return read.status_code == 200
+
+        await eventually(with_the_dso)
+        # Nothing to reopen or rate while the case is open: 409, naming why.
+        early = await desk.act(citizen, number, "reopen", {"reason": "कार्ड अब तक नहीं मिला / no card yet"}, status=409)
+        assert "disposed or closed" in early["detail"]
+        before = await figures(http, dm)
+
+        # --- disposed; the DM hears of the claimed resolution (H3) ------------------------------------------------
+        assert (await desk.act(dso, number, "disposal", RESOLVED))["status"] == "disposed"
+
+        async def dm_told() -> bool:
+            return any(n["registration_number"] == number and "H3" in n["subject"]["en"] for n in await desk.inbox(dm))
+
+        await eventually(dm_told)
+
+        # --- the citizen's feedback contradicts it: unresolved, back with the DSO with fresh clocks ----------------
+        await desk.act(stranger, number, "feedback", {"rating": 1, "resolved": False}, status=404)
+        bad = await desk.act(citizen, number, "feedback", {"rating": 9, "resolved": False}, status=422)
+        assert {e["field"] for e in bad["errors"]} == {"rating"}
+        returned_at = datetime.now(UTC)
+        unresolved = await desk.act(
+            citizen, number, "feedback", {"rating": 2, "resolved": False, "comment": "नाम अब भी नहीं जुड़े"}
+        )
+        assert (unresolved["status"], unresolved["position_id"]) == ("unresolved", "POS-FOOD-PAT-DSO")
+        clocks = {
+            c["name"]: c for c in (await http.get(f"/v1/grievances/{number}/clocks", headers=dso)).json()["clocks"]
+        }
+        show_cause = clocks["first_show_cause"]
+        assert show_cause["deadline"] is not None
+        due = datetime.fromisoformat(show_cause["deadline"])
+        assert abs(due - (returned_at + timedelta(days=10))) < timedelta(minutes=5)
+
+        async def dso_told() -> bool:
+            return any(
+                n["registration_number"] == number and "came back" in n["subject"]["en"] for n in await desk.inbox(dso)
+            )
+
+        await eventually(dso_told)
+
+        # --- disposed again; the call centre calls the citizen and records the call --------------------------------
+        assert (await desk.act(dso, number, "disposal", RESOLVED))["status"] == "disposed"
+        call_centre = await desk.officer(*CALL_CENTRE)
+        seen = await http.get(f"/v1/grievances/{number}", headers=call_centre)
+        assert seen.status_code == 200, seen.text
+        missing = await desk.act(call_centre, number, "feedback", {"call_outcome": "satisfied"}, status=422)
+        assert {e["field"] for e in missing["errors"]} == {"recording_ref"}
+        called = await desk.act(
+            call_centre, number, "feedback", {"call_outcome": "satisfied", "recording_ref": "IVR-2026-000042"}
+        )
+        assert called["status"] == "disposed"
+        # Officers do not give feedback; they may not reopen either.
+        await desk.act(dso, number, "feedback", {"rating": 5, "resolved": True}, status=403)
+        await desk.act(dso, number, "reopen", {"reason": "officer trying to reopen"}, status=403)
+
+        # --- the citizen reopens it anyway, with a reason ------------------------------------------------------------
+        short = await desk.act(citizen, number, "reopen", {"reason": "no"}, status=422)
+        assert {e["field"] for e in short["errors"]} == {"reason"}
+        reopened = await desk.act(citizen, number, "reopen", {"reason": "कार्ड में नाम गलत छपा / the name is misspelt"})
+        assert (reopened["status"], reopened["position_id"]) == ("reopened", "POS-FOOD-PAT-DSO")
+        assert (await desk.act(dso, number, "disposal", RESOLVED))["status"] == "disposed"
+
+        case = await desk.case(number, citizen)
+        assert case["registration_number"] == number
+        events = [e["event_type"] for e in case["timeline"]]
+        for expected in ("feedback_recorded", "unresolved", "reopened"):
+            assert expected in events, (expected, events)
+        assert events.count("disposed") == 3
+        assert events.count("feedback_recorded") == 2
+        calls = [e for e in case["timeline"] if e["event_type"] == "feedback_recorded"]
+        assert calls[1]["details"]["recording_ref"] == "IVR-2026-000042"
+        assert calls[0]["details"] == {
+            "source": "citizen",
+            "rating": 2,
+            "resolved": False,
+            "comment": "नाम अब भी नहीं जुड़े",
+            "returns_the_case": True,
+        }
+
+        # --- the DM's figures: a case that came back is "closed — not fixed", not among the resolved ---------------
+        after = await figures(http, dm)
+        assert after["closed_not_fixed"] == before["closed_not_fixed"] + 1
+        assert after["disposed"] == before["disposed"]
