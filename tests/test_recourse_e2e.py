@@ -5,8 +5,9 @@ officer's-desk walk-through, step 7, gives the same steps as curl.
 
 One Sahyog case, one registration number: disposed by the DSO; the DM is told of the claimed resolution (H3); the
 citizen's feedback says it is not fixed, so it is unresolved and back with the DSO with fresh clocks; disposed again;
-the call centre calls and records the call; the citizen reopens it; disposed a third time; the DM's figures count
-it as "closed — not fixed", not as disposed.
+the call centre calls and records the call; the citizen reopens it; disposed a third time; the DSO keeps it under
+watch (M4) and the DM lists the open item until the DSO's report; the DM's figures count it as "closed — not
+fixed", not as disposed.
 
 Not here yet (issue 10 stays open): appeals, hearings and their decision on the same number.
 """
@@ -155,6 +156,26 @@ async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_regis
             "comment": "नाम अब भी नहीं जुड़े",
             "returns_the_case": True,
         }
+
+        # --- M4: the DSO keeps it under watch; the DM lists the open item until the report ----------------------
+        item = "अतिक्रमण वाद 14/2026 दर्ज, हटाना शेष / encroachment case registered, removal pending"
+        await desk.act(citizen, number, "watch", {"item": item}, status=403)
+        watched = await desk.act(dso, number, "watch", {"item": item})
+        assert watched["status"] == "disposed"
+        await desk.act(dso, number, "watch", {"item": item}, status=409)
+
+        async def listed_for_the_dm() -> list[dict[str, Any]]:
+            read = await http.get("/v1/grievances", params={"watch_open_only": "true"}, headers=dm)
+            assert read.status_code == 200, read.text
+            return [g for g in read.json()["grievances"] if g["registration_number"] == number]
+
+        [open_item] = await listed_for_the_dm()
+        assert open_item["watch_item"] == item
+        assert open_item["returns"] == 2
+        await desk.act(dso, number, "watch/report", {"report": "अतिक्रमण हटाया गया / removed, report attached"})
+        assert await listed_for_the_dm() == []
+        closed = [e for e in (await desk.case(number, dm))["timeline"] if e["event_type"] == "watch_closed"]
+        assert closed[0]["details"]["item"] == item
 
         # --- the DM's figures: a case that came back is "closed — not fixed", not among the resolved ---------------
         after = await figures(http, dm)

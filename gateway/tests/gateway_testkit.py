@@ -1262,6 +1262,9 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             "interim_order": "disposed",
             "assign": "assigned",
             "reopen": "reopened",
+            # M4: a watch opens and closes on a disposed case, which stays disposed.
+            "open_watch": "disposed",
+            "watch_report": "disposed",
         }.get(which, "in_progress")
         if which == "feedback":
             not_fixed = request.feedback.HasField("resolved") and not request.feedback.resolved

@@ -418,6 +418,16 @@ ROWS: list[Row] = [
         body={"rating": 2, "resolved": False, "comment": "सुधार नहीं हुआ / not fixed"}, headers=ACT_KEY,
     ),
     Row(
+        # M4: only the holder of the post the case sits at keeps it under watch and reports the work done.
+        "watch", "POST /v1/grievances/{registration_number}/watch", "POST", f"/v1/grievances/{CASE_E}/watch",
+        HOLDER_OF_D, body={"item": "अतिक्रमण वाद दर्ज, हटाना शेष / encroachment case registered"}, headers=ACT_KEY,
+    ),
+    Row(
+        "watch-report", "POST /v1/grievances/{registration_number}/watch/report", "POST",
+        f"/v1/grievances/{CASE_E}/watch/report", HOLDER_OF_D, headers=ACT_KEY,
+        body={"report": "अतिक्रमण हटाया गया / the encroachment was removed"},
+    ),
+    Row(
         # A DM their district, the CS cell any; a secretary must name their department (403 without it).
         "dashboard", "GET /v1/dashboard", "GET", "/v1/dashboard",
         only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}),

@@ -163,6 +163,29 @@ async def test_H3_a_case_that_came_back_after_it_ended_counts_as_closed_not_fixe
     assert (rows[fixed.id], rows[back.id], rows[still_back.id]) == (0, 2, 1)
 
 
+async def test_M4_the_open_watch_item_is_kept_and_listed_until_its_report(intake: IntakeHarness) -> None:
+    watched = (await intake.service.file(filing())).grievance
+    other = (await intake.service.file(filing())).grievance
+    item = "Encroachment case 14/2026 registered; removal pending"
+    await intake.service.record_transition(move(watched.id, "w1", event_type="disposed", new_status=Status.DISPOSED))
+    await intake.service.record_transition(move(other.id, "o1", event_type="disposed", new_status=Status.DISPOSED))
+    opened_at = BASE + timedelta(days=2)
+    await intake.service.record_transition(
+        move(watched.id, "w2", event_type="watch_opened", payload={"item": item}, occurred_at=opened_at)
+    )
+
+    listed, _ = await intake.service.search(SearchFilter(watch_open_only=True, district_code="PAT"))
+    assert [(r.id, r.watch_item, as_utc(r.watch_opened_at)) for r in listed] == [(watched.id, item, opened_at)]
+
+    await intake.service.record_transition(
+        move(watched.id, "w3", event_type="watch_closed", payload={"item": item, "report": "removed"})
+    )
+    listed, _ = await intake.service.search(SearchFilter(watch_open_only=True, district_code="PAT"))
+    assert listed == []
+    row = await intake.service.get(grievance_id=watched.id)
+    assert (row.watch_item, row.watch_opened_at, row.status) == ("", None, "disposed")
+
+
 # --- over gRPC ----------------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
-"""The citizen's recourse after a case ends (issue 10): reopening within the policy's window, and the H3 feedback
-loop, through the real lifecycle workflow on the time-skipping Temporal server with the shipped policy files (v2
-has `recourse`: 30 days, 2 returns). The services behind the activities are the recorders of fakes.py.
+"""The citizen's recourse after a case ends (issue 10): reopening within the policy's window, the H3 feedback loop
+and the M4 post-closure watch, through the real lifecycle workflow on the time-skipping Temporal server with the
+shipped policy files (v2 has `recourse`: 30 days, 2 returns, watch reminders every 7 days). The services behind
+the activities are the recorders of fakes.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from nivaran_common.casework import PERMISSION_DENIED, Caller
 from nivaran_sla.domain import (
+    UPDATE_CLOSE_WATCH,
     UPDATE_DISPOSE,
     UPDATE_FEEDBACK,
+    UPDATE_OPEN_WATCH,
     UPDATE_REJECT,
     UPDATE_REOPEN,
     CallOutcome,
@@ -28,6 +31,8 @@ from nivaran_sla.domain import (
     FeedbackSource,
     RejectInput,
     ReopenInput,
+    WatchInput,
+    WatchReportInput,
 )
 
 from .fakes import FakeServices, policies_without_recourse
@@ -242,3 +247,61 @@ async def test_reopen_a_case_under_a_policy_without_recourse_ends_with_the_case(
     result = await case.handle.result()
     assert result.status.value == "disposed"
     assert case.notices("resolution_claimed") == []
+
+
+# --- M4: the post-closure watch ---------------------------------------------------------------------------------
+
+ITEM = "Encroachment case 14/2026 registered; removal pending / अतिक्रमण वाद दर्ज, हटाना शेष"
+REMOVED = "Encroachment removed on site, report of the circle officer attached / अतिक्रमण हटाया गया"
+
+
+async def test_M4_a_case_under_watch_reminds_its_officer_weekly_until_the_report_and_outlives_the_window(
+    run_case: Any,
+) -> None:
+    case = await disposed_case(run_case)
+    state = await act(case, UPDATE_OPEN_WATCH, WatchInput(item=ITEM, by_account_id="acct-dso", caller=DSO))
+    assert state.status is CaseStatus.DISPOSED
+    [opened] = case.fake.transitions("watch_opened")
+    assert opened.payload == {"item": ITEM, "remind_every": "P7D"}
+    await case.advance(7 * DAY - MINUTE)
+    assert case.notices("watch_reminder") == []
+    await case.advance(2 * MINUTE)
+    [first] = case.notices("watch_reminder")
+    assert (first.recipient.position_id, first.params["rule"]) == ("pos-dso-pat", "M4")
+    assert ITEM in first.params["detail_en"]
+    # Past the 30-day recourse window the case stays open while the watch does: reminders on days 7, 14, 21, 28, 35.
+    await case.advance(28 * DAY)
+    assert len(case.notices("watch_reminder")) == 5
+    description = await case.handle.describe()
+    assert description.status is not None
+    assert description.status.name == "RUNNING"
+    state = await act(
+        case, UPDATE_CLOSE_WATCH, WatchReportInput(report=REMOVED, by_account_id="acct-dso", caller=DSO)
+    )
+    [closed] = case.fake.transitions("watch_closed")
+    assert (closed.payload["item"], closed.payload["report"]) == (ITEM, REMOVED)
+    # The window is over and no watch is open: the lifecycle ends, and reminds no more.
+    result = await case.handle.result()
+    assert result.status.value == "disposed"
+    assert len(case.notices("watch_reminder")) == 5
+
+
+async def test_M4_a_watch_is_the_officers_on_an_ended_case_one_at_a_time(run_case: Any) -> None:
+    case: Case = await run_case(case_input())
+    early = await refused(case, UPDATE_OPEN_WATCH, WatchInput(item=ITEM, caller=DSO))
+    assert "disposed or closed" in str(early)
+    await act(case, UPDATE_DISPOSE, disposal())
+    nothing = await refused(case, UPDATE_CLOSE_WATCH, WatchReportInput(report=REMOVED, caller=DSO))
+    assert "no watch" in str(nothing)
+    short = await refused(case, UPDATE_OPEN_WATCH, WatchInput(item="later", caller=DSO))
+    assert "item" in str(short)
+    for stranger in (SITA, CALL_CENTRE):
+        denied = await refused(case, UPDATE_OPEN_WATCH, WatchInput(item=ITEM, caller=stranger))
+        assert denied.type == PERMISSION_DENIED
+    await act(case, UPDATE_OPEN_WATCH, WatchInput(item=ITEM, caller=DSO))
+    twice = await refused(case, UPDATE_OPEN_WATCH, WatchInput(item=ITEM, caller=DSO))
+    assert "already under watch" in str(twice)
+    report_by_citizen = await refused(case, UPDATE_CLOSE_WATCH, WatchReportInput(report=REMOVED, caller=SITA))
+    assert report_by_citizen.type == PERMISSION_DENIED
+    assert case.count("watch_opened") == 1
+    assert case.count("watch_closed") == 0

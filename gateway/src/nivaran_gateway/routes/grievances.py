@@ -178,6 +178,7 @@ async def list_grievances(
     district_code: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str | None, Query(max_length=200, description="words in the subject or description")] = None,
     dm_visible_only: Annotated[bool, Query(description="S10: only cases shown to the DM")] = False,
+    watch_open_only: Annotated[bool, Query(description="M4: only disposed cases with an open watch item")] = False,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: Annotated[str | None, Query(max_length=512)] = None,
     order: Annotated[
@@ -200,6 +201,7 @@ async def list_grievances(
         district_code=district_code or "",
         query=q or "",
         dm_visible_only=dm_visible_only,
+        watch_open_only=watch_open_only,
         order=(order or (GrievanceOrder.NEWEST if principal.is_citizen else GrievanceOrder.DEADLINE)).to_proto(),
     )
     answer = await clients.intake.ListGrievances(scope.restrict(request), timeout=settings.grpc_timeout_seconds)

@@ -1,5 +1,6 @@
 """REST acts after a case ends (issue 10): the complainant reopens it; the complainant or the call centre gives
-feedback on the claimed resolution (H3). Both run as sla's ActOnCase like every act on a case (routes/acts.py):
+feedback on the claimed resolution (H3); the officer keeps it under watch until the outstanding work is reported
+(M4). Both run as sla's ActOnCase like every act on a case (routes/acts.py):
 the caller from the verified token, the case found within the caller's scope (404 outside it), an Idempotency-Key
 required, and the case's lifecycle judging the state, the window and the caller.
 """
@@ -11,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from nivaran.sla.v1 import sla_pb2
-from nivaran_common.auth import CITIZEN, Principal
+from nivaran_common.auth import CITIZEN, OFFICER, Principal
 from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_gateway.access import requires
 from nivaran_gateway.body import JsonBodyRoute
@@ -19,12 +20,13 @@ from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_k
 from nivaran_gateway.routes.acts import ACT_RESPONSES, act_on_case
 from nivaran_gateway.routes.grievances import RegistrationNumber
 from nivaran_gateway.schemas.acts import ActOut
-from nivaran_gateway.schemas.recourse import FeedbackIn, ReopenIn
+from nivaran_gateway.schemas.recourse import FeedbackIn, ReopenIn, WatchIn, WatchReportIn
 
 router = APIRouter(prefix="/v1", tags=["recourse"], route_class=JsonBodyRoute)
 
 Complainant = Annotated[Principal, Depends(requires(CITIZEN))]
 FeedbackGiver = Annotated[Principal, Depends(requires(CITIZEN, CALL_CENTRE_ROLE))]
+Officer = Annotated[Principal, Depends(requires(OFFICER))]
 IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
 
 
@@ -78,5 +80,57 @@ async def give_feedback(
 
     def fill(request: sla_pb2.ActOnCaseRequest) -> None:
         request.feedback.CopyFrom(body.to_proto())
+
+    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+
+
+@router.post(
+    "/grievances/{registration_number}/watch",
+    response_model=ActOut,
+    summary="Keep a disposed case under watch (M4)",
+    description="The officer holding the case's post, within the recourse window after the disposal: `item` names "
+    "what remains (an encroachment case registered, its removal pending). The officer is reminded at the policy's "
+    "interval (v2: every 7 days) until the report; the DM lists open items with "
+    "`GET /v1/grievances?watch_open_only=true`. A second watch while one is open: 409.",
+    responses=ACT_RESPONSES,
+)
+async def open_watch(
+    registration_number: RegistrationNumber,
+    body: WatchIn,
+    key: IdempotencyKey,
+    principal: Officer,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """M4: open the watch."""
+
+    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
+        request.open_watch.CopyFrom(body.to_proto())
+
+    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+
+
+@router.post(
+    "/grievances/{registration_number}/watch/report",
+    response_model=ActOut,
+    summary="Report the watched work done, ending the watch (M4)",
+    description="The officer holding the case's post: the `report` (the removal report) and its `attachment_ids`. "
+    "No watch open: 409.",
+    responses=ACT_RESPONSES,
+)
+async def report_watch(
+    registration_number: RegistrationNumber,
+    body: WatchReportIn,
+    key: IdempotencyKey,
+    principal: Officer,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """M4: close the watch with the report."""
+
+    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
+        request.watch_report.CopyFrom(body.to_proto())
 
     return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)

@@ -189,6 +189,8 @@ DETAILED_EVENTS: dict[str, tuple[str, ...]] = {
     ),
     "reopened": ("reason", "return"),
     "unresolved": ("source", "return"),
+    "watch_opened": ("item", "remind_every"),
+    "watch_closed": ("item", "report", "attachment_ids"),
 }  # fmt: skip
 
 
@@ -290,6 +292,13 @@ class _GrievanceBase(BaseModel):
     deadline_clock: str | None = Field(
         default=None, description="the clock that owns current_deadline", examples=["first_show_cause"]
     )
+    returns: int = Field(
+        default=0, description="how often the ended case came back to its officer (reopened, or unresolved on feedback)"
+    )
+    watch_item: str | None = Field(
+        default=None, description="M4: what the disposed case is still watched for, until the officer's report"
+    )
+    watch_opened_at: datetime | None = None
 
 
 def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
@@ -306,6 +315,9 @@ def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
         "filed_at": timestamp(grievance, "filed_at"),
         "current_deadline": timestamp(grievance, "current_deadline"),
         "deadline_clock": grievance.deadline_clock or None,
+        "returns": grievance.returns,
+        "watch_item": grievance.watch_item or None,
+        "watch_opened_at": timestamp(grievance, "watch_opened_at"),
     }
 
 

@@ -26,6 +26,27 @@ class ReopenIn(InputModel):
         return sla_pb2.Reopen(reason=self.reason, attachment_ids=self.attachment_ids)
 
 
+class WatchIn(InputModel):
+    """M4: what the disposed case stays under watch for (e.g. "encroachment case registered; removal pending")."""
+
+    item: Text = Field(default="", max_length=500, description="the outstanding work (10+ characters)")
+
+    def to_proto(self) -> sla_pb2.OpenWatch:
+        """The sla act."""
+        return sla_pb2.OpenWatch(item=self.item)
+
+
+class WatchReportIn(InputModel):
+    """M4: the report that ends the watch (the removal report), with its documents."""
+
+    report: Text = LongText
+    attachment_ids: list[Text] = Field(default_factory=list, max_length=10, description=ATTACHMENTS_DOC)
+
+    def to_proto(self) -> sla_pb2.WatchReport:
+        """The sla act."""
+        return sla_pb2.WatchReport(report=self.report, attachment_ids=self.attachment_ids)
+
+
 class CallOutcome(StrEnum):
     """H3: how the call centre's call to the complainant went."""
 

@@ -34,6 +34,9 @@ class Act(StrEnum):
     REOPEN = "reopen"
     # H3: the complainant rates the disposal, or the call centre records its call to the complainant.
     FEEDBACK = "feedback"
+    # M4: the officer puts a disposed case under watch, and reports the outstanding work done.
+    OPEN_WATCH = "open_watch"
+    WATCH_REPORT = "watch_report"
 
 
 class Authority(StrEnum):
@@ -65,6 +68,8 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.COMMISSIONER_ACTION: Authority.COMMISSIONER,
     Act.REOPEN: Authority.COMPLAINANT,
     Act.FEEDBACK: Authority.COMPLAINANT_OR_CALL_CENTRE,
+    Act.OPEN_WATCH: Authority.CASE_HOLDER,
+    Act.WATCH_REPORT: Authority.CASE_HOLDER,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.

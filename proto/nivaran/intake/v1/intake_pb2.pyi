@@ -302,6 +302,9 @@ class Grievance(_message.Message):
     CATEGORY_IS_OTHER_FIELD_NUMBER: _builtins.int
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     DEADLINE_CLOCK_FIELD_NUMBER: _builtins.int
+    WATCH_ITEM_FIELD_NUMBER: _builtins.int
+    WATCH_OPENED_AT_FIELD_NUMBER: _builtins.int
+    RETURNS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     registration_number: _builtins.str
     status: Global___Status.ValueType
@@ -321,6 +324,12 @@ class Grievance(_message.Message):
     policy_version: _builtins.str
     deadline_clock: _builtins.str
     """The clock that owns current_deadline (a policy clock id, e.g. "first_show_cause"); empty when none runs."""
+    watch_item: _builtins.str
+    """M4: what the disposed case is still watched for (e.g. "encroachment case registered, removal pending"); empty when
+    no watch is open. Set and cleared by the lifecycle's watch_opened and watch_closed events.
+    """
+    returns: _builtins.int
+    """How often the ended case came back to its officer (reopened, or unresolved on feedback, H3)."""
     @_builtins.property
     def category_name(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -339,6 +348,8 @@ class Grievance(_message.Message):
     def visible_to_roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Roles the case was escalated to or made visible to (DM, OSD_CS, CHIEF_SECRETARY, ...)."""
 
+    @_builtins.property
+    def watch_opened_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -366,10 +377,13 @@ class Grievance(_message.Message):
         category_is_other: _builtins.bool = ...,
         policy_version: _builtins.str = ...,
         deadline_clock: _builtins.str = ...,
+        watch_item: _builtins.str = ...,
+        watch_opened_at: _timestamp_pb2.Timestamp | None = ...,
+        returns: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "updated_at", b"updated_at", "watch_opened_at", b"watch_opened_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "registration_number", b"registration_number", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "registration_number", b"registration_number", "returns", b"returns", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -416,6 +430,7 @@ class ListGrievancesRequest(_message.Message):
     DM_VISIBLE_ONLY_FIELD_NUMBER: _builtins.int
     DISTRICT_CODES_FIELD_NUMBER: _builtins.int
     ORDER_FIELD_NUMBER: _builtins.int
+    WATCH_OPEN_ONLY_FIELD_NUMBER: _builtins.int
     district_code: _builtins.str
     complainant_account_id: _builtins.str
     category_code: _builtins.str
@@ -430,6 +445,8 @@ class ListGrievancesRequest(_message.Message):
     dm_visible_only: _builtins.bool
     """Only cases made visible to the DM by S10 (pending over 10 days, until disposed)."""
     order: Global___GrievanceOrder.ValueType
+    watch_open_only: _builtins.bool
+    """M4: only cases with an open watch item."""
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     @_builtins.property
@@ -454,10 +471,11 @@ class ListGrievancesRequest(_message.Message):
         dm_visible_only: _builtins.bool = ...,
         district_codes: _abc.Iterable[_builtins.str] | None = ...,
         order: Global___GrievanceOrder.ValueType = ...,
+        watch_open_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "complainant_account_id", b"complainant_account_id", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "district_code", b"district_code", "district_codes", b"district_codes", "dm_visible_only", b"dm_visible_only", "order", b"order", "page", b"page", "position_ids", b"position_ids", "query", b"query", "registration_number", b"registration_number", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "complainant_account_id", b"complainant_account_id", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "district_code", b"district_code", "district_codes", b"district_codes", "dm_visible_only", b"dm_visible_only", "order", b"order", "page", b"page", "position_ids", b"position_ids", "query", b"query", "registration_number", b"registration_number", "statuses", b"statuses", "watch_open_only", b"watch_open_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -185,6 +185,8 @@ class ActOnCaseRequest(_message.Message):
     ASSIGN_FIELD_NUMBER: _builtins.int
     REOPEN_FIELD_NUMBER: _builtins.int
     FEEDBACK_FIELD_NUMBER: _builtins.int
+    OPEN_WATCH_FIELD_NUMBER: _builtins.int
+    WATCH_REPORT_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -218,6 +220,10 @@ class ActOnCaseRequest(_message.Message):
     def reopen(self) -> Global___Reopen: ...
     @_builtins.property
     def feedback(self) -> Global___Feedback: ...
+    @_builtins.property
+    def open_watch(self) -> Global___OpenWatch: ...
+    @_builtins.property
+    def watch_report(self) -> Global___WatchReport: ...
     def __init__(
         self,
         *,
@@ -238,12 +244,14 @@ class ActOnCaseRequest(_message.Message):
         assign: Global___AssignCase | None = ...,
         reopen: Global___Reopen | None = ...,
         feedback: Global___Feedback | None = ...,
+        open_watch: Global___OpenWatch | None = ...,
+        watch_report: Global___WatchReport | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -618,6 +626,56 @@ class Feedback(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__resolved) -> _WhichOneofReturnType__resolved | None: ...
 
 Global___Feedback: _TypeAlias = Feedback  # noqa: Y015
+
+@_typing.final
+class OpenWatch(_message.Message):
+    """M4: the officer of a disposed (or closed) case puts it under watch: what remains to be done (for example, an
+    encroachment case is registered and the removal is pending). Until the report comes, the officer is reminded at the
+    policy's interval and the case's lifecycle stays open; the DM lists the open watch items.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_FIELD_NUMBER: _builtins.int
+    item: _builtins.str
+    """At least 10 characters."""
+    def __init__(
+        self,
+        *,
+        item: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenWatch: _TypeAlias = OpenWatch  # noqa: Y015
+
+@_typing.final
+class WatchReport(_message.Message):
+    """M4: the report that ends the watch (the removal report), with its documents."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    report: _builtins.str
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        report: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_ids", b"attachment_ids", "report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchReport: _TypeAlias = WatchReport  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

@@ -39,6 +39,9 @@ CLOSED_STATUSES = frozenset({Status.DISPOSED, Status.REJECTED, Status.CLOSED})
 # Timeline events by which an ended case comes back to its officer (issue 10): each counts in the case's `returns`,
 # and a case that came back counts as "closed — not fixed", never among the resolved ones.
 RETURN_EVENTS = frozenset({"reopened", "unresolved"})
+# M4: the lifecycle's events that open and close a watch item on an ended case.
+WATCH_OPENED = "watch_opened"
+WATCH_CLOSED = "watch_closed"
 
 
 class GrievanceOrder(StrEnum):

@@ -76,6 +76,9 @@ def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
         visible_to_roles=list(row.visible_to_roles or []),
         category_is_other=row.category_is_other,
         deadline_clock=row.deadline_clock or "",
+        watch_item=row.watch_item or "",
+        watch_opened_at=to_timestamp(as_utc(row.watch_opened_at)) if row.watch_opened_at else None,
+        returns=row.returns or 0,
     )
     if row.position_id:
         message.assignment.CopyFrom(
@@ -332,6 +335,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 complainant_phone=request.complainant_phone,
                 registration_number=request.registration_number,
                 dm_visible_only=request.dm_visible_only,
+                watch_open_only=request.watch_open_only,
                 district_codes=list(request.district_codes),
                 order=order,
             )

@@ -24,6 +24,8 @@ from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
     CLOSED_STATUSES,
     RETURN_EVENTS,
+    WATCH_CLOSED,
+    WATCH_OPENED,
     GrievanceOrder,
     NewGrievance,
     Status,
@@ -83,6 +85,7 @@ class SearchFilter:
     complainant_phone: str = ""
     registration_number: str = ""
     dm_visible_only: bool = False
+    watch_open_only: bool = False
     district_codes: Sequence[str] = ()
     order: GrievanceOrder = GrievanceOrder.NEWEST
     # The verified caller's scope (nivaran_common.jurisdiction), ANDed with every filter above; None for the
@@ -339,6 +342,7 @@ class IntakeService:
                     complainant_phone=criteria.complainant_phone,
                     registration_number=criteria.registration_number,
                     dm_visible_only=criteria.dm_visible_only,
+                    watch_open_only=criteria.watch_open_only,
                     district_codes=criteria.district_codes,
                     order=criteria.order,
                     within=criteria.within,
@@ -420,6 +424,11 @@ class IntakeService:
 def _apply(row: GrievanceRow, transition: Transition, now: datetime) -> None:
     if transition.event_type in RETURN_EVENTS:
         row.returns = (row.returns or 0) + 1
+    elif transition.event_type == WATCH_OPENED:
+        row.watch_item = str(transition.payload.get("item", ""))[:500]
+        row.watch_opened_at = transition.occurred_at or now
+    elif transition.event_type == WATCH_CLOSED:
+        row.watch_item, row.watch_opened_at = "", None
     if transition.new_status is not None:
         row.status = transition.new_status.value
     if transition.assignment is not None:

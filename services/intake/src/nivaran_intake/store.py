@@ -147,6 +147,7 @@ class IntakeStore:
         complainant_phone: str = "",
         registration_number: str = "",
         dm_visible_only: bool = False,
+        watch_open_only: bool = False,
         district_codes: Sequence[str] = (),
         order: GrievanceOrder = GrievanceOrder.NEWEST,
         within: GrievanceScope | None = None,
@@ -168,6 +169,8 @@ class IntakeStore:
             conditions.append(GrievanceRow.registration_number == registration_number)
         if dm_visible_only:
             conditions.append(GrievanceRow.dm_visible.is_(True))
+        if watch_open_only:
+            conditions.append(GrievanceRow.watch_item != "")
         if district_codes:
             conditions.append(GrievanceRow.district_code.in_(district_codes))
         if district_code:

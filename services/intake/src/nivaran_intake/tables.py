@@ -85,6 +85,9 @@ class GrievanceRow(IntakeBase):
     category_is_other: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # How often the ended case came back to its officer (RETURN_EVENTS); more than 0: "closed — not fixed".
     returns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # M4: the open watch item of an ended case ("" when none), set and cleared by watch_opened / watch_closed.
+    watch_item: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    watch_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
     workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

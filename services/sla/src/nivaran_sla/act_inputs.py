@@ -31,6 +31,8 @@ from nivaran_sla.domain import (
     ReportInput,
     ReviewInput,
     SchemeOrderInput,
+    WatchInput,
+    WatchReportInput,
 )
 
 TEXT_MIN = 10
@@ -341,11 +343,29 @@ def _feedback(m: sla_pb2.Feedback, caller: Caller, v: Violations) -> ActInput:
     return ActInput(Act.FEEDBACK, arg)
 
 
+def _open_watch(m: sla_pb2.OpenWatch, caller: Caller, v: Violations) -> ActInput:
+    item = v.text("item", m.item)
+    return ActInput(Act.OPEN_WATCH, WatchInput(item=item, by_account_id=caller.account_id, caller=caller))
+
+
+def _watch_report(m: sla_pb2.WatchReport, caller: Caller, v: Violations) -> ActInput:
+    report = v.text("report", m.report)
+    arg = WatchReportInput(
+        report=report,
+        by_account_id=caller.account_id,
+        attachment_ids=v.attachments("attachment_ids", m.attachment_ids),
+        caller=caller,
+    )
+    return ActInput(Act.WATCH_REPORT, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
     "reopen": _reopen,
     "feedback": _feedback,
+    "open_watch": _open_watch,
+    "watch_report": _watch_report,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -243,6 +243,8 @@ UPDATE_CHARGE_TAKEN = "charge_taken"
 UPDATE_MIGRATE_POLICY = "migrate_policy"
 UPDATE_REOPEN = "reopen"
 UPDATE_FEEDBACK = "feedback"
+UPDATE_OPEN_WATCH = "open_watch"
+UPDATE_CLOSE_WATCH = "close_watch"
 QUERY_CLOCKS = "clocks"
 
 
@@ -412,6 +414,25 @@ class FeedbackInput:
     call_outcome: CallOutcome | None = None
     recording_ref: str = ""
     by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class WatchInput:
+    """M4: the officer puts the disposed case under watch for what remains (e.g. the encroachment's removal)."""
+
+    item: str
+    by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class WatchReportInput:
+    """M4: the report that ends the watch (the removal report), with its documents."""
+
+    report: str
+    by_account_id: str = ""
+    attachment_ids: tuple[str, ...] = ()
     caller: Caller | None = None
 
 

@@ -1,4 +1,4 @@
-"""The citizen's recourse after a case ends (issue 10): reopening, and the H3 feedback loop.
+"""The citizen's recourse after a case ends (issue 10): reopening, the H3 feedback loop, and the M4 watch.
 
 A track whose policy has a `recourse` section keeps the case's lifecycle after the case is disposed or closed, for
 the policy's window. Meanwhile:
@@ -12,6 +12,10 @@ Either way the case returns to the post it ended at, on the same registration nu
 on assignment started afresh (show-cause clocks included), the officer told, and the return on the timeline;
 at most `max_returns` times (after that, feedback is still recorded within the window, and the complainant is
 pointed to an appeal). Intake counts such a case as "closed — not fixed", apart from the resolved ones.
+
+The officer may also put the ended case under **watch** (M4: an encroachment case is registered, its removal is
+pending): the lifecycle then stays open past the window, reminding the officer at the policy's interval, until the
+officer's report ends the watch; intake keeps the open item, which the DM lists.
 
 Runs in the sandbox and is replayed: only deterministic workflow APIs.
 """
@@ -29,7 +33,9 @@ with workflow.unsafe.imports_passed_through():
     from nivaran_sla.activities import LifecycleActivities
     from nivaran_sla.clocks import elapsed_deadline
     from nivaran_sla.domain import (
+        UPDATE_CLOSE_WATCH,
         UPDATE_FEEDBACK,
+        UPDATE_OPEN_WATCH,
         UPDATE_REOPEN,
         CallOutcome,
         CaseStatus,
@@ -39,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         Localized,
         ReopenInput,
         RoleInput,
+        WatchInput,
+        WatchReportInput,
     )
     from nivaran_sla.lifecycle_base import EFFECT_FAILED, TERMINAL, LifecycleBase
     from nivaran_sla.lifecycle_notices import citizen_notice, officer_notice
@@ -54,25 +62,35 @@ class RecourseActs(LifecycleBase):
     """The lifecycle's Updates after a case ends, and the wait for them."""
 
     async def _recourse(self) -> bool:
-        """After the case ended: tell the senior officer (H3), then wait out the recourse window. True when the
-        clocks need the timer loop again (the case came back to its officer, or an act after the ending started a
-        clock, such as the DM's review of a late show-cause reply), False when the window is over."""
+        """After the case ended: tell the senior officer (H3), then wait out the recourse window and any open watch
+        item (M4, reminding its officer at the policy's interval). True when the clocks need the timer loop again
+        (the case came back to its officer, or an act after the ending started a clock, such as the DM's review of a
+        late show-cause reply), False when the window is over and no watch is open."""
         end = self._window_end()
-        if end is None:
+        if end is None and not self._s.watch_item:
             return False
-        if self._s.announced_returns != self._s.returns:
+        if end is not None and self._s.announced_returns != self._s.returns:
             self._s.announced_returns = self._s.returns
             await self._tell_senior_officer()
         engine = self._s.engine
         while True:
             if self._s.status not in TERMINAL or (engine is not None and engine.next_due() is not None):
                 return True
-            remaining = (end - workflow.now()).total_seconds()
-            if remaining <= 0:
+            now = workflow.now()
+            wakes = [end] if end is not None and now < end else []
+            if self._s.watch_item and self._s.watch_next_reminder is not None:
+                if self._s.watch_next_reminder <= now:
+                    await self._remind_watch()
+                    continue
+                wakes.append(self._s.watch_next_reminder)
+            if not wakes:
                 return False
             self._s.wake = False
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._s.wake or self._s.status not in TERMINAL, timeout=remaining)
+                await workflow.wait_condition(
+                    lambda: self._s.wake or self._s.status not in TERMINAL,
+                    timeout=(min(wakes) - now).total_seconds(),
+                )
 
     def _window_end(self) -> datetime | None:
         policy = self._s.policy
@@ -206,6 +224,84 @@ class RecourseActs(LifecycleBase):
             if request.call_outcome is not CallOutcome.NOT_REACHABLE and not request.recording_ref.strip():
                 raise ValueError("recording_ref: the call's recording reference / कॉल रिकॉर्डिंग का संदर्भ")
         self._authorize(Act.FEEDBACK, request.caller)
+
+    # -- post-closure watch (M4) --------------------------------------------------------------------------------
+
+    @workflow.update(name=UPDATE_OPEN_WATCH)
+    async def open_watch(self, request: WatchInput) -> LifecycleState:
+        """M4: the disposed case stays under watch for what remains; its officer is reminded until the report."""
+        policy = self._s.policy
+        assert policy is not None
+        assert policy.recourse is not None
+        item = request.item.strip()
+        self._s.watch_item, self._s.watch_opened_at = item, workflow.now()
+        self._s.watch_next_reminder = elapsed_deadline(workflow.now(), policy.recourse.watch_reminder_every)
+        await self._transition(
+            "watch_opened",
+            Localized(en=f"Under watch (M4): {item}", hi=f"निगरानी में (M4): {item}"),
+            request.by_account_id,
+            payload={"item": item, "remind_every": policy.recourse.watch_reminder_every},
+        )
+        self._s.wake = True
+        return self.state()
+
+    @open_watch.validator
+    def validate_open_watch(self, request: WatchInput) -> None:
+        self._require_contestable("watch")
+        if self._s.watch_item:
+            raise ValueError(f"the case is already under watch: {self._s.watch_item} / मामला पहले से निगरानी में है")
+        self._require_text("item", request.item, 10)
+        self._authorize(Act.OPEN_WATCH, request.caller)
+
+    @workflow.update(name=UPDATE_CLOSE_WATCH)
+    async def close_watch(self, request: WatchReportInput) -> LifecycleState:
+        """M4: the report (the removal report) ends the watch; the DM's list no longer shows it."""
+        item = self._s.watch_item
+        payload: dict[str, Any] = {"item": item, "report": request.report.strip()}
+        if request.attachment_ids:
+            payload["attachment_ids"] = list(request.attachment_ids)
+        self._s.watch_item, self._s.watch_next_reminder = "", None
+        await self._transition(
+            "watch_closed",
+            Localized(en=f"Watch closed with the report (M4): {item}", hi=f"प्रतिवेदन सहित निगरानी समाप्त (M4): {item}"),
+            request.by_account_id,
+            payload=payload,
+        )
+        self._s.wake = True
+        return self.state()
+
+    @close_watch.validator
+    def validate_close_watch(self, request: WatchReportInput) -> None:
+        if not self._s.watch_item:
+            raise ValueError("no watch is open on this case / इस मामले पर कोई निगरानी नहीं " + self._state_words())
+        self._require_text("report", request.report, 10)
+        self._authorize(Act.WATCH_REPORT, request.caller)
+
+    async def _remind_watch(self) -> None:
+        policy = self._s.policy
+        assert policy is not None
+        assert policy.recourse is not None
+        self._s.watch_reminders += 1
+        self._s.watch_next_reminder = elapsed_deadline(workflow.now(), policy.recourse.watch_reminder_every)
+        opened = self._s.watch_opened_at.date().isoformat() if self._s.watch_opened_at else "-"
+        await self.send(
+            officer_notice(
+                self._s.case,
+                self._s.position_id,
+                "sla_notice",
+                f"{workflow.info().workflow_id}:watch_reminder:{self._s.watch_reminders}",
+                Localized(
+                    en="A disposed case under watch awaits your report (M4)",
+                    hi="निगरानी में रखे निष्पादित मामले पर आपका प्रतिवेदन अपेक्षित है (M4)",
+                ),
+                Localized(
+                    en=f"{self._s.watch_item} (under watch since {opened})",
+                    hi=f"{self._s.watch_item} ({opened} से निगरानी में)",
+                ),
+                "M4",
+                kind="watch_reminder",
+            )
+        )
 
     # -- shared -------------------------------------------------------------------------------------------------
 

@@ -56,6 +56,11 @@ class LifecycleCaseState:
     returns: int = 0
     # The return count at which the senior officer was last told of a claimed resolution (H3).
     announced_returns: int = -1
+    # M4: the open watch item of the ended case ("" when none), when it opened, the next reminder and how many went.
+    watch_item: str = ""
+    watch_opened_at: datetime | None = None
+    watch_next_reminder: datetime | None = None
+    watch_reminders: int = 0
     feedback_given: set[str] = field(default_factory=set)
     # Actions taken before the policy was loaded; replayed into the clocks once it is.
     early_events: list[tuple[Event, datetime]] = field(default_factory=list)

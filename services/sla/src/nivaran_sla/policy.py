@@ -163,8 +163,10 @@ class Recourse(BaseModel):
     # Calendar days or hours: the lifecycle computes the window's end itself, without the holiday calendar.
     calendar: Literal[CalendarKind.CALENDAR_DAYS, CalendarKind.HOURS] = CalendarKind.CALENDAR_DAYS
     max_returns: int = Field(default=2, ge=1, le=10)
+    # M4: how often the officer of a case under watch is reminded until the report comes.
+    watch_reminder_every: str = "P7D"
 
-    _check_window = field_validator("window")(lambda cls, v: _duration(v))
+    _check_window = field_validator("window", "watch_reminder_every")(lambda cls, v: _duration(v))
 
 
 class Policy(BaseModel):
