@@ -275,9 +275,7 @@ async def test_M4_a_case_under_watch_reminds_its_officer_weekly_until_the_report
     description = await case.handle.describe()
     assert description.status is not None
     assert description.status.name == "RUNNING"
-    state = await act(
-        case, UPDATE_CLOSE_WATCH, WatchReportInput(report=REMOVED, by_account_id="acct-dso", caller=DSO)
-    )
+    state = await act(case, UPDATE_CLOSE_WATCH, WatchReportInput(report=REMOVED, by_account_id="acct-dso", caller=DSO))
     [closed] = case.fake.transitions("watch_closed")
     assert (closed.payload["item"], closed.payload["report"]) == (ITEM, REMOVED)
     # The window is over and no watch is open: the lifecycle ends, and reminds no more.
