@@ -181,3 +181,68 @@ async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_regis
         after = await figures(http, dm)
         assert after["closed_not_fixed"] == before["closed_not_fixed"] + 1
         assert after["disposed"] == before["disposed"]
+
+
+async def test_a_repeated_filing_is_suggested_as_a_duplicate_and_the_officer_closes_it(suite: RunningSuite) -> None:
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        desk = Desk(http)
+        phone = "9876500037"
+        citizen = await citizen_of(http, phone)
+        dso = await desk.officer(*DSO)
+
+        async def filed(description: str) -> dict[str, Any]:
+            answer = await http.post(
+                "/v1/grievances",
+                json={
+                    "complainant": {"name": "रीना देवी", "address": "ग्राम गोनपुरा, फुलवारी शरीफ", "phone": phone},
+                    "description": description,
+                    "category_code": "FOOD-RATION-CARD",
+                    "location": PHULWARI,
+                    "channel": "web",
+                },
+                headers={**citizen, "Idempotency-Key": f"dup-{datetime.now(UTC).timestamp()}"},
+            )
+            assert answer.status_code == 201, answer.text
+            return dict(answer.json())
+
+        first = await filed("डीलर ने तीन महीने से राशन नहीं दिया, शिकायत करने पर धमकी देता है।")
+        second = await filed("तीन महीने से राशन नहीं दिया डीलर ने, शिकायत करने पर वह धमकी देता है। कृपया कार्रवाई करें।")
+        assert first["possible_duplicates"] == []
+        [suggested] = second["possible_duplicates"]
+        assert suggested["registration_number"] == first["registration_number"]
+        number = second["registration_number"]
+
+        async def seen_by_the_dso() -> bool:
+            return (await http.get(f"/v1/grievances/{number}", headers=dso)).status_code == 200
+
+        await eventually(seen_by_the_dso)
+        on_the_desk = await desk.case(number, dso)
+        assert [d["registration_number"] for d in on_the_desk["possible_duplicates"]] == [first["registration_number"]]
+
+        unknown = await desk.act(
+            dso, number, "duplicate-of", {"original_registration_number": "BR-PAT-2026-0999999-1"}, status=422
+        )
+        assert {e["field"] for e in unknown["errors"]} == {"original_registration_number"}
+        await desk.act(
+            citizen, number, "duplicate-of", {"original_registration_number": first["registration_number"]}, status=403
+        )
+        closed = await desk.act(
+            dso,
+            number,
+            "duplicate-of",
+            {"original_registration_number": first["registration_number"], "note": "एक ही डीलर"},
+        )
+        assert closed["status"] == "closed"
+        timeline = (await desk.case(number, citizen))["timeline"]
+        [marked] = [e for e in timeline if e["event_type"] == "marked_duplicate"]
+        assert marked["details"]["duplicate_of"] == first["registration_number"]
+
+        async def told() -> bool:
+            inbox = await desk.inbox(citizen)
+            return any(
+                n["registration_number"] == number and first["registration_number"] in n["subject"]["en"] for n in inbox
+            )
+
+        await eventually(told)
+        # The original is untouched.
+        assert (await desk.case(first["registration_number"], citizen))["status"] != "closed"

@@ -1265,6 +1265,7 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             # M4: a watch opens and closes on a disposed case, which stays disposed.
             "open_watch": "disposed",
             "watch_report": "disposed",
+            "mark_duplicate": "closed",
         }.get(which, "in_progress")
         if which == "feedback":
             not_fixed = request.feedback.HasField("resolved") and not request.feedback.resolved

@@ -428,6 +428,11 @@ ROWS: list[Row] = [
         body={"report": "अतिक्रमण हटाया गया / the encroachment was removed"},
     ),
     Row(
+        "mark-duplicate", "POST /v1/grievances/{registration_number}/duplicate-of", "POST",
+        f"/v1/grievances/{CASE_E}/duplicate-of", HOLDER_OF_D, headers=ACT_KEY,
+        body={"original_registration_number": CASE_D, "note": "एक ही खाता / the same record"},
+    ),
+    Row(
         # A DM their district, the CS cell any; a secretary must name their department (403 without it).
         "dashboard", "GET /v1/dashboard", "GET", "/v1/dashboard",
         only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}),

@@ -21,12 +21,14 @@ from nivaran_sla.domain import (
     UPDATE_CLOSE_WATCH,
     UPDATE_DISPOSE,
     UPDATE_FEEDBACK,
+    UPDATE_MARK_DUPLICATE,
     UPDATE_OPEN_WATCH,
     UPDATE_REJECT,
     UPDATE_REOPEN,
     CallOutcome,
     CaseStatus,
     DisposeInput,
+    DuplicateInput,
     FeedbackInput,
     FeedbackSource,
     RejectInput,
@@ -303,3 +305,43 @@ async def test_M4_a_watch_is_the_officers_on_an_ended_case_one_at_a_time(run_cas
     assert report_by_citizen.type == PERMISSION_DENIED
     assert case.count("watch_opened") == 1
     assert case.count("watch_closed") == 0
+
+
+# --- duplicates ---------------------------------------------------------------------------------------------------
+
+ORIGINAL = "BR-PAT-2026-0000007-3"
+
+
+async def test_a_duplicate_is_closed_naming_the_original_and_may_still_be_reopened(run_case: Any) -> None:
+    case: Case = await run_case(case_input())
+    itself = await refused(
+        case, UPDATE_MARK_DUPLICATE, DuplicateInput(original_registration_number="BR-PAT-2026-0000042-5", caller=DSO)
+    )
+    assert "itself" in str(itself)
+    stranger = await refused(
+        case, UPDATE_MARK_DUPLICATE, DuplicateInput(original_registration_number=ORIGINAL, caller=SITA)
+    )
+    assert stranger.type == PERMISSION_DENIED
+    state = await act(
+        case,
+        UPDATE_MARK_DUPLICATE,
+        DuplicateInput(
+            original_registration_number=ORIGINAL, note="same ration card", by_account_id="acct-dso", caller=DSO
+        ),
+    )
+    assert state.status is CaseStatus.CLOSED
+    [closed] = case.fake.transitions("marked_duplicate")
+    assert closed.payload == {"duplicate_of": ORIGINAL, "note": "same ration card"}
+    assert closed.new_status is CaseStatus.CLOSED
+    told = [
+        n for n in case.notices() if n.recipient.kind.value == "citizen" and ORIGINAL in n.params.get("headline_en", "")
+    ]
+    assert len(told) == 1
+    assert ORIGINAL in told[0].params["headline_hi"]
+    again = await refused(
+        case, UPDATE_MARK_DUPLICATE, DuplicateInput(original_registration_number=ORIGINAL, caller=DSO)
+    )
+    assert "disposed" in str(again)
+    # Wrongly marked? The complainant reopens it within the window, like any closed case.
+    reopened = await act(case, UPDATE_REOPEN, ReopenInput(reason="It is not the same grievance at all", caller=SITA))
+    assert reopened.status is CaseStatus.REOPENED

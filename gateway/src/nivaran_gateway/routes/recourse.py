@@ -1,8 +1,9 @@
 """REST acts after a case ends (issue 10): the complainant reopens it; the complainant or the call centre gives
 feedback on the claimed resolution (H3); the officer keeps it under watch until the outstanding work is reported
-(M4). Both run as sla's ActOnCase like every act on a case (routes/acts.py):
-the caller from the verified token, the case found within the caller's scope (404 outside it), an Idempotency-Key
-required, and the case's lifecycle judging the state, the window and the caller.
+(M4); and the officer closes a case as a duplicate of another, as the filing may have suggested. Each runs as
+sla's ActOnCase like every act on a case (routes/acts.py): the caller from the verified token, the case found within
+the caller's scope (404 outside it), an Idempotency-Key required, and the case's lifecycle judging the state, the
+window and the caller.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_k
 from nivaran_gateway.routes.acts import ACT_RESPONSES, act_on_case
 from nivaran_gateway.routes.grievances import RegistrationNumber
 from nivaran_gateway.schemas.acts import ActOut
-from nivaran_gateway.schemas.recourse import FeedbackIn, ReopenIn, WatchIn, WatchReportIn
+from nivaran_gateway.schemas.recourse import DuplicateIn, FeedbackIn, ReopenIn, WatchIn, WatchReportIn
 
 router = APIRouter(prefix="/v1", tags=["recourse"], route_class=JsonBodyRoute)
 
@@ -132,5 +133,33 @@ async def report_watch(
 
     def fill(request: sla_pb2.ActOnCaseRequest) -> None:
         request.watch_report.CopyFrom(body.to_proto())
+
+    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+
+
+@router.post(
+    "/grievances/{registration_number}/duplicate-of",
+    response_model=ActOut,
+    summary="Close a case as a duplicate of another",
+    description="The officer holding the case's post names the original (`original_registration_number`, any case "
+    "intake has but this one; 422 naming the field otherwise) and a `note`. The case is closed, and the complainant "
+    "is told the original's number. Filings carry `possible_duplicates` (the same complainant, place and a similar "
+    "text within 30 days) as a suggestion. A case already ended: 409. The complainant may reopen a case closed so "
+    "within the recourse window.",
+    responses=ACT_RESPONSES,
+)
+async def mark_duplicate(
+    registration_number: RegistrationNumber,
+    body: DuplicateIn,
+    key: IdempotencyKey,
+    principal: Officer,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """Close as a duplicate."""
+
+    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
+        request.mark_duplicate.CopyFrom(body.to_proto())
 
     return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)

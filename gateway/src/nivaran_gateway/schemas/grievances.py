@@ -191,6 +191,7 @@ DETAILED_EVENTS: dict[str, tuple[str, ...]] = {
     "unresolved": ("source", "return"),
     "watch_opened": ("item", "remind_every"),
     "watch_closed": ("item", "report", "attachment_ids"),
+    "marked_duplicate": ("duplicate_of", "note"),
 }  # fmt: skip
 
 
@@ -275,6 +276,13 @@ class ReadWarning(BaseModel):
     detail_hi: str
 
 
+class DuplicateView(BaseModel):
+    """An earlier case this one may repeat."""
+
+    registration_number: str
+    similarity: int = Field(description="0-100: how alike the two descriptions are (RapidFuzz token-set ratio)")
+
+
 class _GrievanceBase(BaseModel):
     id: str
     registration_number: str = Field(examples=["BR-PAT-2026-0000001-7"])
@@ -299,6 +307,10 @@ class _GrievanceBase(BaseModel):
         default=None, description="M4: what the disposed case is still watched for, until the officer's report"
     )
     watch_opened_at: datetime | None = None
+    possible_duplicates: list[DuplicateView] = Field(
+        default_factory=list,
+        description="earlier cases of the same complainant, place and a similar text, found at filing (a suggestion)",
+    )
 
 
 def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
@@ -318,6 +330,10 @@ def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
         "returns": grievance.returns,
         "watch_item": grievance.watch_item or None,
         "watch_opened_at": timestamp(grievance, "watch_opened_at"),
+        "possible_duplicates": [
+            DuplicateView(registration_number=d.registration_number, similarity=d.similarity)
+            for d in grievance.possible_duplicates
+        ],
     }
 
 

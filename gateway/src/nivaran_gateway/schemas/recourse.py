@@ -47,6 +47,17 @@ class WatchReportIn(InputModel):
         return sla_pb2.WatchReport(report=self.report, attachment_ids=self.attachment_ids)
 
 
+class DuplicateIn(InputModel):
+    """The officer closes the case as a duplicate of another; the complainant is told the original's number."""
+
+    original_registration_number: Text = Field(max_length=32, examples=["BR-PAT-2026-0000001-7"])
+    note: Text = LongText
+
+    def to_proto(self) -> sla_pb2.MarkDuplicate:
+        """The sla act."""
+        return sla_pb2.MarkDuplicate(original_registration_number=self.original_registration_number, note=self.note)
+
+
 class CallOutcome(StrEnum):
     """H3: how the call centre's call to the complainant went."""
 

@@ -37,6 +37,8 @@ class Act(StrEnum):
     # M4: the officer puts a disposed case under watch, and reports the outstanding work done.
     OPEN_WATCH = "open_watch"
     WATCH_REPORT = "watch_report"
+    # The officer closes the case as a duplicate of another.
+    MARK_DUPLICATE = "mark_duplicate"
 
 
 class Authority(StrEnum):
@@ -70,6 +72,7 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.FEEDBACK: Authority.COMPLAINANT_OR_CALL_CENTRE,
     Act.OPEN_WATCH: Authority.CASE_HOLDER,
     Act.WATCH_REPORT: Authority.CASE_HOLDER,
+    Act.MARK_DUPLICATE: Authority.CASE_HOLDER,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.

@@ -305,6 +305,7 @@ class Grievance(_message.Message):
     WATCH_ITEM_FIELD_NUMBER: _builtins.int
     WATCH_OPENED_AT_FIELD_NUMBER: _builtins.int
     RETURNS_FIELD_NUMBER: _builtins.int
+    POSSIBLE_DUPLICATES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     registration_number: _builtins.str
     status: Global___Status.ValueType
@@ -350,6 +351,12 @@ class Grievance(_message.Message):
 
     @_builtins.property
     def watch_opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def possible_duplicates(self) -> _containers.RepeatedCompositeFieldContainer[Global___DuplicateCandidate]:
+        """Earlier cases of the same complainant, district (and block) and a similar text, found at filing: a suggestion
+        for the citizen and the officer (issue 10); an officer decides with sla's mark_duplicate act.
+        """
+
     def __init__(
         self,
         *,
@@ -380,14 +387,38 @@ class Grievance(_message.Message):
         watch_item: _builtins.str = ...,
         watch_opened_at: _timestamp_pb2.Timestamp | None = ...,
         returns: _builtins.int = ...,
+        possible_duplicates: _abc.Iterable[Global___DuplicateCandidate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "updated_at", b"updated_at", "watch_opened_at", b"watch_opened_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "registration_number", b"registration_number", "returns", b"returns", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "possible_duplicates", b"possible_duplicates", "registration_number", b"registration_number", "returns", b"returns", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Grievance: _TypeAlias = Grievance  # noqa: Y015
+
+@_typing.final
+class DuplicateCandidate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    SIMILARITY_FIELD_NUMBER: _builtins.int
+    registration_number: _builtins.str
+    similarity: _builtins.int
+    """RapidFuzz token-set ratio of the descriptions, 0-100."""
+    def __init__(
+        self,
+        *,
+        registration_number: _builtins.str = ...,
+        similarity: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["registration_number", b"registration_number", "similarity", b"similarity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DuplicateCandidate: _TypeAlias = DuplicateCandidate  # noqa: Y015
 
 @_typing.final
 class GetGrievanceRequest(_message.Message):

@@ -187,6 +187,7 @@ class ActOnCaseRequest(_message.Message):
     FEEDBACK_FIELD_NUMBER: _builtins.int
     OPEN_WATCH_FIELD_NUMBER: _builtins.int
     WATCH_REPORT_FIELD_NUMBER: _builtins.int
+    MARK_DUPLICATE_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -224,6 +225,8 @@ class ActOnCaseRequest(_message.Message):
     def open_watch(self) -> Global___OpenWatch: ...
     @_builtins.property
     def watch_report(self) -> Global___WatchReport: ...
+    @_builtins.property
+    def mark_duplicate(self) -> Global___MarkDuplicate: ...
     def __init__(
         self,
         *,
@@ -246,12 +249,13 @@ class ActOnCaseRequest(_message.Message):
         feedback: Global___Feedback | None = ...,
         open_watch: Global___OpenWatch | None = ...,
         watch_report: Global___WatchReport | None = ...,
+        mark_duplicate: Global___MarkDuplicate | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -676,6 +680,32 @@ class WatchReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchReport: _TypeAlias = WatchReport  # noqa: Y015
+
+@_typing.final
+class MarkDuplicate(_message.Message):
+    """The officer holding the case's post closes it as a duplicate of another case (an open or ended one, not itself);
+    the complainant is told the original's registration number. sla checks that the original exists.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGINAL_REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    original_registration_number: _builtins.str
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        original_registration_number: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "original_registration_number", b"original_registration_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkDuplicate: _TypeAlias = MarkDuplicate  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

@@ -79,6 +79,10 @@ def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
         watch_item=row.watch_item or "",
         watch_opened_at=to_timestamp(as_utc(row.watch_opened_at)) if row.watch_opened_at else None,
         returns=row.returns or 0,
+        possible_duplicates=[
+            intake_pb2.DuplicateCandidate(registration_number=d["registration_number"], similarity=d["similarity"])
+            for d in row.possible_duplicates or []
+        ],
     )
     if row.position_id:
         message.assignment.CopyFrom(

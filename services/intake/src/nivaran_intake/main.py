@@ -24,6 +24,7 @@ from nivaran_intake.access import RULES
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
 from nivaran_intake.blobstore import BlobStore, LocalBlobStore, S3BlobStore
 from nivaran_intake.clients import GrpcRouter, TemporalLifecycleStarter
+from nivaran_intake.duplicates import DuplicatePolicy
 from nivaran_intake.handlers import IntakeServicer
 from nivaran_intake.service import IntakeService
 from nivaran_intake.settings import IntakeSettings
@@ -100,6 +101,7 @@ async def run(settings: IntakeSettings) -> None:
         state_code=settings.state_code,
         aadhaar_key=settings.aadhaar_hash_key.get_secret_value().encode(),
         sla_task_queue=settings.sla_task_queue,
+        duplicates=DuplicatePolicy(settings.duplicate_window_days, settings.duplicate_min_similarity),
     )
     attachments = AttachmentService(
         session_factory(engine),

@@ -36,6 +36,7 @@ from nivaran_intake.domain import (
     registration_scope,
     validate,
 )
+from nivaran_intake.duplicates import DuplicatePolicy, possible_duplicates
 from nivaran_intake.store import IntakeStore
 from nivaran_intake.tables import GrievanceRow, TimelineEventRow
 
@@ -126,6 +127,7 @@ class IntakeService:
         state_code: str,
         aadhaar_key: bytes,
         sla_task_queue: str = "nivaran-sla",
+        duplicates: DuplicatePolicy | None = None,
     ) -> None:
         self.sessions = sessions
         self.router = router
@@ -133,6 +135,7 @@ class IntakeService:
         self.state_code = state_code
         self.aadhaar_key = aadhaar_key
         self.sla_task_queue = sla_task_queue
+        self.duplicates = duplicates or DuplicatePolicy()
         engine = sessions.kw.get("bind")
         # SQLite has one writer; taking turns here avoids "database is locked" under concurrent filings.
         self._write_lock: asyncio.Lock | None = (
@@ -201,6 +204,7 @@ class IntakeService:
         scope = registration_scope(valid.location.state_code, valid.location.district_code, now.year)
         c = valid.complainant
         async with self._writing() as store:
+            similar = await possible_duplicates(store, valid, now, self.duplicates)
             sequence = await store.next_registration_sequence(scope)
             row = GrievanceRow(
                 id=grievance_id,
@@ -246,6 +250,7 @@ class IntakeService:
                 routed_office_level=route.office_level,
                 service_time_limit_days=route.service_time_limit_days,
                 workflow_id=lifecycle_workflow_id(grievance_id),
+                possible_duplicates=similar,
                 filed_at=now,
                 updated_at=now,
                 version=1,

@@ -22,6 +22,10 @@ class IntakeSettings(ServiceSettings):
     state_code: str = "BR"
     # Key of the salted hash kept beside the masked Aadhaar; refused outside dev while it holds the default.
     aadhaar_hash_key: SecretStr = SecretStr(DEV_ONLY_SECRET_PREFIX + "aadhaar-hash-key")
+    # Possible duplicates at filing: the complainant's cases of the district filed this many days back, whose
+    # description is at least this alike (RapidFuzz token-set ratio, 0-100), are suggested (0 days: off).
+    duplicate_window_days: int = Field(default=30, ge=0, le=365)
+    duplicate_min_similarity: int = Field(default=80, ge=1, le=100)
     # How often cases whose workflow start did not go through are started again.
     start_retry_seconds: float = 5.0
     # Officers' jurisdictions (routing's reporting chains) are cached this long.

@@ -116,6 +116,25 @@ class IntakeStore:
         rows = (await self.session.execute(stmt)).all()
         return [StatusCount(d, s, bool(o), int(c), int(v or 0), bool(r)) for d, s, o, c, v, r in rows]
 
+    async def recent_by_complainant(
+        self, *, account_id: str, phone: str, district_code: str, since: datetime, limit: int = 50
+    ) -> Sequence[GrievanceRow]:
+        """The complainant's (by account or phone) cases of a district filed since `since`, newest first."""
+        owners = []
+        if account_id:
+            owners.append(GrievanceRow.complainant_account_id == account_id)
+        if phone:
+            owners.append(GrievanceRow.complainant_phone == phone)
+        if not owners:
+            return []
+        stmt = (
+            select(GrievanceRow)
+            .where(or_(*owners), GrievanceRow.district_code == district_code, GrievanceRow.filed_at >= since)
+            .order_by(GrievanceRow.filed_at.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def workflow_not_started(self, filed_before: datetime, limit: int) -> Sequence[GrievanceRow]:
         stmt = (
             select(GrievanceRow)

@@ -88,6 +88,8 @@ class GrievanceRow(IntakeBase):
     # M4: the open watch item of an ended case ("" when none), set and cleared by watch_opened / watch_closed.
     watch_item: Mapped[str] = mapped_column(String(500), default="", server_default="")
     watch_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Earlier cases this filing may repeat (duplicates.py), found at filing: [{registration_number, similarity}].
+    possible_duplicates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     workflow_id: Mapped[str] = mapped_column(String(64))
     workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

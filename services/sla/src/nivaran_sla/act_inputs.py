@@ -7,6 +7,7 @@ which post may act, which notice exists) is the lifecycle's to check, in its val
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from nivaran_sla.domain import (
     CallOutcome,
     CitizenResponseInput,
     DisposeInput,
+    DuplicateInput,
     FeedbackInput,
     FeedbackSource,
     InfoRequestInput,
@@ -35,6 +37,8 @@ from nivaran_sla.domain import (
     WatchReportInput,
 )
 
+# B4's registration number (the same shape as intake's), checked before sla asks intake for the case.
+REGISTRATION_NUMBER = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,6}-\d{4}-\d{7}-\d$")
 TEXT_MIN = 10
 TEXT_MAX = 5000
 ATTACHMENTS_MAX = 10
@@ -359,6 +363,15 @@ def _watch_report(m: sla_pb2.WatchReport, caller: Caller, v: Violations) -> ActI
     return ActInput(Act.WATCH_REPORT, arg)
 
 
+def _mark_duplicate(m: sla_pb2.MarkDuplicate, caller: Caller, v: Violations) -> ActInput:
+    number = m.original_registration_number.strip().upper()
+    if not REGISTRATION_NUMBER.match(number):
+        v.add("original_registration_number", "a registration number such as BR-PAT-2026-0000001-7 / पंजीकरण संख्या")
+    note = v.text("note", m.note, required=False)
+    arg = DuplicateInput(original_registration_number=number, note=note, by_account_id=caller.account_id, caller=caller)
+    return ActInput(Act.MARK_DUPLICATE, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
@@ -366,6 +379,7 @@ CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "feedback": _feedback,
     "open_watch": _open_watch,
     "watch_report": _watch_report,
+    "mark_duplicate": _mark_duplicate,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -9,7 +9,7 @@ act and the caller's idempotency key, so a retried act returns the first outcome
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 
@@ -24,6 +24,7 @@ from nivaran_sla.domain import (
     UPDATE_DISPOSE,
     UPDATE_FEEDBACK,
     UPDATE_INTERIM_ORDER,
+    UPDATE_MARK_DUPLICATE,
     UPDATE_OPEN_WATCH,
     UPDATE_RECORD_RECOMMENDATION,
     UPDATE_REJECT,
@@ -71,8 +72,15 @@ ACTS: dict[Act, str] = {
     Act.FEEDBACK: UPDATE_FEEDBACK,
     Act.OPEN_WATCH: UPDATE_OPEN_WATCH,
     Act.WATCH_REPORT: UPDATE_CLOSE_WATCH,
+    Act.MARK_DUPLICATE: UPDATE_MARK_DUPLICATE,
 }
 NOTICE_ACTS = frozenset({Act.SHOW_CAUSE_REPLY, Act.RECOMMENDATION, Act.COMMISSIONER_ACTION})
+
+
+class OriginalCases(Protocol):
+    """Finds a case by its registration number (intake, through nivaran_sla.clients.IntakeCases)."""
+
+    async def grievance_id_of(self, registration_number: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,10 @@ class ActOutcome:
 class CaseActs:
     """The ActOnCase use case."""
 
-    def __init__(self, workflows: WorkflowGateway, records: SlaRecords) -> None:
+    def __init__(self, workflows: WorkflowGateway, records: SlaRecords, cases: OriginalCases | None = None) -> None:
         self._workflows = workflows
         self._records = records
+        self._cases = cases
 
     async def act(self, grievance_id: str, idempotency_key: str, caller: Caller, act: ActInput) -> ActOutcome:
         """Run one act through the case's lifecycle, once per idempotency key."""
@@ -99,6 +108,8 @@ class CaseActs:
             if notice.grievance_id != grievance_id:
                 # A notice of another case is, for this case, no notice at all.
                 raise NotFound(f"no show-cause notice {act.notice_id} on this case / इस मामले में ऐसी कारण पृच्छा नहीं")
+        if act.act is Act.MARK_DUPLICATE:
+            await self._check_original(grievance_id, act.arg.original_registration_number)
         update = ACTS[act.act]
         try:
             answer = await run_update(
@@ -118,6 +129,20 @@ class CaseActs:
             state = _STATE.validate_python(await self._workflows.query(grievance_id, QUERY_STATE))
             return ActOutcome(act.act, state, notice)
         return ActOutcome(act.act, _STATE.validate_python(answer))
+
+    async def _check_original(self, grievance_id: str, number: str) -> None:
+        """The original of a duplicate is a case intake has, and not this one."""
+        if self._cases is None:
+            raise FailedPrecondition("duplicates cannot be checked here / यहाँ जाँच संभव नहीं")
+        original = await self._cases.grievance_id_of(number)
+        if original is None:
+            raise InvalidArgument.field(
+                "mark_duplicate.original_registration_number", f"no grievance {number} / ऐसी कोई शिकायत नहीं"
+            )
+        if original == grievance_id:
+            raise InvalidArgument.field(
+                "mark_duplicate.original_registration_number", "a case is not a duplicate of itself / स्वयं की प्रति नहीं"
+            )
 
     async def _ended(self, grievance_id: str) -> str:
         """Why no act reaches a case whose lifecycle has ended, naming the state it ended in."""

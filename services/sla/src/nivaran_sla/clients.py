@@ -30,6 +30,7 @@ OPEN_STATUSES = (
     intake_pb2.STATUS_AWAITING_CITIZEN,
     intake_pb2.STATUS_ESCALATED,
     intake_pb2.STATUS_REOPENED,
+    intake_pb2.STATUS_UNRESOLVED,
     intake_pb2.STATUS_PENDING_TRANSFER,
 )
 _TRANSIENT = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED}
@@ -97,6 +98,20 @@ class IntakeCases:
         self._intake = intake
         self._timeout = timeout_seconds
         self._page_size = page_size
+
+    async def grievance_id_of(self, registration_number: str) -> str | None:
+        """The id of the case with this registration number, or None when intake has none."""
+        request = intake_pb2.ListGrievancesRequest(
+            page=common_pb2.PageRequest(page_size=1), registration_number=registration_number
+        )
+        try:
+            response = await self._intake.ListGrievances(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}:
+                raise Unavailable(f"intake did not answer ({exc.code().name}); try again") from exc
+            raise
+        found = [g.id for g in response.grievances if g.registration_number == registration_number]
+        return found[0] if found else None
 
     async def open_case_ids(self, position_id: str) -> list[str]:
         """Ids of every open case sitting with `position_id`, across all pages."""

@@ -245,6 +245,7 @@ UPDATE_REOPEN = "reopen"
 UPDATE_FEEDBACK = "feedback"
 UPDATE_OPEN_WATCH = "open_watch"
 UPDATE_CLOSE_WATCH = "close_watch"
+UPDATE_MARK_DUPLICATE = "mark_duplicate"
 QUERY_CLOCKS = "clocks"
 
 
@@ -413,6 +414,16 @@ class FeedbackInput:
     comment: str = ""
     call_outcome: CallOutcome | None = None
     recording_ref: str = ""
+    by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class DuplicateInput:
+    """The officer closes the case as a duplicate of another (sla's ActOnCase checked the original exists)."""
+
+    original_registration_number: str
+    note: str = ""
     by_account_id: str = ""
     caller: Caller | None = None
 

@@ -1,5 +1,6 @@
-"""How a case ends by its officer's act: disposal (resolved), rejection (S15), the interim order (S12) and the order
-on a scheme request (S14). Each refuses a second ending, and an ending while the final report is under review (C5).
+"""How a case ends by its officer's act: disposal (resolved), rejection (S15), the interim order (S12), the order
+on a scheme request (S14) and closing it as a duplicate of another case (issue 10). Each refuses a second ending,
+and an ending while the final report is under review (C5).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ with workflow.unsafe.imports_passed_through():
     from nivaran_sla.activities import LifecycleActivities
     from nivaran_sla.domain import (
         UPDATE_INTERIM_ORDER,
+        UPDATE_MARK_DUPLICATE,
         UPDATE_SCHEME_ORDER,
         Actor,
         CaseStatus,
         DisposeInput,
+        DuplicateInput,
         InterimOrderInput,
         LifecycleState,
         Localized,
@@ -97,6 +100,46 @@ class DisposalActs(LifecycleBase):
         if not request.disposed_by.strip():
             raise ValueError("disposed_by: a disposal needs the disposing officer / निष्पादन करने वाला पदाधिकारी आवश्यक")
         self._authorize(Act.DISPOSE, request.caller)
+
+    @workflow.update(name=UPDATE_MARK_DUPLICATE)
+    async def mark_duplicate(self, request: DuplicateInput) -> LifecycleState:
+        """Close the case as a duplicate of another; the complainant is told the original's number."""
+        original = request.original_registration_number
+        self._s.disposal = DisposeInput(disposed_by=request.by_account_id, outcome=f"duplicate of {original}")
+        await workflow.wait_condition(lambda: self._s.assigned)
+        payload: dict[str, Any] = {"duplicate_of": original}
+        if request.note:
+            payload["note"] = request.note
+        await self._transition(
+            "marked_duplicate",
+            Localized(en=f"Closed as a duplicate of {original}", hi=f"{original} की प्रति होने के कारण बंद"),
+            request.by_account_id,
+            new_status=CaseStatus.CLOSED,
+            payload=payload,
+            clear_visibility=True,
+        )
+        self._s.status = CaseStatus.CLOSED
+        self._s.disposed_at = workflow.now()
+        await self.on_event(Event.CLOSED, workflow.now())
+        await self._tell_citizen_outcome(
+            "duplicate",
+            Localized(
+                en=f"Your grievance is handled under {original}", hi=f"आपकी शिकायत पर {original} में कार्रवाई हो रही है"
+            ),
+            Localized(
+                en=f"It repeats grievance {original}, which stays open with its officer. {request.note}".strip(),
+                hi=f"यह शिकायत {original} की पुनरावृत्ति है, जिस पर कार्रवाई जारी है। {request.note}".strip(),
+            ),
+        )
+        return self.state()
+
+    @mark_duplicate.validator
+    def validate_mark_duplicate(self, request: DuplicateInput) -> None:
+        self._require_open()
+        self._require_not_under_review(request.caller)
+        if request.original_registration_number == self._s.case.registration_number:
+            raise ValueError("original_registration_number: a case is not a duplicate of itself / स्वयं की प्रति नहीं")
+        self._authorize(Act.MARK_DUPLICATE, request.caller)
 
     @workflow.update
     async def reject(self, request: RejectInput) -> LifecycleState:

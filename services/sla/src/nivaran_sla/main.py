@@ -91,8 +91,10 @@ async def run(settings: SlaSettings) -> None:
             service_security(settings, RULES, tls=tls) as security,
         ):
             records = SlaRecords(session_factory(engine))
-            service = build_service(settings, records, policies, temporal, intake_pb2_grpc.IntakeServiceStub(intake))
-            servicer = SlaServicer(service, CaseActs(TemporalWorkflows(temporal), records))
+            intake_stub = intake_pb2_grpc.IntakeServiceStub(intake)
+            service = build_service(settings, records, policies, temporal, intake_stub)
+            cases = IntakeCases(intake_stub, settings.rpc_timeout_seconds)
+            servicer = SlaServicer(service, CaseActs(TemporalWorkflows(temporal), records, cases))
             await serve_until_signalled(
                 bindings(servicer),
                 settings.grpc_host,
