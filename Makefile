@@ -47,7 +47,7 @@ k8s-validate: setup
 	$(PY) scripts/k8s_validate.py
 
 test: setup proto-check lint k8s-validate
-	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider
+	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-all: setup
 	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -m "slow or not slow"

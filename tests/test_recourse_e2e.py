@@ -246,3 +246,50 @@ async def test_a_repeated_filing_is_suggested_as_a_duplicate_and_the_officer_clo
         await eventually(told)
         # The original is untouched.
         assert (await desk.case(first["registration_number"], citizen))["status"] != "closed"
+
+
+async def test_S4_a_service_delay_complaint_waits_for_the_limit_and_carries_its_application(
+    suite: RunningSuite,
+) -> None:
+    """REV-CERTIFICATE-DELAY is a notified service with a 21-day limit (data/demo/categories.yaml)."""
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        today = datetime.now(UTC).date()
+
+        def complaint(applied_days_ago: int | None) -> dict[str, Any]:
+            body: dict[str, Any] = {
+                "complainant": {"name": "मोहन प्रसाद", "address": "ग्राम गोनपुरा, फुलवारी शरीफ, पटना"},
+                "description": "जाति प्रमाण पत्र का आवेदन समय सीमा बीत जाने पर भी निष्पादित नहीं हुआ।",
+                "category_code": "REV-CERTIFICATE-DELAY",
+                "location": PHULWARI,
+                "channel": "web",
+            }
+            if applied_days_ago is not None:
+                body["service_application"] = {
+                    "application_number": "RTPS/PAT/2026/004471",
+                    "applied_on": (today - timedelta(days=applied_days_ago)).isoformat(),
+                    "status": "अंचल कार्यालय में लंबित / pending at the circle office",
+                }
+            return body
+
+        async def file(body: dict[str, Any]) -> httpx.Response:
+            return await http.post(
+                "/v1/grievances", json=body, headers={"Idempotency-Key": f"s4-{datetime.now(UTC).timestamp()}"}
+            )
+
+        missing = await file(complaint(None))
+        assert missing.status_code == 422, missing.text
+        assert [e["field"] for e in missing.json()["errors"]] == ["service_application"]
+        early = await file(complaint(10))
+        assert early.status_code == 422, early.text
+        [error] = early.json()["errors"]
+        assert error["field"] == "service_application.applied_on"
+        assert "21 days" in error["detail"]
+        late = await file(complaint(30))
+        assert late.status_code == 201, late.text
+        filed = late.json()
+        assert filed["track"] == "rts_auto_appeal"
+        assert filed["service_application"]["application_number"] == "RTPS/PAT/2026/004471"
+        # Any other category: no service application.
+        wrong = await file({**complaint(30), "category_code": "FOOD-RATION-CARD"})
+        assert wrong.status_code == 422, wrong.text
+        assert [e["field"] for e in wrong.json()["errors"]] == ["service_application"]

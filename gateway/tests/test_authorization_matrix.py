@@ -428,6 +428,15 @@ ROWS: list[Row] = [
         body={"report": "अतिक्रमण हटाया गया / the encroachment was removed"},
     ),
     Row(
+        # H2: only the holder of the post the case sits at (the fake sla keeps no track to refuse others on).
+        "interim-reply", "POST /v1/grievances/{registration_number}/interim-reply", "POST",
+        f"/v1/grievances/{CASE_E}/interim-reply", HOLDER_OF_D, headers=ACT_KEY,
+        body={"reply": "नागरिक से बात कर उचित माध्यम से आवेदन कराया / applied through the proper channel",
+              "called_on": "2026-11-20",
+              "application": {"application_number": "RTPS/PAT/2026/9", "applied_on": "2026-11-20",
+                              "status": "received"}},
+    ),
+    Row(
         "mark-duplicate", "POST /v1/grievances/{registration_number}/duplicate-of", "POST",
         f"/v1/grievances/{CASE_E}/duplicate-of", HOLDER_OF_D, headers=ACT_KEY,
         body={"original_registration_number": CASE_D, "note": "एक ही खाता / the same record"},

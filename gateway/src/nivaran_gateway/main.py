@@ -40,6 +40,7 @@ from nivaran_gateway.routes import (
     officers,
     recourse,
     service_clients,
+    service_delay,
     transfers,
 )
 from nivaran_gateway.settings import GatewaySettings
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(casework.router)
     app.include_router(acts.router)
     app.include_router(recourse.router)
+    app.include_router(service_delay.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)
     app.include_router(officers.router)

@@ -43,9 +43,11 @@ class FakeRouter:
             position_title_hi="जिला आपूर्ति पदाधिकारी",
             category_name_en="Ration card",
             category_name_hi="राशन कार्ड",
-            default_track="sahyog",
+            default_track="rts_auto_appeal" if category_code.endswith("-DELAY") else "sahyog",
             rule="district L1",
             category_is_other=category_code.endswith("-OTHER"),
+            # A notified service (S4): the "-DELAY" categories, with a 21-day statutory limit.
+            service_time_limit_days=21 if category_code.endswith("-DELAY") else 0,
         )
 
 

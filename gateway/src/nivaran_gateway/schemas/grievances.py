@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -96,6 +96,26 @@ class LocationIn(_Input):
         )
 
 
+class ServiceApplicationIn(_Input):
+    """S4: the service application a service-delay complaint is about."""
+
+    application_number: Text = Field(max_length=64, examples=["RTPS/PAT/2026/004471"])
+    applied_on: date = Field(description="the day the service was applied for")
+    status: Text = Field(max_length=200, examples=["pending at the circle office"])
+
+    def to_proto(self) -> intake_pb2.ServiceApplication:
+        """The proto message."""
+        return intake_pb2.ServiceApplication(
+            application_number=self.application_number, applied_on=self.applied_on.isoformat(), status=self.status
+        )
+
+
+class ServiceApplicationView(BaseModel):
+    application_number: str
+    applied_on: str
+    status: str
+
+
 class GrievanceFiling(_Input):
     """A new grievance (Form-1 or its electronic equivalent)."""
 
@@ -107,10 +127,16 @@ class GrievanceFiling(_Input):
     location: LocationIn
     channel: Channel = Channel.WEB
     language: Language | None = Field(default=None, description="detected from the text when absent")
+    service_application: ServiceApplicationIn | None = Field(
+        default=None,
+        description="S4: required for a complaint that a notified service was not delivered in time (a category on "
+        "the rts_auto_appeal track), once its time limit has passed since `applied_on`; refused elsewhere",
+    )
 
     def to_proto(self, idempotency_key: str) -> intake_pb2.FileGrievanceRequest:
         """The intake request."""
         return intake_pb2.FileGrievanceRequest(
+            service_application=self.service_application.to_proto() if self.service_application else None,
             idempotency_key=idempotency_key,
             complainant=self.complainant.to_proto(),
             subject=self.subject or "",
@@ -307,6 +333,9 @@ class _GrievanceBase(BaseModel):
         default=None, description="M4: what the disposed case is still watched for, until the officer's report"
     )
     watch_opened_at: datetime | None = None
+    service_application: ServiceApplicationView | None = Field(
+        default=None, description="S4: the service application a service-delay complaint is about"
+    )
     possible_duplicates: list[DuplicateView] = Field(
         default_factory=list,
         description="earlier cases of the same complainant, place and a similar text, found at filing (a suggestion)",
@@ -330,6 +359,13 @@ def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
         "returns": grievance.returns,
         "watch_item": grievance.watch_item or None,
         "watch_opened_at": timestamp(grievance, "watch_opened_at"),
+        "service_application": ServiceApplicationView(
+            application_number=grievance.service_application.application_number,
+            applied_on=grievance.service_application.applied_on,
+            status=grievance.service_application.status,
+        )
+        if grievance.HasField("service_application")
+        else None,
         "possible_duplicates": [
             DuplicateView(registration_number=d.registration_number, similarity=d.similarity)
             for d in grievance.possible_duplicates

@@ -39,6 +39,8 @@ class Act(StrEnum):
     WATCH_REPORT = "watch_report"
     # The officer closes the case as a duplicate of another.
     MARK_DUPLICATE = "mark_duplicate"
+    # H2: the designated officer's interim reply on a service-delay complaint.
+    INTERIM_REPLY = "interim_reply"
 
 
 class Authority(StrEnum):
@@ -73,6 +75,7 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.OPEN_WATCH: Authority.CASE_HOLDER,
     Act.WATCH_REPORT: Authority.CASE_HOLDER,
     Act.MARK_DUPLICATE: Authority.CASE_HOLDER,
+    Act.INTERIM_REPLY: Authority.CASE_HOLDER,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.

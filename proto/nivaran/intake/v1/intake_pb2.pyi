@@ -169,6 +169,7 @@ class FileGrievanceRequest(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     TRACK_FIELD_NUMBER: _builtins.int
     FILED_BY_FIELD_NUMBER: _builtins.int
+    SERVICE_APPLICATION_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     subject: _builtins.str
     description: _builtins.str
@@ -187,6 +188,12 @@ class FileGrievanceRequest(_message.Message):
     def filed_by(self) -> _common_pb2.Actor:
         """Set when an officer files on the citizen's behalf (S2)."""
 
+    @_builtins.property
+    def service_application(self) -> Global___ServiceApplication:
+        """S4: required for a complaint about a notified service's delay (a category on the rts_auto_appeal track), whose
+        time limit must have passed since applied_on; refused on any other category.
+        """
+
     def __init__(
         self,
         *,
@@ -201,14 +208,44 @@ class FileGrievanceRequest(_message.Message):
         language: _builtins.str = ...,
         track: _builtins.str = ...,
         filed_by: _common_pb2.Actor | None = ...,
+        service_application: Global___ServiceApplication | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant", "filed_by", b"filed_by", "location", b"location"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant", "filed_by", b"filed_by", "location", b"location", "service_application", b"service_application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "subject", b"subject", "track", b"track"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject", "track", b"track"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FileGrievanceRequest: _TypeAlias = FileGrievanceRequest  # noqa: Y015
+
+@_typing.final
+class ServiceApplication(_message.Message):
+    """S4: the service application a service-delay complaint is about."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_NUMBER_FIELD_NUMBER: _builtins.int
+    APPLIED_ON_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    application_number: _builtins.str
+    applied_on: _builtins.str
+    """YYYY-MM-DD."""
+    status: _builtins.str
+    """The application's status as the department's system shows it."""
+    def __init__(
+        self,
+        *,
+        application_number: _builtins.str = ...,
+        applied_on: _builtins.str = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_number", b"application_number", "applied_on", b"applied_on", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceApplication: _TypeAlias = ServiceApplication  # noqa: Y015
 
 @_typing.final
 class FileGrievanceResponse(_message.Message):
@@ -306,6 +343,7 @@ class Grievance(_message.Message):
     WATCH_OPENED_AT_FIELD_NUMBER: _builtins.int
     RETURNS_FIELD_NUMBER: _builtins.int
     POSSIBLE_DUPLICATES_FIELD_NUMBER: _builtins.int
+    SERVICE_APPLICATION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     registration_number: _builtins.str
     status: Global___Status.ValueType
@@ -357,6 +395,8 @@ class Grievance(_message.Message):
         for the citizen and the officer (issue 10); an officer decides with sla's mark_duplicate act.
         """
 
+    @_builtins.property
+    def service_application(self) -> Global___ServiceApplication: ...
     def __init__(
         self,
         *,
@@ -388,10 +428,11 @@ class Grievance(_message.Message):
         watch_opened_at: _timestamp_pb2.Timestamp | None = ...,
         returns: _builtins.int = ...,
         possible_duplicates: _abc.Iterable[Global___DuplicateCandidate] | None = ...,
+        service_application: Global___ServiceApplication | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "updated_at", b"updated_at", "watch_opened_at", b"watch_opened_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "service_application", b"service_application", "updated_at", b"updated_at", "watch_opened_at", b"watch_opened_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "possible_duplicates", b"possible_duplicates", "registration_number", b"registration_number", "returns", b"returns", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "possible_duplicates", b"possible_duplicates", "registration_number", b"registration_number", "returns", b"returns", "service_application", b"service_application", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

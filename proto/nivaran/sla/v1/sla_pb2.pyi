@@ -188,6 +188,7 @@ class ActOnCaseRequest(_message.Message):
     OPEN_WATCH_FIELD_NUMBER: _builtins.int
     WATCH_REPORT_FIELD_NUMBER: _builtins.int
     MARK_DUPLICATE_FIELD_NUMBER: _builtins.int
+    INTERIM_REPLY_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -227,6 +228,8 @@ class ActOnCaseRequest(_message.Message):
     def watch_report(self) -> Global___WatchReport: ...
     @_builtins.property
     def mark_duplicate(self) -> Global___MarkDuplicate: ...
+    @_builtins.property
+    def interim_reply(self) -> Global___InterimReply: ...
     def __init__(
         self,
         *,
@@ -250,12 +253,13 @@ class ActOnCaseRequest(_message.Message):
         open_watch: Global___OpenWatch | None = ...,
         watch_report: Global___WatchReport | None = ...,
         mark_duplicate: Global___MarkDuplicate | None = ...,
+        interim_reply: Global___InterimReply | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -706,6 +710,47 @@ class MarkDuplicate(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MarkDuplicate: _TypeAlias = MarkDuplicate  # noqa: Y015
+
+@_typing.final
+class InterimReply(_message.Message):
+    """H2, on a track with an interim-reply clock (rts_auto_appeal): the designated officer called the citizen, helped
+    them apply through the proper channel, and uploads the reply with that application's details. Stops the 30 days.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLY_FIELD_NUMBER: _builtins.int
+    CALLED_ON_FIELD_NUMBER: _builtins.int
+    APPLICATION_NUMBER_FIELD_NUMBER: _builtins.int
+    APPLIED_ON_FIELD_NUMBER: _builtins.int
+    APPLICATION_STATUS_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    reply: _builtins.str
+    called_on: _builtins.str
+    """YYYY-MM-DD: when the officer called the citizen."""
+    application_number: _builtins.str
+    """The application made through the proper channel."""
+    applied_on: _builtins.str
+    application_status: _builtins.str
+    @_builtins.property
+    def attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        reply: _builtins.str = ...,
+        called_on: _builtins.str = ...,
+        application_number: _builtins.str = ...,
+        applied_on: _builtins.str = ...,
+        application_status: _builtins.str = ...,
+        attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_number", b"application_number", "application_status", b"application_status", "applied_on", b"applied_on", "attachment_ids", b"attachment_ids", "called_on", b"called_on", "reply", b"reply"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InterimReply: _TypeAlias = InterimReply  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

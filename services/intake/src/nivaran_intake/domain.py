@@ -16,6 +16,7 @@ from stdnum.in_ import aadhaar as stdnum_aadhaar
 from nivaran_common.contact import normalise_email, normalise_phone
 from nivaran_common.errors import FieldViolation
 from nivaran_common.pii import mask_aadhaar
+from nivaran_intake.service_delay import ServiceApplication, ValidServiceApplication, check_fields, india_today
 
 
 class Status(StrEnum):
@@ -120,6 +121,8 @@ class NewGrievance:
     track: str
     idempotency_key: str | None
     filed_by: FilingActor | None = None
+    # S4: the service application a service-delay complaint is about.
+    service_application: ServiceApplication | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class ValidGrievance:
     idempotency_key: str | None
     filed_by: FilingActor | None
     fingerprint: str
+    service_application: ValidServiceApplication | None = None
 
 
 @dataclass
@@ -206,6 +210,9 @@ def fingerprint(filing: NewGrievance) -> str:
         filing.location.panchayat_code, filing.location.thana_code,
         filing.channel.value if filing.channel else "", filing.language, filing.track,
     ]  # fmt: skip
+    if filing.service_application is not None:
+        a = filing.service_application
+        parts += [a.application_number.strip(), a.applied_on.strip(), nfc(a.status).strip()]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -254,6 +261,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
         check.violations.append(FieldViolation("complainant.preferred_language", "must be hi or en"))
     if filing.track and filing.track not in TRACKS:
         check.violations.append(FieldViolation("track", f"must be one of {', '.join(sorted(TRACKS))}"))
+    application = check_fields(filing.service_application, india_today(), check.violations)
     key = filing.idempotency_key
     if key is not None and not re.fullmatch(r"[A-Za-z0-9_:.-]{8,128}", key):
         check.violations.append(FieldViolation("idempotency_key", "must be 8-128 characters of A-Z a-z 0-9 _ : . -"))
@@ -290,6 +298,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
             idempotency_key=key,
             filed_by=filing.filed_by,
             fingerprint=fingerprint(filing),
+            service_application=application,
         ),
         [],
     )

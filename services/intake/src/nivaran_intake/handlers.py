@@ -18,6 +18,7 @@ from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
 from nivaran_intake.attachments import AttachmentService, NewAttachment
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
 from nivaran_intake.service import IntakeService, SearchFilter, Transition
+from nivaran_intake.service_delay import ServiceApplication
 from nivaran_intake.tables import AttachmentRow, GrievanceRow, TimelineEventRow
 
 _PROTO_STATUS = {s: getattr(intake_pb2, f"STATUS_{s.name}") for s in Status}
@@ -79,6 +80,9 @@ def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
         watch_item=row.watch_item or "",
         watch_opened_at=to_timestamp(as_utc(row.watch_opened_at)) if row.watch_opened_at else None,
         returns=row.returns or 0,
+        service_application=intake_pb2.ServiceApplication(**row.service_application)
+        if row.service_application
+        else None,
         possible_duplicates=[
             intake_pb2.DuplicateCandidate(registration_number=d["registration_number"], similarity=d["similarity"])
             for d in row.possible_duplicates or []
@@ -201,6 +205,13 @@ def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
         track=request.track,
         idempotency_key=request.idempotency_key or None,
         filed_by=filed_by,
+        service_application=ServiceApplication(
+            application_number=request.service_application.application_number,
+            applied_on=request.service_application.applied_on,
+            status=request.service_application.status,
+        )
+        if request.HasField("service_application")
+        else None,
     )
 
 

@@ -37,6 +37,7 @@ from nivaran_intake.domain import (
     validate,
 )
 from nivaran_intake.duplicates import DuplicatePolicy, possible_duplicates
+from nivaran_intake.service_delay import check_delay, india_today
 from nivaran_intake.store import IntakeStore
 from nivaran_intake.tables import GrievanceRow, TimelineEventRow
 
@@ -169,6 +170,8 @@ class IntakeService:
                 return Filed(existing, created=False)
         route = await self.router.resolve(valid.category_code, valid.location)
         _check_department(within_department, route.department_code, valid.category_code)
+        track = valid.track or route.default_track or "sahyog"
+        check_delay(track, route.service_time_limit_days, valid.service_application, india_today())
         try:
             row = await self._register(valid, route)
         except IntegrityError:
@@ -251,6 +254,7 @@ class IntakeService:
                 service_time_limit_days=route.service_time_limit_days,
                 workflow_id=lifecycle_workflow_id(grievance_id),
                 possible_duplicates=similar,
+                service_application=valid.service_application.as_record() if valid.service_application else None,
                 filed_at=now,
                 updated_at=now,
                 version=1,

@@ -90,6 +90,8 @@ class GrievanceRow(IntakeBase):
     watch_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Earlier cases this filing may repeat (duplicates.py), found at filing: [{registration_number, similarity}].
     possible_duplicates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # S4: the service application a service-delay complaint is about ({application_number, applied_on, status}).
+    service_application: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
     workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from nivaran.sla.v1 import sla_pb2
@@ -26,6 +26,7 @@ from nivaran_sla.domain import (
     FeedbackSource,
     InfoRequestInput,
     InterimOrderInput,
+    InterimReplyInput,
     RecommendationInput,
     RejectInput,
     ReopenInput,
@@ -372,6 +373,32 @@ def _mark_duplicate(m: sla_pb2.MarkDuplicate, caller: Caller, v: Violations) -> 
     return ActInput(Act.MARK_DUPLICATE, arg)
 
 
+def _date(name: str, value: str, v: Violations) -> str:
+    value = value.strip()
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        v.add(name, "a date, YYYY-MM-DD / तिथि")
+    return value
+
+
+def _interim_reply(m: sla_pb2.InterimReply, caller: Caller, v: Violations) -> ActInput:
+    reply = v.text("reply", m.reply)
+    number = v.text("application_number", m.application_number, 3)
+    status = v.text("application_status", m.application_status, 2)
+    arg = InterimReplyInput(
+        reply=reply,
+        called_on=_date("called_on", m.called_on, v),
+        application_number=number,
+        applied_on=_date("applied_on", m.applied_on, v),
+        application_status=status,
+        by_account_id=caller.account_id,
+        attachment_ids=v.attachments("attachment_ids", m.attachment_ids),
+        caller=caller,
+    )
+    return ActInput(Act.INTERIM_REPLY, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
@@ -380,6 +407,7 @@ CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "open_watch": _open_watch,
     "watch_report": _watch_report,
     "mark_duplicate": _mark_duplicate,
+    "interim_reply": _interim_reply,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

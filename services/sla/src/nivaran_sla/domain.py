@@ -246,6 +246,7 @@ UPDATE_FEEDBACK = "feedback"
 UPDATE_OPEN_WATCH = "open_watch"
 UPDATE_CLOSE_WATCH = "close_watch"
 UPDATE_MARK_DUPLICATE = "mark_duplicate"
+UPDATE_INTERIM_REPLY = "interim_reply"
 QUERY_CLOCKS = "clocks"
 
 
@@ -415,6 +416,20 @@ class FeedbackInput:
     call_outcome: CallOutcome | None = None
     recording_ref: str = ""
     by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class InterimReplyInput:
+    """H2: the designated officer called the citizen and helped them apply through the proper channel."""
+
+    reply: str
+    called_on: str
+    application_number: str
+    applied_on: str
+    application_status: str
+    by_account_id: str = ""
+    attachment_ids: tuple[str, ...] = ()
     caller: Caller | None = None
 
 

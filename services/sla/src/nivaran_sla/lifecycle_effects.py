@@ -202,7 +202,10 @@ class DeadlineEffects:
         s = self._s
         if s.status in FINISHED and workflow.patched(NO_ESCALATION_WHEN_FINISHED_PATCH):
             return  # a clock the ending did not stop (C7's review of a report) moves no finished case
-        target = await self._p.activity(LifecycleActivities.resolve_role, RoleInput(s.position_id, role))
+        # A role beside the chain (the department's SECRETARY, H2) is the department's own post.
+        target = await self._p.activity(
+            LifecycleActivities.resolve_role, RoleInput(s.position_id, role, department_code=s.department_code)
+        )
         if target is not None and target.position_id == s.position_id:
             return  # already with that level (two clocks of one track may escalate to it)
         if target is None:

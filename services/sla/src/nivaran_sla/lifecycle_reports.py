@@ -14,12 +14,14 @@ with workflow.unsafe.imports_passed_through():
     from nivaran_sla.activities import LifecycleActivities
     from nivaran_sla.domain import (
         UPDATE_CITIZEN_RESPONDED,
+        UPDATE_INTERIM_REPLY,
         UPDATE_REQUEST_INFO,
         UPDATE_REVIEW_REPORT,
         CaseStatus,
         CitizenResponseInput,
         DisposeInput,
         InfoRequestInput,
+        InterimReplyInput,
         LifecycleState,
         Localized,
         ReportInput,
@@ -296,6 +298,62 @@ class ReportActs(LifecycleBase):
             )
         self._require_text("question", request.question, 10)
         self._authorize(Act.REQUEST_INFORMATION, request.caller)
+
+    @workflow.update(name=UPDATE_INTERIM_REPLY)
+    async def interim_reply(self, request: InterimReplyInput) -> LifecycleState:
+        """H2: the interim reply, with the details of the application made through the proper channel; the 30-day
+        clock stops, and the complainant is told."""
+        payload: dict[str, Any] = {
+            "reply": request.reply,
+            "called_on": request.called_on,
+            "application": {
+                "application_number": request.application_number,
+                "applied_on": request.applied_on,
+                "status": request.application_status,
+            },
+        }
+        if request.attachment_ids:
+            payload["attachment_ids"] = list(request.attachment_ids)
+        self._s.status = CaseStatus.IN_PROGRESS if self._s.status is not CaseStatus.ESCALATED else self._s.status
+        await self._transition(
+            "interim_reply_uploaded",
+            Localized(
+                en=f"Interim reply (H2): applied through the proper channel, application {request.application_number}",
+                hi=f"अंतरिम उत्तर (H2): उचित माध्यम से आवेदन, आवेदन संख्या {request.application_number}",
+            ),
+            request.by_account_id,
+            new_status=self._s.status,
+            payload=payload,
+        )
+        self._s.interim_replied = True
+        await self.on_event(Event.INTERIM_REPLY_UPLOADED, workflow.now())
+        await self.send(
+            citizen_notice(
+                self._s.case,
+                "interim_reply",
+                Localized(en="An interim reply to your complaint", hi="आपकी शिकायत पर अंतरिम उत्तर"),
+                Localized(
+                    en=f"{request.reply} Application {request.application_number} of {request.applied_on}: "
+                    f"{request.application_status}.",
+                    hi=f"{request.reply} आवेदन {request.application_number} ({request.applied_on}): "
+                    f"{request.application_status}।",
+                ),
+                self._next_key("citizen_interim_reply"),
+            )
+        )
+        return self.state()
+
+    @interim_reply.validator
+    def validate_interim_reply(self, request: InterimReplyInput) -> None:
+        self._require_open()
+        policy = self._s.policy
+        if policy is None or not any(Event.INTERIM_REPLY_UPLOADED in c.stop for c in policy.clocks):
+            raise ValueError(
+                "this case's track takes no interim reply (H2 is the auto-appeal track's) / इस ट्रैक में अंतरिम उत्तर नहीं"
+            )
+        if self._s.interim_replied:
+            raise ValueError("the interim reply is already uploaded / अंतरिम उत्तर पहले ही दिया जा चुका है")
+        self._authorize(Act.INTERIM_REPLY, request.caller)
 
     @workflow.update(name=UPDATE_CITIZEN_RESPONDED)
     async def citizen_responded(self, request: CitizenResponseInput) -> LifecycleState:

@@ -54,6 +54,8 @@ class LifecycleCaseState:
     # Issue 10: how often the ended case came back to its officer (reopened, or found unresolved, H3), and which
     # feedback sources spoke since it last ended (a complainant rates each ending once).
     returns: int = 0
+    # H2: the interim reply of a service-delay complaint was uploaded.
+    interim_replied: bool = False
     # The return count at which the senior officer was last told of a claimed resolution (H3).
     announced_returns: int = -1
     # M4: the open watch item of the ended case ("" when none), when it opened, the next reminder and how many went.

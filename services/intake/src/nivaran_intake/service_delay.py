@@ -1,0 +1,97 @@
+"""Service-delay complaints (S4, H1): a complaint that a service notified under the Right to Service Act was not
+delivered in time. It is allowed only for a notified service (its category carries the statutory limit, and the
+`rts_auto_appeal` track) whose limit has passed since the application: the service application's number, date and
+status are required, and a complaint made while the limit runs is refused with the day it ends.
+
+The complaint then runs the `rts_auto_appeal` policy: the department's nodal officer forwards it to the designated
+officer (H1), who within 30 days calls the citizen, helps them apply through the proper channel and uploads an
+interim reply with that application's details (H2, sla's `interim_reply` act).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from nivaran_common.errors import FieldViolation, InvalidArgument
+
+RTS_TRACK = "rts_auto_appeal"
+INDIA = ZoneInfo("Asia/Kolkata")
+FIELD = "service_application"
+
+
+def india_today() -> date:
+    """The date in India now: service limits run in the state's days."""
+    return datetime.now(UTC).astimezone(INDIA).date()
+
+
+@dataclass(frozen=True)
+class ServiceApplication:
+    """The service application the complaint is about, as filed (applied_on: YYYY-MM-DD)."""
+
+    application_number: str
+    applied_on: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ValidServiceApplication:
+    application_number: str
+    applied_on: date
+    status: str
+
+    def as_record(self) -> dict[str, str]:
+        return {"application_number": self.application_number, "applied_on": self.applied_on.isoformat(),
+                "status": self.status}  # fmt: skip
+
+
+def check_fields(
+    application: ServiceApplication | None, today: date, violations: list[FieldViolation]
+) -> ValidServiceApplication | None:
+    """The application's fields, each checked on its own (the track and the limit come with routing's answer)."""
+    if application is None:
+        return None
+    number = application.application_number.strip()
+    status = application.status.strip()
+    if not 3 <= len(number) <= 64:
+        violations.append(FieldViolation(f"{FIELD}.application_number", "3 to 64 characters / 3 से 64 अक्षर"))
+    if not 2 <= len(status) <= 200:
+        violations.append(FieldViolation(f"{FIELD}.status", "the application's status, 2 to 200 characters"))
+    applied: date | None = None
+    try:
+        applied = date.fromisoformat(application.applied_on.strip())
+    except ValueError:
+        violations.append(FieldViolation(f"{FIELD}.applied_on", "a date, YYYY-MM-DD / तिथि"))
+    if applied is not None and applied > today:
+        violations.append(FieldViolation(f"{FIELD}.applied_on", "is in the future / भविष्य की तिथि"))
+        applied = None
+    if applied is None or not 3 <= len(number) <= 64 or not 2 <= len(status) <= 200:
+        return None
+    return ValidServiceApplication(number, applied, status)
+
+
+def check_delay(track: str, limit_days: int, application: ValidServiceApplication | None, today: date) -> None:
+    """S4: refuse a service-delay complaint that is not one, naming the field and why."""
+    if track != RTS_TRACK:
+        if application is not None:
+            raise InvalidArgument.field(
+                FIELD, "only a complaint about a notified service's delay carries one / केवल अधिसूचित सेवा के विलंब पर"
+            )
+        return
+    if limit_days <= 0:
+        raise InvalidArgument.field(
+            "category_code", "is not a service notified under the Right to Service Act / अधिसूचित सेवा नहीं (S4)"
+        )
+    if application is None:
+        raise InvalidArgument.field(
+            FIELD,
+            "the service application's number, date and status are required (S4) / सेवा आवेदन का विवरण आवश्यक",
+        )
+    ends = application.applied_on + timedelta(days=limit_days)
+    if today <= ends:
+        raise InvalidArgument.field(
+            f"{FIELD}.applied_on",
+            f"the service's time limit of {limit_days} days runs until {ends.isoformat()}: a delay can be complained "
+            f"of from {(ends + timedelta(days=1)).isoformat()} (S4) / सेवा की समय सीमा {ends.isoformat()} तक है",
+        )
