@@ -760,6 +760,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.fail_with: DomainError | Exception | None = None
         self.hold: asyncio.Event | None = None
         self.attachments: dict[str, list[tuple[intake_pb2.Attachment, bytes]]] = {}
+        self.camps: list[intake_pb2.Camp] = []
         self.attachment_requests: list[intake_pb2.AddAttachmentRequest] = []
         self.attachment_keys: dict[str, intake_pb2.Attachment] = {}
 
@@ -1025,6 +1026,32 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         ]
         chosen = [s for s in shares if not request.department_code or s.department_code == request.department_code]
         return intake_pb2.Dashboard(total=50, pending=20, disposed=30, other_share=chosen)
+
+    async def CreateCamp(  # noqa: N802
+        self, request: intake_pb2.CreateCampRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Camp:
+        """As intake's: a panchayat of the request's district (the DM's, which the gateway takes from the token)."""
+        if not request.panchayat_code.startswith(f"{request.district_code}-"):
+            raise InvalidArgument.field("panchayat_code", f"a panchayat of district {request.district_code}")
+        camp = intake_pb2.Camp(
+            id=f"camp-{len(self.camps) + 1}",
+            district_code=request.district_code,
+            block_code=request.block_code,
+            panchayat_code=request.panchayat_code,
+            held_on=request.held_on,
+            venue=request.venue,
+            accepts_from=request.held_on,
+            accepts_until=request.held_on,
+        )
+        self.camps.append(camp)
+        return camp
+
+    async def ListCamps(  # noqa: N802
+        self, request: intake_pb2.ListCampsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListCampsResponse:
+        return intake_pb2.ListCampsResponse(
+            camps=[c for c in self.camps if not request.district_code or c.district_code == request.district_code]
+        )
 
 
 # --- notify -------------------------------------------------------------------------------------------------------

@@ -304,6 +304,13 @@ ROWS: list[Row] = [
     ),
     Row("file", "POST /v1/grievances", "POST", "/v1/grievances", everyone(201), body=filing(), check=filed_as),
     Row(
+        # S1: only a DM sets a camp, for a panchayat of their own district (dm_b's is GAY: 422 naming the field).
+        "create-camp", "POST /v1/camps", "POST", "/v1/camps", only({"dm_a": 201, "dm_b": 422}),
+        body={"panchayat_code": "PAT-SADAR-PHULWARI-GONPURA", "held_on": "2027-01-15",
+              "venue": {"en": "Panchayat Bhawan, Gonpura", "hi": "पंचायत भवन, गोनपुरा"}},
+    ),
+    Row("list-camps", "GET /v1/camps", "GET", "/v1/camps", everyone(200)),
+    Row(
         "list", "GET /v1/grievances", "GET", "/v1/grievances",
         only({r: 200 for r in ROLES if r != ANONYMOUS}), check=sees_only_its_scope,
     ),

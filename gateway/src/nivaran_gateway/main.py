@@ -31,6 +31,7 @@ from nivaran_gateway.routes import (
     acts,
     attachments,
     auth,
+    camps,
     casework,
     categories,
     dashboard,
@@ -172,6 +173,7 @@ def create_app(
     app.include_router(officers.router)
     app.include_router(service_clients.router)
     app.include_router(categories.router)
+    app.include_router(camps.router)
     app.include_router(dashboard.router)
     app.include_router(notices.router)
     undeclared = undeclared_routes(app)

@@ -31,6 +31,7 @@ class DashboardView(BaseModel):
 
     district_code: str
     department_code: str
+    track: str = ""
     total: int
     pending: int
     disposed: int
@@ -54,6 +55,7 @@ async def dashboard(
     directory: Directory,
     district_code: Annotated[str | None, Query(max_length=16)] = None,
     department_code: Annotated[str | None, Query(max_length=64)] = None,
+    track: Annotated[str | None, Query(max_length=32, description="S3: one track's figures (sahyog_camp)")] = None,
 ) -> DashboardView:
     """The figures within the caller's remit."""
     district, department = (district_code or "").upper(), department_code or ""
@@ -67,12 +69,13 @@ async def dashboard(
         else:
             raise ProblemError.field(FORBIDDEN, "department_code", "a secretary names their department")
     board = await clients.intake.GetDashboard(
-        intake_pb2.GetDashboardRequest(district_code=district, department_code=department),
+        intake_pb2.GetDashboardRequest(district_code=district, department_code=department, track=track or ""),
         timeout=settings.grpc_timeout_seconds,
     )
     return DashboardView(
         district_code=district,
         department_code=department,
+        track=track or "",
         total=board.total,
         pending=board.pending,
         disposed=board.disposed,

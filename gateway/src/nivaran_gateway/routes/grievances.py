@@ -179,6 +179,9 @@ async def list_grievances(
     q: Annotated[str | None, Query(max_length=200, description="words in the subject or description")] = None,
     dm_visible_only: Annotated[bool, Query(description="S10: only cases shown to the DM")] = False,
     watch_open_only: Annotated[bool, Query(description="M4: only disposed cases with an open watch item")] = False,
+    track: Annotated[
+        list[str] | None, Query(max_length=5, description="S3: only these tracks (sahyog_camp: the camp cases)")
+    ] = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: Annotated[str | None, Query(max_length=512)] = None,
     order: Annotated[
@@ -202,6 +205,7 @@ async def list_grievances(
         query=q or "",
         dm_visible_only=dm_visible_only,
         watch_open_only=watch_open_only,
+        tracks=track or [],
         order=(order or (GrievanceOrder.NEWEST if principal.is_citizen else GrievanceOrder.DEADLINE)).to_proto(),
     )
     answer = await clients.intake.ListGrievances(scope.restrict(request), timeout=settings.grpc_timeout_seconds)

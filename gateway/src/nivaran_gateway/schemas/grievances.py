@@ -127,6 +127,11 @@ class GrievanceFiling(_Input):
     location: LocationIn
     channel: Channel = Channel.WEB
     language: Language | None = Field(default=None, description="detected from the text when absent")
+    camp_id: Text | None = Field(
+        default=None,
+        max_length=36,
+        description="S1: the camp this application is for (GET /v1/camps); the case then runs the sahyog_camp track",
+    )
     service_application: ServiceApplicationIn | None = Field(
         default=None,
         description="S4: required for a complaint that a notified service was not delivered in time (a category on "
@@ -137,6 +142,7 @@ class GrievanceFiling(_Input):
         """The intake request."""
         return intake_pb2.FileGrievanceRequest(
             service_application=self.service_application.to_proto() if self.service_application else None,
+            camp_id=self.camp_id or "",
             idempotency_key=idempotency_key,
             complainant=self.complainant.to_proto(),
             subject=self.subject or "",

@@ -170,6 +170,7 @@ class FileGrievanceRequest(_message.Message):
     TRACK_FIELD_NUMBER: _builtins.int
     FILED_BY_FIELD_NUMBER: _builtins.int
     SERVICE_APPLICATION_FIELD_NUMBER: _builtins.int
+    CAMP_ID_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     subject: _builtins.str
     description: _builtins.str
@@ -180,6 +181,10 @@ class FileGrievanceRequest(_message.Message):
     """"hi" or "en"; detected from the text when empty."""
     track: _builtins.str
     """Policy track; defaults from the category when empty (cspgrs, sahyog, sahyog_camp, bpgra, rts_auto_appeal)."""
+    camp_id: _builtins.str
+    """S1: the camp the application is for. Accepted from 30 days before the camp to the day after it, in the camp's
+    panchayat; the case then runs the sahyog_camp track on the camp channel (S3).
+    """
     @_builtins.property
     def complainant(self) -> Global___Complainant: ...
     @_builtins.property
@@ -209,14 +214,136 @@ class FileGrievanceRequest(_message.Message):
         track: _builtins.str = ...,
         filed_by: _common_pb2.Actor | None = ...,
         service_application: Global___ServiceApplication | None = ...,
+        camp_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant", "filed_by", b"filed_by", "location", b"location", "service_application", b"service_application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject", "track", b"track"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_id", b"camp_id", "category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject", "track", b"track"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FileGrievanceRequest: _TypeAlias = FileGrievanceRequest  # noqa: Y015
+
+@_typing.final
+class Camp(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    BLOCK_CODE_FIELD_NUMBER: _builtins.int
+    PANCHAYAT_CODE_FIELD_NUMBER: _builtins.int
+    HELD_ON_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
+    ACCEPTS_FROM_FIELD_NUMBER: _builtins.int
+    ACCEPTS_UNTIL_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    district_code: _builtins.str
+    block_code: _builtins.str
+    panchayat_code: _builtins.str
+    held_on: _builtins.str
+    """YYYY-MM-DD."""
+    accepts_from: _builtins.str
+    """The days its applications are accepted on (YYYY-MM-DD), first and last."""
+    accepts_until: _builtins.str
+    @_builtins.property
+    def venue(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        district_code: _builtins.str = ...,
+        block_code: _builtins.str = ...,
+        panchayat_code: _builtins.str = ...,
+        held_on: _builtins.str = ...,
+        venue: _common_pb2.LocalizedText | None = ...,
+        accepts_from: _builtins.str = ...,
+        accepts_until: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["venue", b"venue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepts_from", b"accepts_from", "accepts_until", b"accepts_until", "block_code", b"block_code", "district_code", b"district_code", "held_on", b"held_on", "id", b"id", "panchayat_code", b"panchayat_code", "venue", b"venue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Camp: _TypeAlias = Camp  # noqa: Y015
+
+@_typing.final
+class CreateCampRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    BLOCK_CODE_FIELD_NUMBER: _builtins.int
+    PANCHAYAT_CODE_FIELD_NUMBER: _builtins.int
+    HELD_ON_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    block_code: _builtins.str
+    panchayat_code: _builtins.str
+    held_on: _builtins.str
+    @_builtins.property
+    def venue(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        block_code: _builtins.str = ...,
+        panchayat_code: _builtins.str = ...,
+        held_on: _builtins.str = ...,
+        venue: _common_pb2.LocalizedText | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["venue", b"venue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_code", b"block_code", "district_code", b"district_code", "held_on", b"held_on", "panchayat_code", b"panchayat_code", "venue", b"venue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateCampRequest: _TypeAlias = CreateCampRequest  # noqa: Y015
+
+@_typing.final
+class ListCampsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    PANCHAYAT_CODE_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    panchayat_code: _builtins.str
+    from_date: _builtins.str
+    """YYYY-MM-DD; empty: today."""
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        panchayat_code: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "from_date", b"from_date", "panchayat_code", b"panchayat_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCampsRequest: _TypeAlias = ListCampsRequest  # noqa: Y015
+
+@_typing.final
+class ListCampsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def camps(self) -> _containers.RepeatedCompositeFieldContainer[Global___Camp]: ...
+    def __init__(
+        self,
+        *,
+        camps: _abc.Iterable[Global___Camp] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camps", b"camps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCampsResponse: _TypeAlias = ListCampsResponse  # noqa: Y015
 
 @_typing.final
 class ServiceApplication(_message.Message):
@@ -503,6 +630,7 @@ class ListGrievancesRequest(_message.Message):
     DISTRICT_CODES_FIELD_NUMBER: _builtins.int
     ORDER_FIELD_NUMBER: _builtins.int
     WATCH_OPEN_ONLY_FIELD_NUMBER: _builtins.int
+    TRACKS_FIELD_NUMBER: _builtins.int
     district_code: _builtins.str
     complainant_account_id: _builtins.str
     category_code: _builtins.str
@@ -527,6 +655,10 @@ class ListGrievancesRequest(_message.Message):
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___Status.ValueType]: ...
     @_builtins.property
     def district_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def tracks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """S3: only these tracks (camp cases apart from the others: sahyog_camp, sahyog, ...)."""
+
     def __init__(
         self,
         *,
@@ -544,10 +676,11 @@ class ListGrievancesRequest(_message.Message):
         district_codes: _abc.Iterable[_builtins.str] | None = ...,
         order: Global___GrievanceOrder.ValueType = ...,
         watch_open_only: _builtins.bool = ...,
+        tracks: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "complainant_account_id", b"complainant_account_id", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "district_code", b"district_code", "district_codes", b"district_codes", "dm_visible_only", b"dm_visible_only", "order", b"order", "page", b"page", "position_ids", b"position_ids", "query", b"query", "registration_number", b"registration_number", "statuses", b"statuses", "watch_open_only", b"watch_open_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "complainant_account_id", b"complainant_account_id", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "district_code", b"district_code", "district_codes", b"district_codes", "dm_visible_only", b"dm_visible_only", "order", b"order", "page", b"page", "position_ids", b"position_ids", "query", b"query", "registration_number", b"registration_number", "statuses", b"statuses", "tracks", b"tracks", "watch_open_only", b"watch_open_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -941,17 +1074,21 @@ class GetDashboardRequest(_message.Message):
 
     DISTRICT_CODE_FIELD_NUMBER: _builtins.int
     DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
     district_code: _builtins.str
     department_code: _builtins.str
+    track: _builtins.str
+    """S3: one track's figures (camp cases apart)."""
     def __init__(
         self,
         *,
         district_code: _builtins.str = ...,
         department_code: _builtins.str = ...,
+        track: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "district_code", b"district_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "district_code", b"district_code", "track", b"track"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -80,6 +80,16 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDashboardRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Dashboard.FromString,
                 _registered_method=True)
+        self.CreateCamp = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/CreateCamp',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.CreateCampRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Camp.FromString,
+                _registered_method=True)
+        self.ListCamps = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/ListCamps',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -151,6 +161,20 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCamp(self, request, context):
+        """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCamps(self, request, context):
+        """S1: camps from a day on (default today), soonest first; public.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +222,16 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.GetDashboard,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDashboardRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Dashboard.SerializeToString,
+            ),
+            'CreateCamp': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCamp,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.CreateCampRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Camp.SerializeToString,
+            ),
+            'ListCamps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCamps,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +478,60 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/GetDashboard',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDashboardRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.Dashboard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCamp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/CreateCamp',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.CreateCampRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.Camp.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCamps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/ListCamps',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsResponse.FromString,
             options,
             channel_credentials,
             insecure,

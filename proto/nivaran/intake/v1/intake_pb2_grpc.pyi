@@ -56,6 +56,10 @@ class IntakeServiceStub:
     GetAttachmentContent: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]
     """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
     GetDashboard: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]
+    CreateCamp: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]
+    """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
+    ListCamps: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]
+    """S1: camps from a day on (default today), soonest first; public."""
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
@@ -85,6 +89,10 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     GetAttachmentContent: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]  # type: ignore[assignment]
     """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
     GetDashboard: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]  # type: ignore[assignment]
+    CreateCamp: _aio.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]  # type: ignore[assignment]
+    """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
+    ListCamps: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]  # type: ignore[assignment]
+    """S1: camps from a day on (default today), soonest first; public."""
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     """The system of record for grievances: registration, the timeline, reports, disposals, feedback, appeals."""
@@ -165,5 +173,21 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _intake_pb2.GetDashboardRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.Dashboard, _abc.Awaitable[_intake_pb2.Dashboard]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateCamp(
+        self,
+        request: _intake_pb2.CreateCampRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.Camp, _abc.Awaitable[_intake_pb2.Camp]]:
+        """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
+
+    @_abc_1.abstractmethod
+    def ListCamps(
+        self,
+        request: _intake_pb2.ListCampsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListCampsResponse, _abc.Awaitable[_intake_pb2.ListCampsResponse]]:
+        """S1: camps from a day on (default today), soonest first; public."""
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -4,6 +4,7 @@ user may see, here where the cases live (handlers.py, nivaran_common.jurisdictio
 from __future__ import annotations
 
 from nivaran.intake.v1 import intake_pb2
+from nivaran_common.auth import DM
 from nivaran_common.door import GATEWAY, SLA, SLA_WORKER, rule, rules_for
 
 # Department clients' scopes.
@@ -28,5 +29,8 @@ RULES = rules_for(
         "ListAttachments": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetAttachmentContent": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetDashboard": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        # S1: the DM sets camps (the district is checked against the token's); anyone may list them.
+        "CreateCamp": rule(user=(GATEWAY,), holders=(DM,)),
+        "ListCamps": rule(system=(GATEWAY,)),
     },
 )

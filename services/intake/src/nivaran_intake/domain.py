@@ -123,6 +123,8 @@ class NewGrievance:
     filed_by: FilingActor | None = None
     # S4: the service application a service-delay complaint is about.
     service_application: ServiceApplication | None = None
+    # S1: the camp the application is for (its track and channel follow from it).
+    camp_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class ValidGrievance:
     filed_by: FilingActor | None
     fingerprint: str
     service_application: ValidServiceApplication | None = None
+    camp_id: str = ""
 
 
 @dataclass
@@ -213,6 +216,8 @@ def fingerprint(filing: NewGrievance) -> str:
     if filing.service_application is not None:
         a = filing.service_application
         parts += [a.application_number.strip(), a.applied_on.strip(), nfc(a.status).strip()]
+    if filing.camp_id:
+        parts.append(filing.camp_id.strip())
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -299,6 +304,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
             filed_by=filing.filed_by,
             fingerprint=fingerprint(filing),
             service_application=application,
+            camp_id=filing.camp_id.strip(),
         ),
         [],
     )

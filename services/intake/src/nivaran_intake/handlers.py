@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import grpc
@@ -12,14 +13,15 @@ from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.auth import CLIENT
 from nivaran_common.door import current_caller
-from nivaran_common.errors import InvalidArgument, NotFound, Unavailable
+from nivaran_common.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from nivaran_common.jurisdiction import GrievanceScope, PositionDirectory, grievance_scope
 from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
 from nivaran_intake.attachments import AttachmentService, NewAttachment
+from nivaran_intake.camps import NewCamp, window
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
 from nivaran_intake.service import IntakeService, SearchFilter, Transition
-from nivaran_intake.service_delay import ServiceApplication
-from nivaran_intake.tables import AttachmentRow, GrievanceRow, TimelineEventRow
+from nivaran_intake.service_delay import ServiceApplication, india_today
+from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, TimelineEventRow
 
 _PROTO_STATUS = {s: getattr(intake_pb2, f"STATUS_{s.name}") for s in Status}
 _STATUS_FROM_PROTO = {v: k for k, v in _PROTO_STATUS.items()}
@@ -212,6 +214,7 @@ def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
         )
         if request.HasField("service_application")
         else None,
+        camp_id=request.camp_id,
     )
 
 
@@ -341,6 +344,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 district_code=request.district_code,
                 position_ids=list(request.position_ids),
                 statuses=statuses,
+                tracks=[t for t in request.tracks if t],
                 complainant_account_id=request.complainant_account_id,
                 category_code=request.category_code,
                 department_code=request.department_code,
@@ -366,10 +370,40 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         rows = await self.service.timeline(request.grievance_id)
         return intake_pb2.GetTimelineResponse(events=[event_to_proto(r) for r in rows])
 
+    async def CreateCamp(  # noqa: N802
+        self, request: intake_pb2.CreateCampRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Camp:
+        caller = current_caller()
+        principal = caller.principal if caller is not None else None
+        if principal is None:
+            raise PermissionDenied("setting a camp needs the DM's verified token")
+        camp = NewCamp(
+            district_code=request.district_code,
+            block_code=request.block_code,
+            panchayat_code=request.panchayat_code,
+            held_on=request.held_on,
+            venue_en=request.venue.en,
+            venue_hi=request.venue.hi,
+            created_by_account_id=principal.account_id,
+        )
+        return camp_to_proto(await self.service.camps.create(camp, dm_district=principal.district, today=india_today()))
+
+    async def ListCamps(  # noqa: N802
+        self, request: intake_pb2.ListCampsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ListCampsResponse:
+        try:
+            start = date.fromisoformat(request.from_date) if request.from_date else india_today()
+        except ValueError:
+            raise InvalidArgument.field("from_date", "a date, YYYY-MM-DD") from None
+        camps = await self.service.camps.list(
+            district_code=request.district_code, panchayat_code=request.panchayat_code, from_date=start
+        )
+        return intake_pb2.ListCampsResponse(camps=[camp_to_proto(c) for c in camps])
+
     async def GetDashboard(  # noqa: N802
         self, request: intake_pb2.GetDashboardRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.Dashboard:
-        board = await self.service.dashboard(request.district_code, request.department_code)
+        board = await self.service.dashboard(request.district_code, request.department_code, request.track)
         return intake_pb2.Dashboard(
             total=board.total,
             pending=board.pending,
@@ -408,3 +442,17 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         await self._readable_id(request.grievance_id)
         stored = await self.attachments.content(request.grievance_id, request.attachment_id)
         return intake_pb2.AttachmentContent(attachment=attachment_to_proto(stored.attachment), content=stored.content)
+
+
+def camp_to_proto(row: CampRow) -> intake_pb2.Camp:
+    first, last = window(row)
+    return intake_pb2.Camp(
+        id=row.id,
+        district_code=row.district_code,
+        block_code=row.block_code,
+        panchayat_code=row.panchayat_code,
+        held_on=row.held_on.isoformat(),
+        venue=common_pb2.LocalizedText(en=row.venue_en, hi=row.venue_hi),
+        accepts_from=first.isoformat(),
+        accepts_until=last.isoformat(),
+    )

@@ -20,6 +20,7 @@ from nivaran_common.jurisdiction import GrievanceScope
 from nivaran_common.logging import get_logger
 from nivaran_common.temporal import lifecycle_workflow_id
 from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
+from nivaran_intake.camps import CampService
 from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
     CLOSED_STATUSES,
@@ -88,6 +89,7 @@ class SearchFilter:
     registration_number: str = ""
     dm_visible_only: bool = False
     watch_open_only: bool = False
+    tracks: Sequence[str] = ()
     district_codes: Sequence[str] = ()
     order: GrievanceOrder = GrievanceOrder.NEWEST
     # The verified caller's scope (nivaran_common.jurisdiction), ANDed with every filter above; None for the
@@ -129,6 +131,7 @@ class IntakeService:
         aadhaar_key: bytes,
         sla_task_queue: str = "nivaran-sla",
         duplicates: DuplicatePolicy | None = None,
+        camps: CampService | None = None,
     ) -> None:
         self.sessions = sessions
         self.router = router
@@ -137,6 +140,7 @@ class IntakeService:
         self.aadhaar_key = aadhaar_key
         self.sla_task_queue = sla_task_queue
         self.duplicates = duplicates or DuplicatePolicy()
+        self.camps = camps or CampService(sessions)
         engine = sessions.kw.get("bind")
         # SQLite has one writer; taking turns here avoids "database is locked" under concurrent filings.
         self._write_lock: asyncio.Lock | None = (
@@ -168,6 +172,8 @@ class IntakeService:
                 _check_department(within_department, existing.routed_department_code, valid.category_code)
                 await self._ensure_started(existing)
                 return Filed(existing, created=False)
+        if valid.camp_id:
+            valid = await self.camps.for_filing(valid, india_today())
         route = await self.router.resolve(valid.category_code, valid.location)
         _check_department(within_department, route.department_code, valid.category_code)
         track = valid.track or route.default_track or "sahyog"
@@ -341,6 +347,7 @@ class IntakeService:
                     district_code=criteria.district_code,
                     position_ids=criteria.position_ids,
                     statuses=criteria.statuses,
+                    tracks=criteria.tracks,
                     complainant_account_id=criteria.complainant_account_id,
                     category_code=criteria.category_code,
                     department_code=criteria.department_code,
@@ -359,11 +366,11 @@ class IntakeService:
             except ValueError as exc:
                 raise InvalidArgument.field("page.page_token", "is not a token this service issued") from exc
 
-    async def dashboard(self, district_code: str, department_code: str) -> Dashboard:
-        """Counts for review meetings, and H4's share of "Other" filings per department."""
+    async def dashboard(self, district_code: str, department_code: str, track: str = "") -> Dashboard:
+        """Counts for review meetings (of one track when named, S3), and H4's share of "Other" filings."""
         async with self.sessions() as session:
             counts = await IntakeStore(session).counts(
-                district_code=district_code, department_code=department_code, now=utcnow()
+                district_code=district_code, department_code=department_code, now=utcnow(), track=track
             )
         closed = {s.value for s in CLOSED_STATUSES}
         shares: dict[str, list[int]] = {}

@@ -95,7 +95,9 @@ class IntakeStore:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def counts(self, *, district_code: str, department_code: str, now: datetime) -> list[StatusCount]:
+    async def counts(
+        self, *, district_code: str, department_code: str, now: datetime, track: str = ""
+    ) -> list[StatusCount]:
         """Cases grouped by department, status and "Other" category, with how many are past their deadline."""
         # `now` from the caller rather than the database's clock: on SQLite CURRENT_TIMESTAMP is a string of another
         # shape than the stored instants, and a given instant makes the count testable.
@@ -113,6 +115,8 @@ class IntakeStore:
             stmt = stmt.where(GrievanceRow.district_code == district_code)
         if department_code:
             stmt = stmt.where(GrievanceRow.routed_department_code == department_code)
+        if track:
+            stmt = stmt.where(GrievanceRow.track == track)
         rows = (await self.session.execute(stmt)).all()
         return [StatusCount(d, s, bool(o), int(c), int(v or 0), bool(r)) for d, s, o, c, v, r in rows]
 
@@ -167,6 +171,7 @@ class IntakeStore:
         registration_number: str = "",
         dm_visible_only: bool = False,
         watch_open_only: bool = False,
+        tracks: Sequence[str] = (),
         district_codes: Sequence[str] = (),
         order: GrievanceOrder = GrievanceOrder.NEWEST,
         within: GrievanceScope | None = None,
@@ -190,6 +195,8 @@ class IntakeStore:
             conditions.append(GrievanceRow.dm_visible.is_(True))
         if watch_open_only:
             conditions.append(GrievanceRow.watch_item != "")
+        if tracks:
+            conditions.append(GrievanceRow.track.in_(tracks))
         if district_codes:
             conditions.append(GrievanceRow.district_code.in_(district_codes))
         if district_code:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import false
 
@@ -150,4 +162,24 @@ class AttachmentRow(IntakeBase):
     uploaded_by_position_id: Mapped[str] = mapped_column(String(64))
     uploaded_by_on_behalf_of: Mapped[str] = mapped_column(String(64))
     uploaded_by_display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CampRow(IntakeBase):
+    """S1: a Sahyog camp (शिविर) the DM set for a panchayat, on a day, at a venue."""
+
+    __tablename__ = "camps"
+    __table_args__ = (
+        UniqueConstraint("panchayat_code", "held_on", name="uq_camp_panchayat_day"),
+        Index("ix_camps_district_held_on", "district_code", "held_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(16))
+    block_code: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    panchayat_code: Mapped[str] = mapped_column(String(64))
+    held_on: Mapped[date] = mapped_column(Date)
+    venue_en: Mapped[str] = mapped_column(String(300))
+    venue_hi: Mapped[str] = mapped_column(String(300))
+    created_by_account_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

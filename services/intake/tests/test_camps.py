@@ -1,0 +1,107 @@
+"""S1 / S3: Sahyog camps. The DM of a district sets a camp per panchayat and day; a filing for a camp is accepted
+from 30 days before it to the day after it, in its panchayat, and runs the sahyog_camp track on the camp channel;
+camp cases stay a track apart in lists and figures. On SQLite and PostgreSQL (the `intake` fixture runs on both)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from nivaran_common.errors import AlreadyExists, InvalidArgument, PermissionDenied
+from nivaran_intake.camps import NewCamp
+from nivaran_intake.domain import NewGrievance
+from nivaran_intake.service import SearchFilter
+from nivaran_intake.service_delay import india_today
+
+from .conftest import IntakeHarness
+from .test_service import filing
+
+GONPURA = "PAT-SADAR-PHULWARI-GONPURA"
+
+
+def camp(held_on: date, panchayat: str = GONPURA, district: str = "PAT") -> NewCamp:
+    return NewCamp(
+        district_code=district,
+        block_code="PAT-SADAR-PHULWARI",
+        panchayat_code=panchayat,
+        held_on=held_on.isoformat(),
+        venue_en="Panchayat Bhawan, Gonpura",
+        venue_hi="पंचायत भवन, गोनपुरा",
+        created_by_account_id="acct-dm-patna",
+    )
+
+
+def in_gonpura(camp_id: str) -> NewGrievance:
+    base = filing()
+    return replace(base, camp_id=camp_id, location=replace(base.location, block_code="", panchayat_code=GONPURA))
+
+
+async def test_S1_the_dm_sets_one_camp_per_panchayat_and_day_in_their_district(intake: IntakeHarness) -> None:
+    today = india_today()
+    made = await intake.service.camps.create(camp(today + timedelta(days=10)), dm_district="PAT", today=today)
+    assert (made.panchayat_code, made.held_on) == (GONPURA, today + timedelta(days=10))
+    with pytest.raises(AlreadyExists):
+        await intake.service.camps.create(camp(today + timedelta(days=10)), dm_district="PAT", today=today)
+    with pytest.raises(PermissionDenied):
+        await intake.service.camps.create(camp(today + timedelta(days=11)), dm_district="GAY", today=today)
+    with pytest.raises(InvalidArgument) as past:
+        await intake.service.camps.create(camp(today - timedelta(days=1)), dm_district="PAT", today=today)
+    assert [v.field for v in past.value.violations] == ["held_on"]
+    with pytest.raises(InvalidArgument) as elsewhere:
+        await intake.service.camps.create(camp(today, panchayat="NAL-X-Y"), dm_district="PAT", today=today)
+    assert [v.field for v in elsewhere.value.violations] == ["panchayat_code"]
+    listed = await intake.service.camps.list(district_code="PAT", panchayat_code="", from_date=today)
+    assert [c.id for c in listed] == [made.id]
+
+
+@pytest.mark.parametrize(("days_to_camp", "accepted"), [(30, True), (31, False), (0, True), (-1, True), (-2, False)])
+async def test_S1_a_camp_takes_applications_from_30_days_before_to_the_day_after(
+    intake: IntakeHarness, days_to_camp: int, accepted: bool
+) -> None:
+    today = india_today()
+    held_on = today + timedelta(days=days_to_camp)
+    # A camp in the past cannot be set any more, so the late cases' camps are written as they stood.
+    made = await intake.service.camps.create(camp(max(held_on, today)), dm_district="PAT", today=today)
+    if held_on < today:
+        async with intake.service.sessions.begin() as session:
+            row = await session.get(type(made), made.id)
+            assert row is not None
+            row.held_on = held_on
+    if accepted:
+        row = (await intake.service.file(in_gonpura(made.id))).grievance
+        assert (row.track, row.channel, row.panchayat_code) == ("sahyog_camp", "camp", GONPURA)
+        assert intake.starter.started[-1].track == "sahyog_camp"
+    else:
+        with pytest.raises(InvalidArgument) as refused:
+            await intake.service.file(in_gonpura(made.id))
+        assert [v.field for v in refused.value.violations] == ["camp_id"]
+        assert "S1" in refused.value.violations[0].description
+
+
+async def test_S1_a_camp_filing_must_be_of_the_camps_panchayat(intake: IntakeHarness) -> None:
+    today = india_today()
+    made = await intake.service.camps.create(camp(today + timedelta(days=5)), dm_district="PAT", today=today)
+    other = replace(filing(), camp_id=made.id, location=replace(filing().location, panchayat_code="PAT-SADAR-X-Y"))
+    with pytest.raises(InvalidArgument) as refused:
+        await intake.service.file(other)
+    assert [v.field for v in refused.value.violations] == ["location.panchayat_code"]
+    with pytest.raises(InvalidArgument) as unknown:
+        await intake.service.file(replace(filing(), camp_id="no-such-camp"))
+    assert [v.field for v in unknown.value.violations] == ["camp_id"]
+
+
+async def test_S3_camp_cases_and_other_cases_are_two_tracks_in_lists_and_figures(intake: IntakeHarness) -> None:
+    today = india_today()
+    made = await intake.service.camps.create(camp(today + timedelta(days=5)), dm_district="PAT", today=today)
+    at_camp = (await intake.service.file(in_gonpura(made.id))).grievance
+    ordinary = (await intake.service.file(filing())).grievance
+
+    camp_list, _ = await intake.service.search(SearchFilter(tracks=["sahyog_camp"], district_code="PAT"))
+    other_list, _ = await intake.service.search(SearchFilter(tracks=["sahyog"], district_code="PAT"))
+    assert [r.id for r in camp_list] == [at_camp.id]
+    assert [r.id for r in other_list] == [ordinary.id]
+    assert (await intake.service.dashboard("PAT", "", "sahyog_camp")).total == 1
+    assert (await intake.service.dashboard("PAT", "", "sahyog")).total == 1
+    assert (await intake.service.dashboard("PAT", "")).total == 2
