@@ -20,7 +20,8 @@ from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
 from nivaran_intake.attachments import AttachmentService
 from nivaran_intake.domain import GrievanceOrder, Status
 from nivaran_intake.main import binding
-from nivaran_intake.service import SearchFilter, Transition
+from nivaran_intake.projection import Transition
+from nivaran_intake.service import SearchFilter
 from nivaran_intake.tables import GrievanceRow
 
 from .conftest import IntakeHarness

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from nivaran_common.errors import FailedPrecondition, InvalidArgument
 from nivaran_intake.domain import Channel, Complainant, Location, NewGrievance, Status, is_valid_registration_number
-from nivaran_intake.service import Transition
+from nivaran_intake.projection import Transition
 from nivaran_intake.tables import GrievanceRow
 
 from .conftest import IntakeHarness

@@ -19,7 +19,8 @@ from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
 from nivaran_intake.attachments import AttachmentService, NewAttachment
 from nivaran_intake.camps import NewCamp, window
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
-from nivaran_intake.service import IntakeService, SearchFilter, Transition
+from nivaran_intake.projection import Transition
+from nivaran_intake.service import IntakeService, SearchFilter
 from nivaran_intake.service_delay import ServiceApplication, india_today
 from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, TimelineEventRow
 

@@ -7,8 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,9 +23,6 @@ from nivaran_intake.camps import CampService
 from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
     CLOSED_STATUSES,
-    RETURN_EVENTS,
-    WATCH_CLOSED,
-    WATCH_OPENED,
     GrievanceOrder,
     NewGrievance,
     Status,
@@ -38,6 +34,7 @@ from nivaran_intake.domain import (
     validate,
 )
 from nivaran_intake.duplicates import DuplicatePolicy, possible_duplicates
+from nivaran_intake.projection import Transition, apply, timeline_event
 from nivaran_intake.service_delay import check_delay, india_today
 from nivaran_intake.store import IntakeStore
 from nivaran_intake.tables import GrievanceRow, TimelineEventRow
@@ -49,29 +46,6 @@ log = get_logger(__name__)
 class Filed:
     grievance: GrievanceRow
     created: bool
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One event for the timeline, and the projection changes that go with it (None leaves a field alone)."""
-
-    grievance_id: str
-    idempotency_key: str
-    event_type: str
-    summary_en: str
-    summary_hi: str
-    actor: dict[str, str]
-    payload: dict[str, Any]
-    occurred_at: datetime | None
-    new_status: Status | None = None
-    assignment: dict[str, Any] | None = None
-    current_deadline: datetime | None = None
-    # The clock owning current_deadline; set with it, or alone when non-empty (see RecordTransitionRequest).
-    deadline_clock: str = ""
-    # No clock runs any more: clears current_deadline and deadline_clock, whatever else is sent.
-    clear_deadline: bool = False
-    grant_visibility_to_roles: Sequence[str] = ()
-    clear_visibility: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,7 +247,7 @@ class IntakeService:
                 else {**SYSTEM_ACTOR, "account_id": c.account_id or "", "role": "citizen"}
             )
             store.add(
-                _event(
+                timeline_event(
                     row.id,
                     1,
                     f"{row.workflow_id}:registered",
@@ -414,7 +388,7 @@ class IntakeService:
                 if row is None:
                     raise NotFound(f"no grievance {transition.grievance_id}")
                 sequence = await store.last_sequence(row.id) + 1
-                event = _event(
+                event = timeline_event(
                     row.id,
                     sequence,
                     transition.idempotency_key,
@@ -427,7 +401,7 @@ class IntakeService:
                     now,
                 )
                 store.add(event)
-                _apply(row, transition, now)
+                apply(row, transition, now)
         except IntegrityError:
             async with self.sessions() as session:
                 earlier = await IntakeStore(session).event_by_idempotency_key(transition.idempotency_key)
@@ -435,72 +409,6 @@ class IntakeService:
                 raise
             return earlier, True
         return event, False
-
-
-def _apply(row: GrievanceRow, transition: Transition, now: datetime) -> None:
-    if transition.event_type in RETURN_EVENTS:
-        row.returns = (row.returns or 0) + 1
-    elif transition.event_type == WATCH_OPENED:
-        row.watch_item = str(transition.payload.get("item", ""))[:500]
-        row.watch_opened_at = transition.occurred_at or now
-    elif transition.event_type == WATCH_CLOSED:
-        row.watch_item, row.watch_opened_at = "", None
-    if transition.new_status is not None:
-        row.status = transition.new_status.value
-    if transition.assignment is not None:
-        a = transition.assignment
-        row.department_code = a["department_code"]
-        row.office_id = a["office_id"]
-        row.office_name_en = a["office_name_en"]
-        row.office_name_hi = a["office_name_hi"]
-        row.position_id = a["position_id"]
-        row.position_title_en = a["position_title_en"]
-        row.position_title_hi = a["position_title_hi"]
-        row.assigned_at = a["assigned_at"] or now
-    if transition.clear_deadline:
-        row.current_deadline, row.deadline_clock = None, ""
-    elif transition.current_deadline is not None:
-        row.current_deadline, row.deadline_clock = transition.current_deadline, transition.deadline_clock
-    elif transition.deadline_clock:
-        row.deadline_clock = transition.deadline_clock
-    if transition.clear_visibility:
-        row.visible_to_roles, row.dm_visible = [], False
-    if transition.grant_visibility_to_roles:
-        row.visible_to_roles = sorted({*(row.visible_to_roles or []), *transition.grant_visibility_to_roles})
-        row.dm_visible = row.dm_visible or "DM" in transition.grant_visibility_to_roles
-    row.updated_at = now
-    row.version += 1
-
-
-def _event(
-    grievance_id: str,
-    sequence: int,
-    idempotency_key: str,
-    event_type: str,
-    summary_en: str,
-    summary_hi: str,
-    actor: dict[str, str],
-    payload: dict[str, Any],
-    occurred_at: datetime,
-    recorded_at: datetime,
-) -> TimelineEventRow:
-    return TimelineEventRow(
-        id=str(uuid.uuid4()),
-        grievance_id=grievance_id,
-        sequence=sequence,
-        idempotency_key=idempotency_key,
-        event_type=event_type,
-        summary_en=summary_en,
-        summary_hi=summary_hi,
-        actor_account_id=actor.get("account_id", ""),
-        actor_role=actor.get("role", ""),
-        actor_position_id=actor.get("position_id", ""),
-        actor_on_behalf_of=actor.get("on_behalf_of", ""),
-        actor_display_name=actor.get("display_name", ""),
-        payload=payload,
-        occurred_at=occurred_at,
-        recorded_at=recorded_at,
-    )
 
 
 def lifecycle_input(row: GrievanceRow) -> sla_pb2.LifecycleInput:
