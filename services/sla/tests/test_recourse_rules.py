@@ -17,6 +17,15 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from nivaran_common.casework import PERMISSION_DENIED, Caller
+from nivaran_sla.case_inputs import (
+    CallOutcome,
+    DuplicateInput,
+    FeedbackInput,
+    FeedbackSource,
+    ReopenInput,
+    WatchInput,
+    WatchReportInput,
+)
 from nivaran_sla.domain import (
     UPDATE_CLOSE_WATCH,
     UPDATE_DISPOSE,
@@ -25,16 +34,9 @@ from nivaran_sla.domain import (
     UPDATE_OPEN_WATCH,
     UPDATE_REJECT,
     UPDATE_REOPEN,
-    CallOutcome,
     CaseStatus,
     DisposeInput,
-    DuplicateInput,
-    FeedbackInput,
-    FeedbackSource,
     RejectInput,
-    ReopenInput,
-    WatchInput,
-    WatchReportInput,
 )
 
 from .fakes import FakeServices, policies_without_recourse

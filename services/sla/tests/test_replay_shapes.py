@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from nivaran_common.temporal import pydantic_data_converter
-from nivaran_sla.domain import FeedbackInput, FeedbackSource, ReopenInput
+from nivaran_sla.case_inputs import FeedbackInput, FeedbackSource, ReopenInput
 from nivaran_sla.workflows import GrievanceLifecycle
 
 from .test_rules import DAY, MINUTE, case_input, case_runner, dispose, time_skipping_server

@@ -10,12 +10,8 @@ from typing import Any
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from nivaran_sla.domain import (
-    UPDATE_INTERIM_REPLY,
-    CaseStatus,
-    ForwardInput,
-    InterimReplyInput,
-)
+from nivaran_sla.case_inputs import InterimReplyInput
+from nivaran_sla.domain import UPDATE_INTERIM_REPLY, CaseStatus, ForwardInput
 from nivaran_sla.workflows import GrievanceLifecycle
 
 from .test_acts_rules import DSO, SITA, act, refused

@@ -16,26 +16,28 @@ from typing import Any
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.casework import CITIZEN_KIND, OFFICER_KIND, OPERATOR_KIND, Act, Caller
 from nivaran_common.errors import FieldViolation
-from nivaran_sla.domain import (
-    AssignInput,
+from nivaran_sla.case_inputs import (
     CallOutcome,
-    CitizenResponseInput,
-    DisposeInput,
     DuplicateInput,
     FeedbackInput,
     FeedbackSource,
+    InterimReplyInput,
+    ReopenInput,
+    WatchInput,
+    WatchReportInput,
+)
+from nivaran_sla.domain import (
+    AssignInput,
+    CitizenResponseInput,
+    DisposeInput,
     InfoRequestInput,
     InterimOrderInput,
-    InterimReplyInput,
     RecommendationInput,
     RejectInput,
-    ReopenInput,
     ReplyShowCauseInput,
     ReportInput,
     ReviewInput,
     SchemeOrderInput,
-    WatchInput,
-    WatchReportInput,
 )
 
 # B4's registration number (the same shape as intake's), checked before sla asks intake for the case.

@@ -12,6 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from nivaran_common.casework import Act
     from nivaran_sla.activities import LifecycleActivities
+    from nivaran_sla.case_inputs import DuplicateInput
     from nivaran_sla.domain import (
         UPDATE_INTERIM_ORDER,
         UPDATE_MARK_DUPLICATE,
@@ -19,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         CaseStatus,
         DisposeInput,
-        DuplicateInput,
         InterimOrderInput,
         LifecycleState,
         Localized,

@@ -31,22 +31,24 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from nivaran_common.casework import Act
     from nivaran_sla.activities import LifecycleActivities
+    from nivaran_sla.case_inputs import (
+        CallOutcome,
+        FeedbackInput,
+        FeedbackSource,
+        ReopenInput,
+        WatchInput,
+        WatchReportInput,
+    )
     from nivaran_sla.clocks import elapsed_deadline
     from nivaran_sla.domain import (
         UPDATE_CLOSE_WATCH,
         UPDATE_FEEDBACK,
         UPDATE_OPEN_WATCH,
         UPDATE_REOPEN,
-        CallOutcome,
         CaseStatus,
-        FeedbackInput,
-        FeedbackSource,
         LifecycleState,
         Localized,
-        ReopenInput,
         RoleInput,
-        WatchInput,
-        WatchReportInput,
     )
     from nivaran_sla.lifecycle_base import EFFECT_FAILED, TERMINAL, LifecycleBase
     from nivaran_sla.lifecycle_notices import citizen_notice, officer_notice

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from nivaran_common.casework import Act
     from nivaran_sla.activities import LifecycleActivities
+    from nivaran_sla.case_inputs import InterimReplyInput
     from nivaran_sla.domain import (
         UPDATE_CITIZEN_RESPONDED,
         UPDATE_INTERIM_REPLY,
@@ -21,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
         CitizenResponseInput,
         DisposeInput,
         InfoRequestInput,
-        InterimReplyInput,
         LifecycleState,
         Localized,
         ReportInput,
