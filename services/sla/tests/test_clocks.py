@@ -137,3 +137,19 @@ def test_reopen_restart_starts_every_assignment_clock_afresh_with_new_generation
     assert holds
     # Clocks started by other events (the DM's review of a reply) wait for them again.
     assert not engine.clocks["dm_review_of_reply"].running
+
+
+def test_reopen_restart_also_starts_the_clocks_that_list_returned() -> None:
+    """bpgra's 60-working-day decision clock runs from registration; v2 lists `returned`, so a case that comes back
+    gets its 60 days afresh, while CSPGRS's cell hour (registration only) does not start again."""
+    bpgra = POLICIES.latest("bpgra")
+    engine = ClockEngine.for_policy(bpgra)
+    engine.on_event(bpgra, Event.REGISTERED, T0)
+    engine.on_event(bpgra, Event.DISPOSED, T0 + timedelta(days=20))
+    back = T0 + timedelta(days=25)
+    assert "decision" in {n.clock_id for n in engine.restart(bpgra, back)}
+    cspgrs = POLICIES.latest("cspgrs")
+    cell = ClockEngine.for_policy(cspgrs)
+    cell.on_event(cspgrs, Event.REGISTERED, T0)
+    cell.on_event(cspgrs, Event.ASSIGNED, T0 + timedelta(minutes=30))
+    assert "register_and_assign" not in {n.clock_id for n in cell.restart(cspgrs, back)}

@@ -118,13 +118,14 @@ class ClockEngine(BaseModel):
     def restart(self, policy: Policy, at: datetime) -> list[NeedsDeadline]:
         """Start the case's clocks afresh at `at`, as on its assignment: the case came back to its officer after it
         ended (reopened, or found unresolved, H3). Every clock stops, fired ones included, the facts conditions look
-        at are forgotten, and the clocks that start on assignment start again (show-cause clocks too); generations
-        keep counting, so the new run's effects get idempotency keys of their own."""
+        at are forgotten, and the clocks that start on assignment start again (show-cause clocks too), as do those
+        that list the `returned` event (a decision clock that runs from registration); generations keep counting, so
+        the new run's effects get idempotency keys of their own."""
         self.facts = CaseFacts()
         for state in self.clocks.values():
             state.running, state.fired, state.repeats = False, False, 0
             state.deadline, state.paused_remaining = None, None
-        return self.on_event(policy, Event.ASSIGNED, at)
+        return [*self.on_event(policy, Event.ASSIGNED, at), *self.on_event(policy, Event.RETURNED, at)]
 
     def set_deadline(self, clock_id: str, generation: int, deadline: datetime) -> None:
         """Record a computed deadline, unless the clock moved on (stopped or re-based) meanwhile."""

@@ -42,6 +42,9 @@ class Event(StrEnum):
     INTERIM_REPLY_UPLOADED = "interim_reply_uploaded"
     COMMISSIONER_ACTED = "commissioner_acted"
     CITIZEN_INFORMED = "citizen_informed"
+    # Issue 10: the ended case came back to its officer (reopened, or unresolved on feedback). Every clock that starts
+    # on assignment starts again; a clock that starts on registration starts again only if it lists this event.
+    RETURNED = "returned"
 
 
 class Condition(StrEnum):
