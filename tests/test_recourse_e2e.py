@@ -293,3 +293,63 @@ async def test_S4_a_service_delay_complaint_waits_for_the_limit_and_carries_its_
         wrong = await file({**complaint(30), "category_code": "FOOD-RATION-CARD"})
         assert wrong.status_code == 422, wrong.text
         assert [e["field"] for e in wrong.json()["errors"]] == ["service_application"]
+
+
+async def test_B4_H3_a_case_under_the_act_returns_twice_then_is_appealed_and_decided_on_one_number(
+    suite: RunningSuite,
+) -> None:
+    """The issue's walk on one registration number: closed, the feedback contradicts it and it returns; closed
+    again, reopened, closed; then a first appeal to the DM and the DM's decision in Form-3's fields. (Hearings and
+    their attendance, B7 and M3, are not built yet.)"""
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        desk = Desk(http)
+        phone = "9876500041"
+        citizen = await citizen_of(http, phone)
+        adc, dm = await desk.officer("adc.patna", "dev-adc-patna-2026"), await desk.officer(*DM)
+        filed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": "रामेश्वर सिंह", "address": "ग्राम गोनपुरा, फुलवारी शरीफ", "phone": phone},
+                "description": "सरकारी तालाब की भूमि पर अतिक्रमण कर दीवार खड़ी कर दी गई है।",
+                "category_code": "REV-ENCROACHMENT",
+                "location": {"district_code": "PAT"},
+            },
+            headers={**citizen, "Idempotency-Key": f"act-{datetime.now(UTC).timestamp()}"},
+        )
+        assert filed.status_code == 201, filed.text
+        number = filed.json()["registration_number"]
+        assert filed.json()["track"] == "bpgra"
+
+        async def with_the_adc() -> bool:
+            return (await http.get(f"/v1/grievances/{number}", headers=adc)).status_code == 200
+
+        await eventually(with_the_adc)
+        removed = {"kind": "resolved", "action_taken": "अतिक्रमण हटाने का आदेश पारित / removal ordered"}
+        assert (await desk.act(adc, number, "disposal", removed))["status"] == "disposed"
+        back = await desk.act(citizen, number, "feedback", {"rating": 1, "resolved": False, "comment": "दीवार खड़ी है"})
+        assert back["status"] == "unresolved"
+        assert (await desk.act(adc, number, "disposal", removed))["status"] == "disposed"
+        again = await desk.act(citizen, number, "reopen", {"reason": "दीवार अब भी खड़ी है / the wall still stands"})
+        assert again["status"] == "reopened"
+        assert (await desk.act(adc, number, "disposal", removed))["status"] == "disposed"
+
+        await desk.act(
+            citizen, number, "appeals", {"kind": "second", "grounds": "दूसरी अपील पहले / second first"}, status=409
+        )
+        appealed = await desk.act(
+            citizen, number, "appeals", {"kind": "first", "grounds": "आदेश का पालन नहीं हुआ / the order is not obeyed"}
+        )
+        assert (appealed["status"], appealed["act"]) == ("under_appeal", "appeal")
+        decision = {"decision": "allowed", "findings": "स्थल जाँच में दीवार पाई गई / the wall was found on site",
+                    "directions": "15 दिनों में हटाएँ / remove it in 15 days"}  # fmt: skip
+        await desk.act(adc, number, "appeals/decision", decision, status=403)
+        decided = await desk.act(dm, number, "appeals/decision", decision)
+        assert decided["status"] == "disposed"
+
+        case = await desk.case(number, citizen)
+        assert case["registration_number"] == number
+        events = [e["event_type"] for e in case["timeline"]]
+        for expected in ("unresolved", "reopened", "appeal_filed", "appeal_decided"):
+            assert expected in events, (expected, events)
+        assert events.count("disposed") == 3
+        assert case["returns"] == 2

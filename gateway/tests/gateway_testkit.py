@@ -1293,6 +1293,8 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             "open_watch": "disposed",
             "watch_report": "disposed",
             "mark_duplicate": "closed",
+            "appeal": "under_appeal",
+            "decide_appeal": "disposed",
         }.get(which, "in_progress")
         if which == "feedback":
             not_fixed = request.feedback.HasField("resolved") and not request.feedback.resolved

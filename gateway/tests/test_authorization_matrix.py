@@ -444,6 +444,19 @@ ROWS: list[Row] = [
                               "status": "received"}},
     ),
     Row(
+        # B4: only the complainant appeals; the fake sla keeps no pending appeal, so nobody may decide one here
+        # (tests/test_recourse_e2e.py decides one against the real suite).
+        "appeal", "POST /v1/grievances/{registration_number}/appeals", "POST", f"/v1/grievances/{CASE_A}/appeals",
+        only({"citizen_a": 200, "citizen_b": 404}), headers=ACT_KEY,
+        body={"kind": "first", "grounds": "निर्णय में अभिलेख की अनदेखी हुई / the record was ignored"},
+    ),
+    Row(
+        "decide-appeal", "POST /v1/grievances/{registration_number}/appeals/decision", "POST",
+        f"/v1/grievances/{CASE_A}/appeals/decision",
+        only({"officer_a": 403, "dm_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+        headers=ACT_KEY, body={"decision": "allowed", "findings": "अभिलेख अधूरा सुधारा गया / partly corrected"},
+    ),
+    Row(
         "mark-duplicate", "POST /v1/grievances/{registration_number}/duplicate-of", "POST",
         f"/v1/grievances/{CASE_E}/duplicate-of", HOLDER_OF_D, headers=ACT_KEY,
         body={"original_registration_number": CASE_D, "note": "एक ही खाता / the same record"},

@@ -29,6 +29,7 @@ from nivaran_gateway.problems import FieldError, Problem
 from nivaran_gateway.ratelimit import RateLimiter
 from nivaran_gateway.routes import (
     acts,
+    appeals,
     attachments,
     auth,
     camps,
@@ -167,6 +168,7 @@ def create_app(
     app.include_router(casework.router)
     app.include_router(acts.router)
     app.include_router(recourse.router)
+    app.include_router(appeals.router)
     app.include_router(service_delay.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)

@@ -29,6 +29,7 @@ OFFICERS = [
     ("secretary.food", "dev-secretary-food-2026", "POS-FOOD-BR-SECRETARY", "SECRETARY", ""),
     ("dm.nalanda", "dev-dm-nalanda-2026", "POS-NAL-DM", "DM", "NAL"),
     ("deo.nalanda", "dev-deo-nalanda-2026", "POS-EDU-NAL-DEO", "L1", "NAL"),
+    ("adc.patna", "dev-adc-patna-2026", "POS-REV-PAT-ADDL-COLLECTOR", "L1", "PAT"),
 ]
 
 

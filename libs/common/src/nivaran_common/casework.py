@@ -41,6 +41,9 @@ class Act(StrEnum):
     MARK_DUPLICATE = "mark_duplicate"
     # H2: the designated officer's interim reply on a service-delay complaint.
     INTERIM_REPLY = "interim_reply"
+    # B4: the complainant appeals an ended case (first, second, revision); the appellate authority decides.
+    APPEAL = "appeal"
+    DECIDE_APPEAL = "decide_appeal"
 
 
 class Authority(StrEnum):
@@ -54,6 +57,7 @@ class Authority(StrEnum):
     COMMISSIONER = "commissioner"  # holds the Commissioner's post above the DM (S18)
     # H3: the complainant, or a call-centre operator (account role CALL_CENTRE) of the case's district
     COMPLAINANT_OR_CALL_CENTRE = "complainant_or_call_centre"
+    APPELLATE = "appellate"  # holds the post of the authority the pending appeal went to (B4)
 
 
 ACT_AUTHORITY: dict[Act, Authority] = {
@@ -76,6 +80,8 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.WATCH_REPORT: Authority.CASE_HOLDER,
     Act.MARK_DUPLICATE: Authority.CASE_HOLDER,
     Act.INTERIM_REPLY: Authority.CASE_HOLDER,
+    Act.APPEAL: Authority.COMPLAINANT,
+    Act.DECIDE_APPEAL: Authority.APPELLATE,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.
@@ -115,6 +121,7 @@ class CaseParties:
     dm_position_id: str = ""
     commissioner_position_id: str = ""
     district_code: str = ""
+    appellate_position_id: str = ""
 
 
 class NotPermitted(Exception):
@@ -128,6 +135,7 @@ _WHOSE = {
     Authority.NOTICE_HOLDER: ("the officer holding the post the notice names", "सूचना में नामित पद के पदाधिकारी"),
     Authority.DISTRICT_DM: ("the District Magistrate of the case's district", "मामले के जिले के जिलाधिकारी"),
     Authority.COMMISSIONER: ("the Divisional Commissioner above the DM", "प्रमंडलीय आयुक्त"),
+    Authority.APPELLATE: ("the appellate authority of the pending appeal", "लंबित अपील के अपीलीय प्राधिकार"),
     Authority.COMPLAINANT_OR_CALL_CENTRE: (
         "the complainant or the call centre of the case's district",
         "शिकायतकर्ता या मामले के जिले का कॉल सेंटर",
@@ -142,6 +150,7 @@ def _post_of(authority: Authority, parties: CaseParties) -> str:
         Authority.NOTICE_HOLDER: parties.notice_position_id,
         Authority.DISTRICT_DM: parties.dm_position_id,
         Authority.COMMISSIONER: parties.commissioner_position_id,
+        Authority.APPELLATE: parties.appellate_position_id,
     }.get(authority, "")
 
 

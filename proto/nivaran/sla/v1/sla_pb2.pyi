@@ -189,6 +189,8 @@ class ActOnCaseRequest(_message.Message):
     WATCH_REPORT_FIELD_NUMBER: _builtins.int
     MARK_DUPLICATE_FIELD_NUMBER: _builtins.int
     INTERIM_REPLY_FIELD_NUMBER: _builtins.int
+    APPEAL_FIELD_NUMBER: _builtins.int
+    DECIDE_APPEAL_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -230,6 +232,10 @@ class ActOnCaseRequest(_message.Message):
     def mark_duplicate(self) -> Global___MarkDuplicate: ...
     @_builtins.property
     def interim_reply(self) -> Global___InterimReply: ...
+    @_builtins.property
+    def appeal(self) -> Global___FileAppeal: ...
+    @_builtins.property
+    def decide_appeal(self) -> Global___DecideAppeal: ...
     def __init__(
         self,
         *,
@@ -254,12 +260,14 @@ class ActOnCaseRequest(_message.Message):
         watch_report: Global___WatchReport | None = ...,
         mark_duplicate: Global___MarkDuplicate | None = ...,
         interim_reply: Global___InterimReply | None = ...,
+        appeal: Global___FileAppeal | None = ...,
+        decide_appeal: Global___DecideAppeal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply", "appeal", "decide_appeal"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -751,6 +759,61 @@ class InterimReply(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InterimReply: _TypeAlias = InterimReply  # noqa: Y015
+
+@_typing.final
+class FileAppeal(_message.Message):
+    """B4: the complainant appeals the decided case on its registration number: kind "first", "second" or "revision",
+    each after the one before it is decided and within the policy's time of the last decision (bpgra v2: 30 days).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    GROUNDS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    grounds: _builtins.str
+    """At least 10 characters."""
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        grounds: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grounds", b"grounds", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileAppeal: _TypeAlias = FileAppeal  # noqa: Y015
+
+@_typing.final
+class DecideAppeal(_message.Message):
+    """B4 / B7: the appellate authority's decision, in Form-3's fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    DIRECTIONS_FIELD_NUMBER: _builtins.int
+    decision: _builtins.str
+    """"allowed" or "dismissed"."""
+    findings: _builtins.str
+    directions: _builtins.str
+    def __init__(
+        self,
+        *,
+        decision: _builtins.str = ...,
+        findings: _builtins.str = ...,
+        directions: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "directions", b"directions", "findings", b"findings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideAppeal: _TypeAlias = DecideAppeal  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

@@ -17,6 +17,8 @@ from nivaran.sla.v1 import sla_pb2
 from nivaran_common.casework import CITIZEN_KIND, OFFICER_KIND, OPERATOR_KIND, Act, Caller
 from nivaran_common.errors import FieldViolation
 from nivaran_sla.case_inputs import (
+    AppealDecisionInput,
+    AppealInput,
     CallOutcome,
     DuplicateInput,
     FeedbackInput,
@@ -65,6 +67,8 @@ CALL_OUTCOMES = {
     sla_pb2.CALL_OUTCOME_NOT_REACHABLE: CallOutcome.NOT_REACHABLE,
 }
 RECORDING_REF_MAX = 200
+APPEAL_KINDS = ("first", "second", "revision")
+APPEAL_DECISIONS = ("allowed", "dismissed")
 COMMISSIONER_DECISIONS = ("act", "forward")
 
 
@@ -401,6 +405,28 @@ def _interim_reply(m: sla_pb2.InterimReply, caller: Caller, v: Violations) -> Ac
     return ActInput(Act.INTERIM_REPLY, arg)
 
 
+def _appeal(m: sla_pb2.FileAppeal, caller: Caller, v: Violations) -> ActInput:
+    kind = m.kind.strip().lower()
+    if kind not in APPEAL_KINDS:
+        v.add("kind", "first, second or revision / प्रथम, द्वितीय या पुनरीक्षण")
+    grounds = v.text("grounds", m.grounds)
+    return ActInput(Act.APPEAL, AppealInput(kind=kind, grounds=grounds, by_account_id=caller.account_id, caller=caller))
+
+
+def _decide_appeal(m: sla_pb2.DecideAppeal, caller: Caller, v: Violations) -> ActInput:
+    decision = m.decision.strip().lower()
+    if decision not in APPEAL_DECISIONS:
+        v.add("decision", "allowed or dismissed / स्वीकृत या अस्वीकृत")
+    arg = AppealDecisionInput(
+        decision=decision,
+        findings=v.text("findings", m.findings),
+        directions=v.text("directions", m.directions, required=False),
+        by_account_id=caller.account_id,
+        caller=caller,
+    )
+    return ActInput(Act.DECIDE_APPEAL, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
@@ -410,6 +436,8 @@ CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "watch_report": _watch_report,
     "mark_duplicate": _mark_duplicate,
     "interim_reply": _interim_reply,
+    "appeal": _appeal,
+    "decide_appeal": _decide_appeal,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -18,9 +18,11 @@ from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
 from nivaran_sla.act_inputs import ActInput
 from nivaran_sla.domain import (
+    UPDATE_APPEAL,
     UPDATE_ASSIGN,
     UPDATE_CITIZEN_RESPONDED,
     UPDATE_CLOSE_WATCH,
+    UPDATE_DECIDE_APPEAL,
     UPDATE_DISPOSE,
     UPDATE_FEEDBACK,
     UPDATE_INTERIM_ORDER,
@@ -75,6 +77,8 @@ ACTS: dict[Act, str] = {
     Act.WATCH_REPORT: UPDATE_CLOSE_WATCH,
     Act.MARK_DUPLICATE: UPDATE_MARK_DUPLICATE,
     Act.INTERIM_REPLY: UPDATE_INTERIM_REPLY,
+    Act.APPEAL: UPDATE_APPEAL,
+    Act.DECIDE_APPEAL: UPDATE_DECIDE_APPEAL,
 }
 NOTICE_ACTS = frozenset({Act.SHOW_CAUSE_REPLY, Act.RECOMMENDATION, Act.COMMISSIONER_ACTION})
 

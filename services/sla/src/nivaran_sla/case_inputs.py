@@ -1,6 +1,6 @@
-"""The inputs of the lifecycle's Updates added with issue 10: after a case ends (reopen, H3 feedback, the M4 watch),
-closing a case as a duplicate, and the H2 interim reply of a service-delay complaint. Plain dataclasses, like
-domain.py's, for the pydantic data converter and the workflow sandbox.
+"""The inputs of the lifecycle's Updates added with issue 10: after a case ends (reopen, H3 feedback, the M4 watch,
+B4 appeals), closing a case as a duplicate, and the H2 interim reply of a service-delay complaint. Plain
+dataclasses, like domain.py's, for the pydantic data converter and the workflow sandbox.
 
 No `from __future__ import annotations` here: the converter builds these types' adapters inside the workflow sandbox,
 where string annotations cannot be resolved against this module; real annotations need no resolving."""
@@ -89,4 +89,25 @@ class InterimReplyInput:
     application_status: str
     by_account_id: str = ""
     attachment_ids: tuple[str, ...] = ()
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class AppealInput:
+    """B4: the complainant appeals the ended case on its registration number: `kind` first, second or revision."""
+
+    kind: str
+    grounds: str
+    by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class AppealDecisionInput:
+    """B4 / B7: the appellate authority's decision, in Form-3's fields."""
+
+    decision: str
+    findings: str
+    directions: str = ""
+    by_account_id: str = ""
     caller: Caller | None = None

@@ -247,6 +247,8 @@ UPDATE_OPEN_WATCH = "open_watch"
 UPDATE_CLOSE_WATCH = "close_watch"
 UPDATE_MARK_DUPLICATE = "mark_duplicate"
 UPDATE_INTERIM_REPLY = "interim_reply"
+UPDATE_APPEAL = "appeal"
+UPDATE_DECIDE_APPEAL = "decide_appeal"
 QUERY_CLOCKS = "clocks"
 
 

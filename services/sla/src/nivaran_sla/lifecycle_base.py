@@ -145,6 +145,7 @@ class LifecycleBase:
             dm_position_id=self._s.dm_position_id,
             commissioner_position_id=self._s.commissioner_position_id,
             district_code=self._s.case.district_code,
+            appellate_position_id=self._s.appellate_position_id,
         )
 
     def _authorize(self, act: Act, caller: Caller | None, notice_id: str = "") -> None:

@@ -54,6 +54,10 @@ class LifecycleCaseState:
     # Issue 10: how often the ended case came back to its officer (reopened, or found unresolved, H3), and which
     # feedback sources spoke since it last ended (a complainant rates each ending once).
     returns: int = 0
+    # B4: the appeals filed, in order ({kind, authority_position_id, filed_at, decision}), and the post of the
+    # authority the pending one went to ("" when none is pending).
+    appeals: list[dict[str, Any]] = field(default_factory=list)
+    appellate_position_id: str = ""
     # H2: the interim reply of a service-delay complaint was uploaded.
     interim_replied: bool = False
     # The return count at which the senior officer was last told of a claimed resolution (H3).

@@ -45,6 +45,9 @@ class Event(StrEnum):
     # Issue 10: the ended case came back to its officer (reopened, or unresolved on feedback). Every clock that starts
     # on assignment starts again; a clock that starts on registration starts again only if it lists this event.
     RETURNED = "returned"
+    # B4: an appeal (first, second, revision) filed on the same registration number, and its decision.
+    APPEAL_FILED = "appeal_filed"
+    APPEAL_DECIDED = "appeal_decided"
 
 
 class Condition(StrEnum):
@@ -172,6 +175,19 @@ class Recourse(BaseModel):
     _check_window = field_validator("window", "watch_reminder_every")(lambda cls, v: _duration(v))
 
 
+class AppealStage(BaseModel):
+    """One stage of appeal under the Act (B4): who decides it (a role above the case's post, or the department's
+    own), and how long after the last decision the complainant may file it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["first", "second", "revision"]
+    authority_role: str = Field(min_length=1)
+    within: str = "P30D"
+
+    _check_within = field_validator("within")(lambda cls, v: _duration(v))
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -189,6 +205,9 @@ class Policy(BaseModel):
     assigned_by: str = ""
     # Reopening and the H3 feedback loop after the case ends; None: the case's lifecycle ends with the case.
     recourse: Recourse | None = None
+    # B4: the stages of appeal, in order (first, second, revision); empty: no appeals on this track. An appeal needs the
+    # recourse window (the lifecycle waits for it after the case ends).
+    appeals: list[AppealStage] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_clock_ids(self) -> Policy:

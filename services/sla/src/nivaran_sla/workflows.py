@@ -4,7 +4,7 @@ This module runs inside Temporal's sandbox and is replayed, so it imports little
 every side effect goes through an activity that carries an idempotency key.
 
 It is assembled from the acts' mixins (lifecycle_disposals, lifecycle_reports, lifecycle_show_cause,
-lifecycle_recourse) on the shared
+lifecycle_recourse, lifecycle_appeals) on the shared
 base (lifecycle_base); this module keeps the state machine itself: the case's start (C3 cell or direct
 assignment, acknowledgement), the clock loop, and the acts that move a case (forward, transfer, assign, charge,
 policy migration).
@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         TransferInput,
         TransitionInput,
     )
+    from nivaran_sla.lifecycle_appeals import AppealActs
     from nivaran_sla.lifecycle_base import (
         EFFECT_FAILED,
         TERMINAL,
@@ -108,7 +109,7 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
 
 
 @workflow.defn(name=LIFECYCLE_WORKFLOW)
-class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, LifecycleBase):
+class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, AppealActs, LifecycleBase):
     """The single writer of a case's transitions: assigns and acknowledges it, then runs the clocks of its track
     policy (updatable timers) and takes officers' and citizens' actions as Updates until the case is over."""
 
