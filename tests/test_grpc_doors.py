@@ -68,6 +68,8 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "intake.FileGrievance": PEOPLE, "intake.GetGrievance": PEOPLE, "intake.ListGrievances": PEOPLE,
     "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.AddAttachment": PEOPLE,
     "intake.ListAttachments": PEOPLE, "intake.GetAttachmentContent": PEOPLE, "intake.GetDashboard": PEOPLE,
+    # S1: the DM sets camps (intake checks the district against the token's); the list is public.
+    "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
     # notify: only the services send; a person reads their own notices.
     "notify.Send": NOBODY, "notify.GetDeliveryStatus": NOBODY, "notify.ListNotices": PEOPLE,
     "notify.MarkNoticeRead": PEOPLE, "notify.ListTemplates": PEOPLE,
