@@ -27,7 +27,7 @@ from nivaran_common.testing import eventually
 DEV_FIXED_OTP = "123456"
 CALL_CENTRE = ("callcentre.patna", "dev-callcentre-patna-2026")
 # A phone of this test's own: the suite is shared, and OTP requests are limited per phone.
-PHONE = "9876500029"
+PHONE = "9876510129"
 RESOLVED = {"kind": "resolved", "action_taken": "राशन कार्ड संख्या 10077 जारी / ration card 10077 issued"}
 
 
@@ -72,7 +72,7 @@ async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_regis
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
         citizen = await citizen_of(http, PHONE)
-        stranger = await citizen_of(http, "9876500031")
+        stranger = await citizen_of(http, "9876510131")
         dso, dm = await desk.officer(*DSO), await desk.officer(*DM)
         number = await file(http, citizen)
 
@@ -186,7 +186,7 @@ async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_regis
 async def test_a_repeated_filing_is_suggested_as_a_duplicate_and_the_officer_closes_it(suite: RunningSuite) -> None:
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
-        phone = "9876500037"
+        phone = "9876510137"
         citizen = await citizen_of(http, phone)
         dso = await desk.officer(*DSO)
 
@@ -303,7 +303,7 @@ async def test_B4_H3_a_case_under_the_act_returns_twice_then_is_appealed_and_dec
     their attendance, B7 and M3, are not built yet.)"""
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
-        phone = "9876500041"
+        phone = "9876510141"
         citizen = await citizen_of(http, phone)
         adc, dm = await desk.officer("adc.patna", "dev-adc-patna-2026"), await desk.officer(*DM)
         filed = await http.post(

@@ -628,8 +628,11 @@ async def test_S9_S17_dispose_once_by_the_holder_never_a_delegate_and_the_timeli
 
 async def test_S12_a_disposal_while_the_interim_order_is_being_recorded_is_refused(run_case: Any) -> None:
     gate = asyncio.Event()
+    # A short workflow task timeout: the held record is a local activity, and the act waits for the task's beat.
     case = await run_case(
-        case_input(service_days=0), FakeServices(disposal_gate=gate, gated_event="interim_order_issued")
+        case_input(service_days=0),
+        FakeServices(disposal_gate=gate, gated_event="interim_order_issued"),
+        task_timeout=timedelta(seconds=2),
     )
     order = await case.handle.start_update(
         UPDATE_INTERIM_ORDER, interim(), wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=LifecycleState
@@ -644,7 +647,9 @@ async def test_S12_a_disposal_while_the_interim_order_is_being_recorded_is_refus
 async def test_C5_a_disposal_while_the_closure_is_being_recorded_is_refused(run_case: Any) -> None:
     gate = asyncio.Event()
     case = await run_case(
-        case_input(track="cspgrs"), FakeServices(disposal_gate=gate, gated_event="final_report_reviewed")
+        case_input(track="cspgrs"),
+        FakeServices(disposal_gate=gate, gated_event="final_report_reviewed"),
+        task_timeout=timedelta(seconds=2),
     )
     await assigned_by_the_cell(case)
     await act(case, UPDATE_SUBMIT_REPORT, c4_report("final"))

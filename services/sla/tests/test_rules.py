@@ -166,7 +166,9 @@ async def case_runner(env: WorkflowEnvironment) -> AsyncIterator[Any]:
     workers = []
     handles: list[WorkflowHandle[Any, Any]] = []
 
-    async def go(lifecycle: sla_pb2.LifecycleInput, fake: FakeServices | None = None) -> Case:
+    async def go(
+        lifecycle: sla_pb2.LifecycleInput, fake: FakeServices | None = None, task_timeout: timedelta | None = None
+    ) -> Case:
         fake = fake or FakeServices()
         queue = f"rules-{uuid.uuid4()}"
         # Temporal's strict sandbox: a non-deterministic call anywhere in the lifecycle's code fails these tests.
@@ -175,7 +177,7 @@ async def case_runner(env: WorkflowEnvironment) -> AsyncIterator[Any]:
         workers.append(worker)
         # The test server's clock runs ahead of the wall clock; file the case "now" on that clock.
         lifecycle.filed_at.FromDatetime(await env.get_current_time())
-        handle = await start(env.client, lifecycle, queue)
+        handle = await start(env.client, lifecycle, queue, task_timeout)
         handles.append(handle)
         case = Case(env, fake, handle)
 

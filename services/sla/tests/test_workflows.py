@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,11 @@ def lifecycle_input(grievance_id: str | None = None, email: str = "asha@example.
 START_STEPS = ["assigned", "notice:acknowledgement", "notice:case_assigned", "acknowledgement_sent"]
 
 
-async def start(client: Client, lifecycle: sla_pb2.LifecycleInput, task_queue: str) -> WorkflowHandle[Any, Any]:
-    """Start the lifecycle the way intake does: by name, with the grievance's workflow id."""
+async def start(
+    client: Client, lifecycle: sla_pb2.LifecycleInput, task_queue: str, task_timeout: timedelta | None = None
+) -> WorkflowHandle[Any, Any]:
+    """Start the lifecycle the way intake does: by name, with the grievance's workflow id. A test that holds a local
+    activity open passes a short `task_timeout`: acts meanwhile wait for the workflow task's heartbeat."""
     return await client.start_workflow(
         LIFECYCLE_WORKFLOW,
         lifecycle,
@@ -82,6 +85,7 @@ async def start(client: Client, lifecycle: sla_pb2.LifecycleInput, task_queue: s
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         result_type=LifecycleResult,
+        task_timeout=task_timeout,
     )
 
 
@@ -312,7 +316,7 @@ async def test_second_dispose_is_rejected_while_the_first_is_being_recorded(
     gate = asyncio.Event()
     fake = FakeServices(disposal_gate=gate)
     async with build_worker(time_skipping_env.client, task_queue, fake.activities()):
-        handle = await start(time_skipping_env.client, lifecycle_input(), task_queue)
+        handle = await start(time_skipping_env.client, lifecycle_input(), task_queue, timedelta(seconds=2))
         await wait_for_steps(fake, 4)
         first = await handle.start_update(
             GrievanceLifecycle.dispose, dispose_input(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
