@@ -63,3 +63,21 @@ def test_two_versions_of_a_track_coexist_and_latest_wins(tmp_path: Path) -> None
     registry = PolicyRegistry.from_folder(tmp_path)
     assert registry.latest("sahyog").key == "sahyog@v2"
     assert registry.get("sahyog@v1").clocks[1].duration == "P10D"
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "why"),
+    [
+        ("  - {kind: second, authority_role: COMMISSIONER, within: P30D}",
+         "  - {kind: second, authority_role: COMMISSIONER, within: P45D}", "exceeds the recourse window"),
+        ("recourse: {window: P30D, calendar: calendar_days, max_returns: 2, watch_reminder_every: P7D}\n", "",
+         "appeals need a recourse window"),
+    ],
+)  # fmt: skip
+def test_B4_an_appeal_must_fall_within_the_recourse_window(tmp_path: Path, change: str, where: str, why: str) -> None:
+    text = (POLICIES / "bpgra.v2.yaml").read_text(encoding="utf-8")
+    assert change in text
+    bad = tmp_path / "bpgra.v2.yaml"
+    bad.write_text(text.replace(change, where, 1), encoding="utf-8")
+    with pytest.raises(PolicyError, match=why):
+        load_policy_file(bad)

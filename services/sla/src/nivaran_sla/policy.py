@@ -217,6 +217,19 @@ class Policy(BaseModel):
             raise ValueError(f"clock id {duplicate} is used twice")
         return self
 
+    @model_validator(mode="after")
+    def _appeals_within_the_window(self) -> Policy:
+        """An appeal is filed while the case's lifecycle waits after the decision: within the recourse window."""
+        if not self.appeals:
+            return self
+        if self.recourse is None:
+            raise ValueError("appeals need a recourse window (the lifecycle waits for them after a decision)")
+        window = parse_duration(self.recourse.window)
+        late = next((a for a in self.appeals if parse_duration(a.within) > window), None)
+        if late is not None:
+            raise ValueError(f"the {late.kind} appeal's within ({late.within}) exceeds the recourse window ({window})")
+        return self
+
     @property
     def key(self) -> str:
         """`<track>@v<version>`: what a running case records as the policy it started under."""
