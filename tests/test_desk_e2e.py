@@ -51,10 +51,10 @@ class Desk:
         assert signed_in.status_code == 200, signed_in.text
         return {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
 
-    async def citizen(self) -> dict[str, str]:
-        asked = await self.http.post("/v1/auth/otp", json={"phone": PHONE})
+    async def citizen(self, phone: str = PHONE) -> dict[str, str]:
+        asked = await self.http.post("/v1/auth/otp", json={"phone": phone})
         assert asked.status_code == 202, asked.text
-        verified = await self.http.post("/v1/auth/otp/verify", json={"phone": PHONE, "otp": DEV_FIXED_OTP})
+        verified = await self.http.post("/v1/auth/otp/verify", json={"phone": phone, "otp": DEV_FIXED_OTP})
         assert verified.status_code == 200, verified.text
         return {"Authorization": f"Bearer {verified.json()['access_token']}"}
 

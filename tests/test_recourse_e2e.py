@@ -24,7 +24,6 @@ from test_desk_e2e import DM, DSO, PHULWARI, Desk
 
 from nivaran_common.testing import eventually
 
-DEV_FIXED_OTP = "123456"
 CALL_CENTRE = ("callcentre.patna", "dev-callcentre-patna-2026")
 # A phone of this test's own: the suite is shared, and OTP requests are limited per phone.
 PHONE = "9876510129"
@@ -34,14 +33,6 @@ RESOLVED = {"kind": "resolved", "action_taken": "राशन कार्ड �
 @pytest_asyncio.fixture
 async def suite(shared_suite: RunningSuite) -> RunningSuite:
     return shared_suite
-
-
-async def citizen_of(http: httpx.AsyncClient, phone: str) -> dict[str, str]:
-    asked = await http.post("/v1/auth/otp", json={"phone": phone})
-    assert asked.status_code == 202, asked.text
-    verified = await http.post("/v1/auth/otp/verify", json={"phone": phone, "otp": DEV_FIXED_OTP})
-    assert verified.status_code == 200, verified.text
-    return {"Authorization": f"Bearer {verified.json()['access_token']}"}
 
 
 async def file(http: httpx.AsyncClient, citizen: dict[str, str]) -> str:
@@ -71,8 +62,8 @@ async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_regis
 ) -> None:
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
-        citizen = await citizen_of(http, PHONE)
-        stranger = await citizen_of(http, "9876510131")
+        citizen = await desk.citizen(PHONE)
+        stranger = await desk.citizen("9876510131")
         dso, dm = await desk.officer(*DSO), await desk.officer(*DM)
         number = await file(http, citizen)
 
@@ -187,7 +178,7 @@ async def test_a_repeated_filing_is_suggested_as_a_duplicate_and_the_officer_clo
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
         phone = "9876510137"
-        citizen = await citizen_of(http, phone)
+        citizen = await desk.citizen(phone)
         dso = await desk.officer(*DSO)
 
         async def filed(description: str) -> dict[str, Any]:
@@ -304,7 +295,7 @@ async def test_B4_H3_a_case_under_the_act_returns_twice_then_is_appealed_and_dec
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
         phone = "9876510141"
-        citizen = await citizen_of(http, phone)
+        citizen = await desk.citizen(phone)
         adc, dm = await desk.officer("adc.patna", "dev-adc-patna-2026"), await desk.officer(*DM)
         filed = await http.post(
             "/v1/grievances",

@@ -16,6 +16,7 @@ from typing import Annotated
 import grpc
 from fastapi import APIRouter, Depends, Path, Query
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.auth import (
@@ -80,6 +81,15 @@ ACT_TIMEOUT_SECONDS = 30.0
 ACT_RESPONSES = problem_responses(400, 401, 403, 404, 409, 415, 422, 429, 500, 502, 503)
 
 Fill = Callable[[sla_pb2.ActOnCaseRequest], None]
+
+
+def set_act(name: str, act: Message) -> Fill:
+    """The Fill that puts `act` in the request's `act` oneof member `name`."""
+
+    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
+        getattr(request, name).CopyFrom(act)
+
+    return fill
 
 
 def caller_of(principal: Principal) -> sla_pb2.Caller:

@@ -4,25 +4,16 @@ token, the case in the caller's scope, an Idempotency-Key). Hearings (B7, M3) co
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from nivaran.sla.v1 import sla_pb2
-from nivaran_common.auth import CITIZEN, OFFICER, Principal
-from nivaran_gateway.access import requires
 from nivaran_gateway.body import JsonBodyRoute
-from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_key
-from nivaran_gateway.routes.acts import ACT_RESPONSES, act_on_case
+from nivaran_gateway.deps import Clients, Directory, Settings
+from nivaran_gateway.routes.acts import ACT_RESPONSES, Complainant, IdempotencyKey, Officer, act_on_case, set_act
 from nivaran_gateway.routes.grievances import RegistrationNumber
 from nivaran_gateway.schemas.acts import ActOut
 from nivaran_gateway.schemas.appeals import AppealDecisionIn, AppealIn
 
 router = APIRouter(prefix="/v1", tags=["appeals"], route_class=JsonBodyRoute)
-
-Complainant = Annotated[Principal, Depends(requires(CITIZEN))]
-Officer = Annotated[Principal, Depends(requires(OFFICER))]
-IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
 
 
 @router.post(
@@ -46,10 +37,9 @@ async def file_appeal(
 ) -> ActOut:
     """B4."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.appeal.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("appeal", body.to_proto())
+    )
 
 
 @router.post(
@@ -71,7 +61,6 @@ async def decide_appeal(
 ) -> ActOut:
     """B4 / B7."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.decide_appeal.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("decide_appeal", body.to_proto())
+    )

@@ -12,23 +12,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from nivaran.sla.v1 import sla_pb2
-from nivaran_common.auth import CITIZEN, OFFICER, Principal
+from nivaran_common.auth import CITIZEN, Principal
 from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_gateway.access import requires
 from nivaran_gateway.body import JsonBodyRoute
-from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_key
-from nivaran_gateway.routes.acts import ACT_RESPONSES, act_on_case
+from nivaran_gateway.deps import Clients, Directory, Settings
+from nivaran_gateway.routes.acts import ACT_RESPONSES, Complainant, IdempotencyKey, Officer, act_on_case, set_act
 from nivaran_gateway.routes.grievances import RegistrationNumber
 from nivaran_gateway.schemas.acts import ActOut
 from nivaran_gateway.schemas.recourse import DuplicateIn, FeedbackIn, ReopenIn, WatchIn, WatchReportIn
 
 router = APIRouter(prefix="/v1", tags=["recourse"], route_class=JsonBodyRoute)
 
-Complainant = Annotated[Principal, Depends(requires(CITIZEN))]
 FeedbackGiver = Annotated[Principal, Depends(requires(CITIZEN, CALL_CENTRE_ROLE))]
-Officer = Annotated[Principal, Depends(requires(OFFICER))]
-IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
 
 
 @router.post(
@@ -52,10 +48,9 @@ async def reopen_case(
 ) -> ActOut:
     """The complainant's reopening."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.reopen.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("reopen", body.to_proto())
+    )
 
 
 @router.post(
@@ -79,10 +74,9 @@ async def give_feedback(
 ) -> ActOut:
     """H3 feedback."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.feedback.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("feedback", body.to_proto())
+    )
 
 
 @router.post(
@@ -106,10 +100,9 @@ async def open_watch(
 ) -> ActOut:
     """M4: open the watch."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.open_watch.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("open_watch", body.to_proto())
+    )
 
 
 @router.post(
@@ -131,10 +124,9 @@ async def report_watch(
 ) -> ActOut:
     """M4: close the watch with the report."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.watch_report.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("watch_report", body.to_proto())
+    )
 
 
 @router.post(
@@ -159,7 +151,6 @@ async def mark_duplicate(
 ) -> ActOut:
     """Close as a duplicate."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.mark_duplicate.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("mark_duplicate", body.to_proto())
+    )

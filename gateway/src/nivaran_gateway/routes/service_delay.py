@@ -4,24 +4,16 @@ A service-delay complaint itself is filed with `POST /v1/grievances` and its `se
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from nivaran.sla.v1 import sla_pb2
-from nivaran_common.auth import OFFICER, Principal
-from nivaran_gateway.access import requires
 from nivaran_gateway.body import JsonBodyRoute
-from nivaran_gateway.deps import Clients, Directory, Settings, get_idempotency_key
-from nivaran_gateway.routes.acts import ACT_RESPONSES, act_on_case
+from nivaran_gateway.deps import Clients, Directory, Settings
+from nivaran_gateway.routes.acts import ACT_RESPONSES, IdempotencyKey, Officer, act_on_case, set_act
 from nivaran_gateway.routes.grievances import RegistrationNumber
 from nivaran_gateway.schemas.acts import ActOut
 from nivaran_gateway.schemas.service_delay import InterimReplyIn
 
 router = APIRouter(prefix="/v1", tags=["service delay"], route_class=JsonBodyRoute)
-
-Officer = Annotated[Principal, Depends(requires(OFFICER))]
-IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
 
 
 @router.post(
@@ -45,7 +37,6 @@ async def interim_reply(
 ) -> ActOut:
     """H2."""
 
-    def fill(request: sla_pb2.ActOnCaseRequest) -> None:
-        request.interim_reply.CopyFrom(body.to_proto())
-
-    return await act_on_case(registration_number, key, principal, clients, settings, directory, fill)
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("interim_reply", body.to_proto())
+    )

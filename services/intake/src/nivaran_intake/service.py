@@ -186,8 +186,9 @@ class IntakeService:
         grievance_id = str(uuid.uuid4())
         scope = registration_scope(valid.location.state_code, valid.location.district_code, now.year)
         c = valid.complainant
+        async with self.sessions() as session:  # a read: not under the write lock
+            similar = await possible_duplicates(IntakeStore(session), valid, now, self.duplicates)
         async with self._writing() as store:
-            similar = await possible_duplicates(store, valid, now, self.duplicates)
             sequence = await store.next_registration_sequence(scope)
             row = GrievanceRow(
                 id=grievance_id,

@@ -318,8 +318,8 @@ class RecourseActs(LifecycleBase):
             raise ValueError(
                 f"only a disposed or closed case takes a {act} / केवल निष्पादित या बंद मामले पर {self._state_words()}"
             )
-        end = elapsed_deadline(self._s.disposed_at, policy.recourse.window)
-        if workflow.now() > end:
+        end = self._window_end()
+        if end is not None and workflow.now() > end:
             raise ValueError(
                 f"the time for a {act} ended on {end.isoformat()} / समय सीमा {end.date().isoformat()} को समाप्त"
             )

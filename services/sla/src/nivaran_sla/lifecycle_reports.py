@@ -314,7 +314,8 @@ class ReportActs(LifecycleBase):
         }
         if request.attachment_ids:
             payload["attachment_ids"] = list(request.attachment_ids)
-        self._s.status = CaseStatus.IN_PROGRESS if self._s.status is not CaseStatus.ESCALATED else self._s.status
+        if self._s.status is not CaseStatus.ESCALATED:
+            self._s.status = CaseStatus.IN_PROGRESS
         await self._transition(
             "interim_reply_uploaded",
             Localized(
