@@ -280,6 +280,25 @@ async def test_S4_a_service_delay_complaint_waits_for_the_limit_and_carries_its_
         filed = late.json()
         assert filed["track"] == "rts_auto_appeal"
         assert filed["service_application"]["application_number"] == "RTPS/PAT/2026/004471"
+        # H2: the designated officer (Revenue's L1 in Patna) uploads the interim reply with the new application.
+        adc = await Desk(http).officer("adc.patna", "dev-adc-patna-2026")
+        number = filed["registration_number"]
+
+        async def with_the_adc() -> bool:
+            return (await http.get(f"/v1/grievances/{number}", headers=adc)).status_code == 200
+
+        await eventually(with_the_adc)
+        reply = {
+            "reply": "आवेदक से बात कर आरटीपीएस काउंटर पर पुनः आवेदन कराया / applied again at the RTPS counter",
+            "called_on": today.isoformat(),
+            "application": {"application_number": "RTPS/PAT/2026/009911", "applied_on": today.isoformat(),
+                            "status": "received"},
+        }  # fmt: skip
+        replied = await Desk(http).act(adc, number, "interim-reply", reply)
+        assert (replied["act"], replied["status"]) == ("interim_reply", "in_progress")
+        await Desk(http).act(adc, number, "interim-reply", reply, status=409)
+        events = [e["event_type"] for e in (await Desk(http).case(number, adc))["timeline"]]
+        assert "interim_reply_uploaded" in events
         # Any other category: no service application.
         wrong = await file({**complaint(30), "category_code": "FOOD-RATION-CARD"})
         assert wrong.status_code == 422, wrong.text
