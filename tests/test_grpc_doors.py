@@ -70,6 +70,8 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "intake.ListAttachments": PEOPLE, "intake.GetAttachmentContent": PEOPLE, "intake.GetDashboard": PEOPLE,
     # S1: the DM sets camps (intake checks the district against the token's); the list is public.
     "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
+    # B7 / M2: an office's notice board is public; the absences report is the DM's (intake checks the district).
+    "intake.ListNoticeBoard": PEOPLE, "intake.ListHearingAbsences": "d",
     # notify: only the services send; a person reads their own notices.
     "notify.Send": NOBODY, "notify.GetDeliveryStatus": NOBODY, "notify.ListNotices": PEOPLE,
     "notify.MarkNoticeRead": PEOPLE, "notify.ListTemplates": PEOPLE,
@@ -81,6 +83,8 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "routing.ListAreas": PEOPLE, "routing.CreateCategory": OFFICERS, "routing.RenameCategory": OFFICERS,
     "routing.MergeCategories": OFFICERS, "routing.RetireCategory": OFFICERS, "routing.ImportMasterData": NOBODY,
     "routing.RequestTransfer": PEOPLE, "routing.DecideTransfer": PEOPLE, "routing.ListTransferQueue": PEOPLE,
+    # B7: an office and its hearing day are public; routing lets only the office's officers or its DM change the day.
+    "routing.GetOffice": PEOPLE, "routing.SetHearingDay": PEOPLE,
     # sla: charge handovers are identity's; a policy migration is a state admin's act.
     "sla.ListPolicies": PEOPLE, "sla.GetPolicy": PEOPLE, "sla.ComputeDeadline": PEOPLE,
     "sla.GetCaseClocks": PEOPLE, "sla.ListShowCauseNotices": PEOPLE, "sla.ListBreaches": PEOPLE,
@@ -98,6 +102,7 @@ EXPECTED_WORKLOADS: dict[str, tuple[str, ...]] = {
     "routing.ValidateLocation": ("intake",),
     "routing.RequestTransfer": ("sla-worker",),
     "intake.ListGrievances": ("sla",),
+    "routing.GetOffice": ("sla-worker",),
     # Every door fetches identity's key set.
     "identity.GetJwks": ("intake", "sla"),
     **{f"routing.{m}": ("sla-worker", "identity", "intake")
@@ -109,7 +114,7 @@ EXPECTED_CLIENT = {
     "identity.IssueClientToken",
     *(f"intake.{m}" for m in ("FileGrievance", "GetGrievance", "ListGrievances", "GetTimeline", "AddAttachment",
                               "ListAttachments", "GetAttachmentContent", "GetDashboard")),
-    *(f"routing.{m}" for m in ("ListDepartments", "ListCategories", "GetCategory", "ListAreas")),
+    *(f"routing.{m}" for m in ("ListDepartments", "ListCategories", "GetCategory", "ListAreas", "GetOffice")),
     *(f"sla.{m}" for m in ("ListPolicies", "GetPolicy", "ComputeDeadline")),
 }  # fmt: skip
 CLIENT_SCOPES = ["grievances.file", "grievances.read", "masterdata.read", "policies.read"]

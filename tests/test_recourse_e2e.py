@@ -9,11 +9,14 @@ the call centre calls and records the call; the citizen reopens it; disposed a t
 watch (M4) and the DM lists the open item until the DSO's report; the DM's figures count it as "closed — not
 fixed", not as disposed.
 
-Not here yet (issue 10 stays open): appeals, hearings and their decision on the same number.
+A case under the Act (bpgra) walks the same way and then goes to appeal: the DM fixes the collectorate's hearing day
+and a hearing, the notice board shows it to anyone, the DM records the attendance, the absence counts in the weekly
+report, and only then decides (B4, B7, M3, M2).
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,10 +26,13 @@ from _suite import RunningSuite
 from test_desk_e2e import DM, DSO, PHULWARI, Desk
 
 from nivaran_common.testing import eventually
+from nivaran_common.timeutil import IST
 
 CALL_CENTRE = ("callcentre.patna", "dev-callcentre-patna-2026")
 # A phone of this test's own: the suite is shared, and OTP requests are limited per phone.
 PHONE = "9876510129"
+# S4: the service application's acknowledgement, a (tiny) PDF.
+ACKNOWLEDGEMENT = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 RESOLVED = {"kind": "resolved", "action_taken": "राशन कार्ड संख्या 10077 जारी / ration card 10077 issued"}
 
 
@@ -259,6 +265,8 @@ async def test_S4_a_service_delay_complaint_waits_for_the_limit_and_carries_its_
                     "application_number": "RTPS/PAT/2026/004471",
                     "applied_on": (today - timedelta(days=applied_days_ago)).isoformat(),
                     "status": "अंचल कार्यालय में लंबित / pending at the circle office",
+                    "acknowledgement_pdf": base64.b64encode(ACKNOWLEDGEMENT).decode(),
+                    "acknowledgement_file_name": "RTPS-004471-receipt.pdf",
                 }
             return body
 
@@ -275,6 +283,11 @@ async def test_S4_a_service_delay_complaint_waits_for_the_limit_and_carries_its_
         [error] = early.json()["errors"]
         assert error["field"] == "service_application.applied_on"
         assert "21 days" in error["detail"]
+        unacknowledged = complaint(30)
+        del unacknowledged["service_application"]["acknowledgement_pdf"]
+        no_pdf = await file(unacknowledged)
+        assert no_pdf.status_code == 422, no_pdf.text
+        assert [e["field"] for e in no_pdf.json()["errors"]] == ["service_application.acknowledgement_pdf"]
         late = await file(complaint(30))
         assert late.status_code == 201, late.text
         filed = late.json()
@@ -288,6 +301,10 @@ async def test_S4_a_service_delay_complaint_waits_for_the_limit_and_carries_its_
             return (await http.get(f"/v1/grievances/{number}", headers=adc)).status_code == 200
 
         await eventually(with_the_adc)
+        files = await http.get(f"/v1/grievances/{number}/attachments", headers=adc)
+        assert files.status_code == 200, files.text
+        [receipt] = files.json()["attachments"]  # S4: the acknowledgement travels with the complaint
+        assert (receipt["file_name"], receipt["content_type"]) == ("RTPS-004471-receipt.pdf", "application/pdf")
         reply = {
             "reply": "आवेदक से बात कर आरटीपीएस काउंटर पर पुनः आवेदन कराया / applied again at the RTPS counter",
             "called_on": today.isoformat(),
@@ -309,8 +326,8 @@ async def test_B4_H3_a_case_under_the_act_returns_twice_then_is_appealed_and_dec
     suite: RunningSuite,
 ) -> None:
     """The issue's walk on one registration number: closed, the feedback contradicts it and it returns; closed
-    again, reopened, closed; then a first appeal to the DM and the DM's decision in Form-3's fields. (Hearings and
-    their attendance, B7 and M3, are not built yet.)"""
+    again, reopened, closed; then a first appeal to the DM, a hearing with the public authority's attendance (B7,
+    M3), and the DM's decision in Form-3's fields."""
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
         desk = Desk(http)
         phone = "9876510141"
@@ -353,13 +370,58 @@ async def test_B4_H3_a_case_under_the_act_returns_twice_then_is_appealed_and_dec
         decision = {"decision": "allowed", "findings": "स्थल जाँच में दीवार पाई गई / the wall was found on site",
                     "directions": "15 दिनों में हटाएँ / remove it in 15 days"}  # fmt: skip
         await desk.act(adc, number, "appeals/decision", decision, status=403)
+        unheard = await desk.act(dm, number, "appeals/decision", decision, status=409)
+        assert "heard" in unheard["detail"]
+        await hearing_held(http, desk, dm, number)
         decided = await desk.act(dm, number, "appeals/decision", decision)
         assert decided["status"] == "disposed"
 
         case = await desk.case(number, citizen)
         assert case["registration_number"] == number
         events = [e["event_type"] for e in case["timeline"]]
-        for expected in ("unresolved", "reopened", "appeal_filed", "appeal_decided"):
+        walk = ("unresolved", "reopened", "appeal_filed", "hearing_scheduled", "hearing_held", "appeal_decided")
+        for expected in walk:
             assert expected in events, (expected, events)
         assert events.count("disposed") == 3
         assert case["returns"] == 2
+
+
+COLLECTORATE = "OFF-PAT-COLLECTORATE"  # the DM's office (data/demo/positions.yaml)
+ADC_POST = "POS-REV-PAT-ADDL-COLLECTOR"
+
+
+async def hearing_held(http: httpx.AsyncClient, desk: Desk, dm: dict[str, str], number: str) -> None:
+    """B7 / M3 / M2: the DM fixes the collectorate's hearing day as today (rule 6; so the walk need not wait for a
+    weekday) and a hearing of the appeal today; the public notice board (Form-4) shows it with no personal data; the
+    DM records it heard with the ADC (whose decision is appealed) absent, and the weekly report counts the absence."""
+    today = datetime.now(IST).date()
+    weekday = today.strftime("%A").lower()
+    fixed = await http.put(f"/v1/offices/{COLLECTORATE}/hearing-day", json={"weekday": weekday}, headers=dm)
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["hearing_day"] == weekday
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    off_day = await desk.act(dm, number, "hearings", {"held_on": tomorrow, "at": "11:00"}, status=409)
+    assert weekday.capitalize() in off_day["detail"]
+    await desk.act(dm, number, "hearings", {"held_on": today.isoformat(), "at": "11:00"})
+
+    board = await http.get(f"/v1/offices/{COLLECTORATE}/notice-board")  # no sign-in: a public notice board
+    assert board.status_code == 200, board.text
+    assert (board.json()["form"], board.json()["office"]["hearing_day"]) == ("Form-4", weekday)
+    [entry] = [h for h in board.json()["hearings"] if h["registration_number"] == number]
+    assert (entry["stage"], entry["status"], entry["held_on"]) == ("first", "scheduled", today.isoformat())
+    assert entry["public_authority"]["en"] == "Additional Collector, Patna"
+    assert "रामेश्वर" not in board.text  # the complainant's name is not on a public board
+
+    attendance = {"outcome": "heard", "complainant_present": True, "public_authority_present": False,
+                  "proceedings": "परिवादी को सुना गया; अपर समाहर्ता अनुपस्थित / the ADC absent"}  # fmt: skip
+    await desk.act(dm, number, "hearings/H1/attendance", attendance)
+    await desk.act(dm, number, "hearings/H1/attendance", attendance, status=409)  # recorded once
+
+    async def absence_counted() -> bool:
+        report = await http.get("/v1/reports/hearing-absences", headers=dm)
+        assert report.status_code == 200, report.text
+        return any(r["position_id"] == ADC_POST and r["absences"] >= 1 for r in report.json()["authorities"])
+
+    await eventually(absence_counted)
+    after = await http.get(f"/v1/offices/{COLLECTORATE}/notice-board", params={"from_date": today.isoformat()})
+    assert [h["status"] for h in after.json()["hearings"] if h["registration_number"] == number] == ["heard"]

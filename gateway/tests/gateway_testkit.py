@@ -336,6 +336,20 @@ POSITIONS = {
     )
 }
 DM_OF = {"PAT": "pos-pat-dm", "GAY": "pos-gay-dm"}
+# B7: offices with their district and the posts in them; the collectorate of Patna hears cases on Wednesdays.
+OFFICES = {
+    "OFF-PAT-COLLECTORATE": ("PAT", {"pos-pat-dm"}, 3),
+    "OFF-REV-PAT": ("PAT", {"pos-pat-l1"}, 0),
+    "OFF-REV-GAY": ("GAY", {"pos-gay-l1"}, 0),
+}
+
+
+def token_claims(context: Any) -> dict[str, Any]:
+    """The claims of the bearer token the gateway forwarded (the fakes have no door; the token is the testkit's)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and str(value).startswith("Bearer "):
+            return dict(jwt.decode(str(value).removeprefix("Bearer "), SIGNING_KEY).claims)
+    return {}
 
 
 def _category(code: str, department: str, en: str, hi: str, *, is_other: bool = False) -> routing_pb2.Category:
@@ -360,6 +374,7 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
             )
         }
         self.category_actors: list[common_pb2.Actor] = []
+        self.hearing_days: dict[str, tuple[str, set[str], int]] = {}
         now = to_timestamp(datetime(2026, 3, 3, 5, 0, tzinfo=UTC))
         self.transfers: dict[str, tuple[str, routing_pb2.TransferRequest]] = {
             "tr-pat-1": (
@@ -422,6 +437,29 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
         position = self.positions.get(actor.position_id)
         if actor.role != "SECRETARY" or position is None or position.department_code != department:
             raise PermissionDenied(f"only the secretary of {department} may change its categories")
+
+    def _office(self, office_id: str) -> routing_pb2.Office:
+        if office_id not in OFFICES:
+            raise NotFound(f"no office {office_id}")
+        district, _, weekday = self.hearing_days.get(office_id, OFFICES[office_id])
+        return routing_pb2.Office(
+            id=office_id, area_code=district, name=text(office_id, office_id), hearing_weekday=weekday
+        )
+
+    async def GetOffice(self, request: Any, context: Any) -> routing_pb2.Office:  # noqa: N802
+        return self._office(request.office_id)
+
+    async def SetHearingDay(self, request: Any, context: Any) -> routing_pb2.Office:  # noqa: N802
+        """As routing's: an officer holding a post in the office, or the DM of its district."""
+        office = self._office(request.office_id)
+        district, posts, _ = OFFICES[request.office_id]
+        claims = token_claims(context)
+        in_office = bool(posts & set(claims.get("positions", [])))
+        its_dm = "DM" in claims.get("roles", []) and claims.get("district") == district
+        if not (in_office or its_dm):
+            raise PermissionDenied("only the office's officers or its district's DM")
+        self.hearing_days[office.id] = (district, posts, request.weekday)
+        return self._office(office.id)
 
     async def CreateCategory(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
         self._require_secretary(request.actor, request.category.department_code)
@@ -761,6 +799,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.hold: asyncio.Event | None = None
         self.attachments: dict[str, list[tuple[intake_pb2.Attachment, bytes]]] = {}
         self.camps: list[intake_pb2.Camp] = []
+        self.absence_requests: list[intake_pb2.ListHearingAbsencesRequest] = []
         self.attachment_requests: list[intake_pb2.AddAttachmentRequest] = []
         self.attachment_keys: dict[str, intake_pb2.Attachment] = {}
 
@@ -1053,6 +1092,33 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
             camps=[c for c in self.camps if not request.district_code or c.district_code == request.district_code]
         )
 
+    async def ListNoticeBoard(  # noqa: N802
+        self, request: intake_pb2.ListNoticeBoardRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.NoticeBoard:
+        """One hearing of case A on the collectorate's board."""
+        if request.office_id != "OFF-PAT-COLLECTORATE":
+            return intake_pb2.NoticeBoard()
+        notice = intake_pb2.HearingNotice(
+            hearing_id="H1", registration_number="BR-PAT-2026-0100001-7", stage="first", held_on="2026-12-09",
+            at="11:00", venue=text("Collectorate, Patna", "समाहरणालय, पटना"), office_id=request.office_id,
+            office_name=text("Collectorate, Patna", "समाहरणालय, पटना"),
+            hearing_officer_title=text("District Magistrate, Patna", "जिलाधिकारी, पटना"),
+            public_authority_title=text("Additional Collector, Patna", "अपर समाहर्ता, पटना"), status="scheduled",
+        )  # fmt: skip
+        return intake_pb2.NoticeBoard(hearings=[notice])
+
+    async def ListHearingAbsences(  # noqa: N802
+        self, request: intake_pb2.ListHearingAbsencesRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.HearingAbsences:
+        """As intake's: of the district asked for (the DM's own, which the gateway takes from the token)."""
+        self.absence_requests.append(request)
+        return intake_pb2.HearingAbsences(
+            district_code=request.district_code, from_date="2026-11-27", to_date="2026-12-03", total_hearings=2,
+            total_absences=1, public_authorities=[intake_pb2.PublicAuthorityAttendance(
+                position_id=f"pos-{request.district_code.lower()}-l1", title=text("L1", "L1"), hearings=2, absences=1
+            )],
+        )  # fmt: skip
+
 
 # --- notify -------------------------------------------------------------------------------------------------------
 
@@ -1269,6 +1335,8 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             dm_position_id=dm,
             commissioner_position_id=self.commissioner_of.get(dm, ""),
             district_code=grievance.location.district_code,
+            # B7: the fake keeps no pending appeal, so the case's own post hears it.
+            hearing_position_id=grievance.assignment.position_id,
         )
         caller = Caller(
             account_id=request.caller.account_id,

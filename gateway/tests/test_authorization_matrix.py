@@ -155,6 +155,17 @@ def own_breaches(role: str, response: Any, rig: Rig) -> None:
     assert listed == BREACH_SCOPE[role], role
 
 
+def board_without_personal_data(response: Any) -> None:
+    board = response.json()
+    assert (board["form"], board["office"]["hearing_day"]) == ("Form-4", "wednesday")
+    assert [h["registration_number"] for h in board["hearings"]] == [CASE_A]
+    assert not {"complainant", "description", "phone"} & set(board["hearings"][0])
+
+
+def own_district_absences(role: str, response: Any) -> None:
+    assert response.json()["district_code"] == PERSONAS[role].claims["district"]
+
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 ATTACHMENT_A = "0b1e4f3c-5d6a-4b7c-8d9e-0f1a2b3c4d5e"
 
@@ -455,6 +466,33 @@ ROWS: list[Row] = [
         f"/v1/grievances/{CASE_A}/appeals/decision",
         only({"officer_a": 403, "dm_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
         headers=ACT_KEY, body={"decision": "allowed", "findings": "अभिलेख अधूरा सुधारा गया / partly corrected"},
+    ),
+    Row(
+        # B7: the officer who hears the case now (its post's holder; the fake keeps no pending appeal).
+        "schedule-hearing", "POST /v1/grievances/{registration_number}/hearings", "POST",
+        f"/v1/grievances/{CASE_E}/hearings", HOLDER_OF_D, headers=ACT_KEY,
+        body={"held_on": "2026-12-09", "at": "11:00", "public_authority_position_id": "pos-co-bihta"},
+    ),
+    Row(
+        "record-hearing", "POST /v1/grievances/{registration_number}/hearings/{hearing_id}/attendance", "POST",
+        f"/v1/grievances/{CASE_E}/hearings/H1/attendance", HOLDER_OF_D, headers=ACT_KEY,
+        body={"outcome": "heard", "complainant_present": True, "public_authority_present": False,
+              "proceedings": "दोनों पक्ष सुने गए / both sides heard"},
+    ),
+    Row(
+        # B7 rule 6: the office's officers or its district's DM fix its hearing day (officer_a sits in another office).
+        "set-hearing-day", "PUT /v1/offices/{office_id}/hearing-day", "PUT",
+        "/v1/offices/OFF-PAT-COLLECTORATE/hearing-day", only({"dm_a": 200}), body={"weekday": "wednesday"},
+    ),
+    Row(
+        "notice-board", "GET /v1/offices/{office_id}/notice-board", "GET",
+        "/v1/offices/OFF-PAT-COLLECTORATE/notice-board",
+        everyone(200), check=lambda role, response, rig: board_without_personal_data(response),
+    ),
+    Row(
+        # M2 / M3: a DM, of their own district (taken from the token).
+        "hearing-absences", "GET /v1/reports/hearing-absences", "GET", "/v1/reports/hearing-absences",
+        only({"dm_a": 200, "dm_b": 200}), check=lambda role, response, rig: own_district_absences(role, response),
     ),
     Row(
         "mark-duplicate", "POST /v1/grievances/{registration_number}/duplicate-of", "POST",

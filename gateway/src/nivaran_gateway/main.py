@@ -38,6 +38,7 @@ from nivaran_gateway.routes import (
     dashboard,
     grievances,
     health,
+    hearings,
     notices,
     officers,
     recourse,
@@ -169,6 +170,7 @@ def create_app(
     app.include_router(acts.router)
     app.include_router(recourse.router)
     app.include_router(appeals.router)
+    app.include_router(hearings.router)
     app.include_router(service_delay.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)

@@ -72,23 +72,25 @@ class IntakeHarness:
     sessions: async_sessionmaker[AsyncSession]
 
 
-@pytest_asyncio.fixture
-async def intake(database_url: str) -> AsyncIterator[IntakeHarness]:
-    await upgrade_async(SERVICE_ROOT, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    router, starter = FakeRouter(), FakeStarter()
-    service = IntakeService(sessions, router, starter, state_code="BR", aadhaar_key=AADHAAR_KEY)
-    yield IntakeHarness(service, router, starter, sessions)
-    await engine.dispose()
-
-
 ATTACHMENT_LIMIT = 64 * 1024
 
 
 @pytest_asyncio.fixture
-async def attachments(intake: IntakeHarness, tmp_path: Path) -> AttachmentService:
-    """Attachments of the harness's cases, with their bytes in a folder of this test (and a 64 KiB limit)."""
-    return AttachmentService(
-        intake.sessions, LocalBlobStore(tmp_path / "blobs"), AttachmentLimits(max_bytes=ATTACHMENT_LIMIT)
+async def intake(database_url: str, tmp_path: Path) -> AsyncIterator[IntakeHarness]:
+    await upgrade_async(SERVICE_ROOT, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    router, starter = FakeRouter(), FakeStarter()
+    files = AttachmentService(
+        sessions, LocalBlobStore(tmp_path / "blobs"), AttachmentLimits(max_bytes=ATTACHMENT_LIMIT)
     )
+    service = IntakeService(sessions, router, starter, state_code="BR", aadhaar_key=AADHAAR_KEY, attachments=files)
+    yield IntakeHarness(service, router, starter, sessions)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def attachments(intake: IntakeHarness) -> AttachmentService:
+    """Attachments of the harness's cases, with their bytes in a folder of this test (and a 64 KiB limit): the same
+    service that stores a filing's acknowledgement (S4)."""
+    return intake.service.attachments

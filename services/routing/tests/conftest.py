@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
-from nivaran_common.grpc_server import build_server
+from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.migrations import upgrade_async
 from nivaran_common.testing import MigratedTemplates
 from nivaran_routing import SERVICE_ROOT
 from nivaran_routing.main import binding
+from nivaran_routing.offices import OfficeService
 from nivaran_routing.service import RoutingService
 
 DEMO = SERVICE_ROOT.parents[1] / "data" / "demo"
@@ -27,13 +28,19 @@ TODAY = date(2026, 11, 23)
 @dataclass
 class Routing:
     service: RoutingService
+    offices: OfficeService
     sessions: async_sessionmaker[AsyncSession]
+
+    def binding(self) -> ServiceBinding:
+        """The servicer over these use cases, to mount on a server."""
+        return binding(self.service, self.offices)
 
 
 async def _routing_over(database_url: str) -> tuple[Routing, AsyncEngine]:
     engine = create_engine(database_url)
     sessions = session_factory(engine)
-    return Routing(RoutingService(sessions, today=lambda: TODAY), sessions), engine
+    service = RoutingService(sessions, today=lambda: TODAY)
+    return Routing(service, OfficeService(sessions, today=lambda: TODAY), sessions), engine
 
 
 @pytest_asyncio.fixture
@@ -66,7 +73,7 @@ async def demo(database_url: str, migrated_templates: MigratedTemplates) -> Asyn
 @pytest_asyncio.fixture
 async def stub(demo: Routing) -> AsyncIterator[routing_pb2_grpc.RoutingServiceStub]:
     """A client of an in-process routing server holding the demo data."""
-    server, port, _ = await build_server([binding(demo.service)], "127.0.0.1", 0)
+    server, port, _ = await build_server([demo.binding()], "127.0.0.1", 0)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield routing_pb2_grpc.RoutingServiceStub(channel)
     await server.stop(None)

@@ -9,7 +9,6 @@ import grpc
 from nivaran.common.v1 import common_pb2
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran_common.grpc_server import build_server
-from nivaran_routing.main import binding
 from nivaran_routing.store import RoutingStore
 
 from .conftest import DEMO, Routing
@@ -31,7 +30,7 @@ async def test_S8_S5_demo_data_loads_and_every_category_resolves_to_an_l1_in_pat
     report = await routing.service.loader.load_folder(DEMO)
     assert report.errors == []
 
-    server, port, _ = await build_server([binding(routing.service)], "127.0.0.1", 0)
+    server, port, _ = await build_server([routing.binding()], "127.0.0.1", 0)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = routing_pb2_grpc.RoutingServiceStub(channel)

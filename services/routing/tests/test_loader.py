@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nivaran_common.errors import InvalidArgument
+from nivaran_common.errors import InvalidArgument, NotFound
 from nivaran_routing.domain import Location, RowError
 from nivaran_routing.main import load_seed
 from nivaran_routing.store import RoutingStore
@@ -267,3 +267,38 @@ def test_cli_loads_the_demo_folder_and_exits_non_zero_on_errors(tmp_path: Path) 
         [*command, str(tmp_path / "nope"), "--database-url", url], capture_output=True, text=True, check=False
     )
     assert missing.returncode == 2
+
+
+async def test_B7_hearing_weekday_takes_a_number_or_an_english_day_name(demo: Routing) -> None:
+    spellings = ["wednesday", "Wed", "THURS", "7", "1", " sun ", "friday", "Tue", ""]
+    content = "id,department_code,name_en,name_hi,area_code,hearing_weekday\n" + "".join(
+        f"OFF-FOOD-PAT-T{i},FOOD,Test office {i},परीक्षण कार्यालय {i},PAT,{day}\n" for i, day in enumerate(spellings)
+    )
+
+    report = await demo.service.import_master_data("csv", "offices", content.encode(), dry_run=False)
+
+    assert report.errors == []
+    days = [(await demo.offices.get_office(f"OFF-FOOD-PAT-T{i}")).hearing_weekday for i in range(len(spellings))]
+    assert days == [3, 3, 4, 7, 1, 7, 5, 2, None]
+
+
+async def test_B7_a_bad_hearing_weekday_is_a_row_error_naming_the_column(demo: Routing) -> None:
+    report = await demo.service.import_master_data(
+        "yaml",
+        "offices",
+        """offices:
+  - {id: OFF-A, department_code: FOOD, area_code: PAT, name_en: A, name_hi: अ, hearing_weekday: 0}
+  - {id: OFF-B, department_code: FOOD, area_code: PAT, name_en: B, name_hi: ब, hearing_weekday: 8}
+  - {id: OFF-C, department_code: FOOD, area_code: PAT, name_en: C, name_hi: स, hearing_weekday: someday}
+  - {id: OFF-D, department_code: FOOD, area_code: PAT, name_en: D, name_hi: द, hearing_weekday: we}
+  - {id: OFF-E, department_code: FOOD, area_code: PAT, name_en: E, name_hi: ई, hearing_weekday: true}
+  - {id: OFF-F, department_code: FOOD, area_code: PAT, name_en: F, name_hi: फ, hearing_weekday: wednesday}
+""".encode(),
+        dry_run=False,
+    )
+
+    assert [(e.row, e.field) for e in report.errors] == [(row, "offices.hearing_weekday") for row in (2, 3, 4, 5, 6)]
+    assert all("1-7" in e.message and " / " in e.message for e in report.errors)
+    assert report.rows_accepted == 0
+    with pytest.raises(NotFound):
+        await demo.offices.get_office("OFF-F")

@@ -79,9 +79,17 @@ CHAIN = ["pos-dso-pat", "pos-dm-pat", "pos-comm-patna", "pos-osd-cs", "pos-cs"]
 DEPARTMENTS = frozenset(department for _, department, _, _ in POSITIONS.values() if department)
 
 
+# B7: every office hears cases on Wednesdays, but the Circle Officer's has fixed no hearing day.
+HEARING_WEEKDAY = 3
+NO_HEARING_DAY = frozenset({"pos-rev-co"})
+
+
 def position_ref(position_id: str) -> PositionRef:
     role, department, en, hi = POSITIONS[position_id]
-    return PositionRef(position_id, f"office-of-{position_id}", department, Localized(en, hi), Localized(en, hi), role)
+    weekday = 0 if position_id in NO_HEARING_DAY else HEARING_WEEKDAY
+    return PositionRef(
+        position_id, f"office-of-{position_id}", department, Localized(en, hi), Localized(en, hi), role, weekday
+    )
 
 
 @dataclass

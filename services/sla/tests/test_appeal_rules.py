@@ -14,6 +14,7 @@ from nivaran_common.casework import PERMISSION_DENIED
 from nivaran_sla.case_inputs import AppealDecisionInput, AppealInput
 from nivaran_sla.domain import UPDATE_APPEAL, UPDATE_DECIDE_APPEAL, UPDATE_DISPOSE, CaseStatus, DisposeInput
 
+from .hearing_steps import heard
 from .test_acts_rules import COMMISSIONER, DM, DSO, OSD, RAM, SITA, act, refused
 from .test_rules import DAY, MINUTE, Case, case_input, case_runner, time_skipping_server
 
@@ -64,6 +65,7 @@ async def test_B4_first_second_appeal_and_revision_on_one_registration_number_ea
         assert record.current_deadline is not None  # the authority's 30 days
         told = [n for n in case.notices("appeal_filed") if n.recipient.position_id == authority]
         assert len(told) == 1
+        await heard(case, caller)  # B7: the authority hears the appeal first
         decided = await act(case, UPDATE_DECIDE_APPEAL, decision(caller))
         assert decided.status is CaseStatus.DISPOSED
         form3 = case.fake.transitions("appeal_decided")[-1].payload
@@ -95,6 +97,7 @@ async def test_B4_an_appeal_is_refused_out_of_order_out_of_time_or_by_another(ru
     assert not_the_authority.type == PERMISSION_DENIED
     bad = await refused(case, UPDATE_DECIDE_APPEAL, decision(DM, outcome="maybe"))
     assert "allowed or dismissed" in str(bad)
+    await heard(case, DM)
     await act(case, UPDATE_DECIDE_APPEAL, decision(DM, outcome="dismissed"))
     await case.advance(30 * DAY + MINUTE)  # past the second appeal's 30 days: the lifecycle has ended
     result = await case.handle.result()

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from google.protobuf.json_format import MessageToDict
-from pydantic import BaseModel, Field
+from pydantic import Base64Bytes, BaseModel, Field
 
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2
@@ -110,6 +110,24 @@ class ServiceApplicationIn(_Input):
         )
 
 
+class ServiceDelayApplicationIn(ServiceApplicationIn):
+    """S4: the service application of a service-delay complaint, with its acknowledgement PDF."""
+
+    acknowledgement_pdf: Base64Bytes | None = Field(
+        default=None,
+        description="S4: the application's acknowledgement, a PDF, base64-encoded (required; intake checks that it "
+        "is a PDF within the attachment size limit and keeps it as the case's attachment)",
+    )
+    acknowledgement_file_name: Text = Field(default="acknowledgement.pdf", max_length=200)
+
+    def to_proto(self) -> intake_pb2.ServiceApplication:
+        """The proto message, with the PDF."""
+        application = super().to_proto()
+        application.acknowledgement_pdf = self.acknowledgement_pdf or b""
+        application.acknowledgement_file_name = self.acknowledgement_file_name
+        return application
+
+
 class ServiceApplicationView(BaseModel):
     application_number: str
     applied_on: str
@@ -132,10 +150,11 @@ class GrievanceFiling(_Input):
         max_length=36,
         description="S1: the camp this application is for (GET /v1/camps); the case then runs the sahyog_camp track",
     )
-    service_application: ServiceApplicationIn | None = Field(
+    service_application: ServiceDelayApplicationIn | None = Field(
         default=None,
         description="S4: required for a complaint that a notified service was not delivered in time (a category on "
-        "the rts_auto_appeal track), once its time limit has passed since `applied_on`; refused elsewhere",
+        "the rts_auto_appeal track), once its time limit has passed since `applied_on`, with the application's "
+        "acknowledgement PDF (`acknowledgement_pdf`, base64); refused elsewhere",
     )
 
     def to_proto(self, idempotency_key: str) -> intake_pb2.FileGrievanceRequest:

@@ -44,6 +44,10 @@ class Act(StrEnum):
     # B4: the complainant appeals an ended case (first, second, revision); the appellate authority decides.
     APPEAL = "appeal"
     DECIDE_APPEAL = "decide_appeal"
+    # B7 / M3: the hearing officer (the case's PGRO, or the appellate authority while an appeal is pending) fixes a
+    # hearing on the office's hearing day, and records who attended.
+    SCHEDULE_HEARING = "schedule_hearing"
+    RECORD_HEARING = "record_hearing"
 
 
 class Authority(StrEnum):
@@ -58,6 +62,9 @@ class Authority(StrEnum):
     # H3: the complainant, or a call-centre operator (account role CALL_CENTRE) of the case's district
     COMPLAINANT_OR_CALL_CENTRE = "complainant_or_call_centre"
     APPELLATE = "appellate"  # holds the post of the authority the pending appeal went to (B4)
+    # B7: holds the post that hears the case now: the appellate authority while an appeal is pending, else the
+    # post the case is at
+    HEARING_OFFICER = "hearing_officer"
 
 
 ACT_AUTHORITY: dict[Act, Authority] = {
@@ -82,6 +89,8 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.INTERIM_REPLY: Authority.CASE_HOLDER,
     Act.APPEAL: Authority.COMPLAINANT,
     Act.DECIDE_APPEAL: Authority.APPELLATE,
+    Act.SCHEDULE_HEARING: Authority.HEARING_OFFICER,
+    Act.RECORD_HEARING: Authority.HEARING_OFFICER,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.
@@ -122,6 +131,7 @@ class CaseParties:
     commissioner_position_id: str = ""
     district_code: str = ""
     appellate_position_id: str = ""
+    hearing_position_id: str = ""
 
 
 class NotPermitted(Exception):
@@ -136,6 +146,7 @@ _WHOSE = {
     Authority.DISTRICT_DM: ("the District Magistrate of the case's district", "मामले के जिले के जिलाधिकारी"),
     Authority.COMMISSIONER: ("the Divisional Commissioner above the DM", "प्रमंडलीय आयुक्त"),
     Authority.APPELLATE: ("the appellate authority of the pending appeal", "लंबित अपील के अपीलीय प्राधिकार"),
+    Authority.HEARING_OFFICER: ("the officer who hears the case now", "मामले की सुनवाई करने वाले पदाधिकारी"),
     Authority.COMPLAINANT_OR_CALL_CENTRE: (
         "the complainant or the call centre of the case's district",
         "शिकायतकर्ता या मामले के जिले का कॉल सेंटर",
@@ -151,6 +162,7 @@ def _post_of(authority: Authority, parties: CaseParties) -> str:
         Authority.DISTRICT_DM: parties.dm_position_id,
         Authority.COMMISSIONER: parties.commissioner_position_id,
         Authority.APPELLATE: parties.appellate_position_id,
+        Authority.HEARING_OFFICER: parties.hearing_position_id,
     }.get(authority, "")
 
 

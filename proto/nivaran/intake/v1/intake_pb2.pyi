@@ -354,25 +354,242 @@ class ServiceApplication(_message.Message):
     APPLICATION_NUMBER_FIELD_NUMBER: _builtins.int
     APPLIED_ON_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGEMENT_PDF_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGEMENT_FILE_NAME_FIELD_NUMBER: _builtins.int
     application_number: _builtins.str
     applied_on: _builtins.str
     """YYYY-MM-DD."""
     status: _builtins.str
     """The application's status as the department's system shows it."""
+    acknowledgement_pdf: _builtins.bytes
+    """The application's acknowledgement (a PDF by its magic bytes, at most the attachment size limit), required at
+    filing. Stored as a `filing` attachment of the new case, in the same transaction; never returned here on read
+    (ListAttachments / GetAttachmentContent serve it).
+    """
+    acknowledgement_file_name: _builtins.str
+    """Optional; sanitised like any attachment's name (default "service-acknowledgement.pdf")."""
     def __init__(
         self,
         *,
         application_number: _builtins.str = ...,
         applied_on: _builtins.str = ...,
         status: _builtins.str = ...,
+        acknowledgement_pdf: _builtins.bytes = ...,
+        acknowledgement_file_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_number", b"application_number", "applied_on", b"applied_on", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement_file_name", b"acknowledgement_file_name", "acknowledgement_pdf", b"acknowledgement_pdf", "application_number", b"application_number", "applied_on", b"applied_on", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ServiceApplication: _TypeAlias = ServiceApplication  # noqa: Y015
+
+@_typing.final
+class ListNoticeBoardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    """The office whose board it is; required."""
+    from_date: _builtins.str
+    """YYYY-MM-DD; empty: today in India."""
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_date", b"from_date", "office_id", b"office_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNoticeBoardRequest: _TypeAlias = ListNoticeBoardRequest  # noqa: Y015
+
+@_typing.final
+class NoticeBoard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEARINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hearings(self) -> _containers.RepeatedCompositeFieldContainer[Global___HearingNotice]:
+        """By held_on, then at."""
+
+    def __init__(
+        self,
+        *,
+        hearings: _abc.Iterable[Global___HearingNotice] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hearings", b"hearings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NoticeBoard: _TypeAlias = NoticeBoard  # noqa: Y015
+
+@_typing.final
+class HearingNotice(_message.Message):
+    """B7 (Form-4): one hearing as the office's public notice board shows it. Deliberately no complainant name, phone,
+    address or description: the board is public, and the registration number tells the complainant which is theirs.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEARING_ID_FIELD_NUMBER: _builtins.int
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    HELD_ON_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    HEARING_OFFICER_TITLE_FIELD_NUMBER: _builtins.int
+    PUBLIC_AUTHORITY_TITLE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    hearing_id: _builtins.str
+    """Unique within the case."""
+    registration_number: _builtins.str
+    stage: _builtins.str
+    """complaint, first, second or revision."""
+    held_on: _builtins.str
+    """YYYY-MM-DD."""
+    at: _builtins.str
+    """HH:MM, India time."""
+    office_id: _builtins.str
+    status: _builtins.str
+    """scheduled, heard or adjourned."""
+    @_builtins.property
+    def venue(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def office_name(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def hearing_officer_title(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def public_authority_title(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        hearing_id: _builtins.str = ...,
+        registration_number: _builtins.str = ...,
+        stage: _builtins.str = ...,
+        held_on: _builtins.str = ...,
+        at: _builtins.str = ...,
+        venue: _common_pb2.LocalizedText | None = ...,
+        office_id: _builtins.str = ...,
+        office_name: _common_pb2.LocalizedText | None = ...,
+        hearing_officer_title: _common_pb2.LocalizedText | None = ...,
+        public_authority_title: _common_pb2.LocalizedText | None = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hearing_officer_title", b"hearing_officer_title", "office_name", b"office_name", "public_authority_title", b"public_authority_title", "venue", b"venue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "hearing_id", b"hearing_id", "hearing_officer_title", b"hearing_officer_title", "held_on", b"held_on", "office_id", b"office_id", "office_name", b"office_name", "public_authority_title", b"public_authority_title", "registration_number", b"registration_number", "stage", b"stage", "status", b"status", "venue", b"venue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HearingNotice: _TypeAlias = HearingNotice  # noqa: Y015
+
+@_typing.final
+class ListHearingAbsencesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    """Empty: the calling DM's district; any other district than the DM's is refused."""
+    from_date: _builtins.str
+    """YYYY-MM-DD, both inclusive; empty: the 7 days ending today in India."""
+    to_date: _builtins.str
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "from_date", b"from_date", "to_date", b"to_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListHearingAbsencesRequest: _TypeAlias = ListHearingAbsencesRequest  # noqa: Y015
+
+@_typing.final
+class HearingAbsences(_message.Message):
+    """M3 / M2: attendance of public authorities at the hearings held (heard or adjourned) in the period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLIC_AUTHORITIES_FIELD_NUMBER: _builtins.int
+    TOTAL_HEARINGS_FIELD_NUMBER: _builtins.int
+    TOTAL_ABSENCES_FIELD_NUMBER: _builtins.int
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    total_hearings: _builtins.int
+    total_absences: _builtins.int
+    district_code: _builtins.str
+    """The district and period counted (the defaults filled in)."""
+    from_date: _builtins.str
+    to_date: _builtins.str
+    @_builtins.property
+    def public_authorities(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicAuthorityAttendance]:
+        """Most absences first, then most hearings, then position_id."""
+
+    def __init__(
+        self,
+        *,
+        public_authorities: _abc.Iterable[Global___PublicAuthorityAttendance] | None = ...,
+        total_hearings: _builtins.int = ...,
+        total_absences: _builtins.int = ...,
+        district_code: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "from_date", b"from_date", "public_authorities", b"public_authorities", "to_date", b"to_date", "total_absences", b"total_absences", "total_hearings", b"total_hearings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HearingAbsences: _TypeAlias = HearingAbsences  # noqa: Y015
+
+@_typing.final
+class PublicAuthorityAttendance(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    HEARINGS_FIELD_NUMBER: _builtins.int
+    ABSENCES_FIELD_NUMBER: _builtins.int
+    position_id: _builtins.str
+    hearings: _builtins.int
+    """Hearings held with this post as the public authority."""
+    absences: _builtins.int
+    """Of those, the hearings it did not attend (public_authority_present false)."""
+    @_builtins.property
+    def title(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        position_id: _builtins.str = ...,
+        title: _common_pb2.LocalizedText | None = ...,
+        hearings: _builtins.int = ...,
+        absences: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["title", b"title"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absences", b"absences", "hearings", b"hearings", "position_id", b"position_id", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublicAuthorityAttendance: _TypeAlias = PublicAuthorityAttendance  # noqa: Y015
 
 @_typing.final
 class FileGrievanceResponse(_message.Message):

@@ -90,6 +90,16 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsResponse.FromString,
                 _registered_method=True)
+        self.ListNoticeBoard = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/ListNoticeBoard',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListNoticeBoardRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.NoticeBoard.FromString,
+                _registered_method=True)
+        self.ListHearingAbsences = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/ListHearingAbsences',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListHearingAbsencesRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.HearingAbsences.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -175,6 +185,23 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNoticeBoard(self, request, context):
+        """B7 (rule 8, Form-4): the public notice board of an office: its hearings from a day on (default today in India),
+        by day and time. Public, no sign-in. INVALID_ARGUMENT names office_id (required) or from_date (not YYYY-MM-DD).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHearingAbsences(self, request, context):
+        """M3 / M2: public authorities' attendance at the hearings held in a district in a period, per public authority
+        post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
+        INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +259,16 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.ListCamps,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsResponse.SerializeToString,
+            ),
+            'ListNoticeBoard': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNoticeBoard,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListNoticeBoardRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.NoticeBoard.SerializeToString,
+            ),
+            'ListHearingAbsences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHearingAbsences,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListHearingAbsencesRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.HearingAbsences.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -532,6 +569,60 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/ListCamps',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.ListCampsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNoticeBoard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/ListNoticeBoard',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ListNoticeBoardRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.NoticeBoard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHearingAbsences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/ListHearingAbsences',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ListHearingAbsencesRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.HearingAbsences.FromString,
             options,
             channel_credentials,
             insecure,

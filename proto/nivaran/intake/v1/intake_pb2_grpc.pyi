@@ -60,6 +60,15 @@ class IntakeServiceStub:
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
     ListCamps: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]
     """S1: camps from a day on (default today), soonest first; public."""
+    ListNoticeBoard: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListNoticeBoardRequest, _intake_pb2.NoticeBoard]
+    """B7 (rule 8, Form-4): the public notice board of an office: its hearings from a day on (default today in India),
+    by day and time. Public, no sign-in. INVALID_ARGUMENT names office_id (required) or from_date (not YYYY-MM-DD).
+    """
+    ListHearingAbsences: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListHearingAbsencesRequest, _intake_pb2.HearingAbsences]
+    """M3 / M2: public authorities' attendance at the hearings held in a district in a period, per public authority
+    post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
+    INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
+    """
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
@@ -93,6 +102,15 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
     ListCamps: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]  # type: ignore[assignment]
     """S1: camps from a day on (default today), soonest first; public."""
+    ListNoticeBoard: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListNoticeBoardRequest, _intake_pb2.NoticeBoard]  # type: ignore[assignment]
+    """B7 (rule 8, Form-4): the public notice board of an office: its hearings from a day on (default today in India),
+    by day and time. Public, no sign-in. INVALID_ARGUMENT names office_id (required) or from_date (not YYYY-MM-DD).
+    """
+    ListHearingAbsences: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListHearingAbsencesRequest, _intake_pb2.HearingAbsences]  # type: ignore[assignment]
+    """M3 / M2: public authorities' attendance at the hearings held in a district in a period, per public authority
+    post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
+    INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
+    """
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     """The system of record for grievances: registration, the timeline, reports, disposals, feedback, appeals."""
@@ -189,5 +207,26 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.ListCampsResponse, _abc.Awaitable[_intake_pb2.ListCampsResponse]]:
         """S1: camps from a day on (default today), soonest first; public."""
+
+    @_abc_1.abstractmethod
+    def ListNoticeBoard(
+        self,
+        request: _intake_pb2.ListNoticeBoardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.NoticeBoard, _abc.Awaitable[_intake_pb2.NoticeBoard]]:
+        """B7 (rule 8, Form-4): the public notice board of an office: its hearings from a day on (default today in India),
+        by day and time. Public, no sign-in. INVALID_ARGUMENT names office_id (required) or from_date (not YYYY-MM-DD).
+        """
+
+    @_abc_1.abstractmethod
+    def ListHearingAbsences(
+        self,
+        request: _intake_pb2.ListHearingAbsencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.HearingAbsences, _abc.Awaitable[_intake_pb2.HearingAbsences]]:
+        """M3 / M2: public authorities' attendance at the hearings held in a district in a period, per public authority
+        post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
+        INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
+        """
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

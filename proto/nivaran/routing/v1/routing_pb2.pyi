@@ -133,10 +133,13 @@ class Office(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
     AREA_CODE_FIELD_NUMBER: _builtins.int
+    HEARING_WEEKDAY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     department_code: _builtins.str
     level: Global___AreaLevel.ValueType
     area_code: _builtins.str
+    hearing_weekday: _builtins.int
+    """The weekly hearing day (B7) as an ISO weekday: 1 = Monday ... 7 = Sunday; 0 = not fixed."""
     @_builtins.property
     def name(self) -> _common_pb2.LocalizedText: ...
     def __init__(
@@ -147,10 +150,11 @@ class Office(_message.Message):
         name: _common_pb2.LocalizedText | None = ...,
         level: Global___AreaLevel.ValueType = ...,
         area_code: _builtins.str = ...,
+        hearing_weekday: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["area_code", b"area_code", "department_code", b"department_code", "id", b"id", "level", b"level", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["area_code", b"area_code", "department_code", b"department_code", "hearing_weekday", b"hearing_weekday", "id", b"id", "level", b"level", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -169,6 +173,7 @@ class Position(_message.Message):
     AREA_CODE_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
     OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    OFFICE_HEARING_WEEKDAY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     office_id: _builtins.str
     department_code: _builtins.str
@@ -177,6 +182,8 @@ class Position(_message.Message):
     reports_to_position_id: _builtins.str
     area_code: _builtins.str
     level: Global___AreaLevel.ValueType
+    office_hearing_weekday: _builtins.int
+    """The office's weekly hearing day (B7), ISO weekday 1-7, 0 = not fixed; so the lifecycle needs no second call."""
     @_builtins.property
     def title(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -195,10 +202,11 @@ class Position(_message.Message):
         area_code: _builtins.str = ...,
         level: Global___AreaLevel.ValueType = ...,
         office_name: _common_pb2.LocalizedText | None = ...,
+        office_hearing_weekday: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["office_name", b"office_name", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["area_code", b"area_code", "department_code", b"department_code", "id", b"id", "level", b"level", "office_id", b"office_id", "office_name", b"office_name", "reports_to_position_id", b"reports_to_position_id", "role", b"role", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["area_code", b"area_code", "department_code", b"department_code", "id", b"id", "level", b"level", "office_hearing_weekday", b"office_hearing_weekday", "office_id", b"office_id", "office_name", b"office_name", "reports_to_position_id", b"reports_to_position_id", "role", b"role", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -967,3 +975,45 @@ class ListTransferQueueResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTransferQueueResponse: _TypeAlias = ListTransferQueueResponse  # noqa: Y015
+
+@_typing.final
+class GetOfficeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["office_id", b"office_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetOfficeRequest: _TypeAlias = GetOfficeRequest  # noqa: Y015
+
+@_typing.final
+class SetHearingDayRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    WEEKDAY_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    weekday: _builtins.int
+    """ISO weekday: 1 = Monday ... 7 = Sunday."""
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+        weekday: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["office_id", b"office_id", "weekday", b"weekday"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetHearingDayRequest: _TypeAlias = SetHearingDayRequest  # noqa: Y015

@@ -126,6 +126,16 @@ class RoutingServiceStub:
                 request_serializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.ListTransferQueueRequest.SerializeToString,
                 response_deserializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.ListTransferQueueResponse.FromString,
                 _registered_method=True)
+        self.GetOffice = channel.unary_unary(
+                '/nivaran.routing.v1.RoutingService/GetOffice',
+                request_serializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.GetOfficeRequest.SerializeToString,
+                response_deserializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.Office.FromString,
+                _registered_method=True)
+        self.SetHearingDay = channel.unary_unary(
+                '/nivaran.routing.v1.RoutingService/SetHearingDay',
+                request_serializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.SetHearingDayRequest.SerializeToString,
+                response_deserializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.Office.FromString,
+                _registered_method=True)
 
 
 class RoutingServiceServicer:
@@ -247,6 +257,21 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOffice(self, request, context):
+        """One office, with the weekly hearing day it shows on its notice board (B7); NOT_FOUND for an unknown office.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetHearingDay(self, request, context):
+        """Fixes an office's weekly hearing day (B7). Only an officer holding a post of that office, or the DM of the
+        district the office lies in, may; anyone else gets PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoutingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -339,6 +364,16 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.ListTransferQueue,
                     request_deserializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.ListTransferQueueRequest.FromString,
                     response_serializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.ListTransferQueueResponse.SerializeToString,
+            ),
+            'GetOffice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOffice,
+                    request_deserializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.GetOfficeRequest.FromString,
+                    response_serializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.Office.SerializeToString,
+            ),
+            'SetHearingDay': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetHearingDay,
+                    request_deserializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.SetHearingDayRequest.FromString,
+                    response_serializer=nivaran_dot_routing_dot_v1_dot_routing__pb2.Office.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -829,6 +864,60 @@ class RoutingService:
             '/nivaran.routing.v1.RoutingService/ListTransferQueue',
             nivaran_dot_routing_dot_v1_dot_routing__pb2.ListTransferQueueRequest.SerializeToString,
             nivaran_dot_routing_dot_v1_dot_routing__pb2.ListTransferQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOffice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.routing.v1.RoutingService/GetOffice',
+            nivaran_dot_routing_dot_v1_dot_routing__pb2.GetOfficeRequest.SerializeToString,
+            nivaran_dot_routing_dot_v1_dot_routing__pb2.Office.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetHearingDay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.routing.v1.RoutingService/SetHearingDay',
+            nivaran_dot_routing_dot_v1_dot_routing__pb2.SetHearingDayRequest.SerializeToString,
+            nivaran_dot_routing_dot_v1_dot_routing__pb2.Office.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,12 @@ class RoutingServiceStub:
     """Moderator queue (S5)."""
     DecideTransfer: _grpc.UnaryUnaryMultiCallable[_routing_pb2.DecideTransferRequest, _routing_pb2.TransferRequest]
     ListTransferQueue: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ListTransferQueueRequest, _routing_pb2.ListTransferQueueResponse]
+    GetOffice: _grpc.UnaryUnaryMultiCallable[_routing_pb2.GetOfficeRequest, _routing_pb2.Office]
+    """One office, with the weekly hearing day it shows on its notice board (B7); NOT_FOUND for an unknown office."""
+    SetHearingDay: _grpc.UnaryUnaryMultiCallable[_routing_pb2.SetHearingDayRequest, _routing_pb2.Office]
+    """Fixes an office's weekly hearing day (B7). Only an officer holding a post of that office, or the DM of the
+    district the office lies in, may; anyone else gets PERMISSION_DENIED.
+    """
 
 @_typing.type_check_only
 class RoutingServiceAsyncStub(RoutingServiceStub):
@@ -91,6 +97,12 @@ class RoutingServiceAsyncStub(RoutingServiceStub):
     """Moderator queue (S5)."""
     DecideTransfer: _aio.UnaryUnaryMultiCallable[_routing_pb2.DecideTransferRequest, _routing_pb2.TransferRequest]  # type: ignore[assignment]
     ListTransferQueue: _aio.UnaryUnaryMultiCallable[_routing_pb2.ListTransferQueueRequest, _routing_pb2.ListTransferQueueResponse]  # type: ignore[assignment]
+    GetOffice: _aio.UnaryUnaryMultiCallable[_routing_pb2.GetOfficeRequest, _routing_pb2.Office]  # type: ignore[assignment]
+    """One office, with the weekly hearing day it shows on its notice board (B7); NOT_FOUND for an unknown office."""
+    SetHearingDay: _aio.UnaryUnaryMultiCallable[_routing_pb2.SetHearingDayRequest, _routing_pb2.Office]  # type: ignore[assignment]
+    """Fixes an office's weekly hearing day (B7). Only an officer holding a post of that office, or the DM of the
+    district the office lies in, may; anyone else gets PERMISSION_DENIED.
+    """
 
 class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
     """Administrative geography, departments, offices, positions, reporting chains, category taxonomies,
@@ -228,5 +240,23 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _routing_pb2.ListTransferQueueRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.ListTransferQueueResponse, _abc.Awaitable[_routing_pb2.ListTransferQueueResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetOffice(
+        self,
+        request: _routing_pb2.GetOfficeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.Office, _abc.Awaitable[_routing_pb2.Office]]:
+        """One office, with the weekly hearing day it shows on its notice board (B7); NOT_FOUND for an unknown office."""
+
+    @_abc_1.abstractmethod
+    def SetHearingDay(
+        self,
+        request: _routing_pb2.SetHearingDayRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.Office, _abc.Awaitable[_routing_pb2.Office]]:
+        """Fixes an office's weekly hearing day (B7). Only an officer holding a post of that office, or the DM of the
+        district the office lies in, may; anyone else gets PERMISSION_DENIED.
+        """
 
 def add_RoutingServiceServicer_to_server(servicer: RoutingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -191,6 +191,8 @@ class ActOnCaseRequest(_message.Message):
     INTERIM_REPLY_FIELD_NUMBER: _builtins.int
     APPEAL_FIELD_NUMBER: _builtins.int
     DECIDE_APPEAL_FIELD_NUMBER: _builtins.int
+    SCHEDULE_HEARING_FIELD_NUMBER: _builtins.int
+    RECORD_HEARING_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -236,6 +238,10 @@ class ActOnCaseRequest(_message.Message):
     def appeal(self) -> Global___FileAppeal: ...
     @_builtins.property
     def decide_appeal(self) -> Global___DecideAppeal: ...
+    @_builtins.property
+    def schedule_hearing(self) -> Global___ScheduleHearing: ...
+    @_builtins.property
+    def record_hearing(self) -> Global___RecordHearing: ...
     def __init__(
         self,
         *,
@@ -262,12 +268,14 @@ class ActOnCaseRequest(_message.Message):
         interim_reply: Global___InterimReply | None = ...,
         appeal: Global___FileAppeal | None = ...,
         decide_appeal: Global___DecideAppeal | None = ...,
+        schedule_hearing: Global___ScheduleHearing | None = ...,
+        record_hearing: Global___RecordHearing | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "record_hearing", b"record_hearing", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "schedule_hearing", b"schedule_hearing", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "record_hearing", b"record_hearing", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "schedule_hearing", b"schedule_hearing", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply", "appeal", "decide_appeal"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply", "appeal", "decide_appeal", "schedule_hearing", "record_hearing"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -814,6 +822,88 @@ class DecideAppeal(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecideAppeal: _TypeAlias = DecideAppeal  # noqa: Y015
+
+@_typing.final
+class ScheduleHearing(_message.Message):
+    """B7: the officer who hears the case now (the PGRO while the complaint is pending, the appellate authority while an
+    appeal is) fixes a hearing on the office's weekly hearing day (routing's Office.hearing_weekday); it goes on the
+    office's notice board (Form-4, intake's ListNoticeBoard), and the complainant and the public authority are told.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HELD_ON_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
+    PUBLIC_AUTHORITY_POSITION_ID_FIELD_NUMBER: _builtins.int
+    held_on: _builtins.str
+    """YYYY-MM-DD: today or later (India), within the policy's max_ahead, on the office's hearing day."""
+    at: _builtins.str
+    """HH:MM."""
+    public_authority_position_id: _builtins.str
+    """The post of the public servant whose records are examined (rule 7): required at the complaint's hearing; at an
+    appeal's, the post whose decision is appealed when empty.
+    """
+    @_builtins.property
+    def venue(self) -> _common_pb2.LocalizedText:
+        """Optional; the office's name when empty."""
+
+    def __init__(
+        self,
+        *,
+        held_on: _builtins.str = ...,
+        at: _builtins.str = ...,
+        venue: _common_pb2.LocalizedText | None = ...,
+        public_authority_position_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["venue", b"venue"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "held_on", b"held_on", "public_authority_position_id", b"public_authority_position_id", "venue", b"venue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleHearing: _TypeAlias = ScheduleHearing  # noqa: Y015
+
+@_typing.final
+class RecordHearing(_message.Message):
+    """B7 / M3: what happened at a hearing, recorded on or after its day: who attended (absences of the public authority
+    feed the M2 weekly report), and the proceedings; "adjourned" needs another hearing.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEARING_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_PRESENT_FIELD_NUMBER: _builtins.int
+    PUBLIC_AUTHORITY_PRESENT_FIELD_NUMBER: _builtins.int
+    REPRESENTED_BY_FIELD_NUMBER: _builtins.int
+    PROCEEDINGS_FIELD_NUMBER: _builtins.int
+    hearing_id: _builtins.str
+    outcome: _builtins.str
+    """"heard" or "adjourned"."""
+    complainant_present: _builtins.bool
+    public_authority_present: _builtins.bool
+    represented_by: _builtins.str
+    """Who appeared for the public authority, if not the officer."""
+    proceedings: _builtins.str
+    """At least 10 characters."""
+    def __init__(
+        self,
+        *,
+        hearing_id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        complainant_present: _builtins.bool = ...,
+        public_authority_present: _builtins.bool = ...,
+        represented_by: _builtins.str = ...,
+        proceedings: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complainant_present", b"complainant_present", "hearing_id", b"hearing_id", "outcome", b"outcome", "proceedings", b"proceedings", "public_authority_present", b"public_authority_present", "represented_by", b"represented_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordHearing: _TypeAlias = RecordHearing  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

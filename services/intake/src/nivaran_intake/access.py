@@ -32,5 +32,9 @@ RULES = rules_for(
         # S1: the DM sets camps (the district is checked against the token's); anyone may list them.
         "CreateCamp": rule(user=(GATEWAY,), holders=(DM,)),
         "ListCamps": rule(system=(GATEWAY,)),
+        # B7: an office's hearing notice board is public (it names no complainant).
+        "ListNoticeBoard": rule(system=(GATEWAY,)),
+        # M3 / M2: the DM's report of public authorities' attendance (the district is checked against the token's).
+        "ListHearingAbsences": rule(user=(GATEWAY,), holders=(DM,)),
     },
 )

@@ -12,7 +12,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -126,6 +126,60 @@ def sanitise_file_name(name: str, content_type: str) -> str:
     return f"{stem}{suffix}"
 
 
+def check_content(
+    content: bytes,
+    declared: str,
+    limits: AttachmentLimits,
+    *,
+    content_field: str = "content",
+    type_field: str = "content_type",
+    allowed: Sequence[str] | None = None,
+) -> tuple[str | None, list[FieldViolation]]:
+    """The type of `content` by its magic bytes when it is present, within the size limit and one of `allowed` (the
+    limits' types by default) and agrees with the `declared` type; None and the violations otherwise."""
+    types = tuple(allowed if allowed is not None else limits.allowed_types)
+    names = ", ".join(types)
+    if not content:
+        return None, [FieldViolation(content_field, "is required / आवश्यक")]
+    if len(content) > limits.max_bytes:
+        size = f"{TOO_LARGE_PREFIX} {limits.max_bytes} bytes / अधिकतम {limits.max_bytes} बाइट"
+        return None, [FieldViolation(content_field, size)]
+    sniffed = sniff_content_type(content)
+    declared = normalise_content_type(declared)
+    if sniffed is None or sniffed not in types:
+        return None, [FieldViolation(type_field, f"the file is not one of {names} (by its content) / फ़ाइल का प्रकार")]
+    if declared and declared != "application/octet-stream" and declared != sniffed:
+        return None, [FieldViolation(type_field, f"is {declared}, but the file's content is {sniffed}")]
+    return sniffed, []
+
+
+def _accepted(
+    grievance_id: str,
+    file_name: str,
+    content_type: str,
+    content: bytes,
+    purpose: Purpose,
+    actor: Mapping[str, str],
+    idempotency_key: str | None,
+) -> ValidAttachment:
+    """Checked content as it is stored: a safe name, its digest, the actor's fields, the request's fingerprint."""
+    digest = hashlib.sha256(content).hexdigest()
+    safe_name = sanitise_file_name(file_name, content_type)
+    who = {k: actor.get(k, "") for k in ("account_id", "role", "position_id", "on_behalf_of", "display_name")}
+    parts = [grievance_id, purpose.value, safe_name, content_type, digest, who["account_id"]]
+    return ValidAttachment(
+        grievance_id=grievance_id,
+        file_name=safe_name,
+        content_type=content_type,
+        content=content,
+        sha256=digest,
+        purpose=purpose,
+        actor=who,
+        idempotency_key=idempotency_key,
+        fingerprint=hashlib.sha256("\x1f".join(parts).encode()).hexdigest(),
+    )
+
+
 def validate(upload: NewAttachment, limits: AttachmentLimits) -> tuple[ValidAttachment | None, list[FieldViolation]]:
     """Check an upload field by field; every violation at once."""
     violations: list[FieldViolation] = []
@@ -143,39 +197,11 @@ def validate(upload: NewAttachment, limits: AttachmentLimits) -> tuple[ValidAtta
         violations.append(FieldViolation("idempotency_key", "must be 8-128 characters of A-Z a-z 0-9 _ : . -"))
     if len(upload.file_name) > 1000:
         violations.append(FieldViolation("file_name", "must be at most 1000 characters"))
-    sniffed: str | None = None
-    allowed = ", ".join(limits.allowed_types)
-    if not upload.content:
-        violations.append(FieldViolation("content", "is required"))
-    elif len(upload.content) > limits.max_bytes:
-        violations.append(FieldViolation("content", f"{TOO_LARGE_PREFIX} {limits.max_bytes} bytes"))
-    else:
-        sniffed = sniff_content_type(upload.content)
-        declared = normalise_content_type(upload.content_type)
-        if sniffed is None or sniffed not in limits.allowed_types:
-            violations.append(FieldViolation("content_type", f"the file is not one of {allowed} (by its content)"))
-        elif declared and declared != "application/octet-stream" and declared != sniffed:
-            violations.append(FieldViolation("content_type", f"is {declared}, but the file's content is {sniffed}"))
+    sniffed, problems = check_content(upload.content, upload.content_type, limits)
+    violations += problems
     if violations or purpose is None or sniffed is None:
         return None, violations
-    digest = hashlib.sha256(upload.content).hexdigest()
-    file_name = sanitise_file_name(upload.file_name, sniffed)
-    actor = {k: upload.actor.get(k, "") for k in ("account_id", "role", "position_id", "on_behalf_of", "display_name")}
-    parts = [upload.grievance_id, purpose.value, file_name, sniffed, digest, actor["account_id"]]
-    return (
-        ValidAttachment(
-            grievance_id=upload.grievance_id,
-            file_name=file_name,
-            content_type=sniffed,
-            content=upload.content,
-            sha256=digest,
-            purpose=purpose,
-            actor=actor,
-            idempotency_key=key,
-            fingerprint=hashlib.sha256("\x1f".join(parts).encode()).hexdigest(),
-        ),
-        [],
-    )
+    return _accepted(upload.grievance_id, upload.file_name, sniffed, upload.content, purpose, upload.actor, key), []
 
 
 @dataclass(frozen=True)
@@ -220,26 +246,7 @@ class AttachmentService:
             earlier = await store.by_idempotency_key(valid.idempotency_key) if valid.idempotency_key else None
         if earlier is not None:
             return _same_upload(earlier, valid)
-        # Bytes first: a crash in between leaves an unreferenced blob, never metadata without content.
-        storage_key = await self.blobs.put(valid.sha256, valid.content, valid.content_type)
-        row = AttachmentRow(
-            id=str(uuid.uuid4()),
-            grievance_id=valid.grievance_id,
-            idempotency_key=valid.idempotency_key,
-            request_fingerprint=valid.fingerprint,
-            purpose=valid.purpose.value,
-            file_name=valid.file_name,
-            content_type=valid.content_type,
-            size_bytes=len(valid.content),
-            sha256=valid.sha256,
-            storage_key=storage_key,
-            uploaded_by_account_id=valid.actor["account_id"],
-            uploaded_by_role=valid.actor["role"],
-            uploaded_by_position_id=valid.actor["position_id"],
-            uploaded_by_on_behalf_of=valid.actor["on_behalf_of"],
-            uploaded_by_display_name=valid.actor["display_name"],
-            created_at=utcnow(),
-        )
+        row = await self._stored(valid)
         try:
             async with self._writing() as store:
                 store.add(row)
@@ -260,6 +267,53 @@ class AttachmentService:
             size_bytes=row.size_bytes,
         )
         return row
+
+    async def stage(
+        self,
+        grievance_id: str,
+        content: bytes,
+        file_name: str,
+        *,
+        purpose: Purpose,
+        actor: Mapping[str, str],
+        idempotency_key: str,
+        field: str,
+        allowed: Sequence[str],
+    ) -> AttachmentRow:
+        """A file that comes with another write (S4: a filing's acknowledgement): checked like an upload (errors
+        name `field`), its bytes stored, and its metadata row returned for the caller to add in its own transaction,
+        so that the case and its file are committed together or not at all."""
+        content_type, problems = check_content(
+            content, "", self.limits, content_field=field, type_field=field, allowed=allowed
+        )
+        if content_type is None:
+            raise InvalidArgument.of(problems)
+        return await self._stored(
+            _accepted(grievance_id, file_name, content_type, content, purpose, actor, idempotency_key)
+        )
+
+    async def _stored(self, valid: ValidAttachment) -> AttachmentRow:
+        """Put the bytes in the blob store; the metadata row that refers to them, not yet added."""
+        # Bytes first: a crash in between leaves an unreferenced blob, never metadata without content.
+        storage_key = await self.blobs.put(valid.sha256, valid.content, valid.content_type)
+        return AttachmentRow(
+            id=str(uuid.uuid4()),
+            grievance_id=valid.grievance_id,
+            idempotency_key=valid.idempotency_key,
+            request_fingerprint=valid.fingerprint,
+            purpose=valid.purpose.value,
+            file_name=valid.file_name,
+            content_type=valid.content_type,
+            size_bytes=len(valid.content),
+            sha256=valid.sha256,
+            storage_key=storage_key,
+            uploaded_by_account_id=valid.actor["account_id"],
+            uploaded_by_role=valid.actor["role"],
+            uploaded_by_position_id=valid.actor["position_id"],
+            uploaded_by_on_behalf_of=valid.actor["on_behalf_of"],
+            uploaded_by_display_name=valid.actor["display_name"],
+            created_at=utcnow(),
+        )
 
     async def of_grievance(self, grievance_id: str) -> Sequence[AttachmentRow]:
         """The attachments of a case, oldest first."""

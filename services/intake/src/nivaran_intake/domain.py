@@ -216,6 +216,8 @@ def fingerprint(filing: NewGrievance) -> str:
     if filing.service_application is not None:
         a = filing.service_application
         parts += [a.application_number.strip(), a.applied_on.strip(), nfc(a.status).strip()]
+        if a.acknowledgement_pdf:
+            parts += [hashlib.sha256(a.acknowledgement_pdf).hexdigest(), a.acknowledgement_file_name]
     if filing.camp_id:
         parts.append(filing.camp_id.strip())
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -19,10 +19,11 @@ from nivaran_common.timeutil import as_utc, from_timestamp, to_timestamp
 from nivaran_intake.attachments import AttachmentService, NewAttachment
 from nivaran_intake.camps import NewCamp, window
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
+from nivaran_intake.hearings import AbsenceReport
 from nivaran_intake.projection import Transition
 from nivaran_intake.service import IntakeService, SearchFilter
 from nivaran_intake.service_delay import ServiceApplication, india_today
-from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, TimelineEventRow
+from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, HearingRow, TimelineEventRow
 
 _PROTO_STATUS = {s: getattr(intake_pb2, f"STATUS_{s.name}") for s in Status}
 _STATUS_FROM_PROTO = {v: k for k, v in _PROTO_STATUS.items()}
@@ -83,7 +84,12 @@ def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
         watch_item=row.watch_item or "",
         watch_opened_at=to_timestamp(as_utc(row.watch_opened_at)) if row.watch_opened_at else None,
         returns=row.returns or 0,
-        service_application=intake_pb2.ServiceApplication(**row.service_application)
+        # The acknowledgement's bytes are an attachment of the case, never part of the read model.
+        service_application=intake_pb2.ServiceApplication(
+            application_number=row.service_application.get("application_number", ""),
+            applied_on=row.service_application.get("applied_on", ""),
+            status=row.service_application.get("status", ""),
+        )
         if row.service_application
         else None,
         possible_duplicates=[
@@ -212,6 +218,8 @@ def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
             application_number=request.service_application.application_number,
             applied_on=request.service_application.applied_on,
             status=request.service_application.status,
+            acknowledgement_pdf=request.service_application.acknowledgement_pdf,
+            acknowledgement_file_name=request.service_application.acknowledgement_file_name,
         )
         if request.HasField("service_application")
         else None,
@@ -401,6 +409,28 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         )
         return intake_pb2.ListCampsResponse(camps=[camp_to_proto(c) for c in camps])
 
+    async def ListNoticeBoard(  # noqa: N802
+        self, request: intake_pb2.ListNoticeBoardRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.NoticeBoard:
+        rows = await self.service.hearings.notice_board(request.office_id, request.from_date, india_today())
+        return intake_pb2.NoticeBoard(hearings=[hearing_notice_to_proto(r) for r in rows])
+
+    async def ListHearingAbsences(  # noqa: N802
+        self, request: intake_pb2.ListHearingAbsencesRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.HearingAbsences:
+        caller = current_caller()
+        principal = caller.principal if caller is not None else None
+        if principal is None:
+            raise PermissionDenied("the attendance report needs the DM's verified token")
+        report = await self.service.hearings.absences(
+            request.district_code,
+            request.from_date,
+            request.to_date,
+            dm_district=principal.district,
+            today=india_today(),
+        )
+        return absences_to_proto(report)
+
     async def GetDashboard(  # noqa: N802
         self, request: intake_pb2.GetDashboardRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.Dashboard:
@@ -456,4 +486,37 @@ def camp_to_proto(row: CampRow) -> intake_pb2.Camp:
         venue=common_pb2.LocalizedText(en=row.venue_en, hi=row.venue_hi),
         accepts_from=first.isoformat(),
         accepts_until=last.isoformat(),
+    )
+
+
+def hearing_notice_to_proto(row: HearingRow) -> intake_pb2.HearingNotice:
+    """B7: a notice board row; nothing of the complainant but the case's registration number."""
+    return intake_pb2.HearingNotice(
+        hearing_id=row.hearing_id,
+        registration_number=row.registration_number,
+        stage=row.stage,
+        held_on=row.held_on.isoformat(),
+        at=row.at,
+        venue=_text(row.venue_en, row.venue_hi),
+        office_id=row.office_id,
+        office_name=_text(row.office_name_en, row.office_name_hi),
+        hearing_officer_title=_text(row.hearing_officer_title_en, row.hearing_officer_title_hi),
+        public_authority_title=_text(row.public_authority_title_en, row.public_authority_title_hi),
+        status=row.status,
+    )
+
+
+def absences_to_proto(report: AbsenceReport) -> intake_pb2.HearingAbsences:
+    return intake_pb2.HearingAbsences(
+        public_authorities=[
+            intake_pb2.PublicAuthorityAttendance(
+                position_id=r.position_id, title=_text(r.title_en, r.title_hi), hearings=r.hearings, absences=r.absences
+            )
+            for r in report.rows
+        ],
+        total_hearings=report.total_hearings,
+        total_absences=report.total_absences,
+        district_code=report.district_code,
+        from_date=report.from_date.isoformat(),
+        to_date=report.to_date.isoformat(),
     )

@@ -94,19 +94,20 @@ async def run(settings: IntakeSettings) -> None:
     temporal = await connect_temporal_with_retry(
         settings.temporal_address, settings.temporal_namespace, payload_codec=payload_codec
     )
+    attachments = AttachmentService(
+        session_factory(engine),
+        blob_store(settings),
+        AttachmentLimits(settings.attachments_max_bytes, settings.attachments_allowed_types),
+    )
     service = IntakeService(
         session_factory(engine),
         GrpcRouter(routing_pb2_grpc.RoutingServiceStub(routing_channel)),
         TemporalLifecycleStarter(temporal, settings.sla_task_queue),  # type: ignore[arg-type]
         state_code=settings.state_code,
         aadhaar_key=settings.aadhaar_hash_key.get_secret_value().encode(),
+        attachments=attachments,
         sla_task_queue=settings.sla_task_queue,
         duplicates=DuplicatePolicy(settings.duplicate_window_days, settings.duplicate_min_similarity),
-    )
-    attachments = AttachmentService(
-        session_factory(engine),
-        blob_store(settings),
-        AttachmentLimits(settings.attachments_max_bytes, settings.attachments_allowed_types),
     )
     # An officer's jurisdiction, from routing's reporting chains (cached briefly, as at the gateway).
     directory = PositionDirectory(

@@ -1,6 +1,7 @@
 """The case projection intake keeps from the lifecycle's transitions: each transition is one timeline record, and the
 changes to the case row that go with it (status, assignment, nearest deadline, visibility grants, and the returns
-and watch items of issue 10). IntakeService.record_transition applies both in one transaction."""
+and watch items of issue 10). IntakeService.record_transition applies both in one transaction, with the hearings'
+rows (hearings.project: B7, M3)."""
 
 from __future__ import annotations
 

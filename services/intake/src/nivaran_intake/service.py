@@ -19,6 +19,7 @@ from nivaran_common.jurisdiction import GrievanceScope
 from nivaran_common.logging import get_logger
 from nivaran_common.temporal import lifecycle_workflow_id
 from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
+from nivaran_intake.attachments import PDF, AttachmentService, Purpose
 from nivaran_intake.camps import CampService
 from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
@@ -34,8 +35,9 @@ from nivaran_intake.domain import (
     validate,
 )
 from nivaran_intake.duplicates import DuplicatePolicy, possible_duplicates
+from nivaran_intake.hearings import HearingService, project
 from nivaran_intake.projection import Transition, apply, timeline_event
-from nivaran_intake.service_delay import check_delay, india_today
+from nivaran_intake.service_delay import ACKNOWLEDGEMENT_FIELD, ACKNOWLEDGEMENT_NAME, check_delay, india_today
 from nivaran_intake.store import IntakeStore
 from nivaran_intake.tables import GrievanceRow, TimelineEventRow
 
@@ -103,6 +105,7 @@ class IntakeService:
         *,
         state_code: str,
         aadhaar_key: bytes,
+        attachments: AttachmentService,
         sla_task_queue: str = "nivaran-sla",
         duplicates: DuplicatePolicy | None = None,
         camps: CampService | None = None,
@@ -113,8 +116,11 @@ class IntakeService:
         self.state_code = state_code
         self.aadhaar_key = aadhaar_key
         self.sla_task_queue = sla_task_queue
+        # S4: a service-delay complaint's acknowledgement is stored as an attachment of the case it files.
+        self.attachments = attachments
         self.duplicates = duplicates or DuplicatePolicy()
         self.camps = camps or CampService(sessions)
+        self.hearings = HearingService(sessions)
         engine = sessions.kw.get("bind")
         # SQLite has one writer; taking turns here avoids "database is locked" under concurrent filings.
         self._write_lock: asyncio.Lock | None = (
@@ -186,6 +192,27 @@ class IntakeService:
         grievance_id = str(uuid.uuid4())
         scope = registration_scope(valid.location.state_code, valid.location.district_code, now.year)
         c = valid.complainant
+        actor = (
+            {**SYSTEM_ACTOR, "account_id": valid.filed_by.account_id, "role": valid.filed_by.role}
+            if valid.filed_by
+            else {**SYSTEM_ACTOR, "account_id": c.account_id or "", "role": "citizen"}
+        )
+        application = valid.service_application
+        # S4: checked and its bytes stored first; its row joins the case's transaction (one key per case).
+        acknowledgement = (
+            await self.attachments.stage(
+                grievance_id,
+                application.acknowledgement_pdf,
+                application.acknowledgement_file_name or ACKNOWLEDGEMENT_NAME,
+                purpose=Purpose.FILING,
+                actor=actor,
+                idempotency_key=f"{grievance_id}:service_acknowledgement",
+                field=ACKNOWLEDGEMENT_FIELD,
+                allowed=(PDF,),
+            )
+            if application is not None
+            else None
+        )
         async with self.sessions() as session:  # a read: not under the write lock
             similar = await possible_duplicates(IntakeStore(session), valid, now, self.duplicates)
         async with self._writing() as store:
@@ -242,11 +269,8 @@ class IntakeService:
             )
             store.add(row)
             await store.flush()
-            actor = (
-                {**SYSTEM_ACTOR, "account_id": valid.filed_by.account_id, "role": valid.filed_by.role}
-                if valid.filed_by
-                else {**SYSTEM_ACTOR, "account_id": c.account_id or "", "role": "citizen"}
-            )
+            if acknowledgement is not None:
+                store.add(acknowledgement)
             store.add(
                 timeline_event(
                     row.id,
@@ -403,6 +427,7 @@ class IntakeService:
                 )
                 store.add(event)
                 apply(row, transition, now)
+                await project(store.session, row, transition.event_type, transition.payload, now)
         except IntegrityError:
             async with self.sessions() as session:
                 earlier = await IntakeStore(session).event_by_idempotency_key(transition.idempotency_key)

@@ -3,6 +3,10 @@ delivered in time. It is allowed only for a notified service (its category carri
 `rts_auto_appeal` track) whose limit has passed since the application: the service application's number, date and
 status are required, and a complaint made while the limit runs is refused with the day it ends.
 
+The application's acknowledgement (a PDF) is required too: it is checked like any attachment (attachments.py, by
+its magic bytes and the size limit) and stored as a `filing` attachment of the new case, in the transaction that
+registers it (IntakeService._register), so a case never lacks it and a retried filing never stores it twice.
+
 The complaint then runs the `rts_auto_appeal` policy: the department's nodal officer forwards it to the designated
 officer (H1), who within 30 days calls the citizen, helps them apply through the proper channel and uploads an
 interim reply with that application's details (H2, sla's `interim_reply` act).
@@ -19,6 +23,8 @@ from nivaran_common.errors import FieldViolation, InvalidArgument
 RTS_TRACK = "rts_auto_appeal"
 INDIA = ZoneInfo("Asia/Kolkata")
 FIELD = "service_application"
+ACKNOWLEDGEMENT_FIELD = f"{FIELD}.acknowledgement_pdf"
+ACKNOWLEDGEMENT_NAME = "service-acknowledgement.pdf"
 
 
 def india_today() -> date:
@@ -33,6 +39,9 @@ class ServiceApplication:
     application_number: str
     applied_on: str
     status: str
+    # The application's acknowledgement, a PDF; required.
+    acknowledgement_pdf: bytes = b""
+    acknowledgement_file_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,9 @@ class ValidServiceApplication:
     application_number: str
     applied_on: date
     status: str
+    # Present, and checked as a file when it is stored (AttachmentService.stage); never part of the record.
+    acknowledgement_pdf: bytes = b""
+    acknowledgement_file_name: str = ""
 
     def as_record(self) -> dict[str, str]:
         return {"application_number": self.application_number, "applied_on": self.applied_on.isoformat(),
@@ -66,9 +78,20 @@ def check_fields(
     if applied is not None and applied > today:
         violations.append(FieldViolation(f"{FIELD}.applied_on", "is in the future / भविष्य की तिथि"))
         applied = None
-    if applied is None or not 3 <= len(number) <= 64 or not 2 <= len(status) <= 200:
+    if not application.acknowledgement_pdf:
+        violations.append(
+            FieldViolation(
+                ACKNOWLEDGEMENT_FIELD,
+                "the service application's acknowledgement (PDF) is required (S4) / सेवा आवेदन की पावती (PDF) आवश्यक",
+            )
+        )
+    if len(application.acknowledgement_file_name) > 1000:
+        violations.append(FieldViolation(f"{FIELD}.acknowledgement_file_name", "at most 1000 characters / बहुत लंबा"))
+    if any(v.field.startswith(f"{FIELD}.") for v in violations) or applied is None:
         return None
-    return ValidServiceApplication(number, applied, status)
+    return ValidServiceApplication(
+        number, applied, status, application.acknowledgement_pdf, application.acknowledgement_file_name
+    )
 
 
 def check_delay(track: str, limit_days: int, application: ValidServiceApplication | None, today: date) -> None:
@@ -86,7 +109,8 @@ def check_delay(track: str, limit_days: int, application: ValidServiceApplicatio
     if application is None:
         raise InvalidArgument.field(
             FIELD,
-            "the service application's number, date and status are required (S4) / सेवा आवेदन का विवरण आवश्यक",
+            "the service application's number, date, status and acknowledgement are required (S4) / "
+            "सेवा आवेदन का विवरण आवश्यक",
         )
     ends = application.applied_on + timedelta(days=limit_days)
     if today <= ends:

@@ -59,7 +59,7 @@ class IntakeStore:
         )
         return int(result.scalar_one())
 
-    def add(self, row: GrievanceRow | TimelineEventRow) -> None:
+    def add(self, row: GrievanceRow | TimelineEventRow | AttachmentRow) -> None:
         self.session.add(row)
 
     async def flush(self) -> None:

@@ -183,3 +183,48 @@ class CampRow(IntakeBase):
     venue_hi: Mapped[str] = mapped_column(String(300))
     created_by_account_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HearingRow(IntakeBase):
+    """B7 / M3: a hearing of a case as the lifecycle fixed it (hearing_scheduled) and recorded it (hearing_held): a
+    row of its office's public notice board, and the public authority's attendance the DM's report counts (M2)."""
+
+    __tablename__ = "hearings"
+    __table_args__ = (
+        UniqueConstraint("grievance_id", "hearing_id", name="uq_hearing_grievance_hearing"),
+        # The office's notice board, by day.
+        Index("ix_hearings_office_held_on", "office_id", "held_on"),
+        # The DM's attendance report, by district and period.
+        Index("ix_hearings_district_held_on", "district_code", "held_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    grievance_id: Mapped[str] = mapped_column(ForeignKey("grievances.id"))
+    registration_number: Mapped[str] = mapped_column(String(32))
+    district_code: Mapped[str] = mapped_column(String(32))
+    # Unique within the case (H1, H2, ...).
+    hearing_id: Mapped[str] = mapped_column(String(64))
+    # complaint, first, second or revision.
+    stage: Mapped[str] = mapped_column(String(16))
+    held_on: Mapped[date] = mapped_column(Date)
+    # HH:MM, India time.
+    at: Mapped[str] = mapped_column(String(5))
+    venue_en: Mapped[str] = mapped_column(String(300))
+    venue_hi: Mapped[str] = mapped_column(String(300))
+    office_id: Mapped[str] = mapped_column(String(64))
+    office_name_en: Mapped[str] = mapped_column(String(300))
+    office_name_hi: Mapped[str] = mapped_column(String(300))
+    hearing_officer_position_id: Mapped[str] = mapped_column(String(64))
+    hearing_officer_title_en: Mapped[str] = mapped_column(String(300))
+    hearing_officer_title_hi: Mapped[str] = mapped_column(String(300))
+    public_authority_position_id: Mapped[str] = mapped_column(String(64))
+    public_authority_title_en: Mapped[str] = mapped_column(String(300))
+    public_authority_title_hi: Mapped[str] = mapped_column(String(300))
+    # scheduled, heard or adjourned.
+    status: Mapped[str] = mapped_column(String(16))
+    # Unknown (None) until the hearing is held.
+    complainant_present: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    public_authority_present: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    represented_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # When intake last recorded a change to the hearing (its scheduling, then its holding).
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

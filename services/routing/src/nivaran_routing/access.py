@@ -11,6 +11,9 @@ STATE_ADMIN = "STATE_ADMIN"
 SCOPE_MASTER_DATA = "masterdata.read"
 
 _PUBLIC = rule(system=(GATEWAY,), scope=SCOPE_MASTER_DATA)
+# An office with its hearing day (B7): public like the rest of master data (the gateway shows it on the notice board to
+# visitors who have not signed in), and read by the lifecycle too.
+_OFFICE = rule(system=(GATEWAY, SLA_WORKER), scope=SCOPE_MASTER_DATA)
 # Posts and reporting chains: the gateway and intake (jurisdictions), identity (a post's district), the lifecycle
 # (escalation targets).
 _POSTS = rule(system=(GATEWAY, IDENTITY, INTAKE, SLA_WORKER))
@@ -39,5 +42,8 @@ RULES = rules_for(
         "RequestTransfer": rule(user=(GATEWAY,), system=(SLA_WORKER,)),
         "DecideTransfer": rule(user=(GATEWAY,)),
         "ListTransferQueue": rule(user=(GATEWAY,)),
+        "GetOffice": _OFFICE,
+        # B7: an officer of the office or the DM of its district; routing checks the post and the district.
+        "SetHearingDay": rule(user=(GATEWAY,)),
     },
 )

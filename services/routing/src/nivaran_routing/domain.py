@@ -63,10 +63,32 @@ ROLE_SECRETARY = "SECRETARY"
 RULE_DISTRICT_L1 = "district L1 (S8)"
 RULE_DEPARTMENT_LEVEL = "department level: no district office (S5)"
 
+# ISO weekdays (B7): index + 1 is the day's number, 1 = Monday ... 7 = Sunday.
+WEEKDAY_NAMES_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 
 def bilingual(en: str, hi: str) -> str:
     """One message for a person, English then Hindi."""
     return f"{en} / {hi}"
+
+
+def is_weekday(value: int) -> bool:
+    """Whether `value` is an ISO weekday number (1 = Monday ... 7 = Sunday)."""
+    return 1 <= value <= len(WEEKDAY_NAMES_EN)
+
+
+def weekday_named(text: str) -> int | None:
+    """The ISO weekday an English day name means ("wednesday", "Wed", "thurs"), or None.
+
+    The first three letters tell the seven days apart, so any longer start of the name is accepted too.
+    """
+    name = text.strip().lower()
+    if len(name) < 3:
+        return None
+    for number, full in enumerate(WEEKDAY_NAMES_EN, start=1):
+        if full.lower().startswith(name):
+            return number
+    return None
 
 
 def in_force(valid_from: date | None, valid_to: date | None, day: date) -> bool:
@@ -105,6 +127,8 @@ class Office:
     area_code: str
     valid_from: date | None = None
     valid_to: date | None = None
+    # The weekly hearing day shown on the office's notice board (B7), ISO weekday 1 = Monday ... 7 = Sunday.
+    hearing_weekday: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,7 @@ class Position:
     valid_to: date | None = None
     office_name_en: str = field(default="", compare=False)
     office_name_hi: str = field(default="", compare=False)
+    office_hearing_weekday: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -227,6 +252,16 @@ class Actor:
     role: str = ""
     position_id: str = ""
     on_behalf_of_account_id: str = ""
+
+
+@dataclass(frozen=True)
+class OfficeEditor:
+    """A verified person who asks to change an office (B7): the posts they hold, their roles and their district."""
+
+    account_id: str
+    positions: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    district: str = ""
 
 
 class CategoryChange(StrEnum):

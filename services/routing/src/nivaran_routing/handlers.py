@@ -6,6 +6,9 @@ from typing import Any
 
 from nivaran.common.v1 import common_pb2
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
+from nivaran_common.auth import CLIENT
+from nivaran_common.door import current_caller
+from nivaran_common.errors import PermissionDenied
 from nivaran_common.timeutil import to_timestamp
 from nivaran_routing.domain import (
     Actor,
@@ -16,10 +19,13 @@ from nivaran_routing.domain import (
     Location,
     NewTransfer,
     Office,
+    OfficeEditor,
     Position,
     Transfer,
     TransferState,
+    bilingual,
 )
+from nivaran_routing.offices import OfficeService
 from nivaran_routing.service import RoutingService
 
 _PROTO_LEVEL = {level: getattr(routing_pb2, f"AREA_LEVEL_{level.name}") for level in AreaLevel}
@@ -71,6 +77,7 @@ def office_to_proto(office: Office) -> routing_pb2.Office:
         name=_text(office.name_en, office.name_hi),
         level=_PROTO_LEVEL[office.level],
         area_code=office.area_code,
+        hearing_weekday=office.hearing_weekday or 0,
     )
 
 
@@ -86,6 +93,7 @@ def position_to_proto(position: Position) -> routing_pb2.Position:
         area_code=position.area_code,
         level=_PROTO_LEVEL[position.level],
         office_name=_text(position.office_name_en, position.office_name_hi),
+        office_hearing_weekday=position.office_hearing_weekday or 0,
     )
 
 
@@ -145,11 +153,32 @@ def transfer_to_proto(transfer: Transfer) -> routing_pb2.TransferRequest:
     )
 
 
-class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
-    """Routing's servicer over the use cases of RoutingService."""
+def verified_editor() -> OfficeEditor:
+    """The verified person of this call (nivaran_common.door), as who asks to change an office; PERMISSION_DENIED
+    without one (a server without a door, or a department system)."""
+    caller = current_caller()
+    principal = caller.principal if caller is not None else None
+    if principal is None or principal.kind == CLIENT:
+        raise PermissionDenied(
+            bilingual(
+                "changing an office needs the signed-in officer's verified token",
+                "कार्यालय में परिवर्तन के लिए साइन-इन किए पदाधिकारी का सत्यापित टोकन आवश्यक है",
+            )
+        )
+    return OfficeEditor(
+        account_id=principal.account_id,
+        positions=tuple(principal.positions),
+        roles=tuple(principal.roles),
+        district=principal.district,
+    )
 
-    def __init__(self, service: RoutingService) -> None:
+
+class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
+    """Routing's servicer over the use cases of RoutingService and OfficeService."""
+
+    def __init__(self, service: RoutingService, offices: OfficeService) -> None:
         self.service = service
+        self.offices = offices
 
     async def ResolveL1(self, request: routing_pb2.ResolveL1Request, context: Any) -> routing_pb2.ResolveL1Response:
         resolved = await self.service.resolve_l1(request.category_code.strip(), location_from_proto(request.location))
@@ -286,3 +315,10 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             request.district_code.strip(), _STATE_FROM_PROTO.get(request.state)
         )
         return routing_pb2.ListTransferQueueResponse(transfers=[transfer_to_proto(t) for t in transfers])
+
+    async def GetOffice(self, request: routing_pb2.GetOfficeRequest, context: Any) -> routing_pb2.Office:
+        return office_to_proto(await self.offices.get_office(request.office_id.strip()))
+
+    async def SetHearingDay(self, request: routing_pb2.SetHearingDayRequest, context: Any) -> routing_pb2.Office:
+        office = await self.offices.set_hearing_day(request.office_id.strip(), request.weekday, verified_editor())
+        return office_to_proto(office)

@@ -6,7 +6,9 @@ table and is named after it (`areas.csv`), with a header row of column names. Ea
 its line number and its column (`positions.reports_to_position_id`). Any problem rejects the whole import, so master
 data is never half-applied. Loading the same data twice changes nothing; rows missing from a file are left alone
 (retire a row by giving it a `valid_to`). A category that its department's secretary has changed through the taxonomy
-RPCs (H4) belongs to the department from then on: a file row for it is counted unchanged and not applied.
+RPCs (H4) belongs to the department from then on: a file row for it is counted unchanged and not applied. Likewise an
+office's weekly hearing day (`hearing_weekday`, B7), once the office has fixed it through SetHearingDay, is kept
+whatever the file says; the office's other columns still follow the file.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -47,6 +49,8 @@ from nivaran_routing.domain import (
     RowError,
     TableCounts,
     bilingual,
+    is_weekday,
+    weekday_named,
 )
 from nivaran_routing.store import TABLES, MasterData, RoutingStore, record_key
 
@@ -70,6 +74,8 @@ class Kind(StrEnum):
     INT = "int"
     DATE = "date"
     LEVEL = "level"
+    # An ISO weekday, 1 = Monday ... 7 = Sunday, or an English day name ("wednesday", "Wed").
+    WEEKDAY = "weekday"
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ SPECS: dict[str, tuple[Column, ...]] = {
         Column("area_code", Kind.CODE, True),
         Column("level", Kind.LEVEL),
         *_VALIDITY,
+        Column("hearing_weekday", Kind.WEEKDAY),
     ),
     "positions": (
         Column("id", Kind.CODE, True),
@@ -373,6 +380,8 @@ def _coerce(column: Column, value: Any) -> Any:
             except ValueError:
                 pass
         raise ValueError(bilingual("expected a date as YYYY-MM-DD", "तिथि YYYY-MM-DD रूप में अपेक्षित"))
+    if column.kind is Kind.WEEKDAY:
+        return _weekday(value)
     if isinstance(value, str):
         try:
             return AreaLevel(value.strip().lower())
@@ -380,6 +389,25 @@ def _coerce(column: Column, value: Any) -> Any:
             pass
     known = ", ".join(level.value for level in AreaLevel)
     raise ValueError(bilingual(f"unknown level {value!r} (known: {known})", f"अज्ञात स्तर {value!r}"))
+
+
+def _weekday(value: Any) -> int:
+    """An ISO weekday from 1-7 or an English day name; raises ValueError with a message for a person."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        number = int(text) if re.fullmatch(r"\d{1,2}", text) else weekday_named(text)
+    if number is None or not is_weekday(number):
+        raise ValueError(
+            bilingual(
+                f"{value!r} is not a weekday: use 1-7 (1 = Monday, 7 = Sunday) or a day name such as wednesday; "
+                "leave it empty when no day is fixed",
+                f"{value!r} सप्ताह का दिन नहीं है: 1-7 (1 = सोमवार, 7 = रविवार) या दिन का नाम (जैसे wednesday) दें",
+            )
+        )
+    return number
 
 
 class _Planner:
@@ -437,6 +465,9 @@ class _Planner:
                     # files (at every start with a seed folder) must not undo that, so the stored row stands.
                     self.plan.counts[table].unchanged += 1
                     continue
+                if isinstance(record, Office) and record.id in self.existing.offices_owning_hearing_day:
+                    # The office fixed its hearing day through SetHearingDay (B7): a re-load keeps that day.
+                    record = replace(record, hearing_weekday=self.existing.offices[key].hearing_weekday)
                 self.final.table(table)[key] = record
                 self.entries[table].append((row, record))
             self.check_self_references(table)
@@ -519,6 +550,7 @@ class _Planner:
             v["area_code"],
             v["valid_from"],
             v["valid_to"],
+            v["hearing_weekday"],
         )
 
     def position(self, row: SourceRow, v: dict[str, Any]) -> MasterRecord | None:

@@ -16,17 +16,18 @@ from nivaran_routing import SERVICE_ROOT
 from nivaran_routing.access import RULES
 from nivaran_routing.domain import ImportReport
 from nivaran_routing.handlers import RoutingServicer
+from nivaran_routing.offices import OfficeService
 from nivaran_routing.service import RoutingService
 from nivaran_routing.settings import RoutingSettings
 
 log = get_logger(__name__)
 
 
-def binding(service: RoutingService) -> ServiceBinding:
+def binding(service: RoutingService, offices: OfficeService) -> ServiceBinding:
     """The routing servicer, mounted."""
     return ServiceBinding(
         routing_pb2_grpc.add_RoutingServiceServicer_to_server,
-        RoutingServicer(service),
+        RoutingServicer(service, offices),
         routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
     )
 
@@ -55,12 +56,14 @@ async def run(settings: RoutingSettings) -> None:
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
     try:
-        service = RoutingService(session_factory(engine))
+        sessions = session_factory(engine)
+        service = RoutingService(sessions)
+        offices = OfficeService(sessions)
         if settings.seed_folder is not None:
             await load_seed(service, settings.seed_folder)
         async with service_security(settings, RULES, tls=tls) as security:
             await serve_until_signalled(
-                [binding(service)],
+                [binding(service, offices)],
                 settings.grpc_host,
                 settings.grpc_port,
                 settings.graceful_shutdown_seconds,

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CTE, ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy import CTE, ColumnElement, Row, Select, and_, func, insert, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -55,6 +55,10 @@ TABLES: dict[str, tuple[RowModel, tuple[str, ...]]] = {
 }
 
 
+# Far deeper than the area tree (state, division, district, sub-division, block, panchayat).
+MAX_AREA_DEPTH = 16
+
+
 def _in_force(model: Any, day: date) -> ColumnElement[bool]:
     return and_(
         or_(model.valid_from.is_(None), model.valid_from <= day),
@@ -80,10 +84,13 @@ def _office(row: OfficeRow) -> Office:
         row.area_code,
         row.valid_from,
         row.valid_to,
+        row.hearing_weekday,
     )
 
 
-def _position(row: PositionRow, office_name_en: str = "", office_name_hi: str = "") -> Position:
+def _position(
+    row: PositionRow, office_name_en: str = "", office_name_hi: str = "", office_hearing_weekday: int | None = None
+) -> Position:
     return Position(
         id=row.id,
         office_id=row.office_id,
@@ -98,13 +105,18 @@ def _position(row: PositionRow, office_name_en: str = "", office_name_hi: str = 
         valid_to=row.valid_to,
         office_name_en=office_name_en,
         office_name_hi=office_name_hi,
+        office_hearing_weekday=office_hearing_weekday,
     )
 
 
-def _positions_with_offices() -> Select[PositionRow, str, str]:
-    return select(PositionRow, OfficeRow.name_en, OfficeRow.name_hi).join(
+def _positions_with_offices() -> Select[PositionRow, str, str, int | None]:
+    return select(PositionRow, OfficeRow.name_en, OfficeRow.name_hi, OfficeRow.hearing_weekday).join(
         OfficeRow, OfficeRow.id == PositionRow.office_id
     )
+
+
+def _position_with_office(found: Row[PositionRow, str, str, int | None]) -> Position:
+    return _position(found[0], found[1], found[2], found[3])
 
 
 def _area_subtree(code: str, day: date) -> CTE:
@@ -199,6 +211,8 @@ class MasterData:
     l1_rules: dict[tuple[str, ...], L1Rule] = field(default_factory=dict)
     # Categories changed through the taxonomy RPCs since they were loaded: their department owns them now (H4).
     department_owned_categories: set[str] = field(default_factory=set)
+    # Offices whose hearing day was fixed through SetHearingDay: the office owns the day from then on (B7).
+    offices_owning_hearing_day: set[str] = field(default_factory=set)
 
     def table(self, name: str) -> dict[tuple[str, ...], Any]:
         """The rows of one table by name."""
@@ -261,10 +275,42 @@ class RoutingStore:
         row = await self.session.get(OfficeRow, office_id)
         return _office(row) if row is not None else None
 
+    async def set_hearing_weekday(self, office_id: str, weekday: int, account_id: str, at: datetime) -> bool:
+        """Fix an office's weekly hearing day (B7), recording who did and when; False when there is no such office."""
+        result = await self.session.execute(
+            update(OfficeRow)
+            .where(OfficeRow.id == office_id)
+            .values(hearing_weekday=weekday, hearing_weekday_set_by=account_id, hearing_weekday_set_at=at)
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
+
+    async def district_of(self, area_code: str, day: date) -> Area | None:
+        """The district an area is or lies in, following parents in force on `day`; None above district level."""
+        path = (
+            select(AreaRow.code, AreaRow.parent_code, literal(0).label("depth"))
+            .where(AreaRow.code == area_code, _in_force(AreaRow, day))
+            .cte("area_path", recursive=True)
+        )
+        parent = aliased(AreaRow)
+        # The depth bound ends the walk even on a parent loop made by a bad manual edit.
+        path = path.union_all(
+            select(parent.code, parent.parent_code, path.c.depth + 1)
+            .join(path, parent.code == path.c.parent_code)
+            .where(_in_force(parent, day), path.c.depth < MAX_AREA_DEPTH)
+        )
+        row = await self.session.scalar(
+            select(AreaRow)
+            .join(path, AreaRow.code == path.c.code)
+            .where(AreaRow.level == AreaLevel.DISTRICT.value)
+            .order_by(path.c.depth)
+            .limit(1)
+        )
+        return _area(row) if row is not None else None
+
     async def get_position(self, position_id: str) -> Position | None:
         """The position with `position_id`, whatever its dates: cases keep pointing at old posts."""
         found = (await self.session.execute(_positions_with_offices().where(PositionRow.id == position_id))).first()
-        return _position(found[0], found[1], found[2]) if found is not None else None
+        return _position_with_office(found) if found is not None else None
 
     async def list_reporting_to(self, position_ids: Sequence[str]) -> list[Position]:
         """Positions whose direct superior is one of `position_ids`, whatever their dates."""
@@ -275,7 +321,7 @@ class RoutingStore:
             .where(PositionRow.reports_to_position_id.in_(list(position_ids)))
             .order_by(PositionRow.id)
         )
-        return [_position(found[0], found[1], found[2]) for found in result]
+        return [_position_with_office(found) for found in result]
 
     async def list_positions(
         self, role: str | None, within_area_code: str | None, department_code: str | None, day: date
@@ -290,7 +336,7 @@ class RoutingStore:
         if department_code:
             query = query.where(PositionRow.department_code == department_code)
         result = await self.session.execute(query.order_by(PositionRow.id))
-        return [_position(found[0], found[1], found[2]) for found in result]
+        return [_position_with_office(found) for found in result]
 
     # --- categories (H4) ---------------------------------------------------------------------------------------
 
@@ -431,6 +477,9 @@ class RoutingStore:
         for rule_row in await self.session.scalars(select(L1RuleRow)):
             data.l1_rules[(rule_row.department_code, rule_row.area_code)] = _rule(rule_row)
         data.department_owned_categories = set(await self.session.scalars(select(CategoryVersionRow.code).distinct()))
+        data.offices_owning_hearing_day = set(
+            await self.session.scalars(select(OfficeRow.id).where(OfficeRow.hearing_weekday_set_at.is_not(None)))
+        )
         return data
 
     async def insert_records(self, table: str, records: Sequence[MasterRecord]) -> None:

@@ -78,6 +78,12 @@ class OfficeRow(RoutingBase):
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # ISO weekday of the weekly hearings (B7), 1 = Monday ... 7 = Sunday; NULL while not fixed.
+    hearing_weekday: Mapped[int | None] = mapped_column(Integer)
+    # Who fixed the day through SetHearingDay, and when. Once set, the office owns its day: a reload of the master
+    # data files (at every start with a seed folder) leaves it alone.
+    hearing_weekday_set_by: Mapped[str | None] = mapped_column(String(ACCOUNT))
+    hearing_weekday_set_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PositionRow(RoutingBase):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from nivaran.sla.v1 import sla_pb2
@@ -23,6 +23,8 @@ from nivaran_sla.case_inputs import (
     DuplicateInput,
     FeedbackInput,
     FeedbackSource,
+    HearingInput,
+    HearingRecordInput,
     InterimReplyInput,
     ReopenInput,
     WatchInput,
@@ -69,6 +71,7 @@ CALL_OUTCOMES = {
 RECORDING_REF_MAX = 200
 APPEAL_KINDS = ("first", "second", "revision")
 APPEAL_DECISIONS = ("allowed", "dismissed")
+HEARING_OUTCOMES = ("heard", "adjourned")
 COMMISSIONER_DECISIONS = ("act", "forward")
 
 
@@ -427,6 +430,47 @@ def _decide_appeal(m: sla_pb2.DecideAppeal, caller: Caller, v: Violations) -> Ac
     return ActInput(Act.DECIDE_APPEAL, arg)
 
 
+def _schedule_hearing(m: sla_pb2.ScheduleHearing, caller: Caller, v: Violations) -> ActInput:
+    held_on, at = m.held_on.strip(), m.at.strip()
+    try:
+        date.fromisoformat(held_on)
+    except ValueError:
+        v.add("held_on", "a date, YYYY-MM-DD / तिथि YYYY-MM-DD")
+    try:
+        time.fromisoformat(at)
+    except ValueError:
+        v.add("at", "a time, HH:MM / समय HH:MM")
+    arg = HearingInput(
+        held_on=held_on,
+        at=at[:5],
+        venue_en=v.text("venue.en", m.venue.en, 2, required=False),
+        venue_hi=v.text("venue.hi", m.venue.hi, 2, required=False),
+        public_authority_position_id=m.public_authority_position_id.strip(),
+        by_account_id=caller.account_id,
+        caller=caller,
+    )
+    return ActInput(Act.SCHEDULE_HEARING, arg)
+
+
+def _record_hearing(m: sla_pb2.RecordHearing, caller: Caller, v: Violations) -> ActInput:
+    outcome = m.outcome.strip().lower()
+    if outcome not in HEARING_OUTCOMES:
+        v.add("outcome", "heard or adjourned / सुनवाई पूर्ण या स्थगित")
+    if not m.hearing_id.strip():
+        v.add("hearing_id", "is required / आवश्यक है")
+    arg = HearingRecordInput(
+        hearing_id=m.hearing_id.strip(),
+        outcome=outcome,
+        complainant_present=m.complainant_present,
+        public_authority_present=m.public_authority_present,
+        proceedings=v.text("proceedings", m.proceedings),
+        represented_by=v.text("represented_by", m.represented_by, 2, required=False),
+        by_account_id=caller.account_id,
+        caller=caller,
+    )
+    return ActInput(Act.RECORD_HEARING, arg)
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
@@ -438,6 +482,8 @@ CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "interim_reply": _interim_reply,
     "appeal": _appeal,
     "decide_appeal": _decide_appeal,
+    "schedule_hearing": _schedule_hearing,
+    "record_hearing": _record_hearing,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -363,6 +363,7 @@ class LifecycleActivities:
                 en=position.office_name.en or position.office_id, hi=position.office_name.hi or position.office_id
             ),
             role=position.role,
+            office_hearing_weekday=position.office_hearing_weekday,
         )
 
     @activity.defn(name=ISSUE_SHOW_CAUSE)

@@ -111,3 +111,32 @@ class AppealDecisionInput:
     directions: str = ""
     by_account_id: str = ""
     caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class HearingInput:
+    """B7: the hearing officer fixes a hearing on the office's hearing day (`held_on`, YYYY-MM-DD; `at`, HH:MM). The
+    public servant whose records are examined is summoned: by default the post the case is at (whose decision an
+    appeal is against); at the complaint's own hearing the PGRO names the public authority's post."""
+
+    held_on: str
+    at: str
+    venue_en: str = ""
+    venue_hi: str = ""
+    public_authority_position_id: str = ""
+    by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
+class HearingRecordInput:
+    """B7 / M3: what happened at a hearing: heard or adjourned, who attended, and the proceedings."""
+
+    hearing_id: str
+    outcome: str
+    complainant_present: bool
+    public_authority_present: bool
+    proceedings: str
+    represented_by: str = ""
+    by_account_id: str = ""
+    caller: Caller | None = None

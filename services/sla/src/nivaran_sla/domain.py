@@ -249,6 +249,8 @@ UPDATE_MARK_DUPLICATE = "mark_duplicate"
 UPDATE_INTERIM_REPLY = "interim_reply"
 UPDATE_APPEAL = "appeal"
 UPDATE_DECIDE_APPEAL = "decide_appeal"
+UPDATE_SCHEDULE_HEARING = "schedule_hearing"
+UPDATE_RECORD_HEARING = "record_hearing"
 QUERY_CLOCKS = "clocks"
 
 
@@ -489,6 +491,8 @@ class PositionRef:
     title: Localized
     office_name: Localized
     role: str = ""
+    # B7: the office's weekly hearing day (ISO weekday, 1 = Monday); 0 when the office has fixed none.
+    office_hearing_weekday: int = 0
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,15 @@ class LifecycleBase:
             commissioner_position_id=self._s.commissioner_position_id,
             district_code=self._s.case.district_code,
             appellate_position_id=self._s.appellate_position_id,
+            hearing_position_id=self._hearing_position_id(),
         )
+
+    def _appeal_pending(self) -> bool:
+        return bool(self._s.appellate_position_id) and self._s.appellate_position_id != "pending"
+
+    def _hearing_position_id(self) -> str:
+        """B7: who hears the case now: the appellate authority while an appeal is pending, else the case's post."""
+        return self._s.appellate_position_id if self._appeal_pending() else self._s.position_id
 
     def _authorize(self, act: Act, caller: Caller | None, notice_id: str = "") -> None:
         """Refuse an act the caller's posts do not allow. Every public door (sla's ActOnCase) names the caller;

@@ -58,6 +58,9 @@ class LifecycleCaseState:
     # authority the pending one went to ("" when none is pending).
     appeals: list[dict[str, Any]] = field(default_factory=list)
     appellate_position_id: str = ""
+    # B7 / M3: the hearings fixed, in order ({hearing_id, stage, held_on, at, hearing_officer_position_id,
+    # public_authority_position_id, status: scheduled | heard | adjourned}).
+    hearings: list[dict[str, Any]] = field(default_factory=list)
     # H2: the interim reply of a service-delay complaint was uploaded.
     interim_replied: bool = False
     # The return count at which the senior officer was last told of a claimed resolution (H3).

@@ -188,6 +188,21 @@ class AppealStage(BaseModel):
     _check_within = field_validator("within")(lambda cls, v: _duration(v))
 
 
+class Hearings(BaseModel):
+    """B7: the track hears its cases on each office's weekly hearing day (routing's master data), with the notice on
+    the office's notice board (Form-4) and the public authority's attendance recorded (M3)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The appellate authority decides an appeal only after a hearing of it was held (the complainant heard, the
+    # public servant's records examined: rule 7).
+    required_before_appeal_decision: bool = True
+    # How far ahead a hearing may be fixed.
+    max_ahead: str = "P60D"
+
+    _check_ahead = field_validator("max_ahead")(lambda cls, v: _duration(v))
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -208,6 +223,8 @@ class Policy(BaseModel):
     # B4: the stages of appeal, in order (first, second, revision); empty: no appeals on this track. An appeal needs the
     # recourse window (the lifecycle waits for it after the case ends).
     appeals: list[AppealStage] = Field(default_factory=list)
+    # B7 / M3: hearings on the office's hearing day; None: the track holds no hearings.
+    hearings: Hearings | None = None
 
     @model_validator(mode="after")
     def _unique_clock_ids(self) -> Policy:

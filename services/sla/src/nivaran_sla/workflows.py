@@ -4,7 +4,7 @@ This module runs inside Temporal's sandbox and is replayed, so it imports little
 every side effect goes through an activity that carries an idempotency key.
 
 It is assembled from the acts' mixins (lifecycle_disposals, lifecycle_reports, lifecycle_show_cause,
-lifecycle_recourse, lifecycle_appeals) on the shared
+lifecycle_recourse, lifecycle_appeals, lifecycle_hearings) on the shared
 base (lifecycle_base); this module keeps the state machine itself: the case's start (C3 cell or direct
 assignment, acknowledgement), the clock loop, and the acts that move a case (forward, transfer, assign, charge,
 policy migration).
@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from nivaran_sla.lifecycle_disposals import DisposalActs
     from nivaran_sla.lifecycle_effects import DeadlineEffects
+    from nivaran_sla.lifecycle_hearings import HearingActs
     from nivaran_sla.lifecycle_notices import (
         acknowledgement_notice,
         case_assigned_notice,
@@ -109,7 +110,7 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
 
 
 @workflow.defn(name=LIFECYCLE_WORKFLOW)
-class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, AppealActs, LifecycleBase):
+class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, AppealActs, HearingActs, LifecycleBase):
     """The single writer of a case's transitions: assigns and acknowledges it, then runs the clocks of its track
     policy (updatable timers) and takes officers' and citizens' actions as Updates until the case is over."""
 
