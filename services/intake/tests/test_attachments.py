@@ -46,7 +46,6 @@ def filing() -> NewGrievance:
         location=Location(state_code="", district_code="PAT"),
         channel=Channel.WEB,
         language="",
-        track="",
         idempotency_key=None,
     )
 

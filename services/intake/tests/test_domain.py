@@ -2,6 +2,7 @@
 
 import pytest
 
+from nivaran.intake.v1 import intake_pb2
 from nivaran_intake.domain import (
     Channel,
     Complainant,
@@ -26,7 +27,6 @@ def filing(**changes: object) -> NewGrievance:
         "location": Location(state_code="BR", district_code="PAT"),
         "channel": Channel.WEB,
         "language": "",
-        "track": "",
         "idempotency_key": None,
     }
     base.update(changes)
@@ -88,9 +88,18 @@ def test_phone_is_normalised_to_e164() -> None:
     assert valid.complainant.phone_e164 == "+919876543210"
 
 
-def test_channel_language_and_track_are_checked() -> None:
-    _, violations = validate(filing(channel=None, language="fr", track="nope"), KEY)
-    assert {v.field for v in violations} == {"channel", "language", "track"}
+def test_channel_and_language_are_checked() -> None:
+    _, violations = validate(filing(channel=None, language="fr"), KEY)
+    assert {v.field for v in violations} == {"channel", "language"}
+
+
+def test_S3_a_filing_cannot_choose_its_track() -> None:
+    """The track follows from the category, or from the camp (S3); no caller, citizen or department system, names
+    it: the request has no such field, and a validated filing carries none until intake sets it."""
+    assert "track" not in intake_pb2.FileGrievanceRequest.DESCRIPTOR.fields_by_name
+    valid, _ = validate(filing(), KEY)
+    assert valid is not None
+    assert valid.track == ""
 
 
 def test_B4_registration_number_has_scope_sequence_and_check_digit() -> None:

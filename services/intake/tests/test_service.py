@@ -27,7 +27,6 @@ def filing(key: str | None = None, description: str = "मेरा राशन
         location=Location(state_code="", district_code="PAT", block_code="PAT-PHULWARI"),
         channel=Channel.WEB,
         language="",
-        track="",
         idempotency_key=key,
     )
 
@@ -104,7 +103,6 @@ async def test_invalid_filing_names_every_bad_field(intake: IntakeHarness) -> No
         location=Location(state_code="", district_code=""),
         channel=None,
         language="",
-        track="",
         idempotency_key=None,
     )
     with pytest.raises(InvalidArgument) as caught:

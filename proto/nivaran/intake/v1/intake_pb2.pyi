@@ -167,7 +167,6 @@ class FileGrievanceRequest(_message.Message):
     LOCATION_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
-    TRACK_FIELD_NUMBER: _builtins.int
     FILED_BY_FIELD_NUMBER: _builtins.int
     SERVICE_APPLICATION_FIELD_NUMBER: _builtins.int
     CAMP_ID_FIELD_NUMBER: _builtins.int
@@ -179,8 +178,6 @@ class FileGrievanceRequest(_message.Message):
     channel: Global___Channel.ValueType
     language: _builtins.str
     """"hi" or "en"; detected from the text when empty."""
-    track: _builtins.str
-    """Policy track; defaults from the category when empty (cspgrs, sahyog, sahyog_camp, bpgra, rts_auto_appeal)."""
     camp_id: _builtins.str
     """S1: the camp the application is for. Accepted from 30 days before the camp to the day after it, in the camp's
     panchayat; the case then runs the sahyog_camp track on the camp channel (S3).
@@ -211,14 +208,13 @@ class FileGrievanceRequest(_message.Message):
         location: _common_pb2.Location | None = ...,
         channel: Global___Channel.ValueType = ...,
         language: _builtins.str = ...,
-        track: _builtins.str = ...,
         filed_by: _common_pb2.Actor | None = ...,
         service_application: Global___ServiceApplication | None = ...,
         camp_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant", "filed_by", b"filed_by", "location", b"location", "service_application", b"service_application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_id", b"camp_id", "category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject", "track", b"track"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_id", b"camp_id", "category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

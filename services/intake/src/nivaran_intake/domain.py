@@ -70,7 +70,6 @@ class Channel(StrEnum):
     DEPARTMENT_SYSTEM = "department_system"
 
 
-TRACKS = frozenset({"cspgrs", "sahyog", "sahyog_camp", "bpgra", "rts_auto_appeal"})
 LANGUAGES = frozenset({"hi", "en"})
 REGISTRATION_NUMBER = re.compile(
     r"^(?P<state>[A-Z]{2})-(?P<district>[A-Z0-9]{2,6})-(?P<year>\d{4})-(?P<seq>\d{7})-(?P<check>\d)$"
@@ -118,7 +117,6 @@ class NewGrievance:
     location: Location
     channel: Channel | None
     language: str
-    track: str
     idempotency_key: str | None
     filed_by: FilingActor | None = None
     # S4: the service application a service-delay complaint is about.
@@ -211,7 +209,8 @@ def fingerprint(filing: NewGrievance) -> str:
         filing.category_code.strip(),
         filing.location.district_code, filing.location.subdivision_code, filing.location.block_code,
         filing.location.panchayat_code, filing.location.thana_code,
-        filing.channel.value if filing.channel else "", filing.language, filing.track,
+        # "": the place of the free `track` a filing once carried, so that fingerprints stored before stay valid.
+        filing.channel.value if filing.channel else "", filing.language, "",
     ]  # fmt: skip
     if filing.service_application is not None:
         a = filing.service_application
@@ -266,8 +265,6 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
     preferred = c.preferred_language.strip()
     if preferred and preferred not in LANGUAGES:
         check.violations.append(FieldViolation("complainant.preferred_language", "must be hi or en"))
-    if filing.track and filing.track not in TRACKS:
-        check.violations.append(FieldViolation("track", f"must be one of {', '.join(sorted(TRACKS))}"))
     application = check_fields(filing.service_application, india_today(), check.violations)
     key = filing.idempotency_key
     if key is not None and not re.fullmatch(r"[A-Za-z0-9_:.-]{8,128}", key):
@@ -301,7 +298,8 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
             ),
             channel=filing.channel,
             language=language,
-            track=filing.track,
+            # The category's track unless a camp sets sahyog_camp (IntakeService.file); never the caller's (S3).
+            track="",
             idempotency_key=key,
             filed_by=filing.filed_by,
             fingerprint=fingerprint(filing),

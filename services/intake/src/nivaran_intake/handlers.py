@@ -211,7 +211,6 @@ def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
         ),
         channel=channel,
         language=request.language,
-        track=request.track,
         idempotency_key=request.idempotency_key or None,
         filed_by=filed_by,
         service_application=ServiceApplication(
