@@ -6,8 +6,8 @@ officer's-desk walk-through, step 7, gives the same steps as curl.
 One Sahyog case, one registration number: disposed by the DSO; the DM is told of the claimed resolution (H3); the
 citizen's feedback says it is not fixed, so it is unresolved and back with the DSO with fresh clocks; disposed again;
 the call centre calls and records the call; the citizen reopens it; disposed a third time; the DSO keeps it under
-watch (M4) and the DM lists the open item until the DSO's report; the DM's figures count it as "closed — not
-fixed", not as disposed.
+watch (M4) and the DM lists the open item until the DSO's report; the DM accepts the action-taken report (H3),
+closing it; the DM's figures count it as "closed — not fixed", not as disposed.
 
 A case under the Act (bpgra) walks the same way and then goes to appeal: the DM fixes the collectorate's hearing day
 and a hearing, the notice board shows it to anyone, the DM records the attendance, the absence counts in the weekly
@@ -173,6 +173,14 @@ async def test_H3_reopen_feedback_unresolved_call_centre_and_reopen_on_one_regis
         assert await listed_for_the_dm() == []
         closed = [e for e in (await desk.case(number, dm))["timeline"] if e["event_type"] == "watch_closed"]
         assert closed[0]["details"]["item"] == item
+
+        # --- H3: the DM, with the call's record before them, accepts the action-taken report: closed -------------
+        seen_by_dm = [e for e in (await desk.case(number, dm))["timeline"] if e["event_type"] == "feedback_recorded"]
+        assert seen_by_dm[1]["details"]["recording_ref"] == "IVR-2026-000042"
+        await desk.act(dso, number, "atr-acceptance", {}, status=403)  # not the officer's own report
+        accepted = await desk.act(dm, number, "atr-acceptance", {"note": "कॉल रिकॉर्ड देखा / call record seen"})
+        assert accepted["status"] == "closed"
+        await desk.act(dm, number, "atr-acceptance", {}, status=409)
 
         # --- the DM's figures: a case that came back is "closed — not fixed", not among the resolved ---------------
         after = await figures(http, dm)

@@ -1337,6 +1337,8 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             district_code=grievance.location.district_code,
             # B7: the fake keeps no pending appeal, so the case's own post hears it.
             hearing_position_id=grievance.assignment.position_id,
+            # H3: the DM above the case is the senior officer told of a claimed resolution.
+            senior_position_id=dm,
         )
         caller = Caller(
             account_id=request.caller.account_id,
@@ -1363,6 +1365,7 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             "mark_duplicate": "closed",
             "appeal": "under_appeal",
             "decide_appeal": "disposed",
+            "accept_atr": "closed",
         }.get(which, "in_progress")
         if which == "feedback":
             not_fixed = request.feedback.HasField("resolved") and not request.feedback.resolved

@@ -468,6 +468,13 @@ ROWS: list[Row] = [
         headers=ACT_KEY, body={"decision": "allowed", "findings": "अभिलेख अधूरा सुधारा गया / partly corrected"},
     ),
     Row(
+        # H3: the senior officer (the DM above the case) accepts the action-taken report; its officer may not.
+        "accept-atr", "POST /v1/grievances/{registration_number}/atr-acceptance", "POST",
+        f"/v1/grievances/{CASE_E}/atr-acceptance",
+        only({"dm_a": 200, "officer_a": 403, "secretary": 403, "osd_cs": 403, "officer_b": 404, "dm_b": 404}),
+        headers=ACT_KEY, body={"note": "कॉल और रेटिंग देखी / call and rating seen"},
+    ),
+    Row(
         # B7: the officer who hears the case now (its post's holder; the fake keeps no pending appeal).
         "schedule-hearing", "POST /v1/grievances/{registration_number}/hearings", "POST",
         f"/v1/grievances/{CASE_E}/hearings", HOLDER_OF_D, headers=ACT_KEY,

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from nivaran_common.casework import PERMISSION_DENIED, Caller
 from nivaran_sla.case_inputs import (
+    AtrAcceptanceInput,
     CallOutcome,
     DuplicateInput,
     FeedbackInput,
@@ -27,6 +28,7 @@ from nivaran_sla.case_inputs import (
     WatchReportInput,
 )
 from nivaran_sla.domain import (
+    UPDATE_ACCEPT_ATR,
     UPDATE_CLOSE_WATCH,
     UPDATE_DISPOSE,
     UPDATE_FEEDBACK,
@@ -40,7 +42,7 @@ from nivaran_sla.domain import (
 )
 
 from .fakes import FakeServices, policies_without_recourse
-from .test_acts_rules import DSO, RAM, SITA, act, refused
+from .test_acts_rules import DM, DSO, RAM, SITA, act, refused
 from .test_rules import DAY, MINUTE, Case, case_input, case_runner, time_skipping_server
 
 CALL_CENTRE = Caller(account_id="acct-cc", kind="operator", district_code="PAT", roles=("CALL_CENTRE",))
@@ -153,6 +155,45 @@ async def test_H3_the_call_centre_records_its_calls_and_not_satisfied_returns_th
     assert calls[1].payload["recording_ref"] == "rec-2026-0042"
     assert calls[1].actor.role == "operator"
     assert case.count("unresolved") == 1
+
+
+def acceptance(by: Caller = DM) -> AtrAcceptanceInput:
+    note = "Call record and rating seen / कॉल और रेटिंग देखी"
+    return AtrAcceptanceInput(note=note, by_account_id=by.account_id, caller=by)
+
+
+async def test_H3_the_senior_officer_accepts_the_report_after_the_feedback_and_the_case_is_closed(
+    run_case: Any,
+) -> None:
+    case = await disposed_case(run_case)
+    not_senior = await refused(case, UPDATE_ACCEPT_ATR, acceptance(DSO))
+    assert not_senior.type == PERMISSION_DENIED  # the officer does not accept their own report
+    await act(case, UPDATE_FEEDBACK, call(CallOutcome.SATISFIED))
+    await act(case, UPDATE_FEEDBACK, rating(4, resolved=True))
+    closed = await act(case, UPDATE_ACCEPT_ATR, acceptance())
+    assert closed.status is CaseStatus.CLOSED
+    [accepted] = case.fake.transitions("atr_accepted")
+    assert accepted.new_status is CaseStatus.CLOSED
+    # What the senior officer had before them: both feedbacks (their details are on the timeline before it).
+    assert accepted.payload["feedback_seen"] == ["call_centre", "citizen"]
+    assert accepted.payload["by_position_id"] == "pos-dm-pat"
+    events = case.fake.events()
+    assert events.index("feedback_recorded") < events.index("atr_accepted")
+    [told] = case.notices("atr_accepted")
+    assert "reopen" in told.params["detail_en"]
+    twice = await refused(case, UPDATE_ACCEPT_ATR, acceptance())
+    assert "once" in str(twice)
+    # Closed is not the end of the complainant's recourse within the window.
+    reopened = await act(case, UPDATE_REOPEN, ReopenInput(reason=REASON, by_account_id=SITA.account_id, caller=SITA))
+    assert reopened.status is CaseStatus.REOPENED
+
+
+async def test_H3_an_unresolved_case_has_no_report_to_accept(run_case: Any) -> None:
+    case = await disposed_case(run_case)
+    await act(case, UPDATE_FEEDBACK, rating(1, resolved=False))
+    refusal = await refused(case, UPDATE_ACCEPT_ATR, acceptance())
+    assert "disposed" in str(refusal)
+    assert case.count("atr_accepted") == 0
 
 
 async def test_H3_the_complainant_rates_a_disposal_once_and_only_the_complainant(run_case: Any) -> None:

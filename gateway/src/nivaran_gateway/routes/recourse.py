@@ -20,7 +20,7 @@ from nivaran_gateway.deps import Clients, Directory, Settings
 from nivaran_gateway.routes.acts import ACT_RESPONSES, Complainant, IdempotencyKey, Officer, act_on_case, set_act
 from nivaran_gateway.routes.grievances import RegistrationNumber
 from nivaran_gateway.schemas.acts import ActOut
-from nivaran_gateway.schemas.recourse import DuplicateIn, FeedbackIn, ReopenIn, WatchIn, WatchReportIn
+from nivaran_gateway.schemas.recourse import AtrAcceptanceIn, DuplicateIn, FeedbackIn, ReopenIn, WatchIn, WatchReportIn
 
 router = APIRouter(prefix="/v1", tags=["recourse"], route_class=JsonBodyRoute)
 
@@ -76,6 +76,32 @@ async def give_feedback(
 
     return await act_on_case(
         registration_number, key, principal, clients, settings, directory, set_act("feedback", body.to_proto())
+    )
+
+
+@router.post(
+    "/grievances/{registration_number}/atr-acceptance",
+    response_model=ActOut,
+    summary="Accept the action-taken report (H3, the senior officer)",
+    description="The senior officer told of the claimed resolution (the DM above the case), with the complainant's "
+    "rating and the call centre's call on the timeline, accepts the report: the disposed case is `closed` (the "
+    "complainant may still give feedback or reopen it within the window). Once per disposal; on a case that is not "
+    "disposed (unresolved, reopened, already closed): 409.",
+    responses=ACT_RESPONSES,
+)
+async def accept_atr(
+    registration_number: RegistrationNumber,
+    body: AtrAcceptanceIn,
+    key: IdempotencyKey,
+    principal: Officer,
+    clients: Clients,
+    settings: Settings,
+    directory: Directory,
+) -> ActOut:
+    """H3 acceptance."""
+
+    return await act_on_case(
+        registration_number, key, principal, clients, settings, directory, set_act("accept_atr", body.to_proto())
     )
 
 

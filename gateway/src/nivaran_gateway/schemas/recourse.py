@@ -87,3 +87,13 @@ class FeedbackIn(InputModel):
         if self.call_outcome is not None:
             message.call_outcome = sla_pb2.CallOutcome.Value(f"CALL_OUTCOME_{self.call_outcome.name}")
         return message
+
+
+class AtrAcceptanceIn(InputModel):
+    """H3: the senior officer accepts the action-taken report, with the feedback before them."""
+
+    note: Text = Field(default="", max_length=2000, description="optional remark")
+
+    def to_proto(self) -> sla_pb2.AcceptAtr:
+        """The sla act."""
+        return sla_pb2.AcceptAtr(note=self.note)

@@ -48,6 +48,8 @@ class Act(StrEnum):
     # hearing on the office's hearing day, and records who attended.
     SCHEDULE_HEARING = "schedule_hearing"
     RECORD_HEARING = "record_hearing"
+    # H3: the senior officer, who saw the feedback come in, accepts the officer's action-taken report.
+    ACCEPT_ATR = "accept_atr"
 
 
 class Authority(StrEnum):
@@ -65,6 +67,7 @@ class Authority(StrEnum):
     # B7: holds the post that hears the case now: the appellate authority while an appeal is pending, else the
     # post the case is at
     HEARING_OFFICER = "hearing_officer"
+    SENIOR_OFFICER = "senior_officer"  # holds the post told of the claimed resolution (H3: the DM above the case)
 
 
 ACT_AUTHORITY: dict[Act, Authority] = {
@@ -91,6 +94,7 @@ ACT_AUTHORITY: dict[Act, Authority] = {
     Act.DECIDE_APPEAL: Authority.APPELLATE,
     Act.SCHEDULE_HEARING: Authority.HEARING_OFFICER,
     Act.RECORD_HEARING: Authority.HEARING_OFFICER,
+    Act.ACCEPT_ATR: Authority.SENIOR_OFFICER,
 }
 
 # The failure type the lifecycle gives a refusal by `check_act`; sla's door answers it with PERMISSION_DENIED.
@@ -132,6 +136,7 @@ class CaseParties:
     district_code: str = ""
     appellate_position_id: str = ""
     hearing_position_id: str = ""
+    senior_position_id: str = ""
 
 
 class NotPermitted(Exception):
@@ -147,6 +152,10 @@ _WHOSE = {
     Authority.COMMISSIONER: ("the Divisional Commissioner above the DM", "प्रमंडलीय आयुक्त"),
     Authority.APPELLATE: ("the appellate authority of the pending appeal", "लंबित अपील के अपीलीय प्राधिकार"),
     Authority.HEARING_OFFICER: ("the officer who hears the case now", "मामले की सुनवाई करने वाले पदाधिकारी"),
+    Authority.SENIOR_OFFICER: (
+        "the senior officer told of the claimed resolution",
+        "निवारण की सूचना पाने वाले वरीय पदाधिकारी",
+    ),
     Authority.COMPLAINANT_OR_CALL_CENTRE: (
         "the complainant or the call centre of the case's district",
         "शिकायतकर्ता या मामले के जिले का कॉल सेंटर",
@@ -163,6 +172,7 @@ def _post_of(authority: Authority, parties: CaseParties) -> str:
         Authority.COMMISSIONER: parties.commissioner_position_id,
         Authority.APPELLATE: parties.appellate_position_id,
         Authority.HEARING_OFFICER: parties.hearing_position_id,
+        Authority.SENIOR_OFFICER: parties.senior_position_id,
     }.get(authority, "")
 
 

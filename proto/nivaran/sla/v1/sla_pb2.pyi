@@ -193,6 +193,7 @@ class ActOnCaseRequest(_message.Message):
     DECIDE_APPEAL_FIELD_NUMBER: _builtins.int
     SCHEDULE_HEARING_FIELD_NUMBER: _builtins.int
     RECORD_HEARING_FIELD_NUMBER: _builtins.int
+    ACCEPT_ATR_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     idempotency_key: _builtins.str
     """Makes a retry safe: the act runs once per key (8 to 128 characters); a retry gets the first answer."""
@@ -242,6 +243,8 @@ class ActOnCaseRequest(_message.Message):
     def schedule_hearing(self) -> Global___ScheduleHearing: ...
     @_builtins.property
     def record_hearing(self) -> Global___RecordHearing: ...
+    @_builtins.property
+    def accept_atr(self) -> Global___AcceptAtr: ...
     def __init__(
         self,
         *,
@@ -270,12 +273,13 @@ class ActOnCaseRequest(_message.Message):
         decide_appeal: Global___DecideAppeal | None = ...,
         schedule_hearing: Global___ScheduleHearing | None = ...,
         record_hearing: Global___RecordHearing | None = ...,
+        accept_atr: Global___AcceptAtr | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "record_hearing", b"record_hearing", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "schedule_hearing", b"schedule_hearing", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["accept_atr", b"accept_atr", "act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "record_hearing", b"record_hearing", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "schedule_hearing", b"schedule_hearing", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "record_hearing", b"record_hearing", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "schedule_hearing", b"schedule_hearing", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_atr", b"accept_atr", "act", b"act", "appeal", b"appeal", "assign", b"assign", "caller", b"caller", "citizen_response", b"citizen_response", "commissioner_action", b"commissioner_action", "decide_appeal", b"decide_appeal", "dispose", b"dispose", "feedback", b"feedback", "grievance_id", b"grievance_id", "idempotency_key", b"idempotency_key", "interim_order", b"interim_order", "interim_reply", b"interim_reply", "mark_duplicate", b"mark_duplicate", "open_watch", b"open_watch", "recommendation", b"recommendation", "record_hearing", b"record_hearing", "reject", b"reject", "reopen", b"reopen", "report", b"report", "request_information", b"request_information", "review", b"review", "schedule_hearing", b"schedule_hearing", "scheme_order", b"scheme_order", "show_cause_reply", b"show_cause_reply", "watch_report", b"watch_report"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply", "appeal", "decide_appeal", "schedule_hearing", "record_hearing"]  # noqa: Y015
+    _WhichOneofReturnType_act: _TypeAlias = _typing.Literal["report", "dispose", "reject", "interim_order", "scheme_order", "review", "request_information", "citizen_response", "show_cause_reply", "recommendation", "commissioner_action", "assign", "reopen", "feedback", "open_watch", "watch_report", "mark_duplicate", "interim_reply", "appeal", "decide_appeal", "schedule_hearing", "record_hearing", "accept_atr"]  # noqa: Y015
     _WhichOneofArgType_act: _TypeAlias = _typing.Literal["act", b"act"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_act) -> _WhichOneofReturnType_act | None: ...
 
@@ -904,6 +908,31 @@ class RecordHearing(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordHearing: _TypeAlias = RecordHearing  # noqa: Y015
+
+@_typing.final
+class AcceptAtr(_message.Message):
+    """H3: the senior officer told of the claimed resolution (the DM above the case), with the complainant's rating and
+    the call centre's call before them, accepts the action-taken report: the disposed case is closed (still open to
+    feedback and reopening within the policy's window). Once per disposal.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTE_FIELD_NUMBER: _builtins.int
+    note: _builtins.str
+    """Optional."""
+    def __init__(
+        self,
+        *,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptAtr: _TypeAlias = AcceptAtr  # noqa: Y015
 
 @_typing.final
 class ShowCauseReply(_message.Message):

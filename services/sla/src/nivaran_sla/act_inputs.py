@@ -19,6 +19,7 @@ from nivaran_common.errors import FieldViolation
 from nivaran_sla.case_inputs import (
     AppealDecisionInput,
     AppealInput,
+    AtrAcceptanceInput,
     CallOutcome,
     DuplicateInput,
     FeedbackInput,
@@ -471,6 +472,11 @@ def _record_hearing(m: sla_pb2.RecordHearing, caller: Caller, v: Violations) -> 
     return ActInput(Act.RECORD_HEARING, arg)
 
 
+def _accept_atr(m: sla_pb2.AcceptAtr, caller: Caller, v: Violations) -> ActInput:
+    note = v.text("note", m.note, 2, required=False)
+    return ActInput(Act.ACCEPT_ATR, AtrAcceptanceInput(note=note, by_account_id=caller.account_id, caller=caller))
+
+
 # The `act` oneof's field name → its converter. Adding an act: one message, one row here, one row in acts.ACTS.
 CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "assign": _assign,
@@ -484,6 +490,7 @@ CONVERTERS: dict[str, Callable[[Any, Caller, Violations], ActInput]] = {
     "decide_appeal": _decide_appeal,
     "schedule_hearing": _schedule_hearing,
     "record_hearing": _record_hearing,
+    "accept_atr": _accept_atr,
     "report": _report,
     "dispose": _dispose,
     "reject": _reject,

@@ -18,6 +18,7 @@ from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
 from nivaran_sla.act_inputs import ActInput
 from nivaran_sla.domain import (
+    UPDATE_ACCEPT_ATR,
     UPDATE_APPEAL,
     UPDATE_ASSIGN,
     UPDATE_CITIZEN_RESPONDED,
@@ -83,6 +84,7 @@ ACTS: dict[Act, str] = {
     Act.DECIDE_APPEAL: UPDATE_DECIDE_APPEAL,
     Act.SCHEDULE_HEARING: UPDATE_SCHEDULE_HEARING,
     Act.RECORD_HEARING: UPDATE_RECORD_HEARING,
+    Act.ACCEPT_ATR: UPDATE_ACCEPT_ATR,
 }
 NOTICE_ACTS = frozenset({Act.SHOW_CAUSE_REPLY, Act.RECOMMENDATION, Act.COMMISSIONER_ACTION})
 

@@ -50,6 +50,16 @@ class FeedbackInput:
 
 
 @dataclass(frozen=True)
+class AtrAcceptanceInput:
+    """H3: the senior officer, having seen the complainant's rating and the call centre's call, accepts the action-taken
+    report; the case is closed."""
+
+    note: str = ""
+    by_account_id: str = ""
+    caller: Caller | None = None
+
+
+@dataclass(frozen=True)
 class WatchInput:
     """M4: the officer puts the disposed case under watch for what remains (e.g. the encroachment's removal)."""
 

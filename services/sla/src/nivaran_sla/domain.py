@@ -251,6 +251,7 @@ UPDATE_APPEAL = "appeal"
 UPDATE_DECIDE_APPEAL = "decide_appeal"
 UPDATE_SCHEDULE_HEARING = "schedule_hearing"
 UPDATE_RECORD_HEARING = "record_hearing"
+UPDATE_ACCEPT_ATR = "accept_atr"
 QUERY_CLOCKS = "clocks"
 
 

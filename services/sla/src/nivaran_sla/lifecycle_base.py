@@ -147,6 +147,7 @@ class LifecycleBase:
             district_code=self._s.case.district_code,
             appellate_position_id=self._s.appellate_position_id,
             hearing_position_id=self._hearing_position_id(),
+            senior_position_id=self._s.senior_position_id,
         )
 
     def _appeal_pending(self) -> bool:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from nivaran_common.casework import Act
     from nivaran_sla.activities import LifecycleActivities
     from nivaran_sla.case_inputs import (
+        AtrAcceptanceInput,
         CallOutcome,
         FeedbackInput,
         FeedbackSource,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from nivaran_sla.clocks import elapsed_deadline
     from nivaran_sla.domain import (
+        UPDATE_ACCEPT_ATR,
         UPDATE_CLOSE_WATCH,
         UPDATE_FEEDBACK,
         UPDATE_OPEN_WATCH,
@@ -115,6 +117,7 @@ class RecourseActs(LifecycleBase):
             senior = None
         if senior is None:
             return
+        self._s.senior_position_id = senior.position_id
         round_key = f"{workflow.info().workflow_id}:resolution_claimed:{self._s.returns}"
         await self.send(
             officer_notice(
@@ -126,8 +129,10 @@ class RecourseActs(LifecycleBase):
                     en="An officer reports a grievance resolved (H3)", hi="पदाधिकारी ने शिकायत का निवारण बताया (H3)"
                 ),
                 Localized(
-                    en="The complainant's rating and the call centre's call show on the case as they come in.",
-                    hi="शिकायतकर्ता की रेटिंग और कॉल सेंटर की कॉल का विवरण आते ही मामले पर दिखेगा।",
+                    en="The complainant's rating and the call centre's call show on the case as they come in; "
+                    "accept the action-taken report when satisfied.",
+                    hi="शिकायतकर्ता की रेटिंग और कॉल सेंटर की कॉल का विवरण आते ही मामले पर दिखेगा; संतुष्ट होने पर "
+                    "कृत प्रतिवेदन स्वीकार करें।",
                 ),
                 "H3",
                 kind="resolution_claimed",
@@ -226,6 +231,51 @@ class RecourseActs(LifecycleBase):
             if request.call_outcome is not CallOutcome.NOT_REACHABLE and not request.recording_ref.strip():
                 raise ValueError("recording_ref: the call's recording reference / कॉल रिकॉर्डिंग का संदर्भ")
         self._authorize(Act.FEEDBACK, request.caller)
+
+    @workflow.update(name=UPDATE_ACCEPT_ATR)
+    async def accept_atr(self, request: AtrAcceptanceInput) -> LifecycleState:
+        """H3: the senior officer accepts the action-taken report, with the feedback before them; the case is
+        closed (the complainant may still contest it within the window)."""
+        self._s.atr_accepted_returns = self._s.returns
+        self._s.status = CaseStatus.CLOSED
+        seen = sorted(self._s.feedback_given)
+        await self._transition(
+            "atr_accepted",
+            Localized(
+                en="The senior officer accepted the action-taken report; the case is closed (H3)",
+                hi="वरीय पदाधिकारी ने कृत प्रतिवेदन स्वीकार किया; मामला बंद (H3)",
+            ),
+            request.by_account_id,
+            new_status=CaseStatus.CLOSED,
+            payload={"note": request.note.strip(), "feedback_seen": seen, "by_position_id": self._s.senior_position_id},
+        )
+        end = self._window_end()
+        until = end.date().isoformat() if end is not None else "-"
+        await self.send(
+            citizen_notice(
+                self._s.case,
+                "atr_accepted",
+                Localized(en="Your grievance is closed", hi="आपकी शिकायत बंद की गई"),
+                Localized(
+                    en=f"The senior officer accepted the action taken. If it is not fixed, reopen it by {until}.",
+                    hi=f"वरीय पदाधिकारी ने की गई कार्रवाई स्वीकार की। निवारण न हुआ हो तो {until} तक पुनः खोलें।",
+                ),
+                self._next_key("citizen_atr_accepted"),
+            )
+        )
+        return self.state()
+
+    @accept_atr.validator
+    def validate_accept_atr(self, request: AtrAcceptanceInput) -> None:
+        self._require_contestable("acceptance of the action-taken report")
+        if self._s.status is not CaseStatus.DISPOSED:
+            raise ValueError(
+                "the action-taken report is accepted once, on a disposed case / कृत प्रतिवेदन एक बार, निष्पादित मामले पर "
+                + self._state_words()
+            )
+        if self._s.atr_accepted_returns == self._s.returns:
+            raise ValueError("the action-taken report is already accepted / कृत प्रतिवेदन पहले ही स्वीकार")
+        self._authorize(Act.ACCEPT_ATR, request.caller)
 
     # -- post-closure watch (M4) --------------------------------------------------------------------------------
 

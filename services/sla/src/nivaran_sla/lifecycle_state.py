@@ -63,8 +63,11 @@ class LifecycleCaseState:
     hearings: list[dict[str, Any]] = field(default_factory=list)
     # H2: the interim reply of a service-delay complaint was uploaded.
     interim_replied: bool = False
-    # The return count at which the senior officer was last told of a claimed resolution (H3).
+    # The return count at which the senior officer was last told of a claimed resolution (H3), the post told, and
+    # the return count whose action-taken report that officer accepted.
     announced_returns: int = -1
+    senior_position_id: str = ""
+    atr_accepted_returns: int = -1
     # M4: the open watch item of the ended case ("" when none), when it opened, the next reminder and how many went.
     watch_item: str = ""
     watch_opened_at: datetime | None = None
