@@ -82,3 +82,26 @@ async def test_S1_S3_a_camp_filing_runs_the_camp_track_and_stays_apart(suite: Ru
         assert figures.status_code == 200, figures.text
         assert figures.json()["track"] == "sahyog_camp"
         assert figures.json()["total"] >= 1
+
+        # S1: the camp's staff (here the DM, an officer filing on the applicant's behalf) upload a paper application
+        # the camp took today, naming the day; an applicant cannot name it.
+        paper = {
+            "complainant": {"name": "रीना कुमारी", "address": "ग्राम गोनपुरा, फुलवारी शरीफ"},
+            "description": "वृद्धावस्था पेंशन का आवेदन शिविर में कागज़ पर दिया गया, अपलोड हेतु।",
+            "category_code": "FOOD-RATION-CARD",
+            "location": GONPURA,
+            "camp_id": near["id"],
+            "camp_received_on": today.isoformat(),
+        }
+        by_applicant = await http.post(
+            "/v1/grievances", json=paper, headers={"Idempotency-Key": f"paper-{datetime.now(UTC).timestamp()}"}
+        )
+        assert by_applicant.status_code == 422, by_applicant.text
+        assert [e["field"] for e in by_applicant.json()["errors"]] == ["camp_received_on"]
+        uploaded = await http.post(
+            "/v1/grievances",
+            json=paper,
+            headers={**dm, "Idempotency-Key": f"paper-{datetime.now(UTC).timestamp()}"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        assert (uploaded.json()["track"], uploaded.json()["camp_received_on"]) == ("sahyog_camp", today.isoformat())

@@ -11,7 +11,7 @@ import pytest
 
 from nivaran_common.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from nivaran_intake.camps import NewCamp
-from nivaran_intake.domain import NewGrievance
+from nivaran_intake.domain import FilingActor, NewGrievance
 from nivaran_intake.service import SearchFilter
 from nivaran_intake.service_delay import india_today
 
@@ -105,3 +105,64 @@ async def test_S3_camp_cases_and_other_cases_are_two_tracks_in_lists_and_figures
     assert (await intake.service.dashboard("PAT", "", "sahyog_camp")).total == 1
     assert (await intake.service.dashboard("PAT", "", "sahyog")).total == 1
     assert (await intake.service.dashboard("PAT", "")).total == 2
+
+
+STAFF = FilingActor(account_id="acct-camp-clerk", role="officer")
+
+
+async def held_camp(intake: IntakeHarness, days_ago: int) -> str:
+    """A camp held `days_ago` days ago (written as it stood: a camp in the past cannot be set any more)."""
+    today = india_today()
+    made = await intake.service.camps.create(camp(today), dm_district="PAT", today=today)
+    async with intake.service.sessions.begin() as session:
+        row = await session.get(type(made), made.id)
+        assert row is not None
+        row.held_on = today - timedelta(days=days_ago)
+    return made.id
+
+
+async def test_S1_a_paper_application_the_camp_took_is_filed_later_with_its_day_of_receipt(
+    intake: IntakeHarness,
+) -> None:
+    """Uploaded three days after the camp (past the camp's window for a fresh filing): accepted, because the camp took
+    it within its window; the day of receipt goes to the lifecycle, which judges the upload's lateness (S1)."""
+    camp_id = await held_camp(intake, 3)
+    received = india_today() - timedelta(days=3)
+    paper = replace(in_gonpura(camp_id), filed_by=STAFF, camp_received_on=received.isoformat())
+    row = (await intake.service.file(paper)).grievance
+    assert (row.track, row.channel, row.camp_received_on) == ("sahyog_camp", "camp", received)
+    assert intake.starter.started[-1].camp_received_on == received.isoformat()
+    # The same filing without the day of receipt is a fresh filing, after the camp's window.
+    with pytest.raises(InvalidArgument) as late:
+        await intake.service.file(replace(paper, camp_received_on="", idempotency_key=None))
+    assert [v.field for v in late.value.violations] == ["camp_id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"filed_by": None}, "staff"),  # the applicant does not say when the camp took it
+        ({"camp_id": ""}, "only with camp_id"),
+        ({"camp_received_on": "03-12-2026"}, "YYYY-MM-DD"),
+        ({"camp_received_on": (india_today() + timedelta(days=1)).isoformat()}, "not after today"),
+    ],
+)
+async def test_S1_the_day_of_receipt_is_the_camp_staffs_a_real_day_and_not_ahead(
+    intake: IntakeHarness, change: dict[str, object], why: str
+) -> None:
+    camp_id = await held_camp(intake, 0)
+    paper = replace(in_gonpura(camp_id), filed_by=STAFF, camp_received_on=india_today().isoformat())
+    with pytest.raises(InvalidArgument) as refused:
+        await intake.service.file(replace(paper, **change))  # type: ignore[arg-type]
+    assert [v.field for v in refused.value.violations] == ["camp_received_on"]
+    assert why in refused.value.violations[0].description
+
+
+async def test_S1_the_day_of_receipt_falls_within_the_camps_window(intake: IntakeHarness) -> None:
+    camp_id = await held_camp(intake, 0)
+    before = (india_today() - timedelta(days=31)).isoformat()
+    paper = replace(in_gonpura(camp_id), filed_by=STAFF, camp_received_on=before)
+    with pytest.raises(InvalidArgument) as refused:
+        await intake.service.file(paper)
+    assert [v.field for v in refused.value.violations] == ["camp_received_on"]
+    assert "S1" in refused.value.violations[0].description

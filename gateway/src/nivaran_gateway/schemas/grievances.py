@@ -150,6 +150,12 @@ class GrievanceFiling(_Input):
         max_length=36,
         description="S1: the camp this application is for (GET /v1/camps); the case then runs the sahyog_camp track",
     )
+    camp_received_on: date | None = Field(
+        default=None,
+        description="S1: with `camp_id`, for the camp's staff (an officer or operator filing on the applicant's "
+        "behalf): the day the camp took the paper application. Its upload is due the same or the next working day "
+        "(a late upload is an S1 breach), and its 30 days run from then",
+    )
     service_application: ServiceDelayApplicationIn | None = Field(
         default=None,
         description="S4: required for a complaint that a notified service was not delivered in time (a category on "
@@ -162,6 +168,7 @@ class GrievanceFiling(_Input):
         return intake_pb2.FileGrievanceRequest(
             service_application=self.service_application.to_proto() if self.service_application else None,
             camp_id=self.camp_id or "",
+            camp_received_on=self.camp_received_on.isoformat() if self.camp_received_on else "",
             idempotency_key=idempotency_key,
             complainant=self.complainant.to_proto(),
             subject=self.subject or "",
@@ -361,6 +368,7 @@ class _GrievanceBase(BaseModel):
     service_application: ServiceApplicationView | None = Field(
         default=None, description="S4: the service application a service-delay complaint is about"
     )
+    camp_received_on: date | None = Field(default=None, description="S1: the day a camp took the paper application")
     possible_duplicates: list[DuplicateView] = Field(
         default_factory=list,
         description="earlier cases of the same complainant, place and a similar text, found at filing (a suggestion)",
@@ -391,6 +399,7 @@ def _base_fields(grievance: intake_pb2.Grievance) -> dict[str, object]:
         )
         if grievance.HasField("service_application")
         else None,
+        "camp_received_on": grievance.camp_received_on or None,
         "possible_duplicates": [
             DuplicateView(registration_number=d.registration_number, similarity=d.similarity)
             for d in grievance.possible_duplicates

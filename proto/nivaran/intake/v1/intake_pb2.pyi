@@ -170,6 +170,7 @@ class FileGrievanceRequest(_message.Message):
     FILED_BY_FIELD_NUMBER: _builtins.int
     SERVICE_APPLICATION_FIELD_NUMBER: _builtins.int
     CAMP_ID_FIELD_NUMBER: _builtins.int
+    CAMP_RECEIVED_ON_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     subject: _builtins.str
     description: _builtins.str
@@ -181,6 +182,11 @@ class FileGrievanceRequest(_message.Message):
     camp_id: _builtins.str
     """S1: the camp the application is for. Accepted from 30 days before the camp to the day after it, in the camp's
     panchayat; the case then runs the sahyog_camp track on the camp channel (S3).
+    """
+    camp_received_on: _builtins.str
+    """S1: with camp_id, filed by the camp's staff on the applicant's behalf (filed_by): the day the camp took the
+    application (YYYY-MM-DD), within the camp's window and not after today. Its upload is due the same or the next
+    working day (sla's camp_upload), and its 30 days run from then. Empty: received when filed.
     """
     @_builtins.property
     def complainant(self) -> Global___Complainant: ...
@@ -211,10 +217,11 @@ class FileGrievanceRequest(_message.Message):
         filed_by: _common_pb2.Actor | None = ...,
         service_application: Global___ServiceApplication | None = ...,
         camp_id: _builtins.str = ...,
+        camp_received_on: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant", "filed_by", b"filed_by", "location", b"location", "service_application", b"service_application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_id", b"camp_id", "category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_id", b"camp_id", "camp_received_on", b"camp_received_on", "category_code", b"category_code", "channel", b"channel", "complainant", b"complainant", "description", b"description", "expected_resolution", b"expected_resolution", "filed_by", b"filed_by", "idempotency_key", b"idempotency_key", "language", b"language", "location", b"location", "service_application", b"service_application", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -684,6 +691,7 @@ class Grievance(_message.Message):
     RETURNS_FIELD_NUMBER: _builtins.int
     POSSIBLE_DUPLICATES_FIELD_NUMBER: _builtins.int
     SERVICE_APPLICATION_FIELD_NUMBER: _builtins.int
+    CAMP_RECEIVED_ON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     registration_number: _builtins.str
     status: Global___Status.ValueType
@@ -709,6 +717,8 @@ class Grievance(_message.Message):
     """
     returns: _builtins.int
     """How often the ended case came back to its officer (reopened, or unresolved on feedback, H3)."""
+    camp_received_on: _builtins.str
+    """S1: the day a camp took the application, when it was filed later from paper (YYYY-MM-DD); empty otherwise."""
     @_builtins.property
     def category_name(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -769,10 +779,11 @@ class Grievance(_message.Message):
         returns: _builtins.int = ...,
         possible_duplicates: _abc.Iterable[Global___DuplicateCandidate] | None = ...,
         service_application: Global___ServiceApplication | None = ...,
+        camp_received_on: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_name", b"category_name", "complainant", b"complainant", "current_deadline", b"current_deadline", "filed_at", b"filed_at", "location", b"location", "service_application", b"service_application", "updated_at", b"updated_at", "watch_opened_at", b"watch_opened_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "possible_duplicates", b"possible_duplicates", "registration_number", b"registration_number", "returns", b"returns", "service_application", b"service_application", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignment", b"assignment", "camp_received_on", b"camp_received_on", "category_code", b"category_code", "category_is_other", b"category_is_other", "category_name", b"category_name", "channel", b"channel", "complainant", b"complainant", "current_deadline", b"current_deadline", "deadline_clock", b"deadline_clock", "description", b"description", "dm_visible", b"dm_visible", "expected_resolution", b"expected_resolution", "filed_at", b"filed_at", "id", b"id", "language", b"language", "location", b"location", "policy_version", b"policy_version", "possible_duplicates", b"possible_duplicates", "registration_number", b"registration_number", "returns", b"returns", "service_application", b"service_application", "status", b"status", "subject", b"subject", "track", b"track", "updated_at", b"updated_at", "version", b"version", "visible_to_roles", b"visible_to_roles", "watch_item", b"watch_item", "watch_opened_at", b"watch_opened_at", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

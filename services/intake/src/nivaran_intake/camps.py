@@ -104,7 +104,8 @@ class CampService:
             return (await session.execute(stmt.limit(500))).scalars().all()
 
     async def for_filing(self, valid: ValidGrievance, today: date) -> ValidGrievance:
-        """S1: a filing for a camp, within the camp's window, in its panchayat: the camp track and channel."""
+        """S1: a filing for a camp, within the camp's window (or, uploaded from paper, taken by the camp within it), in
+        its panchayat: the camp track and channel."""
         async with self.sessions() as session:
             camp = await session.get(CampRow, valid.camp_id)
         if camp is None:
@@ -117,7 +118,15 @@ class CampService:
                 "location.panchayat_code", f"the camp is for panchayat {camp.panchayat_code} / शिविर की पंचायत"
             )
         first, last = window(camp)
-        if not first <= today <= last:
+        received = valid.camp_received_on
+        if received is not None and not first <= received <= last:
+            raise InvalidArgument.field(
+                "camp_received_on",
+                f"the camp of {camp.held_on.isoformat()} took applications from {first.isoformat()} to "
+                f"{last.isoformat()} (S1) / शिविर के आवेदन {first.isoformat()} से {last.isoformat()} तक",
+            )
+        # A paper application the camp took is uploaded later (its lateness is sla's camp_upload breach, S1).
+        if received is None and not first <= today <= last:
             raise InvalidArgument.field(
                 "camp_id",
                 f"the camp of {camp.held_on.isoformat()} takes applications from {first.isoformat()} to "

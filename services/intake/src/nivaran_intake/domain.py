@@ -7,6 +7,7 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from stdnum import verhoeff
@@ -123,6 +124,8 @@ class NewGrievance:
     service_application: ServiceApplication | None = None
     # S1: the camp the application is for (its track and channel follow from it).
     camp_id: str = ""
+    # S1: the day the camp took it on paper (YYYY-MM-DD), when its staff file it later.
+    camp_received_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ class ValidGrievance:
     fingerprint: str
     service_application: ValidServiceApplication | None = None
     camp_id: str = ""
+    camp_received_on: date | None = None
 
 
 @dataclass
@@ -219,6 +223,8 @@ def fingerprint(filing: NewGrievance) -> str:
             parts += [hashlib.sha256(a.acknowledgement_pdf).hexdigest(), a.acknowledgement_file_name]
     if filing.camp_id:
         parts.append(filing.camp_id.strip())
+    if filing.camp_received_on:
+        parts.append(filing.camp_received_on.strip())
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -266,6 +272,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
     if preferred and preferred not in LANGUAGES:
         check.violations.append(FieldViolation("complainant.preferred_language", "must be hi or en"))
     application = check_fields(filing.service_application, india_today(), check.violations)
+    received_on = _camp_received_on(filing, check.violations)
     key = filing.idempotency_key
     if key is not None and not re.fullmatch(r"[A-Za-z0-9_:.-]{8,128}", key):
         check.violations.append(FieldViolation("idempotency_key", "must be 8-128 characters of A-Z a-z 0-9 _ : . -"))
@@ -305,6 +312,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
             fingerprint=fingerprint(filing),
             service_application=application,
             camp_id=filing.camp_id.strip(),
+            camp_received_on=received_on,
         ),
         [],
     )
@@ -326,3 +334,31 @@ def is_valid_registration_number(value: str) -> bool:
     """Shape and check digit of a registration number."""
     match = REGISTRATION_NUMBER.fullmatch(value)
     return bool(match) and verhoeff.is_valid(f"{match['year']}{match['seq']}{match['check']}") if match else False
+
+
+def _camp_received_on(filing: NewGrievance, violations: list[FieldViolation]) -> date | None:
+    """S1: the day a camp took a paper application, given by the camp's staff who file it later (never by the
+    applicant, whose filing is received when it is made); the camp's window is checked with the camp."""
+    text = filing.camp_received_on.strip()
+    if not text:
+        return None
+    if not filing.camp_id.strip():
+        violations.append(FieldViolation("camp_received_on", "only with camp_id / केवल शिविर के आवेदन पर"))
+        return None
+    if filing.filed_by is None:
+        violations.append(
+            FieldViolation(
+                "camp_received_on",
+                "set by the camp's staff who file the application on the applicant's behalf / शिविर कर्मी द्वारा",
+            )
+        )
+        return None
+    try:
+        received = date.fromisoformat(text)
+    except ValueError:
+        violations.append(FieldViolation("camp_received_on", "a date, YYYY-MM-DD / तिथि YYYY-MM-DD"))
+        return None
+    if received > india_today():
+        violations.append(FieldViolation("camp_received_on", "not after today / आज के बाद की तिथि नहीं"))
+        return None
+    return received

@@ -84,6 +84,7 @@ def grievance_to_proto(row: GrievanceRow) -> intake_pb2.Grievance:
         watch_item=row.watch_item or "",
         watch_opened_at=to_timestamp(as_utc(row.watch_opened_at)) if row.watch_opened_at else None,
         returns=row.returns or 0,
+        camp_received_on=row.camp_received_on.isoformat() if row.camp_received_on else "",
         # The acknowledgement's bytes are an attachment of the case, never part of the read model.
         service_application=intake_pb2.ServiceApplication(
             application_number=row.service_application.get("application_number", ""),
@@ -223,6 +224,7 @@ def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
         if request.HasField("service_application")
         else None,
         camp_id=request.camp_id,
+        camp_received_on=request.camp_received_on,
     )
 
 

@@ -263,6 +263,7 @@ class IntakeService:
                 workflow_id=lifecycle_workflow_id(grievance_id),
                 possible_duplicates=similar,
                 service_application=valid.service_application.as_record() if valid.service_application else None,
+                camp_received_on=valid.camp_received_on,
                 filed_at=now,
                 updated_at=now,
                 version=1,
@@ -466,4 +467,5 @@ def lifecycle_input(row: GrievanceRow) -> sla_pb2.LifecycleInput:
         position_title=common_pb2.LocalizedText(en=row.routed_position_title_en, hi=row.routed_position_title_hi),
         service_time_limit_days=row.service_time_limit_days,
         office_level=row.routed_office_level,
+        camp_received_on=row.camp_received_on.isoformat() if row.camp_received_on else "",
     )

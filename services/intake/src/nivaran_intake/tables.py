@@ -104,6 +104,8 @@ class GrievanceRow(IntakeBase):
     possible_duplicates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     # S4: the service application a service-delay complaint is about ({application_number, applied_on, status}).
     service_application: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    # S1: the day a camp took the application on paper, when its staff filed it later (None otherwise).
+    camp_received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     workflow_id: Mapped[str] = mapped_column(String(64))
     workflow_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -78,6 +78,8 @@ class Case:
     district_code: str = ""
     service_time_limit_days: int = 0
     office_level: str = ""
+    # S1: the day (YYYY-MM-DD, India) a camp took the application on paper; "" for any other filing.
+    camp_received_on: str = ""
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,20 @@ class AppealStage(BaseModel):
     _check_within = field_validator("within")(lambda cls, v: _duration(v))
 
 
+class CampUpload(BaseModel):
+    """S1: a paper application a camp took is uploaded the same day or within `within` (the next working day) after
+    it; a later upload is a breach of `rule`, and the role `notify` hears of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    within: str = "P1D"
+    calendar: Literal[CalendarKind.WORKING_DAYS, CalendarKind.CALENDAR_DAYS] = CalendarKind.WORKING_DAYS
+    rule: str = "S1"
+    notify: str = "DM"
+
+    _check_within = field_validator("within")(lambda cls, v: _duration(v))
+
+
 class Hearings(BaseModel):
     """B7: the track hears its cases on each office's weekly hearing day (routing's master data), with the notice on
     the office's notice board (Form-4) and the public authority's attendance recorded (M3)."""
@@ -225,6 +239,8 @@ class Policy(BaseModel):
     appeals: list[AppealStage] = Field(default_factory=list)
     # B7 / M3: hearings on the office's hearing day; None: the track holds no hearings.
     hearings: Hearings | None = None
+    # S1: the upload time of a paper application a camp took (the case's camp_received_on); None: not checked.
+    camp_upload: CampUpload | None = None
 
     @model_validator(mode="after")
     def _unique_clock_ids(self) -> Policy:

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         LifecycleBase,
         bilingual,
     )
+    from nivaran_sla.lifecycle_camp import CampUploadCheck
     from nivaran_sla.lifecycle_disposals import DisposalActs
     from nivaran_sla.lifecycle_effects import DeadlineEffects
     from nivaran_sla.lifecycle_hearings import HearingActs
@@ -95,6 +96,7 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
         office_id=lifecycle.office_id,
         position_id=lifecycle.position_id,
         filed_at=lifecycle.filed_at.ToDatetime(tzinfo=UTC) if lifecycle.HasField("filed_at") else None,
+        camp_received_on=lifecycle.camp_received_on,
         complainant_name=lifecycle.complainant_name,
         complainant_email=lifecycle.complainant_email,
         complainant_phone=lifecycle.complainant_phone,
@@ -110,7 +112,9 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
 
 
 @workflow.defn(name=LIFECYCLE_WORKFLOW)
-class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, AppealActs, HearingActs, LifecycleBase):
+class GrievanceLifecycle(  # noqa: PLR0904
+    DisposalActs, ReportActs, ShowCauseActs, RecourseActs, AppealActs, HearingActs, CampUploadCheck, LifecycleBase
+):
     """The single writer of a case's transitions: assigns and acknowledges it, then runs the clocks of its track
     policy (updatable timers) and takes officers' and citizens' actions as Updates until the case is over."""
 
@@ -161,11 +165,12 @@ class GrievanceLifecycle(DisposalActs, ReportActs, ShowCauseActs, RecourseActs, 
         """Feed the case's first events (and any act that came before the policy was loaded) to the clocks."""
         filed_at = self._s.case.filed_at or workflow.now()
         early, self._s.early_events = self._s.early_events, []
-        await self.on_event(Event.REGISTERED, filed_at, sync=False)
+        await self.on_event(Event.REGISTERED, self._receipt(filed_at), sync=False)
         if assigned:
             await self.on_event(Event.ASSIGNED, self._s.assigned_at or workflow.now(), sync=False)
         for event, at in early:
             await self.on_event(event, at, sync=False)
+        await self._check_camp_upload(filed_at)
         await self._sync_deadline()
 
     async def _run_clocks(self) -> None:
