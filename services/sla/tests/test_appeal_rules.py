@@ -11,8 +11,17 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from nivaran_common.casework import PERMISSION_DENIED
-from nivaran_sla.case_inputs import AppealDecisionInput, AppealInput
-from nivaran_sla.domain import UPDATE_APPEAL, UPDATE_DECIDE_APPEAL, UPDATE_DISPOSE, CaseStatus, DisposeInput
+from nivaran_sla.case_inputs import AppealDecisionInput, AppealInput, ReopenInput
+from nivaran_sla.domain import (
+    UPDATE_APPEAL,
+    UPDATE_DECIDE_APPEAL,
+    UPDATE_DISPOSE,
+    UPDATE_REJECT,
+    UPDATE_REOPEN,
+    CaseStatus,
+    DisposeInput,
+    RejectInput,
+)
 
 from .hearing_steps import heard
 from .test_acts_rules import COMMISSIONER, DM, DSO, OSD, RAM, SITA, act, refused
@@ -115,3 +124,34 @@ async def test_B4_an_appeal_on_a_case_still_open_is_refused_and_an_undecided_app
     assert "B4" not in [b.rule for b in case.fake.breaches.values()]
     await case.advance(2 * MINUTE)
     assert [b.rule for b in case.fake.breaches.values()].count("B4") == 1
+
+
+async def test_B4_a_rejection_under_the_act_is_appealed_on_its_number_but_not_reopened(run_case: Any) -> None:
+    case: Case = await run_case(case_input(track="bpgra"))
+    rejection = RejectInput(
+        ground="competence", reason="Not within this office's competence / इस कार्यालय की सक्षमता में नहीं",
+        by_account_id="acct-dso", caller=DSO,
+    )  # fmt: skip
+    rejected = await act(case, UPDATE_REJECT, rejection)
+    assert rejected.status is CaseStatus.REJECTED
+    assert case.notices("resolution_claimed") == []  # a rejection claims no resolution (H3)
+    no_reopen = await refused(case, UPDATE_REOPEN, ReopenInput(reason=GROUNDS, by_account_id="acct-sita", caller=SITA))
+    assert "disposed or closed" in str(no_reopen)
+    await case.advance(29 * DAY)
+    filed = await act(case, UPDATE_APPEAL, appeal("first"))
+    assert filed.status is CaseStatus.UNDER_APPEAL
+    assert case.fake.transitions("appeal_filed")[-1].payload["authority_position_id"] == "pos-dm-pat"
+    await heard(case, DM)
+    decided = await act(case, UPDATE_DECIDE_APPEAL, decision(DM))
+    assert decided.status is CaseStatus.DISPOSED
+
+
+async def test_B4_a_rejection_the_complainant_does_not_appeal_ends_with_the_window(run_case: Any) -> None:
+    case: Case = await run_case(case_input(track="bpgra"))
+    rejection = RejectInput(ground="subject", reason="Not a grievance under the Act / अधिनियम के अंतर्गत नहीं",
+                            by_account_id="acct-dso", caller=DSO)  # fmt: skip
+    await act(case, UPDATE_REJECT, rejection)
+    await case.advance(30 * DAY + MINUTE)
+    result = await case.handle.result()
+    assert result.status.value == "rejected"
+    assert case.count("appeal_filed") == 0

@@ -44,8 +44,8 @@ DECISIONS = {
     "allowed": Localized(en="allowed", hi="स्वीकृत"),
     "dismissed": Localized(en="dismissed", hi="अस्वीकृत"),
 }
-# The endings an appeal lies from.
-APPEALABLE = frozenset({CaseStatus.DISPOSED, CaseStatus.CLOSED})
+# The endings an appeal lies from (a rejection only where it waits for one: LifecycleCaseState.rejection_appealable).
+APPEALABLE = frozenset({CaseStatus.DISPOSED, CaseStatus.CLOSED, CaseStatus.REJECTED})
 
 
 class AppealActs(LifecycleBase):

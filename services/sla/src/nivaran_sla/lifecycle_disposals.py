@@ -43,6 +43,10 @@ REJECTION_GROUNDS = {
 }
 
 
+# Rejections on a track with appeals wait for the appeal (B4); cases rejected before ended with the rejection.
+APPEAL_REJECTION_PATCH = "appeal-rejection-v1"
+
+
 class DisposalActs(LifecycleBase):
     """The lifecycle's Updates that end a case."""
 
@@ -156,6 +160,11 @@ class DisposalActs(LifecycleBase):
             clear_visibility=True,
         )
         self._s.status = CaseStatus.REJECTED
+        policy = self._s.policy
+        if policy is not None and policy.appeals and workflow.patched(APPEAL_REJECTION_PATCH):
+            # B4: a rejection is a decision the complainant may appeal; the lifecycle waits for it (recourse).
+            self._s.rejection_appealable = True
+            self._s.disposed_at = workflow.now()
         await self.on_event(Event.REJECTED, workflow.now())
         if request.caller is not None:
             await self._tell_citizen_outcome(

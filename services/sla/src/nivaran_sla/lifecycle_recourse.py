@@ -73,7 +73,8 @@ class RecourseActs(LifecycleBase):
         end = self._window_end()
         if end is None and not self._s.watch_item:
             return False
-        if end is not None and self._s.announced_returns != self._s.returns:
+        claimed = self._s.status is not CaseStatus.REJECTED  # a rejection claims no resolution (H3)
+        if end is not None and claimed and self._s.announced_returns != self._s.returns:
             self._s.announced_returns = self._s.returns
             await self._tell_senior_officer()
         engine = self._s.engine
@@ -97,10 +98,13 @@ class RecourseActs(LifecycleBase):
                 )
 
     def _window_end(self) -> datetime | None:
+        """When the complainant's recourse after the ending runs out: the policy's window after a disposal or
+        closure, and (B4) after a rejection on a track with appeals, which is appealed but not reopened."""
         policy = self._s.policy
-        if policy is None or policy.recourse is None or self._s.status not in CONTESTABLE:
+        if policy is None or policy.recourse is None or self._s.disposed_at is None:
             return None
-        if self._s.disposed_at is None:
+        rejected = self._s.status is CaseStatus.REJECTED and self._s.rejection_appealable
+        if self._s.status not in CONTESTABLE and not rejected:
             return None
         return elapsed_deadline(self._s.disposed_at, policy.recourse.window)
 

@@ -58,6 +58,8 @@ class LifecycleCaseState:
     # authority the pending one went to ("" when none is pending).
     appeals: list[dict[str, Any]] = field(default_factory=list)
     appellate_position_id: str = ""
+    # B4: the case was rejected on a track with appeals, so the rejection is appealed like a decision.
+    rejection_appealable: bool = False
     # B7 / M3: the hearings fixed, in order ({hearing_id, stage, held_on, at, hearing_officer_position_id,
     # public_authority_position_id, status: scheduled | heard | adjourned}).
     hearings: list[dict[str, Any]] = field(default_factory=list)
