@@ -42,6 +42,8 @@ class Ports:
     temporal_ui: int = int(os.environ.get("NIVARAN_DEV_TEMPORAL_UI_PORT", "8233"))
     redis: int = int(os.environ.get("NIVARAN_DEV_REDIS_PORT", "6390"))
     smtp: int = int(os.environ.get("NIVARAN_DEV_SMTP_PORT", "8025"))
+    # The local SMS / WhatsApp provider stand-in (scripts/message_sink.py).
+    messages: int = int(os.environ.get("NIVARAN_DEV_MESSAGES_PORT", "8026"))
     routing: int = int(os.environ.get("NIVARAN_DEV_ROUTING_PORT", "50051"))
     identity: int = int(os.environ.get("NIVARAN_DEV_IDENTITY_PORT", "50052"))
     intake: int = int(os.environ.get("NIVARAN_DEV_INTAKE_PORT", "50053"))
@@ -232,6 +234,11 @@ def service_env(
         "NIVARAN_IDENTITY_DEV_FIXED_OTP": "123456",
         "NIVARAN_NOTIFY_SMTP_HOST": "127.0.0.1",
         "NIVARAN_NOTIFY_SMTP_PORT": str(p.smtp),
+        # SMS and WhatsApp go to the local provider stand-in; the dev run keeps no quiet hours, so that a demo at night
+        # sees its SMS at once (production keeps notify's default, 21:00-08:00 India time).
+        "NIVARAN_NOTIFY_SMS_PROVIDER_URL": f"http://127.0.0.1:{p.messages}/sms",
+        "NIVARAN_NOTIFY_WHATSAPP_PROVIDER_URL": f"http://127.0.0.1:{p.messages}/whatsapp",
+        "NIVARAN_NOTIFY_SMS_QUIET_HOURS": "",
         "NIVARAN_GATEWAY_PORT": str(p.gateway),
         "NIVARAN_GATEWAY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
         "NIVARAN_GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
@@ -282,11 +289,19 @@ async def start_infrastructure(sup: Supervisor, var: Path, *, keep_mail: bool = 
     )  # fmt: skip
     handler = ["-c", "aiosmtpd.handlers.Mailbox", str(var / "mail")] if keep_mail else ["-c", "aiosmtpd.handlers.Sink"]
     sup.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{p.smtp}", *handler])
+    start_message_sink(sup, var / "messages")
     await asyncio.gather(
         wait_tcp(sup, p.redis, "redis-server"),
         wait_tcp(sup, p.smtp, "smtp sink"),
+        wait_tcp(sup, p.messages, "sms/whatsapp sink"),
         wait_tcp(sup, p.temporal, "temporal"),
     )
+
+
+def start_message_sink(sup: Supervisor, folder: Path) -> None:
+    """The SMS / WhatsApp provider stand-in on its port, keeping what it gets under `folder`."""
+    sink = ROOT / "scripts" / "message_sink.py"
+    sup.spawn("messages", [sys.executable, str(sink), "--port", str(sup.ports.messages), "--folder", str(folder)])
 
 
 async def start(sup: Supervisor) -> None:
@@ -299,7 +314,8 @@ async def start(sup: Supervisor) -> None:
         )
     print(
         f"• Temporal dev server ({VAR / 'temporal.db'}), redis-server on private port {p.redis}, "
-        f"SMTP sink on {p.smtp} (mail in {VAR / 'mail'}) …",
+        f"SMTP sink on {p.smtp} (mail in {VAR / 'mail'}), SMS/WhatsApp sink on {p.messages} "
+        f"(in {VAR / 'messages'}) …",
         flush=True,
     )
     await start_infrastructure(sup, VAR)

@@ -25,6 +25,8 @@ class RunningSuite:
     ports: Any
     log_dir: Path
     smtp: SmtpServer
+    # What the SMS / WhatsApp provider stand-in (scripts/message_sink.py) received: <folder>/sms.jsonl, whatsapp.jsonl.
+    messages: Path
     # The suite's CA and every workload's certificate (nivaran_common.pki): a test calls a service as one of them.
     pki_dir: Path
 
@@ -49,7 +51,7 @@ async def running_suite(
     ports = devrun.Ports(
         temporal=0, temporal_ui=0, redis=0, smtp=smtp_server.port,
         routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
-        gateway=free_port(),
+        gateway=free_port(), messages=free_port(),
     )  # fmt: skip
     urls = {name: make_database("postgres", prefix=f"{db_prefix}_{name}") for name in devrun.SERVICES}
     env = devrun.service_env(
@@ -69,7 +71,16 @@ async def running_suite(
     devrun.load_demo_data(env)
     sup = devrun.Supervisor(ports, log_dir=tmp_path / "log")
     try:
+        devrun.start_message_sink(sup, tmp_path / "messages")
+        await devrun.wait_tcp(sup, ports.messages, "sms/whatsapp sink")
         await devrun.start_services(sup, env, sla_workers)
-        yield RunningSuite(f"http://127.0.0.1:{ports.gateway}", ports, tmp_path / "log", smtp_server, tmp_path / "pki")
+        yield RunningSuite(
+            f"http://127.0.0.1:{ports.gateway}",
+            ports,
+            tmp_path / "log",
+            smtp_server,
+            tmp_path / "messages",
+            tmp_path / "pki",
+        )
     finally:
         sup.stop()

@@ -161,7 +161,8 @@ async def test_S8_B5_assignment_recorded_then_acknowledgement_sent(
         account_id="acct-citizen-1",
         preferred_language="hi",
     )
-    assert acknowledgement.channels == [NoticeChannel.IN_APP, NoticeChannel.EMAIL]
+    # B5 / C2: in the app, by email and by SMS (an email and a phone were given; filed on the web).
+    assert acknowledgement.channels == [NoticeChannel.IN_APP, NoticeChannel.EMAIL, NoticeChannel.SMS]
     assert acknowledgement.params == {
         "registration_number": "BR-PAT-2026-000123",
         "complainant_name": "Asha Devi",
@@ -184,7 +185,7 @@ async def test_S8_B5_assignment_recorded_then_acknowledgement_sent(
     assert acknowledged.idempotency_key == f"{workflow_id}:acknowledgement_sent"
     assert acknowledged.new_status is None
     assert acknowledged.new_assignment is None
-    assert acknowledged.payload == {"notice_id": "notice-acknowledgement", "channels": ["in_app", "email"]}
+    assert acknowledged.payload == {"notice_id": "notice-acknowledgement", "channels": ["in_app", "email", "sms"]}
 
     assert state.status is CaseStatus.ASSIGNED
     assert state.position_id == "pos-bdo-phw"
@@ -192,7 +193,7 @@ async def test_S8_B5_assignment_recorded_then_acknowledgement_sent(
     assert state.acknowledgement_notice_id == "notice-acknowledgement"
 
 
-async def test_B5_acknowledgement_in_app_only_when_no_email_was_given(
+async def test_B5_acknowledgement_in_app_and_by_sms_when_no_email_was_given(
     time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     fake = FakeServices()
@@ -204,8 +205,8 @@ async def test_B5_acknowledgement_in_app_only_when_no_email_was_given(
 
     acknowledgement = fake.calls[1]
     assert isinstance(acknowledgement, NoticeInput)
-    assert acknowledgement.channels == [NoticeChannel.IN_APP]
-    assert fake.transitions("acknowledgement_sent")[0].payload["channels"] == ["in_app"]
+    assert acknowledgement.channels == [NoticeChannel.IN_APP, NoticeChannel.SMS]  # the phone given (C2)
+    assert fake.transitions("acknowledgement_sent")[0].payload["channels"] == ["in_app", "sms"]
 
 
 async def test_refused_acknowledgement_does_not_stop_the_case(

@@ -1214,6 +1214,7 @@ class LifecycleInput(_message.Message):
     SERVICE_TIME_LIMIT_DAYS_FIELD_NUMBER: _builtins.int
     OFFICE_LEVEL_FIELD_NUMBER: _builtins.int
     CAMP_RECEIVED_ON_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     registration_number: _builtins.str
     track: _builtins.str
@@ -1236,6 +1237,10 @@ class LifecycleInput(_message.Message):
     """S1: the day (YYYY-MM-DD, India) a camp took the application on paper; empty for any other filing. Its clocks
     that run from registration run from then (the 30 days of receipt), and an upload later than the policy's
     camp_upload time (the same or the next working day) is a breach.
+    """
+    channel: _builtins.str
+    """B5: the channel the case was filed by, as intake names it (web, whatsapp, sms, email, call_centre, ...); the
+    complainant's notices go back by it where it is a messaging channel.
     """
     @_builtins.property
     def location(self) -> _common_pb2.Location: ...
@@ -1271,10 +1276,11 @@ class LifecycleInput(_message.Message):
         service_time_limit_days: _builtins.int = ...,
         office_level: _builtins.str = ...,
         camp_received_on: _builtins.str = ...,
+        channel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["category_name", b"category_name", "filed_at", b"filed_at", "location", b"location", "office_name", b"office_name", "position_title", b"position_title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_received_on", b"camp_received_on", "category_code", b"category_code", "category_name", b"category_name", "complainant_account_id", b"complainant_account_id", "complainant_email", b"complainant_email", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "filed_at", b"filed_at", "grievance_id", b"grievance_id", "language", b"language", "location", b"location", "office_id", b"office_id", "office_level", b"office_level", "office_name", b"office_name", "policy_version", b"policy_version", "position_id", b"position_id", "position_title", b"position_title", "registration_number", b"registration_number", "service_time_limit_days", b"service_time_limit_days", "track", b"track"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_received_on", b"camp_received_on", "category_code", b"category_code", "category_name", b"category_name", "channel", b"channel", "complainant_account_id", b"complainant_account_id", "complainant_email", b"complainant_email", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "filed_at", b"filed_at", "grievance_id", b"grievance_id", "language", b"language", "location", b"location", "office_id", b"office_id", "office_level", b"office_level", "office_name", b"office_name", "policy_version", b"policy_version", "position_id", b"position_id", "position_title", b"position_title", "registration_number", b"registration_number", "service_time_limit_days", b"service_time_limit_days", "track", b"track"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

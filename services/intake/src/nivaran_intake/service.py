@@ -468,4 +468,5 @@ def lifecycle_input(row: GrievanceRow) -> sla_pb2.LifecycleInput:
         service_time_limit_days=row.service_time_limit_days,
         office_level=row.routed_office_level,
         camp_received_on=row.camp_received_on.isoformat() if row.camp_received_on else "",
+        channel=row.channel,
     )

@@ -80,6 +80,8 @@ class Case:
     office_level: str = ""
     # S1: the day (YYYY-MM-DD, India) a camp took the application on paper; "" for any other filing.
     camp_received_on: str = ""
+    # B5: the channel the case was filed by (intake's Channel value: web, whatsapp, sms, email, ...), "" when unknown.
+    channel: str = ""
 
 
 @dataclass(frozen=True)

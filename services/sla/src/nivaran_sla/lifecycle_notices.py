@@ -49,11 +49,27 @@ def _citizen(case: Case) -> Recipient:
     )
 
 
-def acknowledgement_notice(case: Case) -> NoticeInput:
-    """B5: the complainant's acknowledgement, in the app and by email when they gave one."""
+# The filing channels whose answer goes back the same way (B5): a WhatsApp filing is answered on WhatsApp.
+SAME_CHANNEL = {"whatsapp": NoticeChannel.WHATSAPP}
+
+
+def citizen_channels(case: Case) -> list[NoticeChannel]:
+    """B5 / C2: the complainant hears in the app, by email and by SMS when they gave an address and a phone, and on
+    the channel they filed by (WhatsApp); notify defers SMS in its quiet hours."""
     channels = [NoticeChannel.IN_APP]
     if case.complainant_email:
         channels.append(NoticeChannel.EMAIL)
+    if case.complainant_phone:
+        channels.append(NoticeChannel.SMS)
+        same = SAME_CHANNEL.get(case.channel)
+        if same is not None:
+            channels.append(same)
+    return channels
+
+
+def acknowledgement_notice(case: Case) -> NoticeInput:
+    """B5: the complainant's acknowledgement, on the channels of citizen_channels."""
+    channels = citizen_channels(case)
     return NoticeInput(
         dedupe_key=f"{case.grievance_id}:acknowledgement",
         template="acknowledgement",
@@ -121,8 +137,8 @@ def officer_notice(
 
 
 def citizen_notice(case: Case, kind: str, headline: Localized, detail: Localized, dedupe_key: str) -> NoticeInput:
-    """An SLA notice to the complainant, in the app and by email when they gave one."""
-    channels = [NoticeChannel.IN_APP] + ([NoticeChannel.EMAIL] if case.complainant_email else [])
+    """An SLA notice to the complainant, on the channels of citizen_channels."""
+    channels = citizen_channels(case)
     return NoticeInput(
         dedupe_key=dedupe_key,
         template="sla_notice",

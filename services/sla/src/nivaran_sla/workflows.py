@@ -97,6 +97,7 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
         position_id=lifecycle.position_id,
         filed_at=lifecycle.filed_at.ToDatetime(tzinfo=UTC) if lifecycle.HasField("filed_at") else None,
         camp_received_on=lifecycle.camp_received_on,
+        channel=lifecycle.channel,
         complainant_name=lifecycle.complainant_name,
         complainant_email=lifecycle.complainant_email,
         complainant_phone=lifecycle.complainant_phone,
