@@ -34,6 +34,8 @@ LOGS = VAR / "log"
 BIN = Path(sys.executable).parent
 # Where service_env put the certificates (read back by start_services).
 PKI_ENV = "NIVARAN_DEV_PKI_DIR"
+# Public, dev only (the prefix makes every other profile refuse it).
+DEV_PROVIDER_WEBHOOK_SECRET = "dev-only-provider-webhook-secret"
 
 
 @dataclass
@@ -242,6 +244,8 @@ def service_env(
         "NIVARAN_GATEWAY_PORT": str(p.gateway),
         "NIVARAN_GATEWAY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
         "NIVARAN_GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
+        # What the local SMS / WhatsApp stand-in would sign its delivery receipts with (dev only).
+        "NIVARAN_GATEWAY_PROVIDER_WEBHOOK_SECRET": DEV_PROVIDER_WEBHOOK_SECRET,
     }
     pki_dir = (pki_dir or VAR / "pki").resolve()
     pki.init(pki_dir)

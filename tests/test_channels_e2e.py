@@ -4,9 +4,13 @@ standing in for the providers (scripts/message_sink.py, which `make run` starts 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import devrun  # scripts/devrun.py, on sys.path through tests/conftest.py
 import httpx
 import message_sink  # scripts/message_sink.py, on sys.path through tests/conftest.py
 import pytest_asyncio
@@ -66,3 +70,45 @@ async def test_B5_a_whatsapp_filing_is_acknowledged_on_whatsapp(suite: RunningSu
         assert message["to"] == "+919876510302"
         assert message["template"] == "acknowledgement"
         await received(suite, "sms", number)
+
+
+def signed(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """A receipt as the provider sends it, signed with the dev run's provider secret."""
+    raw = json.dumps(body).encode()
+    digest = hmac.new(devrun.DEV_PROVIDER_WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return raw, {"X-Nivaran-Signature": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+async def test_C2_receipts_mark_delivery_and_a_dead_letter_is_retried_by_the_state_admin(suite: RunningSuite) -> None:
+    """The provider's receipts, signed, mark the acknowledgement SMS delivered or undelivered; an undelivered one is a
+    dead letter the state admin sees (masked) and retries once: it goes out again, and only once."""
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=60) as http:
+        number = await file(http, "9876510303", "web")
+        [sms] = await received(suite, "sms", number)
+        unsigned = await http.post(
+            "/v1/providers/sms/receipts", json={"message_id": sms["message_id"], "status": "failed"}
+        )
+        assert unsigned.status_code == 401
+        raw, headers = signed({"message_id": sms["message_id"], "status": "failed", "error": "handset off"})
+        undelivered = await http.post("/v1/providers/sms/receipts", content=raw, headers=headers)
+        assert undelivered.status_code == 200, undelivered.text
+        assert undelivered.json()["state"] == "failed"
+
+        admin = await http.post("/v1/auth/login", json={"username": "state.admin", "password": "dev-state-admin-2026"})
+        assert admin.status_code == 200, admin.text
+        as_admin = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+        listed = await http.get("/v1/deliveries/failed", params={"channel": "sms"}, headers=as_admin)
+        assert listed.status_code == 200, listed.text
+        [dead] = [d for d in listed.json()["deliveries"] if d["registration_number"] == number]
+        assert "9876510303" not in dead["recipient"]  # masked
+        assert dead["recipient"].endswith("0303")
+        retried = await http.post(f"/v1/deliveries/{dead['delivery_id']}/retry", headers=as_admin)
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["state"] == "sent"
+        again = await http.post(f"/v1/deliveries/{dead['delivery_id']}/retry", headers=as_admin)
+        assert again.status_code == 409  # never twice
+        sent = [m for m in message_sink.read(suite.messages, "sms") if number in str(m.get("text", ""))]
+        assert len(sent) == 2  # the first send, and the retry
+        raw, headers = signed({"message_id": retried.json()["provider_message_id"], "status": "delivered"})
+        delivered = await http.post("/v1/providers/sms/receipts", content=raw, headers=headers)
+        assert delivered.json()["state"] == "delivered"

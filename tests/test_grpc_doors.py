@@ -75,6 +75,8 @@ EXPECTED_PEOPLE: dict[str, str] = {
     # notify: only the services send; a person reads their own notices.
     "notify.Send": NOBODY, "notify.GetDeliveryStatus": NOBODY, "notify.ListNotices": PEOPLE,
     "notify.MarkNoticeRead": PEOPLE, "notify.ListTemplates": PEOPLE,
+    # C2: the dead letters are a STATE_ADMIN's (no demo person is one); receipts come from the gateway's webhook.
+    "notify.ListFailedDeliveries": NOBODY, "notify.RetryDelivery": NOBODY, "notify.RecordDeliveryReceipt": PEOPLE,
     # routing: master data is public; a category is changed by officers (routing checks the department);
     # master data is imported by a state admin's tool only.
     "routing.ResolveL1": PEOPLE, "routing.ValidateLocation": PEOPLE, "routing.GetReportingChain": PEOPLE,

@@ -76,6 +76,8 @@ def signing_key(kid: str) -> ECKey:
 
 
 SIGNING_KEY = signing_key("test-key-1")
+# C2: the secret the fake providers sign their delivery receipts with (strong, as the test profile requires).
+PROVIDER_SECRET = "tk9-Receipts-" + "Zq4xW2rT8yU1iO5pA7sD3fG6hJ0kL"
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
         "grpc_timeout_seconds": 5.0,
         "notices_timeout_seconds": 2.0,
         "readiness_timeout_seconds": 2.0,
+        "provider_webhook_secret": PROVIDER_SECRET,
     }
     raise_app_exceptions = overrides.pop("raise_app_exceptions", True)
     values.update(overrides)
@@ -1138,6 +1141,40 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.list_requests: list[notify_pb2.ListNoticesRequest] = []
         self.read_requests: list[notify_pb2.MarkNoticeReadRequest] = []
         self.notices: dict[str, notify_pb2.Notice] = {}
+        self.receipts: list[notify_pb2.RecordDeliveryReceiptRequest] = []
+        self.retried: list[str] = []
+
+    async def ListFailedDeliveries(self, request: Any, context: Any) -> notify_pb2.ListFailedDeliveriesResponse:  # noqa: N802
+        """One dead SMS, masked as notify masks it."""
+        failed = notify_pb2.FailedDelivery(
+            delivery_id="d-failed-1", notice_id="n-ack-1", registration_number="BR-PAT-2026-0000001-7",
+            channel="sms", recipient="+91XXXXXX3210", template="acknowledgement", attempts=6,
+            last_error="provider answered HTTP 503",
+        )  # fmt: skip
+        return notify_pb2.ListFailedDeliveriesResponse(deliveries=[failed] if request.channel in ("", "sms") else [])
+
+    async def RetryDelivery(self, request: Any, context: Any) -> notify_pb2.DeliveryView:  # noqa: N802
+        """As notify's: only the failed one is retried, once."""
+        if request.delivery_id != "d-failed-1":
+            raise NotFound(f"no delivery {request.delivery_id}")
+        self.retried.append(request.delivery_id)
+        return notify_pb2.DeliveryView(
+            delivery_id="d-failed-1", notice_id="n-ack-1", channel=notify_pb2.DELIVERY_CHANNEL_SMS,
+            state=notify_pb2.DELIVERY_STATE_SENT, attempts=7, provider_message_id="prov-7",
+        )  # fmt: skip
+
+    async def RecordDeliveryReceipt(self, request: Any, context: Any) -> notify_pb2.DeliveryView:  # noqa: N802
+        """A receipt for prov-7 (the retried SMS) is recorded; any other message id is unknown."""
+        if request.provider_message_id != "prov-7":
+            raise NotFound(f"no delivery with provider message id {request.provider_message_id}")
+        self.receipts.append(request)
+        state = (
+            notify_pb2.DELIVERY_STATE_DELIVERED if request.status == "delivered" else notify_pb2.DELIVERY_STATE_FAILED
+        )
+        return notify_pb2.DeliveryView(
+            delivery_id="d-failed-1", notice_id="n-ack-1", channel=notify_pb2.DELIVERY_CHANNEL_SMS, state=state,
+            attempts=7, provider_message_id="prov-7",
+        )  # fmt: skip
 
     def deliver(
         self,

@@ -468,6 +468,17 @@ ROWS: list[Row] = [
         headers=ACT_KEY, body={"decision": "allowed", "findings": "अभिलेख अधूरा सुधारा गया / partly corrected"},
     ),
     Row(
+        # C2: the dead letters are a STATE_ADMIN's (no persona here is one: gateway/tests/test_deliveries.py is).
+        "failed-deliveries", "GET /v1/deliveries/failed", "GET", "/v1/deliveries/failed", only({}),
+    ),
+    Row("retry-delivery", "POST /v1/deliveries/{delivery_id}/retry", "POST", "/v1/deliveries/d-failed-1/retry",
+        only({})),
+    Row(
+        # C2: a receipt is trusted by its signature alone; no token makes an unsigned one good.
+        "provider-receipt", "POST /v1/providers/{channel}/receipts", "POST", "/v1/providers/sms/receipts",
+        dict.fromkeys(ROLES, 401), body={"message_id": "prov-7", "status": "delivered"}, tags=("signed",),
+    ),
+    Row(
         # H3: the senior officer (the DM above the case) accepts the action-taken report; its officer may not.
         "accept-atr", "POST /v1/grievances/{registration_number}/atr-acceptance", "POST",
         f"/v1/grievances/{CASE_E}/atr-acceptance",
@@ -578,7 +589,9 @@ async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: s
     if expected >= 400:
         assert response.headers["content-type"] == "application/problem+json"
         if expected == 401:
-            assert response.headers["www-authenticate"].startswith("Bearer")
+            # A provider's callback is authenticated by its body's signature, a person by a bearer token.
+            scheme = "Signature" if "signed" in row.tags else "Bearer"
+            assert response.headers["www-authenticate"].startswith(scheme)
         if expected == 404 and row.route.startswith("GET /v1/grievances/"):
             # Not yours and not there read the same, so a case's existence does not leak.
             number = next(part for part in row.path.split("/") if part.startswith("BR-"))

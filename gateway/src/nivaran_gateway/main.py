@@ -36,6 +36,7 @@ from nivaran_gateway.routes import (
     casework,
     categories,
     dashboard,
+    deliveries,
     grievances,
     health,
     hearings,
@@ -171,6 +172,7 @@ def create_app(
     app.include_router(recourse.router)
     app.include_router(appeals.router)
     app.include_router(hearings.router)
+    app.include_router(deliveries.router)
     app.include_router(service_delay.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)

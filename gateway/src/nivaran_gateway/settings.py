@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from nivaran_common.secret_strength import IssuedCredential
 from nivaran_common.settings import DOOR_SETTINGS, ServiceSettings
 
 
@@ -75,6 +76,10 @@ class GatewaySettings(ServiceSettings):
 
     # Officers' jurisdictions (routing's reporting chains) are cached this long.
     jurisdiction_cache_seconds: float = Field(default=30.0, ge=0)
+
+    # C2: the secret the SMS / WhatsApp providers sign their delivery receipts with (HMAC-SHA256 of the body, in
+    # X-Nivaran-Signature: sha256=<hex>); issued to the provider. Empty: receipts are refused (503), never trusted.
+    provider_webhook_secret: IssuedCredential = SecretStr("")
 
     rate_limits_enabled: bool = True
     rate_limits: dict[str, RateRule] = Field(default_factory=_default_rate_limits)

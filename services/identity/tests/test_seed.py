@@ -81,7 +81,13 @@ def test_demo_officers_hold_real_demo_posts() -> None:
 async def test_demo_accounts_are_seeded_once_and_log_in(make_identity: HarnessFactory) -> None:
     h = await make_identity(profile=Profile.DEV)
     created = await seed_accounts(h.service, DEMO, Profile.DEV)
-    assert created == [*(username for username, *_ in OFFICERS), "sahyog.patna", "it.admin", "callcentre.patna"]
+    assert created == [
+        *(username for username, *_ in OFFICERS),
+        "sahyog.patna",
+        "it.admin",
+        "callcentre.patna",
+        "state.admin",
+    ]
     assert await seed_accounts(h.service, DEMO, Profile.DEV) == []
     for username, password, post, role, district in OFFICERS:
         tokens = await h.stub.PasswordLogin(identity_pb2.PasswordLoginRequest(username=username, password=password))

@@ -113,12 +113,15 @@ ServiceFactory = Callable[..., Awaitable[NotifyService]]
 
 @pytest_asyncio.fixture
 async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
-    """Builds services with main.build_service on the migrated test database; settings come as keywords."""
+    """Builds services with main.build_service on the migrated test database; settings come as keywords (no SMS
+    quiet hours unless given)."""
     await upgrade_async(SERVICE_ROOT, database_url)
     engines: list[AsyncEngine] = []
     clients: list[httpx.AsyncClient] = []
 
     async def factory(clock: Callable[[], datetime] = utcnow, **overrides: Any) -> NotifyService:
+        # The tests run at any hour of the day; those about quiet hours set them, with a clock, themselves.
+        overrides.setdefault("sms_quiet_hours", "")
         settings = NotifySettings(profile=Profile.TEST, database_url=database_url, **overrides)
         engine = create_engine(settings.database_url)
         http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)

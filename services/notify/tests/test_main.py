@@ -11,13 +11,20 @@ from pathlib import Path
 
 import grpc
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import ValidationError
+from sqlalchemy import create_engine as create_sync_engine
 
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
+from nivaran_common.db import sync_url
+from nivaran_common.migrations import upgrade_async
 from nivaran_common.settings import Profile
 from nivaran_common.testing import eventually, free_port, workload_tls
+from nivaran_notify import SERVICE_ROOT, tables
 from nivaran_notify.settings import NotifySettings
+from nivaran_notify.tables import NotifyBase
 
 
 def test_settings_defaults_and_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,6 +65,40 @@ def test_settings_defaults_and_env_prefix(monkeypatch: pytest.MonkeyPatch) -> No
 def test_settings_refuse_bad_values(overrides: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         NotifySettings(profile=Profile.TEST, **overrides)
+
+
+def test_C2_sms_quiet_hours_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NIVARAN_NOTIFY_SMS_QUIET_HOURS", raising=False)
+    assert NotifySettings(profile=Profile.TEST).sms_quiet_hours == "21:00-08:00"
+    assert NotifySettings(profile=Profile.TEST, sms_quiet_hours="").sms_quiet_hours == ""
+    assert NotifySettings(profile=Profile.TEST, sms_quiet_hours=" 22:30-06:00 ").sms_quiet_hours == "22:30-06:00"
+    monkeypatch.setenv("NIVARAN_NOTIFY_SMS_QUIET_HOURS", "13:00-14:30")
+    assert NotifySettings(profile=Profile.TEST).sms_quiet_hours == "13:00-14:30"
+
+    for bad in ("21:00", "21:00-8:00", "24:00-08:00", "21:00-21:00", "21:00 - 08:00", "9pm-8am"):
+        with pytest.raises(ValidationError, match="sms_quiet_hours"):
+            NotifySettings(profile=Profile.TEST, sms_quiet_hours=bad)
+
+
+async def test_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
+    await upgrade_async(SERVICE_ROOT, database_url)
+    # Every service's models share nivaran_common's Base metadata: compare notify's tables only.
+    own = {m.local_table.name for m in NotifyBase.registry.mappers if m.class_.__module__ == tables.__name__}
+
+    def notify_only(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+        return type_ != "table" or name in own
+
+    engine = create_sync_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"version_table": "notify_alembic_version", "include_object": notify_only}
+            )
+            diff = compare_metadata(context, NotifyBase.metadata)
+    finally:
+        engine.dispose()
+    assert own == {"notices", "deliveries"}
+    assert diff == []
 
 
 def test_a_provider_credential_is_held_to_128_bits_outside_dev() -> None:

@@ -446,3 +446,215 @@ class ListTemplatesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTemplatesResponse: _TypeAlias = ListTemplatesResponse  # noqa: Y015
+
+@_typing.final
+class ListFailedDeliveriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """Only this channel: "email", "sms" or "whatsapp"; empty for all."""
+    limit: _builtins.int
+    """At most this many rows: 50 when 0, never more than 200."""
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFailedDeliveriesRequest: _TypeAlias = ListFailedDeliveriesRequest  # noqa: Y015
+
+@_typing.final
+class FailedDelivery(_message.Message):
+    """A dead letter: a delivery left FAILED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    DEDUPE_KEY_FIELD_NUMBER: _builtins.int
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    FAILED_AT_FIELD_NUMBER: _builtins.int
+    delivery_id: _builtins.str
+    notice_id: _builtins.str
+    dedupe_key: _builtins.str
+    grievance_id: _builtins.str
+    registration_number: _builtins.str
+    channel: _builtins.str
+    """"email", "sms" or "whatsapp"."""
+    recipient: _builtins.str
+    """Masked address: +91XXXXXX3210, r***@example.in."""
+    template: _builtins.str
+    attempts: _builtins.int
+    last_error: _builtins.str
+    """Masked like the address."""
+    @_builtins.property
+    def failed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        delivery_id: _builtins.str = ...,
+        notice_id: _builtins.str = ...,
+        dedupe_key: _builtins.str = ...,
+        grievance_id: _builtins.str = ...,
+        registration_number: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        template: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        failed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["failed_at", b"failed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "dedupe_key", b"dedupe_key", "delivery_id", b"delivery_id", "failed_at", b"failed_at", "grievance_id", b"grievance_id", "last_error", b"last_error", "notice_id", b"notice_id", "recipient", b"recipient", "registration_number", b"registration_number", "template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FailedDelivery: _TypeAlias = FailedDelivery  # noqa: Y015
+
+@_typing.final
+class ListFailedDeliveriesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___FailedDelivery]:
+        """Newest failure first."""
+
+    def __init__(
+        self,
+        *,
+        deliveries: _abc.Iterable[Global___FailedDelivery] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFailedDeliveriesResponse: _TypeAlias = ListFailedDeliveriesResponse  # noqa: Y015
+
+@_typing.final
+class RetryDeliveryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    delivery_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        delivery_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivery_id", b"delivery_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryDeliveryRequest: _TypeAlias = RetryDeliveryRequest  # noqa: Y015
+
+@_typing.final
+class DeliveryView(_message.Message):
+    """One delivery as an operator or a provider's receipt sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    DELIVERED_AT_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
+    delivery_id: _builtins.str
+    notice_id: _builtins.str
+    channel: Global___DeliveryChannel.ValueType
+    state: Global___DeliveryState.ValueType
+    attempts: _builtins.int
+    last_error: _builtins.str
+    """Masked."""
+    provider_message_id: _builtins.str
+    """The id the provider answered with when it accepted the message; receipts name it."""
+    @_builtins.property
+    def sent_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def delivered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def next_attempt_at(self) -> _timestamp_pb2.Timestamp:
+        """Set while PENDING: when the next attempt is due (the end of the SMS quiet hours, say)."""
+
+    def __init__(
+        self,
+        *,
+        delivery_id: _builtins.str = ...,
+        notice_id: _builtins.str = ...,
+        channel: Global___DeliveryChannel.ValueType = ...,
+        state: Global___DeliveryState.ValueType = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        provider_message_id: _builtins.str = ...,
+        sent_at: _timestamp_pb2.Timestamp | None = ...,
+        delivered_at: _timestamp_pb2.Timestamp | None = ...,
+        next_attempt_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_at", b"delivered_at", "next_attempt_at", b"next_attempt_at", "sent_at", b"sent_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "channel", b"channel", "delivered_at", b"delivered_at", "delivery_id", b"delivery_id", "last_error", b"last_error", "next_attempt_at", b"next_attempt_at", "notice_id", b"notice_id", "provider_message_id", b"provider_message_id", "sent_at", b"sent_at", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliveryView: _TypeAlias = DeliveryView  # noqa: Y015
+
+@_typing.final
+class RecordDeliveryReceiptRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """"sms" or "whatsapp" (any channel whose provider returned a message id)."""
+    provider_message_id: _builtins.str
+    status: _builtins.str
+    """"delivered" or "failed"."""
+    error: _builtins.str
+    """The provider's reason for a "failed"; stored masked."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """When the provider saw the outcome; now when unset."""
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        provider_message_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "channel", b"channel", "error", b"error", "provider_message_id", b"provider_message_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordDeliveryReceiptRequest: _TypeAlias = RecordDeliveryReceiptRequest  # noqa: Y015

@@ -61,6 +61,21 @@ class NotifyServiceStub:
                 request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesRequest.SerializeToString,
                 response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesResponse.FromString,
                 _registered_method=True)
+        self.ListFailedDeliveries = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/ListFailedDeliveries',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListFailedDeliveriesRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListFailedDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.RetryDelivery = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/RetryDelivery',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RetryDeliveryRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.FromString,
+                _registered_method=True)
+        self.RecordDeliveryReceipt = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/RecordDeliveryReceipt',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RecordDeliveryReceiptRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -100,6 +115,32 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFailedDeliveries(self, request, context):
+        """C2 / B5: the dead letters, deliveries that ran out of attempts or that a provider reported undelivered,
+        newest failure first, for a state admin to see and retry. Addresses are masked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryDelivery(self, request, context):
+        """C2 / B5: a state admin retries one FAILED delivery: one attempt at once through the channel's provider,
+        answering the new state (SENT, or FAILED with the new error). Anything not FAILED is refused
+        (FAILED_PRECONDITION), so a message never goes out twice; of two concurrent retries only one transmits. An SMS
+        in quiet hours is not sent then: it answers PENDING with next_attempt_at at their end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDeliveryReceipt(self, request, context):
+        """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
+        "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +168,21 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.ListTemplates,
                     request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesRequest.FromString,
                     response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'ListFailedDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFailedDeliveries,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListFailedDeliveriesRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListFailedDeliveriesResponse.SerializeToString,
+            ),
+            'RetryDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryDelivery,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RetryDeliveryRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.SerializeToString,
+            ),
+            'RecordDeliveryReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDeliveryReceipt,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RecordDeliveryReceiptRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +322,87 @@ class NotifyService:
             '/nivaran.notify.v1.NotifyService/ListTemplates',
             nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesRequest.SerializeToString,
             nivaran_dot_notify_dot_v1_dot_notify__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFailedDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/ListFailedDeliveries',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.ListFailedDeliveriesRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.ListFailedDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/RetryDelivery',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.RetryDeliveryRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDeliveryReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/RecordDeliveryReceipt',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.RecordDeliveryReceiptRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,20 @@ class NotifyServiceStub:
     MarkNoticeRead: _grpc.UnaryUnaryMultiCallable[_notify_pb2.MarkNoticeReadRequest, _notify_pb2.Notice]
     """S16: in-app notices record when they were delivered and when they were read."""
     ListTemplates: _grpc.UnaryUnaryMultiCallable[_notify_pb2.ListTemplatesRequest, _notify_pb2.ListTemplatesResponse]
+    ListFailedDeliveries: _grpc.UnaryUnaryMultiCallable[_notify_pb2.ListFailedDeliveriesRequest, _notify_pb2.ListFailedDeliveriesResponse]
+    """C2 / B5: the dead letters, deliveries that ran out of attempts or that a provider reported undelivered,
+    newest failure first, for a state admin to see and retry. Addresses are masked.
+    """
+    RetryDelivery: _grpc.UnaryUnaryMultiCallable[_notify_pb2.RetryDeliveryRequest, _notify_pb2.DeliveryView]
+    """C2 / B5: a state admin retries one FAILED delivery: one attempt at once through the channel's provider,
+    answering the new state (SENT, or FAILED with the new error). Anything not FAILED is refused
+    (FAILED_PRECONDITION), so a message never goes out twice; of two concurrent retries only one transmits. An SMS
+    in quiet hours is not sent then: it answers PENDING with next_attempt_at at their end.
+    """
+    RecordDeliveryReceipt: _grpc.UnaryUnaryMultiCallable[_notify_pb2.RecordDeliveryReceiptRequest, _notify_pb2.DeliveryView]
+    """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
+    "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
+    """
 
 @_typing.type_check_only
 class NotifyServiceAsyncStub(NotifyServiceStub):
@@ -57,6 +71,20 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     MarkNoticeRead: _aio.UnaryUnaryMultiCallable[_notify_pb2.MarkNoticeReadRequest, _notify_pb2.Notice]  # type: ignore[assignment]
     """S16: in-app notices record when they were delivered and when they were read."""
     ListTemplates: _aio.UnaryUnaryMultiCallable[_notify_pb2.ListTemplatesRequest, _notify_pb2.ListTemplatesResponse]  # type: ignore[assignment]
+    ListFailedDeliveries: _aio.UnaryUnaryMultiCallable[_notify_pb2.ListFailedDeliveriesRequest, _notify_pb2.ListFailedDeliveriesResponse]  # type: ignore[assignment]
+    """C2 / B5: the dead letters, deliveries that ran out of attempts or that a provider reported undelivered,
+    newest failure first, for a state admin to see and retry. Addresses are masked.
+    """
+    RetryDelivery: _aio.UnaryUnaryMultiCallable[_notify_pb2.RetryDeliveryRequest, _notify_pb2.DeliveryView]  # type: ignore[assignment]
+    """C2 / B5: a state admin retries one FAILED delivery: one attempt at once through the channel's provider,
+    answering the new state (SENT, or FAILED with the new error). Anything not FAILED is refused
+    (FAILED_PRECONDITION), so a message never goes out twice; of two concurrent retries only one transmits. An SMS
+    in quiet hours is not sent then: it answers PENDING with next_attempt_at at their end.
+    """
+    RecordDeliveryReceipt: _aio.UnaryUnaryMultiCallable[_notify_pb2.RecordDeliveryReceiptRequest, _notify_pb2.DeliveryView]  # type: ignore[assignment]
+    """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
+    "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
+    """
 
 class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Bilingual templates per event and channel; delivery by in-app notice, email (SMTP), SMS and WhatsApp;
@@ -99,5 +127,37 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notify_pb2.ListTemplatesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notify_pb2.ListTemplatesResponse, _abc.Awaitable[_notify_pb2.ListTemplatesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListFailedDeliveries(
+        self,
+        request: _notify_pb2.ListFailedDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.ListFailedDeliveriesResponse, _abc.Awaitable[_notify_pb2.ListFailedDeliveriesResponse]]:
+        """C2 / B5: the dead letters, deliveries that ran out of attempts or that a provider reported undelivered,
+        newest failure first, for a state admin to see and retry. Addresses are masked.
+        """
+
+    @_abc_1.abstractmethod
+    def RetryDelivery(
+        self,
+        request: _notify_pb2.RetryDeliveryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.DeliveryView, _abc.Awaitable[_notify_pb2.DeliveryView]]:
+        """C2 / B5: a state admin retries one FAILED delivery: one attempt at once through the channel's provider,
+        answering the new state (SENT, or FAILED with the new error). Anything not FAILED is refused
+        (FAILED_PRECONDITION), so a message never goes out twice; of two concurrent retries only one transmits. An SMS
+        in quiet hours is not sent then: it answers PENDING with next_attempt_at at their end.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordDeliveryReceipt(
+        self,
+        request: _notify_pb2.RecordDeliveryReceiptRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.DeliveryView, _abc.Awaitable[_notify_pb2.DeliveryView]]:
+        """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
+        "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
+        """
 
 def add_NotifyServiceServicer_to_server(servicer: NotifyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

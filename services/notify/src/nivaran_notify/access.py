@@ -5,6 +5,8 @@ from __future__ import annotations
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.door import GATEWAY, SLA_WORKER, rule, rules_for
 
+STATE_ADMIN = "STATE_ADMIN"
+
 RULES = rules_for(
     notify_pb2.DESCRIPTOR.services_by_name["NotifyService"],
     {
@@ -15,5 +17,10 @@ RULES = rules_for(
         "ListNotices": rule(user=(GATEWAY,)),
         "MarkNoticeRead": rule(user=(GATEWAY,)),
         "ListTemplates": rule(user=(GATEWAY,)),
+        # C2: the dead letters are a state admin's to see and retry (the retry is logged with their account).
+        "ListFailedDeliveries": rule(user=(GATEWAY,), holders=(STATE_ADMIN,)),
+        "RetryDelivery": rule(user=(GATEWAY,), holders=(STATE_ADMIN,)),
+        # C2: a provider's callback; the gateway verifies the provider's signature before it calls, on its own account.
+        "RecordDeliveryReceipt": rule(system=(GATEWAY,)),
     },
 )

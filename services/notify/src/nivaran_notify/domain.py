@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+
+from nivaran_common.timeutil import IST, as_utc
 
 
 class Channel(StrEnum):
@@ -25,6 +28,13 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
+    FAILED = "failed"
+
+
+class ReceiptStatus(StrEnum):
+    """What a provider's delivery receipt reports."""
+
+    DELIVERED = "delivered"
     FAILED = "failed"
 
 
@@ -120,6 +130,72 @@ class Delivery:
     sent_at: datetime | None
     delivered_at: datetime | None
     read_at: datetime | None
+    provider_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """A dead letter: a delivery left FAILED, with what an operator needs to judge a retry (addresses masked)."""
+
+    delivery_id: str
+    notice_id: str
+    dedupe_key: str
+    grievance_id: str
+    registration_number: str
+    channel: Channel
+    recipient: str
+    template: str
+    attempts: int
+    last_error: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """A provider's receipt as received; the service validates it."""
+
+    channel: str
+    provider_message_id: str
+    status: str
+    at: datetime | None
+    error: str
+
+
+_QUIET_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window, in India time, in which no SMS is sent; it may wrap midnight ("21:00-08:00")."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """Read "HH:MM-HH:MM"; an empty text means no quiet hours. Raises ValueError on anything else."""
+        text = text.strip()
+        if not text:
+            return None
+        found = _QUIET_HOURS.fullmatch(text)
+        if found is None:
+            raise ValueError(f"quiet hours must be 'HH:MM-HH:MM' (24-hour, India time), not {text!r}")
+        start = time(int(found[1]), int(found[2]))
+        end = time(int(found[3]), int(found[4]))
+        if start == end:
+            raise ValueError("quiet hours must start and end at different times")
+        return cls(start, end)
+
+    def end_after(self, at: datetime) -> datetime | None:
+        """When the quiet hours that `at` falls in end (UTC), or None when `at` is outside them."""
+        local = as_utc(at).astimezone(IST)
+        clock = local.time()
+        wraps = self.end < self.start
+        inside = (clock >= self.start or clock < self.end) if wraps else self.start <= clock < self.end
+        if not inside:
+            return None
+        day = local.date() if clock < self.end else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.end, tzinfo=IST).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,16 @@ from google.protobuf import json_format
 
 from nivaran.common.v1 import common_pb2
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
-from nivaran_common.errors import FieldViolation, InvalidArgument
-from nivaran_common.timeutil import to_timestamp
+from nivaran_common.auth import CLIENT
+from nivaran_common.door import current_caller
+from nivaran_common.errors import FieldViolation, InvalidArgument, PermissionDenied
+from nivaran_common.timeutil import from_timestamp, to_timestamp
 from nivaran_notify.domain import (
     Channel,
     Delivery,
+    DeliveryReceipt,
     DeliveryState,
+    FailedDelivery,
     Language,
     LocalizedText,
     Notice,
@@ -115,6 +119,59 @@ def delivery_to_proto(delivery: Delivery) -> notify_pb2.Delivery:
     return message
 
 
+def delivery_view_to_proto(delivery: Delivery) -> notify_pb2.DeliveryView:
+    """Convert a delivery for an operator or a receipt's answer."""
+    message = notify_pb2.DeliveryView(
+        delivery_id=delivery.id,
+        notice_id=delivery.notice_id,
+        channel=_CHANNEL_TO_PROTO[delivery.channel],
+        state=_STATE_TO_PROTO[delivery.state],
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        provider_message_id=delivery.provider_message_id,
+    )
+    for field, value in (
+        ("sent_at", delivery.sent_at),
+        ("delivered_at", delivery.delivered_at),
+        ("next_attempt_at", delivery.next_attempt_at if delivery.state is DeliveryState.PENDING else None),
+    ):
+        timestamp = to_timestamp(value)
+        if timestamp is not None:
+            getattr(message, field).CopyFrom(timestamp)
+    return message
+
+
+def failed_delivery_to_proto(failed: FailedDelivery) -> notify_pb2.FailedDelivery:
+    """Convert a dead letter; its recipient and error are already masked."""
+    message = notify_pb2.FailedDelivery(
+        delivery_id=failed.delivery_id,
+        notice_id=failed.notice_id,
+        dedupe_key=failed.dedupe_key,
+        grievance_id=failed.grievance_id,
+        registration_number=failed.registration_number,
+        channel=failed.channel.value,
+        recipient=failed.recipient,
+        template=failed.template,
+        attempts=failed.attempts,
+        last_error=failed.last_error,
+    )
+    failed_at = to_timestamp(failed.failed_at)
+    if failed_at is not None:
+        message.failed_at.CopyFrom(failed_at)
+    return message
+
+
+def _operator_account_id() -> str:
+    caller = current_caller()
+    principal = caller.principal if caller is not None else None
+    if principal is None or principal.kind == CLIENT:
+        raise PermissionDenied(
+            "retrying a delivery needs the operator's verified token / "
+            "वितरण दोबारा भेजने के लिए संचालक का सत्यापित टोकन आवश्यक है"
+        )
+    return principal.account_id
+
+
 def notice_to_proto(notice: Notice) -> notify_pb2.Notice:
     """Convert a notice with its deliveries."""
     message = notify_pb2.Notice(
@@ -196,3 +253,30 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
                 for t in self._service.list_templates()
             ]
         )
+
+    async def ListFailedDeliveries(  # noqa: N802
+        self, request: notify_pb2.ListFailedDeliveriesRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.ListFailedDeliveriesResponse:
+        """The dead letters, newest failure first (C2)."""
+        failed = await self._service.list_failed_deliveries(request.channel, request.limit)
+        return notify_pb2.ListFailedDeliveriesResponse(deliveries=[failed_delivery_to_proto(f) for f in failed])
+
+    async def RetryDelivery(  # noqa: N802
+        self, request: notify_pb2.RetryDeliveryRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.DeliveryView:
+        """Retry one failed delivery at once (C2), as the verified operator."""
+        operator = _operator_account_id()
+        return delivery_view_to_proto(await self._service.retry_delivery(request.delivery_id, operator))
+
+    async def RecordDeliveryReceipt(  # noqa: N802
+        self, request: notify_pb2.RecordDeliveryReceiptRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.DeliveryView:
+        """Apply a provider's delivery receipt (C2)."""
+        receipt = DeliveryReceipt(
+            channel=request.channel,
+            provider_message_id=request.provider_message_id,
+            status=request.status,
+            at=from_timestamp(request.at) if request.HasField("at") else None,
+            error=request.error,
+        )
+        return delivery_view_to_proto(await self._service.record_receipt(receipt))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ from nivaran_common.telemetry import configure_tracing
 from nivaran_common.timeutil import utcnow
 from nivaran_notify import SERVICE_ROOT
 from nivaran_notify.access import RULES
-from nivaran_notify.domain import RetryPolicy
+from nivaran_notify.domain import QuietHours, RetryPolicy
 from nivaran_notify.handlers import NotifyServicer
 from nivaran_notify.providers import HttpSmsGateway, HttpWhatsAppGateway, SmtpTransport
 from nivaran_notify.retry import RetryLoop
@@ -76,6 +76,8 @@ def build_service(
         ),
         batch_size=settings.retry_batch_size,
         clock=clock,
+        sms_quiet_hours=QuietHours.parse(settings.sms_quiet_hours),
+        address_retention=timedelta(days=settings.address_retention_days),
     )
 
 
@@ -106,6 +108,7 @@ async def run(settings: NotifySettings) -> None:
         smtp=f"{settings.smtp_host}:{settings.smtp_port}",
         sms_configured=settings.sms_provider_url is not None,
         whatsapp_configured=settings.whatsapp_provider_url is not None,
+        sms_quiet_hours=settings.sms_quiet_hours or None,
     )
     try:
         async with service_security(settings, RULES, tls=tls) as security:

@@ -11,6 +11,17 @@ Channel rules:
   every complainant, and the Rules make email and phone optional (B1), so a missing address is normal, not a
   failure. The notice itself is still recorded.
 - SMS / WhatsApp without a configured provider are recorded FAILED with "provider not configured", never dropped.
+- SMS quiet hours (India time, default 21:00-08:00): an SMS whose attempt falls inside them is not transmitted then;
+  it stays PENDING until they end, when the retry loop sends it. Holding it counts no attempt.
+
+Dead letters and receipts (C2 / B5):
+- A FAILED delivery is a dead letter: listed for a state admin (masked), who may retry it once at a time. Only a
+  FAILED delivery is retried, and the move FAILED -> PENDING is one conditional UPDATE, so of two concurrent retries
+  only one transmits, and a SENT or DELIVERED one never goes out again. A retry is one attempt: it fails for good.
+- A provider's receipt finds its delivery by channel + provider message id: "delivered" sets DELIVERED, "failed" turns
+  a SENT delivery FAILED (a dead letter). A repeat changes nothing.
+- The raw address is kept while it may still be needed (pending, failed, or sent awaiting a receipt), and erased once
+  delivered or sent without a receipt to come; `retry_due` erases what is older than the retention at most hourly.
 """
 
 from __future__ import annotations
@@ -26,20 +37,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from nivaran_common.logging import get_logger
-from nivaran_common.pii import mask_email, mask_phone
+from nivaran_common.pii import mask_email, mask_phone, mask_text
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_notify.compose import build_email, build_sms, build_whatsapp
 from nivaran_notify.domain import (
     PROVIDER_NOT_CONFIGURED,
     Channel,
+    Delivery,
     DeliveryError,
+    DeliveryReceipt,
     DeliveryState,
+    FailedDelivery,
     NewDelivery,
     NewNotice,
     Notice,
     NoticeFilter,
     OutboundDelivery,
+    QuietHours,
     Reader,
+    ReceiptStatus,
     RenderedContent,
     RetryPolicy,
     SendCommand,
@@ -57,6 +73,13 @@ DEDUPE_KEY_MAX = 200
 ID_MAX = 64
 NAME_MAX = 200
 LIST_LIMIT = 200
+FAILED_LIST_DEFAULT = 50
+FAILED_LIST_MAX = 200
+PROVIDER_MESSAGE_ID_MAX = 200
+# The channels that go through a provider: the only ones with dead letters and receipts.
+_EXTERNAL = {c.value: c for c in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)}
+ADDRESS_SWEEP_EVERY = timedelta(hours=1)
+UNDELIVERED = "the provider reported the message undelivered"
 
 
 class NotifyService:
@@ -74,6 +97,8 @@ class NotifyService:
         policy: RetryPolicy,
         batch_size: int = 50,
         clock: Callable[[], datetime] = utcnow,
+        sms_quiet_hours: QuietHours | None = None,
+        address_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._sessions = sessions
         self._templates = templates
@@ -84,6 +109,9 @@ class NotifyService:
         self._policy = policy
         self._batch_size = batch_size
         self._clock = clock
+        self._sms_quiet_hours = sms_quiet_hours
+        self._address_retention = address_retention
+        self._swept_at: datetime | None = None
 
     async def send(self, command: SendCommand) -> SendResult:
         """Record a notice and deliver it, once per dedupe key; a repeat returns the first notice."""
@@ -111,7 +139,8 @@ class NotifyService:
             channels=[d.channel.value for d in new.deliveries],
         )
         for delivery in new.deliveries:
-            if delivery.state is DeliveryState.PENDING:
+            # One held for quiet hours has no attempt yet: the retry loop makes its first.
+            if delivery.state is DeliveryState.PENDING and delivery.attempts > 0:
                 async with self._sessions() as session:
                     outbound = await NoticeStore(session).outbound(delivery.id)
                 if outbound is not None:
@@ -164,12 +193,18 @@ class NotifyService:
     async def retry_due(self, now: datetime) -> int:
         """Attempt every pending delivery due at `now` once; returns how many were attempted."""
         now = as_utc(now)
+        await self._sweep_addresses(now)
         async with self._sessions() as session:
             due = await NoticeStore(session).due(now, self._batch_size)
         attempted = 0
-        for delivery_id, attempts in due:
+        for delivery_id, attempts, channel in due:
+            quiet_until = self._quiet_until(channel, now)
             async with self._sessions() as session, session.begin():
                 store = NoticeStore(session)
+                if quiet_until is not None:
+                    if await store.postpone(delivery_id, attempts, now, quiet_until):
+                        log.info("sms held for quiet hours", delivery_id=delivery_id, until=quiet_until.isoformat())
+                    continue
                 lease_until = now + timedelta(seconds=self._policy.lease_seconds)
                 claimed = await store.claim(delivery_id, attempts, now, lease_until)
                 outbound = await store.outbound(delivery_id) if claimed else None
@@ -178,6 +213,148 @@ class NotifyService:
             await self._deliver(outbound, now)
             attempted += 1
         return attempted
+
+    async def list_failed_deliveries(self, channel: str, limit: int) -> list[FailedDelivery]:
+        """The dead letters, newest failure first (C2); `limit` 0 means the default, and it is capped."""
+        violations: list[FieldViolation] = []
+        wanted: Channel | None = None
+        if channel.strip():
+            wanted = _EXTERNAL.get(channel.strip().lower())
+            if wanted is None:
+                violations.append(FieldViolation("channel", "must be email, sms or whatsapp (or empty for all)"))
+        if limit < 0:
+            violations.append(FieldViolation("limit", "must not be negative"))
+        if violations:
+            raise InvalidArgument.of(violations)
+        async with self._sessions() as session:
+            return await NoticeStore(session).failed(wanted, min(limit or FAILED_LIST_DEFAULT, FAILED_LIST_MAX))
+
+    async def retry_delivery(self, delivery_id: str, operator_account_id: str) -> Delivery:
+        """Retry one FAILED delivery at once, once (C2); answers its new state. Nothing else is ever resent."""
+        if not delivery_id.strip():
+            raise InvalidArgument.field("delivery_id", "is required")
+        delivery_id = delivery_id.strip()
+        now = as_utc(self._clock())
+        async with self._sessions() as session, session.begin():
+            store = NoticeStore(session)
+            delivery = await store.get_delivery(delivery_id)
+            if delivery is None:
+                raise NotFound(f"no delivery {delivery_id} / वितरण {delivery_id} नहीं मिला")
+            if delivery.state is not DeliveryState.FAILED:
+                raise FailedPrecondition(
+                    f"only a failed delivery is retried; this one is {delivery.state.value.upper()} / "
+                    f"केवल विफल वितरण दोबारा भेजा जाता है; यह {delivery.state.value.upper()} है"
+                )
+            quiet_until = self._quiet_until(delivery.channel, now)
+            if quiet_until is None:
+                # The retry owns the attempt it counts until the lease ends, as the inline first attempt does.
+                attempts = delivery.attempts + 1
+                next_attempt_at = now + timedelta(seconds=self._policy.lease_seconds)
+            else:
+                attempts, next_attempt_at = delivery.attempts, quiet_until
+            reopened = await store.reopen_failed(
+                delivery_id, delivery.attempts, now, attempts=attempts, next_attempt_at=next_attempt_at
+            )
+            outbound = await store.outbound(delivery_id) if reopened and quiet_until is None else None
+        if not reopened:
+            await self._refuse_retry(delivery)
+        log.info(
+            "delivery retry by operator",
+            delivery_id=delivery_id,
+            notice_id=delivery.notice_id,
+            channel=delivery.channel.value,
+            operator_account_id=operator_account_id,
+            held_until=quiet_until.isoformat() if quiet_until else None,
+        )
+        if outbound is not None:
+            await self._deliver(outbound, now, final=True)
+        return await self._get_delivery(delivery_id)
+
+    async def record_receipt(self, receipt: DeliveryReceipt) -> Delivery:
+        """Apply a provider's delivery receipt (C2); the same receipt twice changes nothing the second time."""
+        channel, status, provider_message_id = self._check_receipt(receipt)
+        now = as_utc(self._clock())
+        # A provider's clock running ahead never dates an event in the future.
+        at = min(as_utc(receipt.at), now) if receipt.at is not None else now
+        async with self._sessions() as session, session.begin():
+            store = NoticeStore(session)
+            delivery = await store.find_by_provider_message_id(channel, provider_message_id)
+            if delivery is None:
+                raise NotFound(
+                    f"no {channel.value} delivery with provider message id {provider_message_id!r} / "
+                    "इस प्रदाता संदेश आईडी का कोई वितरण नहीं है"
+                )
+            changed = False
+            if status is ReceiptStatus.DELIVERED and delivery.state in (DeliveryState.SENT, DeliveryState.FAILED):
+                changed = await store.record_delivered(delivery.id, delivery.state, at, now)
+            elif status is ReceiptStatus.FAILED and delivery.state is DeliveryState.SENT:
+                error = mask_text(receipt.error.strip())[:1000] or UNDELIVERED
+                changed = await store.record_undelivered(delivery.id, at, now, error)
+        log.info(
+            "delivery receipt",
+            delivery_id=delivery.id,
+            channel=channel.value,
+            status=status.value,
+            state_before=delivery.state.value,
+            changed=changed,
+        )
+        return await self._get_delivery(delivery.id)
+
+    def _check_receipt(self, receipt: DeliveryReceipt) -> tuple[Channel, ReceiptStatus, str]:
+        violations: list[FieldViolation] = []
+        channel = _EXTERNAL.get(receipt.channel.strip().lower())
+        if channel is None:
+            violations.append(FieldViolation("channel", "must be sms, whatsapp or email"))
+        provider_message_id = receipt.provider_message_id.strip()
+        if not provider_message_id:
+            violations.append(FieldViolation("provider_message_id", "is required"))
+        elif len(provider_message_id) > PROVIDER_MESSAGE_ID_MAX:
+            violations.append(
+                FieldViolation("provider_message_id", f"must be at most {PROVIDER_MESSAGE_ID_MAX} characters")
+            )
+        status: ReceiptStatus | None = None
+        try:
+            status = ReceiptStatus(receipt.status.strip().lower())
+        except ValueError:
+            violations.append(FieldViolation("status", "must be 'delivered' or 'failed'"))
+        if violations:
+            raise InvalidArgument.of(violations)
+        assert channel is not None
+        assert status is not None
+        return channel, status, provider_message_id
+
+    async def _refuse_retry(self, seen: Delivery) -> None:
+        current = await self._get_delivery(seen.id)
+        if current.state is not DeliveryState.FAILED or current.attempts != seen.attempts:
+            raise FailedPrecondition(
+                f"another retry of this delivery was just made; it is {current.state.value.upper()} / "
+                f"इस वितरण को अभी-अभी दोबारा भेजा गया; यह {current.state.value.upper()} है"
+            )
+        raise FailedPrecondition(
+            "the address of this delivery is no longer kept, so it cannot be sent again / "
+            "इस वितरण का पता अब रखा नहीं गया है, इसलिए इसे दोबारा नहीं भेजा जा सकता"
+        )
+
+    async def _get_delivery(self, delivery_id: str) -> Delivery:
+        async with self._sessions() as session:
+            delivery = await NoticeStore(session).get_delivery(delivery_id)
+        if delivery is None:
+            raise NotFound(f"no delivery {delivery_id} / वितरण {delivery_id} नहीं मिला")
+        return delivery
+
+    def _quiet_until(self, channel: Channel, now: datetime) -> datetime | None:
+        if channel is not Channel.SMS or self._sms_quiet_hours is None:
+            return None
+        return self._sms_quiet_hours.end_after(now)
+
+    async def _sweep_addresses(self, now: datetime) -> None:
+        if self._swept_at is not None and now - self._swept_at < ADDRESS_SWEEP_EVERY:
+            return
+        self._swept_at = now
+        async with self._sessions() as session, session.begin():
+            erased = await NoticeStore(session).erase_addresses(now - self._address_retention, now)
+        if erased:
+            log.info("raw addresses erased after retention", deliveries=erased)
 
     async def _find(self, dedupe_key: str) -> Notice | None:
         async with self._sessions() as session:
@@ -272,10 +449,11 @@ class NotifyService:
                 continue
             masked = mask_email(address) if channel is Channel.EMAIL else mask_phone(address)
             if configured[channel] is None:
+                # The address is kept, so an operator can retry once the provider is configured.
                 deliveries.append(
                     new(
                         state=DeliveryState.FAILED,
-                        address=None,
+                        address=address,
                         address_masked=masked,
                         attempts=0,
                         last_error=PROVIDER_NOT_CONFIGURED,
@@ -284,13 +462,15 @@ class NotifyService:
                     )
                 )
                 continue
+            quiet_until = self._quiet_until(channel, now)
             deliveries.append(
                 new(
                     state=DeliveryState.PENDING,
                     address=address,
                     address_masked=masked,
-                    attempts=1,
-                    next_attempt_at=lease_until,
+                    # Held for quiet hours: no attempt yet, the first is due when they end.
+                    attempts=1 if quiet_until is None else 0,
+                    next_attempt_at=lease_until if quiet_until is None else quiet_until,
                     sent_at=None,
                     delivered_at=None,
                 )
@@ -304,16 +484,17 @@ class NotifyService:
             created_at=now,
         )
 
-    async def _deliver(self, outbound: OutboundDelivery, now: datetime) -> None:
-        """Make one attempt and record its outcome; failures are recorded, never raised."""
+    async def _deliver(self, outbound: OutboundDelivery, now: datetime, *, final: bool = False) -> None:
+        """Make one attempt and record its outcome; failures are recorded, never raised. A `final` attempt (an
+        operator's retry) leaves the delivery FAILED when it fails, instead of scheduling another."""
         try:
             provider_message_id = await self._transmit(outbound, now)
         except DeliveryError as exc:
-            await self._record_failure(outbound, now, str(exc), permanent=exc.permanent)
+            await self._record_failure(outbound, now, str(exc), permanent=exc.permanent or final)
         except Exception as exc:
             # A bug must not stop the other deliveries; the attempt counts and the log keeps the traceback.
             log.exception("delivery attempt crashed", delivery_id=outbound.id, channel=outbound.channel.value)
-            await self._record_failure(outbound, now, f"internal error: {type(exc).__name__}", permanent=False)
+            await self._record_failure(outbound, now, f"internal error: {type(exc).__name__}", permanent=final)
         else:
             async with self._sessions() as session, session.begin():
                 await NoticeStore(session).record_sent(outbound.id, outbound.attempt, now, provider_message_id)

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from nivaran_common.secret_strength import IssuedCredential
 from nivaran_common.settings import ServiceSettings
+from nivaran_notify.domain import QuietHours
 
 
 class NotifySettings(ServiceSettings):
@@ -45,11 +46,21 @@ class NotifySettings(ServiceSettings):
     retry_batch_size: int = Field(default=50, ge=1)
     # How long one attempt owns a delivery; another worker may take it over only after this.
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
+    # "HH:MM-HH:MM" in India time (may wrap midnight) in which no SMS is sent: it waits until they end. Empty: none.
+    sms_quiet_hours: str = "21:00-08:00"
+    # How long a failed (or sent, awaiting its receipt) delivery keeps the raw address an operator's retry needs.
+    address_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("sms_provider_url", "whatsapp_provider_url", mode="before")
     @classmethod
     def _blank_url_means_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("sms_quiet_hours")
+    @classmethod
+    def _quiet_hours_read(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value.strip()
 
     @field_validator("smtp_from")
     @classmethod

@@ -9,12 +9,14 @@ from sqlalchemy import CursorResult, Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from nivaran_common.pii import mask_email, mask_phone
 from nivaran_common.timeutil import as_utc
 from nivaran_notify.domain import (
     CHANNEL_ORDER,
     Channel,
     Delivery,
     DeliveryState,
+    FailedDelivery,
     Language,
     LocalizedText,
     NewNotice,
@@ -43,6 +45,7 @@ def _delivery(row: DeliveryRow) -> Delivery:
         sent_at=_utc(row.sent_at),
         delivered_at=_utc(row.delivered_at),
         read_at=_utc(row.read_at),
+        provider_message_id=row.provider_message_id,
     )
 
 
@@ -140,6 +143,7 @@ class NoticeStore:
                 provider_message_id="",
                 sent_at=d.sent_at,
                 delivered_at=d.delivered_at,
+                failed_at=new.created_at if d.state is DeliveryState.FAILED else None,
                 read_at=None,
                 read_by_account_id="",
                 created_at=new.created_at,
@@ -191,15 +195,30 @@ class NoticeStore:
         )
         return _rowcount(result)
 
-    async def due(self, now: datetime, limit: int) -> list[tuple[str, int]]:
-        """Pending deliveries whose next attempt is due, as (id, attempts so far), oldest due first."""
+    async def due(self, now: datetime, limit: int) -> list[tuple[str, int, Channel]]:
+        """Pending deliveries whose next attempt is due, as (id, attempts so far, channel), oldest due first."""
         rows = await self._session.execute(
-            select(DeliveryRow.id, DeliveryRow.attempts)
+            select(DeliveryRow.id, DeliveryRow.attempts, DeliveryRow.channel)
             .where(DeliveryRow.state == DeliveryState.PENDING.value, DeliveryRow.next_attempt_at <= now)
             .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
             .limit(limit)
         )
-        return [(delivery_id, attempts) for delivery_id, attempts in rows]
+        return [(delivery_id, attempts, Channel(channel)) for delivery_id, attempts, channel in rows]
+
+    async def postpone(self, delivery_id: str, seen_attempts: int, now: datetime, until: datetime) -> bool:
+        """Move a due delivery's next attempt to `until` without counting an attempt; False when taken meanwhile."""
+        result = await self._session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.state == DeliveryState.PENDING.value,
+                DeliveryRow.attempts == seen_attempts,
+                DeliveryRow.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=until, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
 
     async def claim(self, delivery_id: str, seen_attempts: int, now: datetime, lease_until: datetime) -> bool:
         """Take one attempt of a due delivery; False when another worker took it first."""
@@ -238,7 +257,18 @@ class NoticeStore:
         )
 
     async def record_sent(self, delivery_id: str, attempt: int, now: datetime, provider_message_id: str) -> bool:
-        """Close a delivery as sent, if `attempt` still owns it; the raw address is erased."""
+        """Close a delivery as sent, if `attempt` still owns it. The raw address is erased unless the provider gave a
+        message id: then a receipt may still report the message failed, and an operator retry needs the address."""
+        values: dict[str, Any] = {
+            "state": DeliveryState.SENT.value,
+            "sent_at": now,
+            "next_attempt_at": None,
+            "last_error": "",
+            "provider_message_id": provider_message_id[:200],
+            "updated_at": now,
+        }
+        if not provider_message_id:
+            values["address"] = None
         result = await self._session.execute(
             update(DeliveryRow)
             .where(
@@ -246,15 +276,7 @@ class NoticeStore:
                 DeliveryRow.state == DeliveryState.PENDING.value,
                 DeliveryRow.attempts == attempt,
             )
-            .values(
-                state=DeliveryState.SENT.value,
-                sent_at=now,
-                next_attempt_at=None,
-                last_error="",
-                provider_message_id=provider_message_id[:200],
-                address=None,
-                updated_at=now,
-            )
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
@@ -262,10 +284,10 @@ class NoticeStore:
     async def record_failure(
         self, delivery_id: str, attempt: int, now: datetime, error: str, retry_at: datetime | None
     ) -> bool:
-        """Record a failed attempt: pending until `retry_at`, or FAILED (address erased) when None."""
+        """Record a failed attempt: pending until `retry_at`, or FAILED when None (the address is kept for a retry)."""
         values: dict[str, Any] = {"last_error": error[:1000], "updated_at": now}
         if retry_at is None:
-            values |= {"state": DeliveryState.FAILED.value, "next_attempt_at": None, "address": None}
+            values |= {"state": DeliveryState.FAILED.value, "next_attempt_at": None, "failed_at": now}
         else:
             values |= {"next_attempt_at": retry_at}
         result = await self._session.execute(
@@ -279,3 +301,126 @@ class NoticeStore:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
+
+    async def get_delivery(self, delivery_id: str) -> Delivery | None:
+        """One delivery, read afresh."""
+        row = (
+            await self._session.execute(
+                select(DeliveryRow).where(DeliveryRow.id == delivery_id).execution_options(populate_existing=True)
+            )
+        ).scalar()
+        return None if row is None else _delivery(row)
+
+    async def find_by_provider_message_id(self, channel: Channel, provider_message_id: str) -> Delivery | None:
+        """The delivery a provider accepted under `provider_message_id` (the latest, should a provider reuse ids)."""
+        row = (
+            await self._session.execute(
+                select(DeliveryRow)
+                .where(DeliveryRow.channel == channel.value, DeliveryRow.provider_message_id == provider_message_id)
+                .order_by(DeliveryRow.created_at.desc(), DeliveryRow.id.desc())
+                .limit(1)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar()
+        return None if row is None else _delivery(row)
+
+    async def failed(self, channel: Channel | None, limit: int) -> list[FailedDelivery]:
+        """The dead letters, newest failure first; addresses masked."""
+        stmt = (
+            select(DeliveryRow, NoticeRow)
+            .join(NoticeRow, NoticeRow.id == DeliveryRow.notice_id)
+            .where(DeliveryRow.state == DeliveryState.FAILED.value)
+        )
+        if channel is not None:
+            stmt = stmt.where(DeliveryRow.channel == channel.value)
+        stmt = stmt.order_by(DeliveryRow.failed_at.desc(), DeliveryRow.id.desc()).limit(limit)
+        found: list[FailedDelivery] = []
+        for delivery, notice in (await self._session.execute(stmt)).all():
+            kind = Channel(delivery.channel)
+            found.append(
+                FailedDelivery(
+                    delivery_id=delivery.id,
+                    notice_id=delivery.notice_id,
+                    dedupe_key=notice.dedupe_key,
+                    grievance_id=notice.grievance_id,
+                    registration_number=notice.registration_number,
+                    channel=kind,
+                    # Masked again, so a row written before masking (or by hand) still never shows an address.
+                    recipient=mask_email(delivery.address_masked)
+                    if kind is Channel.EMAIL
+                    else mask_phone(delivery.address_masked),
+                    template=notice.template,
+                    attempts=delivery.attempts,
+                    last_error=delivery.last_error,
+                    failed_at=as_utc(delivery.failed_at or delivery.updated_at),
+                )
+            )
+        return found
+
+    async def reopen_failed(
+        self, delivery_id: str, seen_attempts: int, now: datetime, *, attempts: int, next_attempt_at: datetime
+    ) -> bool:
+        """Take a FAILED delivery back to PENDING for a retry; only one caller can (False for the others, and when
+        its raw address is no longer kept)."""
+        result = await self._session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.state == DeliveryState.FAILED.value,
+                DeliveryRow.attempts == seen_attempts,
+                DeliveryRow.address.is_not(None),
+            )
+            .values(
+                state=DeliveryState.PENDING.value,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def record_delivered(self, delivery_id: str, seen: DeliveryState, at: datetime, now: datetime) -> bool:
+        """A receipt says the message arrived: DELIVERED at `at`, the raw address erased; False if `seen` is stale."""
+        result = await self._session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id, DeliveryRow.state == seen.value)
+            .values(
+                state=DeliveryState.DELIVERED.value,
+                delivered_at=at,
+                last_error="",
+                address=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def record_undelivered(self, delivery_id: str, at: datetime, now: datetime, error: str) -> bool:
+        """A receipt says a SENT message never arrived: FAILED with `error`, a dead letter; False unless SENT."""
+        result = await self._session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id, DeliveryRow.state == DeliveryState.SENT.value)
+            .values(
+                state=DeliveryState.FAILED.value,
+                last_error=error[:1000],
+                failed_at=at,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def erase_addresses(self, before: datetime, now: datetime) -> int:
+        """Erase the raw address of sent and failed deliveries last changed before `before`; returns rows changed."""
+        result = await self._session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.address.is_not(None),
+                DeliveryRow.updated_at < before,
+                DeliveryRow.state.in_((DeliveryState.SENT.value, DeliveryState.FAILED.value)),
+            )
+            .values(address=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result)

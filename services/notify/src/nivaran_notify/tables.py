@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nivaran_common.db import Base
@@ -47,13 +47,25 @@ class DeliveryRow(NotifyBase):
     __table_args__ = (
         UniqueConstraint("notice_id", "channel", name="uq_deliveries_notice_channel"),
         Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        # Receipts find their delivery by the provider's message id; the dead letters are listed newest first.
+        Index("ix_deliveries_channel_provider_message_id", "channel", "provider_message_id"),
+        Index("ix_deliveries_state_failed_at", "state", "failed_at"),
+        # The few rows still holding a raw address, for the retention sweep.
+        Index(
+            "ix_deliveries_address_kept",
+            "updated_at",
+            postgresql_where=text("address IS NOT NULL"),
+            sqlite_where=text("address IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
-    # The raw address is kept only while the delivery may still be attempted, then erased.
+    # The raw address is kept only while the delivery may still be attempted: pending, failed (an operator may retry
+    # it), or sent with a provider message id (a receipt may still report it failed); erased once delivered, sent
+    # without a receipt to come, or older than the retention (NotifyService.retry_due's sweep).
     address: Mapped[str | None] = mapped_column(String(320))
     address_masked: Mapped[str] = mapped_column(String(320))
     attempts: Mapped[int] = mapped_column(Integer)
@@ -62,6 +74,8 @@ class DeliveryRow(NotifyBase):
     provider_message_id: Mapped[str] = mapped_column(String(200))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it last became FAILED (the dead letters' order).
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_by_account_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

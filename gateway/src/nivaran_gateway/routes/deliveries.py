@@ -1,0 +1,141 @@
+"""Delivery you can rely on (C2, B5).
+
+- A state admin sees the dead letters (deliveries that ran out of attempts, or that a provider reported
+  undelivered; addresses masked) and retries one: notify makes one attempt at once and never sends a delivery twice.
+- The SMS and WhatsApp providers post their delivery receipts here, signed with the secret issued to them
+  (`X-Nivaran-Signature: sha256=<hex of HMAC-SHA256 of the body>`); a receipt without a good signature is refused
+  before anything is read from it, and a good one is recorded against its delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated, Literal
+
+import grpc
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from nivaran.notify.v1 import notify_pb2
+from nivaran_common.auth import Principal
+from nivaran_common.logging import get_logger
+from nivaran_common.timeutil import to_timestamp
+from nivaran_gateway.access import public, requires
+from nivaran_gateway.body import JsonBodyRoute
+from nivaran_gateway.deps import Clients, Settings
+from nivaran_gateway.problems import CONFLICT, SERVICE_UNAVAILABLE, UNAUTHORIZED, ProblemError, problem_responses
+from nivaran_gateway.schemas.deliveries import DeliveryView, FailedDeliveryList, FailedDeliveryView, ReceiptIn
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/v1", tags=["deliveries"], route_class=JsonBodyRoute)
+
+StateAdmin = Annotated[Principal, Depends(requires("STATE_ADMIN"))]
+Provider = Annotated[Principal | None, Depends(public("public_read"))]
+SIGNATURE_HEADER = "X-Nivaran-Signature"
+
+
+@router.get(
+    "/deliveries/failed",
+    response_model=FailedDeliveryList,
+    summary="The dead letters: deliveries that failed for good (C2, a state admin)",
+    description="Newest failure first, addresses masked: deliveries that ran out of retries, or that their provider "
+    "reported undelivered. `channel` (email, sms, whatsapp) narrows; `limit` up to 200.",
+    responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
+)
+async def failed_deliveries(
+    _admin: StateAdmin,
+    clients: Clients,
+    settings: Settings,
+    channel: Annotated[Literal["email", "sms", "whatsapp"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> FailedDeliveryList:
+    """C2."""
+    answer = await clients.notify.ListFailedDeliveries(
+        notify_pb2.ListFailedDeliveriesRequest(channel=channel or "", limit=limit),
+        timeout=settings.grpc_timeout_seconds,
+    )
+    return FailedDeliveryList(deliveries=[FailedDeliveryView.from_proto(d) for d in answer.deliveries])
+
+
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    response_model=DeliveryView,
+    summary="Retry one dead letter now (C2, a state admin)",
+    description="One attempt at once through the channel's provider: `sent`, or `failed` again with the new error "
+    "(an SMS in the quiet hours answers `pending`, due at their end). A delivery that is not failed is 409, so a "
+    "message never goes out twice.",
+    responses=problem_responses(401, 403, 404, 409, 422, 429, 500, 502, 503),
+)
+async def retry_delivery(
+    delivery_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
+    _admin: StateAdmin,
+    clients: Clients,
+    settings: Settings,
+) -> DeliveryView:
+    """C2."""
+    try:
+        view = await clients.notify.RetryDelivery(
+            notify_pb2.RetryDeliveryRequest(delivery_id=delivery_id), timeout=settings.grpc_timeout_seconds
+        )
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() is grpc.StatusCode.FAILED_PRECONDITION:
+            # Not a dead letter (sent, delivered, or already being retried): a conflict with its state.
+            raise ProblemError(CONFLICT, exc.details() or "the delivery is not failed") from None
+        raise
+    return DeliveryView.from_proto(view)
+
+
+def signed(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is `sha256=<hex>` of HMAC-SHA256(secret, body), compared in constant time."""
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+
+
+@router.post(
+    "/providers/{channel}/receipts",
+    response_model=DeliveryView,
+    summary="A provider's delivery receipt (C2), signed",
+    description="The SMS or WhatsApp provider's callback: `message_id` (the id it answered the message with), "
+    "`status` delivered or failed, `at`, `error`. The body is signed with the secret issued to the provider, in "
+    f"`{SIGNATURE_HEADER}: sha256=<hex of HMAC-SHA256 of the raw body>`; without a good signature: 401, and "
+    "nothing is read. A receipt for an unknown message: 404. Repeats change nothing.",
+    responses=problem_responses(400, 401, 404, 415, 422, 429, 500, 502, 503),
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": ReceiptIn.model_json_schema()}}, "required": True}
+    },
+)
+async def provider_receipt(
+    channel: Literal["sms", "whatsapp"],
+    request: Request,
+    _provider: Provider,
+    clients: Clients,
+    settings: Settings,
+) -> DeliveryView:
+    """C2: a delivery receipt."""
+    secret = settings.provider_webhook_secret.get_secret_value()
+    if not secret:
+        raise ProblemError(SERVICE_UNAVAILABLE, "delivery receipts are not configured (no provider secret)")
+    body = await request.body()
+    if not signed(secret, body, request.headers.get(SIGNATURE_HEADER)):
+        log.warning("delivery receipt with a bad signature refused", channel=channel)
+        raise ProblemError(
+            UNAUTHORIZED,
+            f"the receipt's {SIGNATURE_HEADER} does not match its body",
+            headers={"WWW-Authenticate": f'Signature header="{SIGNATURE_HEADER}", algorithm="hmac-sha256"'},
+        )
+    try:
+        receipt = ReceiptIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    message = notify_pb2.RecordDeliveryReceiptRequest(
+        channel=channel, provider_message_id=receipt.message_id, status=receipt.status, error=receipt.error
+    )
+    at = to_timestamp(receipt.at) if receipt.at is not None else None
+    if at is not None:
+        message.at.CopyFrom(at)
+    view = await clients.notify.RecordDeliveryReceipt(message, timeout=settings.grpc_timeout_seconds)
+    return DeliveryView.from_proto(view)
