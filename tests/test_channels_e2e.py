@@ -112,3 +112,38 @@ async def test_C2_receipts_mark_delivery_and_a_dead_letter_is_retried_by_the_sta
         raw, headers = signed({"message_id": retried.json()["provider_message_id"], "status": "delivered"})
         delivered = await http.post("/v1/providers/sms/receipts", content=raw, headers=headers)
         assert delivered.json()["state"] == "delivered"
+
+
+async def test_S2_C2_the_call_centre_files_for_a_caller_and_nobody_else_claims_its_channel(suite: RunningSuite) -> None:
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=60) as http:
+        claimed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": "रमेश पासवान", "address": "बिहटा, पटना", "phone": "9876510304"},
+                "description": "हैंडपंप तीन सप्ताह से खराब है, मरम्मत नहीं हुई।",
+                "category_code": "FOOD-RATION-CARD",
+                "location": {"district_code": "PAT"},
+                "channel": "call_centre",
+            },
+            headers={"Idempotency-Key": f"cc-{datetime.now(UTC).timestamp()}"},
+        )
+        assert claimed.status_code == 422, claimed.text
+        assert [e["field"] for e in claimed.json()["errors"]] == ["channel"]
+        login = {"username": "callcentre.patna", "password": "dev-callcentre-patna-2026"}
+        operator = (await http.post("/v1/auth/login", json=login)).json()["access_token"]
+        filed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": "रमेश पासवान", "address": "बिहटा, पटना", "phone": "9876510304"},
+                "description": "राशन कार्ड का नवीनीकरण तीन महीने से लंबित है, फोन पर शिकायत।",
+                "category_code": "FOOD-RATION-CARD",
+                "location": {"district_code": "PAT"},
+                "channel": "call_centre",
+            },
+            headers={"Authorization": f"Bearer {operator}", "Idempotency-Key": f"cc-{datetime.now(UTC).timestamp()}"},
+        )
+        assert filed.status_code == 201, filed.text
+        assert filed.json()["channel"] == "call_centre"
+        number = filed.json()["registration_number"]
+        # The caller is acknowledged by SMS on the phone given (C2).
+        await received(suite, "sms", number)

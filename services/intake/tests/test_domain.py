@@ -6,6 +6,7 @@ from nivaran.intake.v1 import intake_pb2
 from nivaran_intake.domain import (
     Channel,
     Complainant,
+    FilingActor,
     Location,
     NewGrievance,
     format_registration_number,
@@ -109,3 +110,23 @@ def test_B4_registration_number_has_scope_sequence_and_check_digit() -> None:
     mistyped = number[:-1] + str((int(number[-1]) + 1) % 10)
     assert not is_valid_registration_number(mistyped)
     assert not is_valid_registration_number("BR-PAT-2026-123")
+
+
+@pytest.mark.parametrize(
+    ("channel", "filed_by", "refused"),
+    [
+        (Channel.CALL_CENTRE, None, True),  # a caller cannot say the call centre took it
+        (Channel.COUNTER, None, True),
+        (Channel.POST, None, True),
+        (Channel.CALL_CENTRE, FilingActor(account_id="acct-cc", role="CALL_CENTRE"), False),
+        (Channel.CALL_CENTRE, FilingActor(account_id="acct-dso", role="L1"), True),  # only its operators
+        (Channel.COUNTER, FilingActor(account_id="acct-dso", role="L1"), False),
+        (Channel.WEB, None, False),
+    ],
+)
+def test_S2_C2_staff_channels_are_recorded_by_the_staff_who_file(
+    channel: Channel, filed_by: FilingActor | None, refused: bool
+) -> None:
+    valid, violations = validate(filing(channel=channel, filed_by=filed_by), KEY)
+    assert ([v.field for v in violations] == ["channel"]) is refused
+    assert (valid is None) is refused

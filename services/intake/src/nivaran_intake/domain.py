@@ -72,6 +72,10 @@ class Channel(StrEnum):
 
 
 LANGUAGES = frozenset({"hi", "en"})
+# S2 / C2: channels on which a member of staff takes the grievance and files it for the caller (filed_by names them);
+# the call centre's only by its operators.
+STAFF_CHANNELS = frozenset({Channel.CALL_CENTRE, Channel.COUNTER, Channel.IN_PERSON, Channel.POST})
+CALL_CENTRE_ROLE = "CALL_CENTRE"
 REGISTRATION_NUMBER = re.compile(
     r"^(?P<state>[A-Z]{2})-(?P<district>[A-Z0-9]{2,6})-(?P<year>\d{4})-(?P<seq>\d{7})-(?P<check>\d)$"
 )
@@ -266,6 +270,22 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
             masked, hashed = mask_aadhaar(digits), aadhaar_hash(digits, aadhaar_key)
     if filing.channel is None:
         check.violations.append(FieldViolation("channel", "is required"))
+    elif filing.channel in STAFF_CHANNELS and filing.filed_by is None:
+        check.violations.append(
+            FieldViolation(
+                "channel",
+                f"{filing.channel.value}: recorded by the staff who take the grievance and file it for the caller "
+                "(S2) / यह माध्यम केवल शिकायत दर्ज करने वाले कर्मी के लिए",
+            )
+        )
+    elif (
+        filing.channel is Channel.CALL_CENTRE
+        and filing.filed_by is not None
+        and filing.filed_by.role != CALL_CENTRE_ROLE
+    ):
+        check.violations.append(
+            FieldViolation("channel", "call_centre: filed by a call-centre operator / केवल कॉल सेंटर ऑपरेटर")
+        )
     if filing.language and filing.language not in LANGUAGES:
         check.violations.append(FieldViolation("language", "must be hi or en"))
     preferred = c.preferred_language.strip()
