@@ -41,12 +41,15 @@ async def shared_suite(tmp_path_factory: pytest.TempPathFactory, temporal_dev_en
                 sla_workers=2,
                 extra_env={
                     "OTEL_TRACES_EXPORTER": "console",
-                    # Every walk signs its people in from the one test address: the per-IP sign-in and OTP budgets
-                    # are the gateway tests' to prove (gateway/tests/test_ratelimit.py), not a cap on the walks.
+                    # Every walk signs its people in and files from the one test address: the per-IP sign-in, OTP
+                    # and filing budgets are the gateway tests' to prove (gateway/tests/test_ratelimit.py), not a cap on
+                    # the walks.
                     "NIVARAN_GATEWAY_RATE_LIMITS": json.dumps(
                         {
                             "login": {"limit": 500, "window_seconds": 600, "fail_closed": True},
                             "otp": {"limit": 100, "window_seconds": 600, "fail_closed": True},
+                            # Anonymous filings count per IP too, and the walks file many from the one address.
+                            "filing": {"limit": 500, "window_seconds": 600},
                         }
                     ),
                 },

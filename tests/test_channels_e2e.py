@@ -147,3 +147,31 @@ async def test_S2_C2_the_call_centre_files_for_a_caller_and_nobody_else_claims_i
         number = filed.json()["registration_number"]
         # The caller is acknowledged by SMS on the phone given (C2).
         await received(suite, "sms", number)
+
+
+async def test_B3_C2_a_citizen_files_by_sms_and_asks_its_status_by_sms(suite: RunningSuite) -> None:
+    """The aggregator's webhook, signed: a `GRV` message files a case on the SMS channel and the registration number
+    comes back by SMS; `STATUS` from the same phone answers it, from another phone it reveals nothing."""
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=60) as http:
+
+        async def inbound(message_id: str, sender: str, text: str) -> dict[str, Any]:
+            raw, headers = signed({"message_id": message_id, "from": sender, "text": text})
+            answered = await http.post("/v1/inbound/sms", content=raw, headers=headers)
+            assert answered.status_code == 200, answered.text
+            return dict(answered.json())
+
+        stamp = datetime.now(UTC).strftime("%H%M%S%f")
+        filed = await inbound(f"agg-{stamp}-1", "9876510305", "GRV FOOD-RATION-CARD PAT राशन कार्ड छह महीने से नहीं बना")
+        assert filed["outcome"] == "filed", filed
+        number = filed["registration_number"]
+        again = await inbound(f"agg-{stamp}-1", "9876510305", "GRV FOOD-RATION-CARD PAT राशन कार्ड छह महीने से नहीं बना")
+        assert (again["duplicate"], again["registration_number"]) == (True, number)  # one case per message
+        replies = [m for m in message_sink.read(suite.messages, "sms") if m.get("template") == "message_reply"]
+        assert any(number in str(m["text"]) and m["to"] == "+919876510305" for m in replies)
+
+        status = await inbound(f"agg-{stamp}-2", "+919876510305", f"STATUS {number}")
+        assert (status["outcome"], status["registration_number"]) == ("status", number)
+        other = await inbound(f"agg-{stamp}-3", "9876510306", f"स्थिति {number}")
+        assert other["outcome"] == "not_found"
+        assert number in other["reply"]["en"]  # named back to the asker, but nothing of the case
+        assert "District Supply" not in other["reply"]["en"]

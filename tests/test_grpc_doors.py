@@ -72,8 +72,11 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
     # B7 / M2: an office's notice board is public; the absences report is the DM's (intake checks the district).
     "intake.ListNoticeBoard": PEOPLE, "intake.ListHearingAbsences": "d",
-    # notify: only the services send; a person reads their own notices.
-    "notify.Send": NOBODY, "notify.GetDeliveryStatus": NOBODY, "notify.ListNotices": PEOPLE,
+    # C2 / B3: an inbound SMS comes through the gateway's webhook, which checks the aggregator's signature.
+    "intake.ReceiveMessage": PEOPLE,
+    # notify: the lifecycle sends, and the gateway answers an inbound SMS (its door is the workload's, whoever's token
+    # rides along); a person reads their own notices.
+    "notify.Send": PEOPLE, "notify.GetDeliveryStatus": NOBODY, "notify.ListNotices": PEOPLE,
     "notify.MarkNoticeRead": PEOPLE, "notify.ListTemplates": PEOPLE,
     # C2: the dead letters are a STATE_ADMIN's (no demo person is one); receipts come from the gateway's webhook.
     "notify.ListFailedDeliveries": NOBODY, "notify.RetryDelivery": NOBODY, "notify.RecordDeliveryReceipt": PEOPLE,

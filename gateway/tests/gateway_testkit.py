@@ -803,6 +803,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.attachments: dict[str, list[tuple[intake_pb2.Attachment, bytes]]] = {}
         self.camps: list[intake_pb2.Camp] = []
         self.absence_requests: list[intake_pb2.ListHearingAbsencesRequest] = []
+        self.inbound: list[intake_pb2.ReceiveMessageRequest] = []
         self.attachment_requests: list[intake_pb2.AddAttachmentRequest] = []
         self.attachment_keys: dict[str, intake_pb2.Attachment] = {}
 
@@ -1095,6 +1096,20 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
             camps=[c for c in self.camps if not request.district_code or c.district_code == request.district_code]
         )
 
+    async def ReceiveMessage(  # noqa: N802
+        self, request: intake_pb2.ReceiveMessageRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ReceiveMessageResponse:
+        """As intake's for a status query of case A from its complainant's phone; anything else is the help."""
+        self.inbound.append(request)
+        if request.text.upper().startswith("STATUS") and request.sender.endswith("3210"):
+            return intake_pb2.ReceiveMessageResponse(
+                message_id=f"in-{len(self.inbound)}", outcome="status", registration_number="BR-PAT-2026-0100001-7",
+                reply=text("BR-PAT-2026-0100001-7: with the L1", "BR-PAT-2026-0100001-7: L1 के पास"),
+            )  # fmt: skip
+        return intake_pb2.ReceiveMessageResponse(
+            message_id=f"in-{len(self.inbound)}", outcome="help", reply=text("Send STATUS <number>", "STATUS <संख्या> भेजें")
+        )
+
     async def ListNoticeBoard(  # noqa: N802
         self, request: intake_pb2.ListNoticeBoardRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.NoticeBoard:
@@ -1142,7 +1157,13 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.read_requests: list[notify_pb2.MarkNoticeReadRequest] = []
         self.notices: dict[str, notify_pb2.Notice] = {}
         self.receipts: list[notify_pb2.RecordDeliveryReceiptRequest] = []
+        self.sent: list[notify_pb2.SendRequest] = []
         self.retried: list[str] = []
+
+    async def Send(self, request: Any, context: Any) -> notify_pb2.SendResponse:  # noqa: N802
+        """Records what the gateway sends (the answer to an inbound SMS)."""
+        self.sent.append(request)
+        return notify_pb2.SendResponse()
 
     async def ListFailedDeliveries(self, request: Any, context: Any) -> notify_pb2.ListFailedDeliveriesResponse:  # noqa: N802
         """One dead SMS, masked as notify masks it."""

@@ -479,6 +479,16 @@ ROWS: list[Row] = [
         dict.fromkeys(ROLES, 401), body={"message_id": "prov-7", "status": "delivered"}, tags=("signed",),
     ),
     Row(
+        # C2 / B3: an inbound SMS counts only with the aggregator's signature, or Kannel's token; never a person's.
+        "inbound-sms", "POST /v1/inbound/sms", "POST", "/v1/inbound/sms", dict.fromkeys(ROLES, 401),
+        body={"message_id": "in-1", "from": "+919876543210", "text": "STATUS BR-PAT-2026-0100001-7"}, tags=("signed",),
+    ),
+    Row(
+        "inbound-kannel", "GET /v1/inbound/kannel", "GET", "/v1/inbound/kannel", dict.fromkeys(ROLES, 401),
+        params={"from": "+919876543210", "text": "STATUS BR-PAT-2026-0100001-7", "id": "k-1", "token": "guess"},
+        tags=("signed",),
+    ),
+    Row(
         # H3: the senior officer (the DM above the case) accepts the action-taken report; its officer may not.
         "accept-atr", "POST /v1/grievances/{registration_number}/atr-acceptance", "POST",
         f"/v1/grievances/{CASE_E}/atr-acceptance",

@@ -40,6 +40,7 @@ from nivaran_gateway.routes import (
     grievances,
     health,
     hearings,
+    inbound,
     notices,
     officers,
     recourse,
@@ -173,6 +174,7 @@ def create_app(
     app.include_router(appeals.router)
     app.include_router(hearings.router)
     app.include_router(deliveries.router)
+    app.include_router(inbound.router)
     app.include_router(service_delay.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)

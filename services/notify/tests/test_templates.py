@@ -165,12 +165,14 @@ def test_deadline_text_in_one_language_only_is_refused() -> None:
     assert violation_fields(caught.value) == {"params.deadline_text_hi"}
 
 
-def test_every_template_is_listed_with_all_channels_and_a_dlt_id() -> None:
+def test_every_template_is_listed_with_its_channels_and_a_dlt_id() -> None:
     templates = {t.code: t for t in TemplateRegistry({"case_assigned": "1207000000000000099"}).templates()}
 
-    assert {"acknowledgement", "case_assigned"} <= set(templates)
-    for template in templates.values():
-        assert set(template.channels) == set(Channel)
+    assert {"acknowledgement", "case_assigned", "message_reply"} <= set(templates)
+    for code, template in templates.items():
+        # An answer to an inbound message goes back on the messaging channels only (C2); the rest on every channel.
+        expected = {Channel.SMS, Channel.WHATSAPP} if code == "message_reply" else set(Channel)
+        assert set(template.channels) == expected
         assert template.dlt_template_id.isdigit()
         assert template.title.hi
         assert template.title.en

@@ -1388,3 +1388,78 @@ class OtherShare(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OtherShare: _TypeAlias = OtherShare  # noqa: Y015
+
+@_typing.final
+class ReceiveMessageRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """"sms" (the only one for now); anything else is INVALID_ARGUMENT naming channel."""
+    sender: _builtins.str
+    """The sender's number as the aggregator gives it (+91..., 91..., or 10 digits); stored in E.164."""
+    text: _builtins.str
+    provider_message_id: _builtins.str
+    """The aggregator's id of the inbound message; a repeat of it is the same message."""
+    @_builtins.property
+    def received_at(self) -> _timestamp_pb2.Timestamp:
+        """When the aggregator received it; the time intake stored it when unset."""
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        sender: _builtins.str = ...,
+        text: _builtins.str = ...,
+        provider_message_id: _builtins.str = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["received_at", b"received_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "provider_message_id", b"provider_message_id", "received_at", b"received_at", "sender", b"sender", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveMessageRequest: _TypeAlias = ReceiveMessageRequest  # noqa: Y015
+
+@_typing.final
+class ReceiveMessageResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    REPLY_FIELD_NUMBER: _builtins.int
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    DUPLICATE_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    """Intake's id of the stored message."""
+    outcome: _builtins.str
+    """"status", "filed", "not_found", "help" or "invalid"."""
+    registration_number: _builtins.str
+    """Of the case filed or asked about ("" for help and invalid)."""
+    duplicate: _builtins.bool
+    """The same provider_message_id came before: this is the first answer, nothing was redone."""
+    @_builtins.property
+    def reply(self) -> _common_pb2.LocalizedText:
+        """What to answer the sender: short (an SMS), in Hindi and English."""
+
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        reply: _common_pb2.LocalizedText | None = ...,
+        registration_number: _builtins.str = ...,
+        duplicate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reply", b"reply"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "message_id", b"message_id", "outcome", b"outcome", "registration_number", b"registration_number", "reply", b"reply"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveMessageResponse: _TypeAlias = ReceiveMessageResponse  # noqa: Y015

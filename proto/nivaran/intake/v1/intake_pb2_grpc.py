@@ -100,6 +100,11 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListHearingAbsencesRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.HearingAbsences.FromString,
                 _registered_method=True)
+        self.ReceiveMessage = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/ReceiveMessage',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ReceiveMessageRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ReceiveMessageResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -202,6 +207,20 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveMessage(self, request, context):
+        """C2 / B3: a message a citizen sent (an SMS), passed on by the gateway once it has verified the aggregator's
+        signature. The message is stored before it is read, then answered: "STATUS <registration number>" (or
+        "स्थिति ...") tells the status of a case filed from the sender's own number; "GRV <category code> <district code>
+        <description>" (or "शिकायत ...") files a case on the sms channel; anything else gets the help. A citizen's bad
+        message is an answer (outcome "invalid" or "help"), never an error. Idempotent on (channel,
+        provider_message_id): a repeat answers the first reply with duplicate = true and files nothing again.
+        INVALID_ARGUMENT names channel (only "sms"), sender (not an Indian phone number), provider_message_id (required,
+        at most 128 characters) or text (more than 10000 characters).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -269,6 +288,11 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.ListHearingAbsences,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ListHearingAbsencesRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.HearingAbsences.SerializeToString,
+            ),
+            'ReceiveMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveMessage,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ReceiveMessageRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.ReceiveMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -623,6 +647,33 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/ListHearingAbsences',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.ListHearingAbsencesRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.HearingAbsences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/ReceiveMessage',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ReceiveMessageRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.ReceiveMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,16 @@ class IntakeServiceStub:
     post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
     INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
     """
+    ReceiveMessage: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ReceiveMessageRequest, _intake_pb2.ReceiveMessageResponse]
+    """C2 / B3: a message a citizen sent (an SMS), passed on by the gateway once it has verified the aggregator's
+    signature. The message is stored before it is read, then answered: "STATUS <registration number>" (or
+    "स्थिति ...") tells the status of a case filed from the sender's own number; "GRV <category code> <district code>
+    <description>" (or "शिकायत ...") files a case on the sms channel; anything else gets the help. A citizen's bad
+    message is an answer (outcome "invalid" or "help"), never an error. Idempotent on (channel,
+    provider_message_id): a repeat answers the first reply with duplicate = true and files nothing again.
+    INVALID_ARGUMENT names channel (only "sms"), sender (not an Indian phone number), provider_message_id (required,
+    at most 128 characters) or text (more than 10000 characters).
+    """
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
@@ -110,6 +120,16 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     """M3 / M2: public authorities' attendance at the hearings held in a district in a period, per public authority
     post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
     INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
+    """
+    ReceiveMessage: _aio.UnaryUnaryMultiCallable[_intake_pb2.ReceiveMessageRequest, _intake_pb2.ReceiveMessageResponse]  # type: ignore[assignment]
+    """C2 / B3: a message a citizen sent (an SMS), passed on by the gateway once it has verified the aggregator's
+    signature. The message is stored before it is read, then answered: "STATUS <registration number>" (or
+    "स्थिति ...") tells the status of a case filed from the sender's own number; "GRV <category code> <district code>
+    <description>" (or "शिकायत ...") files a case on the sms channel; anything else gets the help. A citizen's bad
+    message is an answer (outcome "invalid" or "help"), never an error. Idempotent on (channel,
+    provider_message_id): a repeat answers the first reply with duplicate = true and files nothing again.
+    INVALID_ARGUMENT names channel (only "sms"), sender (not an Indian phone number), provider_message_id (required,
+    at most 128 characters) or text (more than 10000 characters).
     """
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -227,6 +247,22 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         """M3 / M2: public authorities' attendance at the hearings held in a district in a period, per public authority
         post, for the DM's weekly report. The DM of that district only (PERMISSION_DENIED for another district);
         INVALID_ARGUMENT names from_date or to_date (not YYYY-MM-DD, or from_date after to_date).
+        """
+
+    @_abc_1.abstractmethod
+    def ReceiveMessage(
+        self,
+        request: _intake_pb2.ReceiveMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ReceiveMessageResponse, _abc.Awaitable[_intake_pb2.ReceiveMessageResponse]]:
+        """C2 / B3: a message a citizen sent (an SMS), passed on by the gateway once it has verified the aggregator's
+        signature. The message is stored before it is read, then answered: "STATUS <registration number>" (or
+        "स्थिति ...") tells the status of a case filed from the sender's own number; "GRV <category code> <district code>
+        <description>" (or "शिकायत ...") files a case on the sms channel; anything else gets the help. A citizen's bad
+        message is an answer (outcome "invalid" or "help"), never an error. Idempotent on (channel,
+        provider_message_id): a repeat answers the first reply with duplicate = true and files nothing again.
+        INVALID_ARGUMENT names channel (only "sms"), sender (not an Indian phone number), provider_message_id (required,
+        at most 128 characters) or text (more than 10000 characters).
         """
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -36,5 +36,7 @@ RULES = rules_for(
         "ListNoticeBoard": rule(system=(GATEWAY,)),
         # M3 / M2: the DM's report of public authorities' attendance (the district is checked against the token's).
         "ListHearingAbsences": rule(user=(GATEWAY,), holders=(DM,)),
+        # C2 / B3: a citizen's SMS, passed on by the gateway once it has verified the aggregator's signature.
+        "ReceiveMessage": rule(system=(GATEWAY,)),
     },
 )

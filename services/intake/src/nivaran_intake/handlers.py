@@ -14,10 +14,12 @@ from nivaran_common.errors import InvalidArgument, NotFound, PermissionDenied, U
 from nivaran_common.jurisdiction import GrievanceScope, PositionDirectory, grievance_scope
 from nivaran_intake.attachments import AttachmentService
 from nivaran_intake.camps import NewCamp
+from nivaran_intake.inbound import InboundService
 from nivaran_intake.messages import (
     ORDER_FROM_PROTO,
     STATUS_FROM_PROTO,
     absences_to_proto,
+    answer_to_proto,
     attachment_from_proto,
     attachment_to_proto,
     camp_to_proto,
@@ -25,6 +27,7 @@ from nivaran_intake.messages import (
     filing_from_proto,
     grievance_to_proto,
     hearing_notice_to_proto,
+    inbound_from_proto,
     transition_from_proto,
 )
 from nivaran_intake.service import IntakeService, SearchFilter
@@ -42,6 +45,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self.attachments = attachments
         # Routing's posts, to compute an officer's jurisdiction (nivaran_common.jurisdiction).
         self.directory = directory
+        self.inbound = InboundService(service)
 
     async def _scope(self) -> GrievanceScope | None:
         """What the verified person (or department client) may read; None for the suite's own workloads."""
@@ -202,6 +206,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 for dept, (t, o) in board.other_share.items()
             ],
         )
+
+    async def ReceiveMessage(  # noqa: N802
+        self, request: intake_pb2.ReceiveMessageRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.ReceiveMessageResponse:
+        return answer_to_proto(await self.inbound.receive(inbound_from_proto(request)))
 
     async def RecordTransition(  # noqa: N802
         self, request: intake_pb2.RecordTransitionRequest, context: grpc.aio.ServicerContext

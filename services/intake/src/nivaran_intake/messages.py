@@ -16,6 +16,7 @@ from nivaran_intake.attachments import NewAttachment
 from nivaran_intake.camps import window
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
 from nivaran_intake.hearings import AbsenceReport
+from nivaran_intake.inbound import Answer, InboundMessage
 from nivaran_intake.projection import Transition
 from nivaran_intake.service_delay import ServiceApplication
 from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, HearingRow, TimelineEventRow
@@ -316,4 +317,26 @@ def absences_to_proto(report: AbsenceReport) -> intake_pb2.HearingAbsences:
         district_code=report.district_code,
         from_date=report.from_date.isoformat(),
         to_date=report.to_date.isoformat(),
+    )
+
+
+def inbound_from_proto(request: intake_pb2.ReceiveMessageRequest) -> InboundMessage:
+    """A message as the gateway passed it on (C2 / B3)."""
+    return InboundMessage(
+        channel=request.channel,
+        sender=request.sender,
+        text=request.text,
+        provider_message_id=request.provider_message_id,
+        received_at=from_timestamp(request.received_at) if request.HasField("received_at") else None,
+    )
+
+
+def answer_to_proto(answer: Answer) -> intake_pb2.ReceiveMessageResponse:
+    """The answer to an inbound message: the outcome and the reply to send back."""
+    return intake_pb2.ReceiveMessageResponse(
+        message_id=answer.message_id,
+        outcome=answer.outcome.value,
+        reply=_text(answer.reply_en, answer.reply_hi),
+        registration_number=answer.registration_number,
+        duplicate=answer.duplicate,
     )

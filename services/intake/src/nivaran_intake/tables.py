@@ -230,3 +230,30 @@ class HearingRow(IntakeBase):
     represented_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # When intake last recorded a change to the hearing (its scheduling, then its holding).
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboundMessageRow(IntakeBase):
+    """C2 / B3: a message a citizen sent (an SMS), stored before it is read (inbound.py); the outcome and the reply
+    are written once it has been answered, and answer a repeat of the same provider message."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id", name="uq_inbound_message_provider_id"),
+        Index("ix_inbound_messages_sender_stored_at", "sender", "stored_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # E.164 (nivaran_common.contact.normalise_phone).
+    sender: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # None until the message has been answered: status, filed, not_found, help or invalid.
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    registration_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reply_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reply_hi: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The case filed or asked about.
+    grievance_id: Mapped[str | None] = mapped_column(ForeignKey("grievances.id"), nullable=True)

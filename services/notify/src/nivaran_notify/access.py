@@ -11,7 +11,8 @@ RULES = rules_for(
     notify_pb2.DESCRIPTOR.services_by_name["NotifyService"],
     {
         # Notices are sent by the lifecycle (and the services that own an event), never by a person directly.
-        "Send": rule(system=(SLA_WORKER,)),
+        # The lifecycle's notices; and the gateway's answer to a citizen's inbound SMS (C2, template message_reply).
+        "Send": rule(system=(SLA_WORKER, GATEWAY)),
         "GetDeliveryStatus": rule(system=(SLA_WORKER,)),
         # A person's own in-app notices (S16); notify confines them to the verified account.
         "ListNotices": rule(user=(GATEWAY,)),

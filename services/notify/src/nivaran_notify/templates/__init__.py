@@ -110,6 +110,16 @@ SPECS: tuple[TemplateSpec, ...] = (
         ),
         dlt_template_id="1107170000000000003",
     ),
+    TemplateSpec(
+        code="message_reply",
+        title=LocalizedText(
+            en="Answer to a citizen's SMS or WhatsApp message", hi="नागरिक के एसएमएस/व्हाट्सऐप संदेश का उत्तर"
+        ),
+        required=("reply_en", "reply_hi"),
+        optional=("registration_number",),
+        channels=(Channel.SMS, Channel.WHATSAPP),
+        dlt_template_id="1107170000000000004",
+    ),
 )
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
