@@ -36,6 +36,8 @@ BIN = Path(sys.executable).parent
 PKI_ENV = "NIVARAN_DEV_PKI_DIR"
 # Public, dev only (the prefix makes every other profile refuse it).
 DEV_PROVIDER_WEBHOOK_SECRET = "dev-only-provider-webhook-secret"
+DEV_WHATSAPP_APP_SECRET = "dev-only-whatsapp-app-secret"
+DEV_WHATSAPP_VERIFY_TOKEN = "dev-only-whatsapp-verify-token"
 
 
 @dataclass
@@ -246,6 +248,8 @@ def service_env(
         "NIVARAN_GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
         # What the local SMS / WhatsApp stand-in would sign its delivery receipts with (dev only).
         "NIVARAN_GATEWAY_PROVIDER_WEBHOOK_SECRET": DEV_PROVIDER_WEBHOOK_SECRET,
+        "NIVARAN_GATEWAY_WHATSAPP_APP_SECRET": DEV_WHATSAPP_APP_SECRET,
+        "NIVARAN_GATEWAY_WHATSAPP_VERIFY_TOKEN": DEV_WHATSAPP_VERIFY_TOKEN,
     }
     pki_dir = (pki_dir or VAR / "pki").resolve()
     pki.init(pki_dir)

@@ -175,3 +175,34 @@ async def test_B3_C2_a_citizen_files_by_sms_and_asks_its_status_by_sms(suite: Ru
         assert other["outcome"] == "not_found"
         assert number in other["reply"]["en"]  # named back to the asker, but nothing of the case
         assert "District Supply" not in other["reply"]["en"]
+
+
+async def test_B5_a_grievance_filed_on_whatsapp_is_answered_on_whatsapp(suite: RunningSuite) -> None:
+    """Meta's webhook, signed with the dev app secret: the message files a case on the whatsapp channel; the answer
+    and the acknowledgement come back on WhatsApp; the API's 'read' status of the acknowledgement is its receipt."""
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=60) as http:
+
+        async def notify_meta(value: dict[str, Any]) -> dict[str, Any]:
+            change = {"field": "messages", "value": {"messaging_product": "whatsapp", **value}}
+            raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [change]}]}).encode()
+            digest = hmac.new(devrun.DEV_WHATSAPP_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            headers = {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+            answered = await http.post("/v1/inbound/whatsapp", content=raw, headers=headers)
+            assert answered.status_code == 200, answered.text
+            return dict(answered.json())
+
+        stamp = datetime.now(UTC).strftime("%H%M%S%f")
+        text = "शिकायत FOOD-RATION-CARD PAT राशन कार्ड में नाम गलत छपा है, सुधार नहीं हुआ"
+        message = {"from": "919876510307", "id": f"wamid.{stamp}", "type": "text", "text": {"body": text}}
+        assert await notify_meta({"messages": [message]}) == {"messages": 1, "statuses": 0}
+
+        def on_whatsapp() -> list[dict[str, Any]]:
+            return [m for m in message_sink.read(suite.messages, "whatsapp") if m.get("to") == "+919876510307"]
+
+        async def answered_and_acknowledged() -> bool:
+            return {m.get("template") for m in on_whatsapp()} >= {"message_reply", "acknowledgement"}
+
+        await eventually(answered_and_acknowledged, timeout=30)
+        [ack] = [m for m in on_whatsapp() if m["template"] == "acknowledgement"]
+        read = {"id": ack["message_id"], "status": "read", "recipient_id": "919876510307"}
+        assert await notify_meta({"statuses": [read]}) == {"messages": 0, "statuses": 1}

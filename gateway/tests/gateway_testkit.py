@@ -78,6 +78,9 @@ def signing_key(kid: str) -> ECKey:
 SIGNING_KEY = signing_key("test-key-1")
 # C2: the secret the fake providers sign their delivery receipts with (strong, as the test profile requires).
 PROVIDER_SECRET = "tk9-Receipts-" + "Zq4xW2rT8yU1iO5pA7sD3fG6hJ0kL"
+# B5: the WhatsApp Cloud API's app secret and verify token, as Meta would hold them.
+WHATSAPP_SECRET = "tk9-WaApp-" + "Mn3bV7cX1zL5kJ9hG2fD6sA0pO4iU"
+WHATSAPP_VERIFY_TOKEN = "tk9-WaVerify-" + "Qw8eR2tY6uI0oP4aS1dF5gH9jK3lZ"
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,8 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
         "notices_timeout_seconds": 2.0,
         "readiness_timeout_seconds": 2.0,
         "provider_webhook_secret": PROVIDER_SECRET,
+        "whatsapp_app_secret": WHATSAPP_SECRET,
+        "whatsapp_verify_token": WHATSAPP_VERIFY_TOKEN,
     }
     raise_app_exceptions = overrides.pop("raise_app_exceptions", True)
     values.update(overrides)

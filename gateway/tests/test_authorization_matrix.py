@@ -489,6 +489,15 @@ ROWS: list[Row] = [
         tags=("signed",),
     ),
     Row(
+        # B5: Meta's subscription handshake answers only Meta's verify token, whoever calls.
+        "whatsapp-handshake", "GET /v1/inbound/whatsapp", "GET", "/v1/inbound/whatsapp", dict.fromkeys(ROLES, 403),
+        params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"},
+    ),
+    Row(
+        "whatsapp-notification", "POST /v1/inbound/whatsapp", "POST", "/v1/inbound/whatsapp",
+        dict.fromkeys(ROLES, 401), body={"object": "whatsapp_business_account", "entry": []}, tags=("signed",),
+    ),
+    Row(
         # H3: the senior officer (the DM above the case) accepts the action-taken report; its officer may not.
         "accept-atr", "POST /v1/grievances/{registration_number}/atr-acceptance", "POST",
         f"/v1/grievances/{CASE_E}/atr-acceptance",

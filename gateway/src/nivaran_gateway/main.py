@@ -47,6 +47,7 @@ from nivaran_gateway.routes import (
     service_clients,
     service_delay,
     transfers,
+    whatsapp,
 )
 from nivaran_gateway.settings import GatewaySettings
 
@@ -175,6 +176,7 @@ def create_app(
     app.include_router(hearings.router)
     app.include_router(deliveries.router)
     app.include_router(inbound.router)
+    app.include_router(whatsapp.router)
     app.include_router(service_delay.router)
     app.include_router(attachments.router)
     app.include_router(transfers.router)

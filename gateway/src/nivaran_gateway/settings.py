@@ -80,6 +80,10 @@ class GatewaySettings(ServiceSettings):
     # C2: the secret the SMS / WhatsApp providers sign their delivery receipts with (HMAC-SHA256 of the body, in
     # X-Nivaran-Signature: sha256=<hex>); issued to the provider. Empty: receipts are refused (503), never trusted.
     provider_webhook_secret: IssuedCredential = SecretStr("")
+    # B5 / C2: the WhatsApp Business Cloud API's webhook: the app secret Meta signs each POST with
+    # (X-Hub-Signature-256), and the verify token of the subscription handshake. Empty: the webhook is refused (503).
+    whatsapp_app_secret: IssuedCredential = SecretStr("")
+    whatsapp_verify_token: IssuedCredential = SecretStr("")
 
     rate_limits_enabled: bool = True
     rate_limits: dict[str, RateRule] = Field(default_factory=_default_rate_limits)

@@ -375,10 +375,26 @@ async def test_C2_logs_never_carry_the_phone_or_the_text(intake: IntakeHarness) 
     assert "something went wrong" not in logged
 
 
+async def test_B5_a_whatsapp_message_files_on_the_whatsapp_channel(intake: IntakeHarness) -> None:
+    """The same grammar on WhatsApp; the case is on the whatsapp channel, so its notices go back there too (B5)."""
+    phone = "9876500131"
+    answer = await receive(
+        intake, sms(f"शिकायत FOOD-RATION-CARD PAT {ABOUT_RATION}", phone, "wamid.131", channel="whatsapp")
+    )
+    assert answer.outcome is Outcome.FILED
+    case = await intake.service.get(registration_number=answer.registration_number)
+    assert (case.channel, case.complainant_phone) == ("whatsapp", f"+91{phone}")
+    assert case.idempotency_key == filing_key("whatsapp", "wamid.131")
+    [started] = intake.starter.started
+    assert started.channel == "whatsapp"
+    status = await receive(intake, sms(f"STATUS {answer.registration_number}", phone, "wamid.132", channel="whatsapp"))
+    assert status.outcome is Outcome.STATUS
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"channel": "whatsapp"}, "channel"),
+        ({"channel": "email"}, "channel"),
         ({"sender": "12345"}, "sender"),
         ({"sender": "+14155550100"}, "sender"),
         ({"provider_message_id": " "}, "provider_message_id"),

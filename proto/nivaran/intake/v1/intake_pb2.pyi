@@ -1399,7 +1399,7 @@ class ReceiveMessageRequest(_message.Message):
     PROVIDER_MESSAGE_ID_FIELD_NUMBER: _builtins.int
     RECEIVED_AT_FIELD_NUMBER: _builtins.int
     channel: _builtins.str
-    """"sms" (the only one for now); anything else is INVALID_ARGUMENT naming channel."""
+    """"sms" or "whatsapp" (the filing is on that channel); anything else is INVALID_ARGUMENT naming channel."""
     sender: _builtins.str
     """The sender's number as the aggregator gives it (+91..., 91..., or 10 digits); stored in E.164."""
     text: _builtins.str

@@ -1,4 +1,5 @@
-"""Inbound SMS (C2 / B3): a citizen files a grievance, or asks a case's status, by SMS.
+"""Inbound SMS and WhatsApp messages (C2 / B3 / B5): a citizen files a grievance, or asks a case's status, by SMS or
+WhatsApp (a filing is on the channel it came by, so that its notices go back the same way).
 
 Every message is stored first, in its own transaction, and only then read, so that none is lost when reading or
 filing fails; the outcome and the reply are written afterwards, and a repeat of the same provider message is
@@ -46,7 +47,8 @@ from nivaran_intake.tables import GrievanceRow, InboundMessageRow
 
 log = get_logger(__name__)
 
-CHANNELS = frozenset({"sms"})
+# The messaging channels a message comes in by, and the filing channel each files on (B5: answered the same way).
+CHANNELS = {"sms": Channel.SMS, "whatsapp": Channel.WHATSAPP}
 MAX_PROVIDER_ID = 128
 # Far beyond a concatenated SMS (about 1,500 characters); anything longer is not a message from a phone.
 MAX_TEXT = 10_000
@@ -145,7 +147,7 @@ def filing_key(channel: str, provider_message_id: str) -> str:
     return f"inbound-{channel}:{digest}"
 
 
-def filing_of(command: SmsFiling, sender: str, key: str) -> NewGrievance:
+def filing_of(command: SmsFiling, sender: str, key: str, channel: Channel = Channel.SMS) -> NewGrievance:
     """The filing an SMS makes: the sender's number is the complainant's; name and address are placeholders."""
     return NewGrievance(
         complainant=Complainant(
@@ -159,7 +161,7 @@ def filing_of(command: SmsFiling, sender: str, key: str) -> NewGrievance:
         expected_resolution="",
         category_code=command.category_code,
         location=Location(state_code="", district_code=command.district_code),
-        channel=Channel.SMS,
+        channel=channel,
         language="",
         idempotency_key=key,
     )
@@ -282,7 +284,7 @@ def check(message: InboundMessage) -> InboundMessage:
     violations: list[FieldViolation] = []
     channel = message.channel.strip().lower()
     if channel not in CHANNELS:
-        violations.append(FieldViolation("channel", "must be sms"))
+        violations.append(FieldViolation("channel", "must be sms or whatsapp"))
     sender = normalise_phone(message.sender) if message.sender.strip() else None
     if sender is None:
         violations.append(FieldViolation("sender", "must be an Indian phone number (+91..., 91... or 10 digits)"))
@@ -372,7 +374,7 @@ class InboundService:
         return _Result(Outcome.STATUS, reply, grievance.registration_number, grievance.id)
 
     async def _file(self, command: SmsFiling, row: InboundMessageRow) -> _Result:
-        filing = filing_of(command, row.sender, filing_key(row.channel, row.provider_message_id))
+        filing = filing_of(command, row.sender, filing_key(row.channel, row.provider_message_id), CHANNELS[row.channel])
         try:
             filed = await self.intake.file(filing)
         except (InvalidArgument, FailedPrecondition, NotFound) as refused:
