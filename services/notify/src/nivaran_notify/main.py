@@ -20,7 +20,7 @@ from nivaran_notify import SERVICE_ROOT
 from nivaran_notify.access import RULES
 from nivaran_notify.domain import QuietHours, RetryPolicy
 from nivaran_notify.handlers import NotifyServicer
-from nivaran_notify.providers import HttpSmsGateway, HttpWhatsAppGateway, SmtpTransport
+from nivaran_notify.providers import HttpSmsGateway, HttpWhatsAppGateway, KannelSmsGateway, SmtpTransport
 from nivaran_notify.retry import RetryLoop
 from nivaran_notify.service import NotifyService
 from nivaran_notify.settings import NotifySettings
@@ -36,17 +36,24 @@ def build_service(
     clock: Callable[[], datetime] = utcnow,
 ) -> NotifyService:
     """Wire the service from settings; tests use this too, so they run the production wiring."""
-    sms = (
-        HttpSmsGateway(
+    sms: HttpSmsGateway | KannelSmsGateway | None = None
+    if settings.sms_provider_url and settings.sms_provider_kind == "kannel":
+        sms = KannelSmsGateway(
+            http,
+            str(settings.sms_provider_url),
+            sender_id=settings.sms_sender_id,
+            username=settings.kannel_username,
+            password=settings.kannel_password.get_secret_value(),
+            entity_id=settings.dlt_entity_id,
+        )
+    elif settings.sms_provider_url:
+        sms = HttpSmsGateway(
             http,
             str(settings.sms_provider_url),
             sender_id=settings.sms_sender_id,
             entity_id=settings.dlt_entity_id,
             api_key=settings.sms_api_key.get_secret_value(),
         )
-        if settings.sms_provider_url
-        else None
-    )
     whatsapp = (
         HttpWhatsAppGateway(
             http, str(settings.whatsapp_provider_url), api_key=settings.whatsapp_api_key.get_secret_value()

@@ -149,6 +149,56 @@ class HttpSmsGateway:
         return await _post_json(self._client, self._url, payload, self._api_key)
 
 
+class KannelSmsGateway:
+    """A Kannel SMS gateway's `sendsms` HTTP interface (Kannel then speaks SMPP to the operator): the text as UTF-8
+    with `coding=2` (UCS-2, for Devanagari), the sender id, and India's DLT entity and template ids as SMPP TLVs in
+    `meta-data` (`?smpp?PE_ID=…&TEMPLATE_ID=…`; kannel.conf declares the two `smpp-tlv` groups). Kannel answers
+    `0: Accepted for delivery` (or `3: Queued for later delivery`) and gives no message id."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        sender_id: str,
+        username: str,
+        password: str,
+        entity_id: str = "",
+    ) -> None:
+        self._client = client
+        self._url = url
+        self._sender_id = sender_id
+        self._username = username
+        self._password = password
+        self._entity_id = entity_id
+
+    async def send_sms(self, message: SmsMessage) -> str:
+        """GET /cgi-bin/sendsms once."""
+        tlvs = [f"PE_ID={self._entity_id}"] if self._entity_id else []
+        tlvs.append(f"TEMPLATE_ID={message.dlt_template_id}")
+        params = {
+            "username": self._username,
+            "password": self._password,
+            "from": self._sender_id,
+            "to": message.to.lstrip("+"),
+            "text": message.text,
+            "charset": "UTF-8",
+            "coding": "2" if not message.text.isascii() else "0",
+            "meta-data": "?smpp?" + "&".join(tlvs),
+        }
+        try:
+            response = await self._client.get(self._url, params=params)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(mask_text(f"kannel unreachable: {type(exc).__name__}: {exc}")) from exc
+        answer = response.text.strip()
+        if response.is_success and answer.split(":", 1)[0].strip() in {"0", "3"}:
+            return ""
+        retryable = response.status_code in {408, 425, 429} or response.status_code >= 500
+        raise DeliveryError(
+            f"kannel answered HTTP {response.status_code}: {mask_text(answer[:200])}", permanent=not retryable
+        )
+
+
 class HttpWhatsAppGateway:
     """A WhatsApp Business provider's JSON API."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
+from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -29,6 +30,11 @@ class NotifySettings(ServiceSettings):
 
     # The URL each message is POSTed to, as JSON. Unset means the channel is recorded FAILED, never dropped.
     sms_provider_url: AnyHttpUrl | None = None
+    # "http": an aggregator's JSON API at sms_provider_url; "kannel": a Kannel gateway's sendsms URL
+    # (http://kannel:13013/cgi-bin/sendsms), with its sendsms-user's name and password.
+    sms_provider_kind: Literal["http", "kannel"] = "http"
+    kannel_username: str = ""
+    kannel_password: IssuedCredential = SecretStr("")
     sms_api_key: IssuedCredential = SecretStr("")
     # DLT header (sender id) and principal entity id registered with the operator, as TRAI's rules require.
     sms_sender_id: str = Field(default="NIVRAN", min_length=1, max_length=11)
