@@ -206,3 +206,38 @@ async def test_B5_a_grievance_filed_on_whatsapp_is_answered_on_whatsapp(suite: R
         [ack] = [m for m in on_whatsapp() if m["template"] == "acknowledgement"]
         read = {"id": ack["message_id"], "status": "read", "recipient_id": "919876510307"}
         assert await notify_meta({"statuses": [read]}) == {"messages": 0, "statuses": 1}
+
+
+async def test_C2_a_complainant_who_prefers_email_is_not_sent_sms(suite: RunningSuite) -> None:
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=60) as http:
+        filed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": "गीता कुमारी", "address": "दानापुर, पटना", "phone": "9876510308",
+                                "email": "geeta@example.in", "preferred_channel": "email"},
+                "description": "राशन दुकान पर अनाज कम तौला जा रहा है, शिकायत पर कार्रवाई नहीं।",
+                "category_code": "FOOD-RATION-CARD",
+                "location": {"district_code": "PAT"},
+            },
+            headers={"Idempotency-Key": f"prefers-{datetime.now(UTC).timestamp()}"},
+        )  # fmt: skip
+        assert filed.status_code == 201, filed.text
+        number = filed.json()["registration_number"]
+
+        async def mailed() -> bool:
+            return any(number in m.as_string() for m in list(suite.smtp.mail.messages))
+
+        await eventually(mailed, timeout=30)
+        assert [m for m in message_sink.read(suite.messages, "sms") if number in str(m.get("text", ""))] == []
+        no_phone = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": "गीता कुमारी", "address": "दानापुर", "preferred_channel": "sms"},
+                "description": "राशन दुकान पर अनाज कम तौला जा रहा है, शिकायत पर कार्रवाई नहीं।",
+                "category_code": "FOOD-RATION-CARD",
+                "location": {"district_code": "PAT"},
+            },
+            headers={"Idempotency-Key": f"prefers-{datetime.now(UTC).timestamp()}"},
+        )
+        assert no_phone.status_code == 422
+        assert [e["field"] for e in no_phone.json()["errors"]] == ["complainant.preferred_channel"]

@@ -130,3 +130,26 @@ def test_S2_C2_staff_channels_are_recorded_by_the_staff_who_file(
     valid, violations = validate(filing(channel=channel, filed_by=filed_by), KEY)
     assert ([v.field for v in violations] == ["channel"]) is refused
     assert (valid is None) is refused
+
+
+@pytest.mark.parametrize(
+    ("preferred", "phone", "email", "error"),
+    [
+        ("sms", "9876543210", None, None),
+        ("WhatsApp", "9876543210", None, None),
+        ("email", None, "sita@example.in", None),
+        ("sms", None, "sita@example.in", "sms needs the complainant's phone"),
+        ("email", "9876543210", None, "email needs the complainant's email"),
+        ("fax", "9876543210", None, "must be sms, whatsapp or email"),
+    ],
+)
+def test_C2_a_preferred_channel_needs_its_contact(
+    preferred: str, phone: str | None, email: str | None, error: str | None
+) -> None:
+    complainant = Complainant(name="Ram", address="Patna", phone=phone, email=email, preferred_channel=preferred)
+    valid, violations = validate(filing(complainant=complainant), KEY)
+    if error is None:
+        assert valid is not None
+        assert valid.complainant.preferred_channel == preferred.lower()
+    else:
+        assert [(v.field, v.description) for v in violations] == [("complainant.preferred_channel", error)]

@@ -42,3 +42,10 @@ def test_B5_a_whatsapp_filing_is_answered_on_whatsapp_too() -> None:
     assert later.channels == [IN_APP, SMS, WHATSAPP]
     # Without a phone there is no WhatsApp number to answer on.
     assert WHATSAPP not in citizen_channels(replace(on_whatsapp, complainant_phone=""))
+
+
+def test_C2_a_preferred_channel_replaces_the_others_but_not_the_app_or_the_filing_channel() -> None:
+    both = replace(CASE, complainant_email="sita@example.in")
+    assert citizen_channels(replace(both, preferred_channel="email")) == [IN_APP, EMAIL]
+    assert citizen_channels(replace(both, preferred_channel="whatsapp")) == [IN_APP, WHATSAPP]
+    assert citizen_channels(replace(both, preferred_channel="sms", channel="whatsapp")) == [IN_APP, SMS, WHATSAPP]

@@ -61,6 +61,11 @@ class ComplainantIn(_Input):
     email: Text | None = None
     aadhaar: Text | None = Field(default=None, description="12 digits; stored and shown only masked")
     preferred_language: Language | None = None
+    preferred_channel: Literal["sms", "whatsapp", "email"] | None = Field(
+        default=None,
+        description="C2: the channel to be told on besides the app (sms and whatsapp need the phone, email the "
+        "email); unset: every contact given, and the channel filed by",
+    )
 
     def to_proto(self) -> intake_pb2.Complainant:
         """The proto message (absent optionals become empty strings)."""
@@ -71,6 +76,7 @@ class ComplainantIn(_Input):
             email=self.email or "",
             aadhaar=self.aadhaar or "",
             preferred_language=self.preferred_language or "",
+            preferred_channel=self.preferred_channel or "",
         )
 
 

@@ -126,6 +126,7 @@ class Complainant(_message.Message):
     AADHAAR_FIELD_NUMBER: _builtins.int
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     PREFERRED_LANGUAGE_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     address: _builtins.str
     phone: _builtins.str
@@ -135,6 +136,10 @@ class Complainant(_message.Message):
     """12 digits on write; only the masked form (XXXX-XXXX-1234) is ever returned or stored."""
     account_id: _builtins.str
     preferred_language: _builtins.str
+    preferred_channel: _builtins.str
+    """C2: the channel the complainant wants to be told on besides the app: "sms" or "whatsapp" (needs the phone),
+    "email" (needs the email). Empty: every contact given, and the channel filed by.
+    """
     def __init__(
         self,
         *,
@@ -145,10 +150,11 @@ class Complainant(_message.Message):
         aadhaar: _builtins.str = ...,
         account_id: _builtins.str = ...,
         preferred_language: _builtins.str = ...,
+        preferred_channel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aadhaar", b"aadhaar", "account_id", b"account_id", "address", b"address", "email", b"email", "name", b"name", "phone", b"phone", "preferred_language", b"preferred_language"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aadhaar", b"aadhaar", "account_id", b"account_id", "address", b"address", "email", b"email", "name", b"name", "phone", b"phone", "preferred_channel", b"preferred_channel", "preferred_language", b"preferred_language"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1215,6 +1215,7 @@ class LifecycleInput(_message.Message):
     OFFICE_LEVEL_FIELD_NUMBER: _builtins.int
     CAMP_RECEIVED_ON_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     registration_number: _builtins.str
     track: _builtins.str
@@ -1242,6 +1243,8 @@ class LifecycleInput(_message.Message):
     """B5: the channel the case was filed by, as intake names it (web, whatsapp, sms, email, call_centre, ...); the
     complainant's notices go back by it where it is a messaging channel.
     """
+    preferred_channel: _builtins.str
+    """C2: the complainant's preferred channel besides the app ("sms", "whatsapp", "email"); empty: every contact given."""
     @_builtins.property
     def location(self) -> _common_pb2.Location: ...
     @_builtins.property
@@ -1277,10 +1280,11 @@ class LifecycleInput(_message.Message):
         office_level: _builtins.str = ...,
         camp_received_on: _builtins.str = ...,
         channel: _builtins.str = ...,
+        preferred_channel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["category_name", b"category_name", "filed_at", b"filed_at", "location", b"location", "office_name", b"office_name", "position_title", b"position_title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_received_on", b"camp_received_on", "category_code", b"category_code", "category_name", b"category_name", "channel", b"channel", "complainant_account_id", b"complainant_account_id", "complainant_email", b"complainant_email", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "filed_at", b"filed_at", "grievance_id", b"grievance_id", "language", b"language", "location", b"location", "office_id", b"office_id", "office_level", b"office_level", "office_name", b"office_name", "policy_version", b"policy_version", "position_id", b"position_id", "position_title", b"position_title", "registration_number", b"registration_number", "service_time_limit_days", b"service_time_limit_days", "track", b"track"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camp_received_on", b"camp_received_on", "category_code", b"category_code", "category_name", b"category_name", "channel", b"channel", "complainant_account_id", b"complainant_account_id", "complainant_email", b"complainant_email", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "department_code", b"department_code", "filed_at", b"filed_at", "grievance_id", b"grievance_id", "language", b"language", "location", b"location", "office_id", b"office_id", "office_level", b"office_level", "office_name", b"office_name", "policy_version", b"policy_version", "position_id", b"position_id", "position_title", b"position_title", "preferred_channel", b"preferred_channel", "registration_number", b"registration_number", "service_time_limit_days", b"service_time_limit_days", "track", b"track"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -102,6 +102,8 @@ class Complainant:
     aadhaar: str | None = None
     account_id: str | None = None
     preferred_language: str = ""
+    # C2: sms, whatsapp or email; "" for every contact given.
+    preferred_channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ class ValidComplainant:
     aadhaar_hash: str | None
     account_id: str | None
     preferred_language: str
+    preferred_channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ def fingerprint(filing: NewGrievance) -> str:
         parts.append(filing.camp_id.strip())
     if filing.camp_received_on:
         parts.append(filing.camp_received_on.strip())
+    if c.preferred_channel:
+        parts.append(f"prefers:{c.preferred_channel.strip().lower()}")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -291,6 +296,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
     preferred = c.preferred_language.strip()
     if preferred and preferred not in LANGUAGES:
         check.violations.append(FieldViolation("complainant.preferred_language", "must be hi or en"))
+    preferred_channel = _preferred_channel(c.preferred_channel, phone, email, check.violations)
     application = check_fields(filing.service_application, india_today(), check.violations)
     received_on = _camp_received_on(filing, check.violations)
     key = filing.idempotency_key
@@ -310,6 +316,7 @@ def validate(filing: NewGrievance, aadhaar_key: bytes) -> tuple[ValidGrievance |
                 aadhaar_hash=hashed,
                 account_id=c.account_id or None,
                 preferred_language=preferred or language,
+                preferred_channel=preferred_channel,
             ),
             subject=subject,
             description=description,
@@ -382,3 +389,22 @@ def _camp_received_on(filing: NewGrievance, violations: list[FieldViolation]) ->
         violations.append(FieldViolation("camp_received_on", "not after today / आज के बाद की तिथि नहीं"))
         return None
     return received
+
+
+# C2: the channels a complainant may prefer, and the contact each needs.
+PREFERRED_CHANNELS = {"sms": "phone", "whatsapp": "phone", "email": "email"}
+
+
+def _preferred_channel(value: str, phone: str | None, email: str | None, violations: list[FieldViolation]) -> str:
+    """The complainant's preferred channel, which needs its contact given."""
+    chosen = value.strip().lower()
+    if not chosen:
+        return ""
+    needs = PREFERRED_CHANNELS.get(chosen)
+    if needs is None:
+        violations.append(FieldViolation("complainant.preferred_channel", "must be sms, whatsapp or email"))
+        return ""
+    if (phone if needs == "phone" else email) is None:
+        violations.append(FieldViolation("complainant.preferred_channel", f"{chosen} needs the complainant's {needs}"))
+        return ""
+    return chosen

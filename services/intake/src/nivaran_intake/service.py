@@ -249,6 +249,7 @@ class IntakeService:
                 complainant_aadhaar_hash=c.aadhaar_hash,
                 complainant_account_id=c.account_id,
                 preferred_language=c.preferred_language,
+                preferred_channel=c.preferred_channel,
                 filed_by_account_id=valid.filed_by.account_id if valid.filed_by else None,
                 filed_by_role=valid.filed_by.role if valid.filed_by else None,
                 routed_department_code=route.department_code,
@@ -469,4 +470,5 @@ def lifecycle_input(row: GrievanceRow) -> sla_pb2.LifecycleInput:
         office_level=row.routed_office_level,
         camp_received_on=row.camp_received_on.isoformat() if row.camp_received_on else "",
         channel=row.channel,
+        preferred_channel=row.preferred_channel or "",
     )

@@ -68,6 +68,8 @@ class GrievanceRow(IntakeBase):
     complainant_aadhaar_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     complainant_account_id: Mapped[str | None] = mapped_column(String(36), index=True)
     preferred_language: Mapped[str] = mapped_column(String(8))
+    # C2: the channel the complainant prefers besides the app (sms, whatsapp, email); "" for every contact given.
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="", server_default="")
     filed_by_account_id: Mapped[str | None] = mapped_column(String(36))
     filed_by_role: Mapped[str | None] = mapped_column(String(32))
     routed_department_code: Mapped[str] = mapped_column(String(32))

@@ -82,6 +82,8 @@ class Case:
     camp_received_on: str = ""
     # B5: the channel the case was filed by (intake's Channel value: web, whatsapp, sms, email, ...), "" when unknown.
     channel: str = ""
+    # C2: the complainant's preferred channel besides the app (sms, whatsapp, email); "" for every contact given.
+    preferred_channel: str = ""
 
 
 @dataclass(frozen=True)

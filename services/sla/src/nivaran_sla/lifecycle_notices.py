@@ -53,9 +53,20 @@ def _citizen(case: Case) -> Recipient:
 SAME_CHANNEL = {"whatsapp": NoticeChannel.WHATSAPP}
 
 
+PREFERRED = {"sms": NoticeChannel.SMS, "whatsapp": NoticeChannel.WHATSAPP, "email": NoticeChannel.EMAIL}
+
+
 def citizen_channels(case: Case) -> list[NoticeChannel]:
     """B5 / C2: the complainant hears in the app, by email and by SMS when they gave an address and a phone, and on
-    the channel they filed by (WhatsApp); notify defers SMS in its quiet hours."""
+    the channel they filed by (WhatsApp); notify defers SMS in its quiet hours. A complainant who named a preferred
+    channel hears in the app, on it, and on the channel they filed by."""
+    preferred = PREFERRED.get(case.preferred_channel)
+    if preferred is not None:
+        chosen = [NoticeChannel.IN_APP, preferred]
+        same = SAME_CHANNEL.get(case.channel)
+        if same is not None and same not in chosen and case.complainant_phone:
+            chosen.append(same)
+        return chosen
     channels = [NoticeChannel.IN_APP]
     if case.complainant_email:
         channels.append(NoticeChannel.EMAIL)

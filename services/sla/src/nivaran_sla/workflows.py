@@ -98,6 +98,7 @@ def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
         filed_at=lifecycle.filed_at.ToDatetime(tzinfo=UTC) if lifecycle.HasField("filed_at") else None,
         camp_received_on=lifecycle.camp_received_on,
         channel=lifecycle.channel,
+        preferred_channel=lifecycle.preferred_channel,
         complainant_name=lifecycle.complainant_name,
         complainant_email=lifecycle.complainant_email,
         complainant_phone=lifecycle.complainant_phone,
