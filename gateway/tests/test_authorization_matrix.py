@@ -479,6 +479,11 @@ ROWS: list[Row] = [
         dict.fromkeys(ROLES, 401), body={"message_id": "prov-7", "status": "delivered"}, tags=("signed",),
     ),
     Row(
+        # C2: Kannel's delivery report counts only with the provider secret as its token.
+        "kannel-dlr", "GET /v1/providers/kannel/dlr", "GET", "/v1/providers/kannel/dlr", dict.fromkeys(ROLES, 401),
+        params={"token": "guess", "ref": "d-failed-1", "type": "1"}, tags=("signed",),
+    ),
+    Row(
         # C2 / B3: an inbound SMS counts only with the aggregator's signature, or Kannel's token; never a person's.
         "inbound-sms", "POST /v1/inbound/sms", "POST", "/v1/inbound/sms", dict.fromkeys(ROLES, 401),
         body={"message_id": "in-1", "from": "+919876543210", "text": "STATUS BR-PAT-2026-0100001-7"}, tags=("signed",),

@@ -64,3 +64,15 @@ async def test_C2_a_signed_receipt_marks_the_delivery_and_an_unsigned_one_is_ref
     assert (
         await rig.client.post("/v1/providers/sms/receipts", content=unknown, headers=signature(unknown))
     ).status_code == 404
+
+
+async def test_C2_kannel_reports_delivery_with_the_provider_token(rig: Rig) -> None:
+    report = {"token": PROVIDER_SECRET, "ref": "prov-7", "type": "1"}
+    delivered = await rig.client.get("/v1/providers/kannel/dlr", params=report)
+    assert delivered.status_code == 200, delivered.text
+    assert delivered.json()["state"] == "delivered"
+    buffered = await rig.client.get("/v1/providers/kannel/dlr", params={**report, "type": "8"})
+    assert (buffered.status_code, buffered.json()) == (200, None)  # not final: nothing recorded
+    wrong = await rig.client.get("/v1/providers/kannel/dlr", params={**report, "token": "guess"})
+    assert wrong.status_code == 401
+    assert [(r.provider_message_id, r.status) for r in rig.notify.receipts] == [("prov-7", "delivered")]

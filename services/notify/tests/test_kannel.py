@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from nivaran_common.testing import eventually, free_port
-from nivaran_notify.domain import Channel, DeliveryState
+from nivaran_notify.domain import Channel, DeliveryReceipt, DeliveryState
 
 from .test_service import REGISTRATION, acknowledgement
 
@@ -100,3 +100,19 @@ async def test_C2_a_busy_kannel_is_retried_and_a_refusal_fails_the_sms(make_serv
     assert refused is not None
     assert refused.state is DeliveryState.FAILED
     assert "403" in refused.last_error
+
+
+async def test_C2_kannel_reports_delivery_to_the_dlr_url_naming_the_delivery(make_service: Any, kannel: Kannel) -> None:
+    dlr = "http://127.0.0.1:8080/v1/providers/kannel/dlr?token=tk9-Dlr-Token-Zq4xW2rT8yU1iO5pA7sD3"
+    service = await make_service(**kannel_settings(kannel), kannel_dlr_url=dlr)
+    result = await service.send(acknowledgement("ack:kannel-dlr", (Channel.SMS,)))
+    delivery = result.notice.delivery(Channel.SMS)
+    assert delivery is not None
+    [query] = kannel.requests
+    assert query["dlr-mask"] == "3"  # delivered and failed
+    assert query["dlr-url"] == f"{dlr}&ref={delivery.id}&type=%d"  # Kannel fills in %d
+    # The delivery's own id stands for Kannel's missing message id, so the report finds it.
+    reported = await service.record_receipt(
+        DeliveryReceipt(channel="sms", provider_message_id=delivery.id, status="delivered", at=None, error="")
+    )
+    assert reported.state is DeliveryState.DELIVERED

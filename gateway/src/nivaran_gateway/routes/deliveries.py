@@ -139,3 +139,46 @@ async def provider_receipt(
         message.at.CopyFrom(at)
     view = await clients.notify.RecordDeliveryReceipt(message, timeout=settings.grpc_timeout_seconds)
     return DeliveryView.from_proto(view)
+
+
+# Kannel's delivery-report types (%d): 1 delivered to the phone, 2 and 16 failed (by the phone, by the SMSC);
+# 4 (buffered) and 8 (submitted) say nothing final.
+KANNEL_DLR = {1: "delivered", 2: "failed", 16: "failed"}
+
+
+@router.get(
+    "/providers/kannel/dlr",
+    response_model=DeliveryView | None,
+    summary="Kannel's delivery report (C2)",
+    description="The `dlr-url` notify gives Kannel with each SMS: `?token=<the provider secret>&ref=<delivery>&"
+    "type=%d`. Type 1 marks the SMS delivered, 2 and 16 failed (a dead letter); 4 and 8 change nothing (null). "
+    "A wrong `token`: 401; an unknown `ref`: 404.",
+    responses=problem_responses(401, 404, 422, 429, 500, 502, 503),
+)
+async def kannel_report(
+    _provider: Provider,
+    clients: Clients,
+    settings: Settings,
+    token: Annotated[str, Query(max_length=256)],
+    ref: Annotated[str, Query(min_length=1, max_length=128)],
+    report_type: Annotated[int, Query(alias="type", ge=0, le=255)],
+) -> DeliveryView | None:
+    """C2: Kannel's report."""
+    secret = settings.provider_webhook_secret.get_secret_value()
+    if not secret:
+        raise ProblemError(SERVICE_UNAVAILABLE, "delivery reports are not configured (no provider secret)")
+    if not hmac.compare_digest(token.encode(), secret.encode()):
+        log.warning("Kannel delivery report with a wrong token refused")
+        raise ProblemError(
+            UNAUTHORIZED,
+            "the report's token is not ours",
+            headers={"WWW-Authenticate": 'Signature header="token", algorithm="shared-secret"'},
+        )
+    status = KANNEL_DLR.get(report_type)
+    if status is None:
+        return None
+    view = await clients.notify.RecordDeliveryReceipt(
+        notify_pb2.RecordDeliveryReceiptRequest(channel="sms", provider_message_id=ref, status=status),
+        timeout=settings.grpc_timeout_seconds,
+    )
+    return DeliveryView.from_proto(view)

@@ -45,6 +45,7 @@ def build_service(
             username=settings.kannel_username,
             password=settings.kannel_password.get_secret_value(),
             entity_id=settings.dlt_entity_id,
+            dlr_url=settings.kannel_dlr_url.get_secret_value(),
         )
     elif settings.sms_provider_url:
         sms = HttpSmsGateway(

@@ -153,7 +153,9 @@ class KannelSmsGateway:
     """A Kannel SMS gateway's `sendsms` HTTP interface (Kannel then speaks SMPP to the operator): the text as UTF-8
     with `coding=2` (UCS-2, for Devanagari), the sender id, and India's DLT entity and template ids as SMPP TLVs in
     `meta-data` (`?smpp?PE_ID=…&TEMPLATE_ID=…`; kannel.conf declares the two `smpp-tlv` groups). Kannel answers
-    `0: Accepted for delivery` (or `3: Queued for later delivery`) and gives no message id."""
+    `0: Accepted for delivery` (or `3: Queued for later delivery`) and gives no message id: the delivery's own id
+    (the message's reference) stands for it, and with `dlr_url` Kannel reports delivery there (`dlr-mask=3`: delivered
+    or failed; `type=%d`), naming it as `ref`."""
 
     def __init__(
         self,
@@ -164,6 +166,7 @@ class KannelSmsGateway:
         username: str,
         password: str,
         entity_id: str = "",
+        dlr_url: str = "",
     ) -> None:
         self._client = client
         self._url = url
@@ -171,6 +174,7 @@ class KannelSmsGateway:
         self._username = username
         self._password = password
         self._entity_id = entity_id
+        self._dlr_url = dlr_url
 
     async def send_sms(self, message: SmsMessage) -> str:
         """GET /cgi-bin/sendsms once."""
@@ -186,13 +190,17 @@ class KannelSmsGateway:
             "coding": "2" if not message.text.isascii() else "0",
             "meta-data": "?smpp?" + "&".join(tlvs),
         }
+        if self._dlr_url:
+            joiner = "&" if "?" in self._dlr_url else "?"
+            params["dlr-mask"] = "3"
+            params["dlr-url"] = f"{self._dlr_url}{joiner}ref={message.reference}&type=%d"
         try:
             response = await self._client.get(self._url, params=params)
         except httpx.HTTPError as exc:
             raise DeliveryError(mask_text(f"kannel unreachable: {type(exc).__name__}: {exc}")) from exc
         answer = response.text.strip()
         if response.is_success and answer.split(":", 1)[0].strip() in {"0", "3"}:
-            return ""
+            return message.reference
         retryable = response.status_code in {408, 425, 429} or response.status_code >= 500
         raise DeliveryError(
             f"kannel answered HTTP {response.status_code}: {mask_text(answer[:200])}", permanent=not retryable

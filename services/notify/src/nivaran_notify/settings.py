@@ -35,6 +35,8 @@ class NotifySettings(ServiceSettings):
     sms_provider_kind: Literal["http", "kannel"] = "http"
     kannel_username: str = ""
     kannel_password: IssuedCredential = SecretStr("")
+    # Where Kannel reports delivery (the gateway's GET /v1/providers/kannel/dlr with its token); "" for no reports.
+    kannel_dlr_url: SecretStr = SecretStr("")
     sms_api_key: IssuedCredential = SecretStr("")
     # DLT header (sender id) and principal entity id registered with the operator, as TRAI's rules require.
     sms_sender_id: str = Field(default="NIVRAN", min_length=1, max_length=11)
