@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -148,6 +149,12 @@ def mint(
     payload = {k: v for k, v in payload.items() if v is not None}
     fields = {k: v for k, v in {"alg": "ES256", "kid": key.kid, **(header or {})}.items() if v is not None}
     return jwt.encode(fields, payload, key)
+
+
+def provider_signature(body: bytes, secret: str = PROVIDER_SECRET) -> dict[str, str]:
+    """The headers of a provider's call signed as the gateway's webhooks require (C2)."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Nivaran-Signature": f"sha256={digest}", "Content-Type": "application/json"}
 
 
 def bearer(token: str) -> dict[str, str]:

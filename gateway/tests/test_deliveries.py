@@ -4,18 +4,11 @@ as notify does (services/notify/tests prove notify itself; tests/test_channels_e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
-from gateway_testkit import PERSONAS, PROVIDER_SECRET, Rig, bearer, mint
+from gateway_testkit import PERSONAS, PROVIDER_SECRET, Rig, bearer, mint, provider_signature
 
 STATE_ADMIN = {"sub": "acct-state-admin", "kind": "officer", "roles": ["STATE_ADMIN"], "positions": [], "district": ""}
-
-
-def signature(body: bytes, secret: str = PROVIDER_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Nivaran-Signature": f"sha256={digest}", "Content-Type": "application/json"}
 
 
 async def test_C2_a_state_admin_sees_the_dead_letters_masked_and_retries_one(rig: Rig) -> None:
@@ -42,27 +35,27 @@ async def test_C2_a_state_admin_sees_the_dead_letters_masked_and_retries_one(rig
 async def test_C2_a_signed_receipt_marks_the_delivery_and_an_unsigned_one_is_refused(rig: Rig) -> None:
     body = json.dumps({"message_id": "prov-7", "status": "delivered", "at": "2026-12-03T10:00:00+05:30"}).encode()
     forged = await rig.client.post(
-        "/v1/providers/sms/receipts", content=body, headers=signature(body, secret="not-the-secret")
+        "/v1/providers/sms/receipts", content=body, headers=provider_signature(body, secret="not-the-secret")
     )
     assert forged.status_code == 401
     tampered = body.replace(b"delivered", b"failed\\u0000")
     assert (
-        await rig.client.post("/v1/providers/sms/receipts", content=tampered, headers=signature(body))
+        await rig.client.post("/v1/providers/sms/receipts", content=tampered, headers=provider_signature(body))
     ).status_code == 401
     assert rig.notify.receipts == []  # nothing read from a receipt that is not the provider's
-    good = await rig.client.post("/v1/providers/sms/receipts", content=body, headers=signature(body))
+    good = await rig.client.post("/v1/providers/sms/receipts", content=body, headers=provider_signature(body))
     assert good.status_code == 200, good.text
     assert good.json()["state"] == "delivered"
     [receipt] = rig.notify.receipts
     assert (receipt.channel, receipt.provider_message_id, receipt.status) == ("sms", "prov-7", "delivered")
     assert receipt.at.ToDatetime().isoformat().startswith("2026-12-03T04:30")
     bad = json.dumps({"message_id": "prov-7", "status": "lost"}).encode()
-    refused = await rig.client.post("/v1/providers/sms/receipts", content=bad, headers=signature(bad))
+    refused = await rig.client.post("/v1/providers/sms/receipts", content=bad, headers=provider_signature(bad))
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["status"]
     unknown = json.dumps({"message_id": "prov-nothing", "status": "delivered"}).encode()
     assert (
-        await rig.client.post("/v1/providers/sms/receipts", content=unknown, headers=signature(unknown))
+        await rig.client.post("/v1/providers/sms/receipts", content=unknown, headers=provider_signature(unknown))
     ).status_code == 404
 
 

@@ -5,24 +5,17 @@ tests/test_channels_e2e.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
-from gateway_testkit import PROVIDER_SECRET, Rig
-
-
-def signature(body: bytes, secret: str = PROVIDER_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Nivaran-Signature": f"sha256={digest}", "Content-Type": "application/json"}
+from gateway_testkit import PROVIDER_SECRET, Rig, provider_signature
 
 
 async def test_C2_a_signed_status_sms_is_answered_by_sms(rig: Rig) -> None:
     body = json.dumps({"message_id": "agg-1", "from": "+919876543210", "text": "STATUS BR-PAT-2026-0100001-7"}).encode()
-    forged = await rig.client.post("/v1/inbound/sms", content=body, headers=signature(body, "wrong-secret"))
+    forged = await rig.client.post("/v1/inbound/sms", content=body, headers=provider_signature(body, "wrong-secret"))
     assert forged.status_code == 401
     assert rig.intake.inbound == []  # nothing of an unsigned message is read
-    answered = await rig.client.post("/v1/inbound/sms", content=body, headers=signature(body))
+    answered = await rig.client.post("/v1/inbound/sms", content=body, headers=provider_signature(body))
     assert answered.status_code == 200, answered.text
     assert (answered.json()["outcome"], answered.json()["registration_number"]) == ("status", "BR-PAT-2026-0100001-7")
     [stored] = rig.intake.inbound
@@ -36,7 +29,7 @@ async def test_C2_a_signed_status_sms_is_answered_by_sms(rig: Rig) -> None:
 
 async def test_B3_an_inbound_sms_missing_its_text_is_refused_naming_the_field(rig: Rig) -> None:
     body = json.dumps({"message_id": "agg-2", "from": "+919876543210"}).encode()
-    refused = await rig.client.post("/v1/inbound/sms", content=body, headers=signature(body))
+    refused = await rig.client.post("/v1/inbound/sms", content=body, headers=provider_signature(body))
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["text"]
 

@@ -9,31 +9,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated, Literal
 
 import grpc
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.auth import Principal
-from nivaran_common.logging import get_logger
 from nivaran_common.timeutil import to_timestamp
 from nivaran_gateway.access import public, requires
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Settings
-from nivaran_gateway.problems import CONFLICT, SERVICE_UNAVAILABLE, UNAUTHORIZED, ProblemError, problem_responses
+from nivaran_gateway.problems import CONFLICT, ProblemError, problem_responses
 from nivaran_gateway.schemas.deliveries import DeliveryView, FailedDeliveryList, FailedDeliveryView, ReceiptIn
+from nivaran_gateway.webhooks import SIGNATURE_HEADER, configured, parse, refused, same_token, signed_body
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["deliveries"], route_class=JsonBodyRoute)
 
 StateAdmin = Annotated[Principal, Depends(requires("STATE_ADMIN"))]
 Provider = Annotated[Principal | None, Depends(public("public_read"))]
-SIGNATURE_HEADER = "X-Nivaran-Signature"
 
 
 @router.get(
@@ -87,14 +81,6 @@ async def retry_delivery(
     return DeliveryView.from_proto(view)
 
 
-def signed(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether `header` is `sha256=<hex>` of HMAC-SHA256(secret, body), compared in constant time."""
-    if not secret or not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
-
-
 @router.post(
     "/providers/{channel}/receipts",
     response_model=DeliveryView,
@@ -116,21 +102,8 @@ async def provider_receipt(
     settings: Settings,
 ) -> DeliveryView:
     """C2: a delivery receipt."""
-    secret = settings.provider_webhook_secret.get_secret_value()
-    if not secret:
-        raise ProblemError(SERVICE_UNAVAILABLE, "delivery receipts are not configured (no provider secret)")
-    body = await request.body()
-    if not signed(secret, body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("delivery receipt with a bad signature refused", channel=channel)
-        raise ProblemError(
-            UNAUTHORIZED,
-            f"the receipt's {SIGNATURE_HEADER} does not match its body",
-            headers={"WWW-Authenticate": f'Signature header="{SIGNATURE_HEADER}", algorithm="hmac-sha256"'},
-        )
-    try:
-        receipt = ReceiptIn.model_validate_json(body)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    secret = configured(settings.provider_webhook_secret, "delivery receipts are")
+    receipt = parse(ReceiptIn, await signed_body(request, secret, SIGNATURE_HEADER, "receipt"))
     message = notify_pb2.RecordDeliveryReceiptRequest(
         channel=channel, provider_message_id=receipt.message_id, status=receipt.status, error=receipt.error
     )
@@ -164,16 +137,8 @@ async def kannel_report(
     report_type: Annotated[int, Query(alias="type", ge=0, le=255)],
 ) -> DeliveryView | None:
     """C2: Kannel's report."""
-    secret = settings.provider_webhook_secret.get_secret_value()
-    if not secret:
-        raise ProblemError(SERVICE_UNAVAILABLE, "delivery reports are not configured (no provider secret)")
-    if not hmac.compare_digest(token.encode(), secret.encode()):
-        log.warning("Kannel delivery report with a wrong token refused")
-        raise ProblemError(
-            UNAUTHORIZED,
-            "the report's token is not ours",
-            headers={"WWW-Authenticate": 'Signature header="token", algorithm="shared-secret"'},
-        )
+    if not same_token(token, configured(settings.provider_webhook_secret, "delivery reports are")):
+        raise refused("the report's token is not ours", "token", "shared-secret")
     status = KANNEL_DLR.get(report_type)
     if status is None:
         return None

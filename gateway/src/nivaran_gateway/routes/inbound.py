@@ -10,32 +10,29 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from google.protobuf import struct_pb2
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from nivaran.intake.v1 import intake_pb2
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.auth import Principal
-from nivaran_common.logging import get_logger
 from nivaran_common.timeutil import to_timestamp
 from nivaran_gateway.access import public
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Settings
-from nivaran_gateway.problems import SERVICE_UNAVAILABLE, UNAUTHORIZED, ProblemError, problem_responses
-from nivaran_gateway.routes.deliveries import SIGNATURE_HEADER, signed
+from nivaran_gateway.problems import problem_responses
 from nivaran_gateway.schemas.common import InputModel, LocalizedText, Text
+from nivaran_gateway.webhooks import SIGNATURE_HEADER, configured, parse, refused, same_token, signed_body
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/v1/inbound", tags=["inbound"], route_class=JsonBodyRoute)
 
 Provider = Annotated[Principal | None, Depends(public("public_read"))]
+REPLY_CHANNEL = {"sms": notify_pb2.DELIVERY_CHANNEL_SMS, "whatsapp": notify_pb2.DELIVERY_CHANNEL_WHATSAPP}
 
 
 class InboundSmsIn(InputModel):
@@ -56,25 +53,19 @@ class InboundAnswer(BaseModel):
     duplicate: bool
 
 
-def _secret(settings: Settings) -> str:
-    secret = settings.provider_webhook_secret.get_secret_value()
-    if not secret:
-        raise ProblemError(SERVICE_UNAVAILABLE, "inbound SMS is not configured (no provider secret)")
-    return secret
-
-
-def _refused() -> ProblemError:
-    return ProblemError(
-        UNAUTHORIZED,
-        "the message's signature does not match",
-        headers={"WWW-Authenticate": f'Signature header="{SIGNATURE_HEADER}", algorithm="hmac-sha256"'},
-    )
-
-
-async def _receive(
-    clients: Clients, settings: Settings, sender: str, text: str, message_id: str, at: datetime | None
+async def receive(
+    clients: Clients,
+    settings: Settings,
+    channel: Literal["sms", "whatsapp"],
+    sender: str,
+    text: str,
+    message_id: str,
+    at: datetime | None = None,
 ) -> intake_pb2.ReceiveMessageResponse:
-    request = intake_pb2.ReceiveMessageRequest(channel="sms", sender=sender, text=text, provider_message_id=message_id)
+    """Hand one inbound message to intake, which stores it before reading it, and answer intake's answer."""
+    request = intake_pb2.ReceiveMessageRequest(
+        channel=channel, sender=sender, text=text, provider_message_id=message_id
+    )
     stamp = to_timestamp(at) if at is not None else None
     if stamp is not None:
         request.received_at.CopyFrom(stamp)
@@ -102,17 +93,12 @@ async def _receive(
 )
 async def inbound_sms(request: Request, _provider: Provider, clients: Clients, settings: Settings) -> InboundAnswer:
     """C2 / B3."""
-    secret = _secret(settings)
-    body = await request.body()
-    if not signed(secret, body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("inbound SMS with a bad signature refused")
-        raise _refused()
-    try:
-        message = InboundSmsIn.model_validate_json(body)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    answer = await _receive(clients, settings, message.sender, message.text, message.message_id, message.received_at)
-    await _reply(clients, settings, message.message_id, message.sender, answer)
+    secret = configured(settings.provider_webhook_secret, "inbound SMS is")
+    message = parse(InboundSmsIn, await signed_body(request, secret, SIGNATURE_HEADER, "message"))
+    answer = await receive(
+        clients, settings, "sms", message.sender, message.text, message.message_id, message.received_at
+    )
+    await send_reply(clients, settings, "sms", message.message_id, message.sender, answer)
     return InboundAnswer(
         outcome=answer.outcome,
         registration_number=answer.registration_number or None,
@@ -121,20 +107,26 @@ async def inbound_sms(request: Request, _provider: Provider, clients: Clients, s
     )
 
 
-async def _reply(
-    clients: Clients, settings: Settings, message_id: str, sender: str, answer: intake_pb2.ReceiveMessageResponse
+async def send_reply(
+    clients: Clients,
+    settings: Settings,
+    channel: Literal["sms", "whatsapp"],
+    message_id: str,
+    sender: str,
+    answer: intake_pb2.ReceiveMessageResponse,
 ) -> None:
-    """The answer back by SMS, once per inbound message (notify's dedupe key), in Hindi and English."""
+    """Intake's answer back on the channel the message came by, once per inbound message (notify's dedupe key), in
+    Hindi and English (template message_reply)."""
     params = struct_pb2.Struct()
     params.update({"reply_en": answer.reply.en, "reply_hi": answer.reply.hi})
     if answer.registration_number:
         params.update({"registration_number": answer.registration_number})
     await clients.notify.Send(
         notify_pb2.SendRequest(
-            dedupe_key=f"inbound-sms:{message_id}:reply",
+            dedupe_key=f"inbound-{channel}:{message_id}:reply",
             template="message_reply",
             recipient=notify_pb2.Recipient(phone=sender, kind="citizen", preferred_language="hi"),
-            channels=[notify_pb2.DELIVERY_CHANNEL_SMS],
+            channels=[REPLY_CHANNEL[channel]],
             params=params,
             registration_number=answer.registration_number,
         ),
@@ -161,8 +153,7 @@ async def inbound_kannel(
     token: Annotated[str, Query(max_length=256)],
 ) -> PlainTextResponse:
     """C2 / B3 through Kannel."""
-    if not hmac.compare_digest(token.encode(), _secret(settings).encode()):
-        log.warning("inbound Kannel SMS with a wrong token refused")
-        raise _refused()
-    answer = await _receive(clients, settings, sender, text, message_id, None)
+    if not same_token(token, configured(settings.provider_webhook_secret, "inbound SMS is")):
+        raise refused("the message's token is not ours", "token", "shared-secret")
+    answer = await receive(clients, settings, "sms", sender, text, message_id)
     return PlainTextResponse(f"{answer.reply.hi}\n{answer.reply.en}")

@@ -13,17 +13,14 @@ WhatsApp, and hears back there; the API's delivery statuses of Nivaran's own Wha
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Annotated, Any
 
 import grpc
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
-from google.protobuf import struct_pb2
 from pydantic import BaseModel
 
-from nivaran.intake.v1 import intake_pb2
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.auth import Principal
 from nivaran_common.logging import get_logger
@@ -33,12 +30,11 @@ from nivaran_gateway.deps import Clients, Settings
 from nivaran_gateway.problems import (
     BAD_REQUEST,
     FORBIDDEN,
-    SERVICE_UNAVAILABLE,
-    UNAUTHORIZED,
     ProblemError,
     problem_responses,
 )
-from nivaran_gateway.routes.deliveries import signed
+from nivaran_gateway.routes.inbound import receive, send_reply
+from nivaran_gateway.webhooks import configured, same_token, signed_body
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1/inbound", tags=["inbound"], route_class=JsonBodyRoute)
@@ -72,10 +68,8 @@ async def verify_subscription(
     challenge: Annotated[str, Query(alias="hub.challenge", max_length=256)],
 ) -> PlainTextResponse:
     """The handshake."""
-    expected = settings.whatsapp_verify_token.get_secret_value()
-    if not expected:
-        raise ProblemError(SERVICE_UNAVAILABLE, "the WhatsApp webhook is not configured")
-    if mode != "subscribe" or not hmac.compare_digest(token.encode(), expected.encode()):
+    expected = configured(settings.whatsapp_verify_token, "the WhatsApp webhook is")
+    if mode != "subscribe" or not same_token(token, expected):
         raise ProblemError(FORBIDDEN, "the verify token is not ours")
     return PlainTextResponse(challenge)
 
@@ -104,17 +98,8 @@ def _changes(payload: Any) -> list[dict[str, Any]]:
 )
 async def notification(request: Request, _meta: Meta, clients: Clients, settings: Settings) -> WebhookAnswer:
     """B5 / C2."""
-    secret = settings.whatsapp_app_secret.get_secret_value()
-    if not secret:
-        raise ProblemError(SERVICE_UNAVAILABLE, "the WhatsApp webhook is not configured")
-    body = await request.body()
-    if not signed(secret, body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("WhatsApp notification with a bad signature refused")
-        raise ProblemError(
-            UNAUTHORIZED,
-            f"the notification's {SIGNATURE_HEADER} does not match its body",
-            headers={"WWW-Authenticate": f'Signature header="{SIGNATURE_HEADER}", algorithm="hmac-sha256"'},
-        )
+    secret = configured(settings.whatsapp_app_secret, "the WhatsApp webhook is")
+    body = await signed_body(request, secret, SIGNATURE_HEADER, "notification")
     try:
         payload = json.loads(body)
     except ValueError:
@@ -135,27 +120,8 @@ async def notification(request: Request, _meta: Meta, clients: Clients, settings
 async def _message(clients: Clients, settings: Settings, message: dict[str, Any]) -> None:
     sender = "+" + str(message["from"]).lstrip("+")
     text = str((message.get("text") or {}).get("body", "")) if message.get("type") == "text" else ""
-    answer = await clients.intake.ReceiveMessage(
-        intake_pb2.ReceiveMessageRequest(
-            channel="whatsapp", sender=sender, text=text, provider_message_id=str(message["id"])
-        ),
-        timeout=settings.grpc_timeout_seconds,
-    )
-    params = struct_pb2.Struct()
-    params.update({"reply_en": answer.reply.en, "reply_hi": answer.reply.hi})
-    if answer.registration_number:
-        params.update({"registration_number": answer.registration_number})
-    await clients.notify.Send(
-        notify_pb2.SendRequest(
-            dedupe_key=f"inbound-whatsapp:{message['id']}:reply",
-            template="message_reply",
-            recipient=notify_pb2.Recipient(phone=sender, kind="citizen", preferred_language="hi"),
-            channels=[notify_pb2.DELIVERY_CHANNEL_WHATSAPP],
-            params=params,
-            registration_number=answer.registration_number,
-        ),
-        timeout=settings.grpc_timeout_seconds,
-    )
+    answer = await receive(clients, settings, "whatsapp", sender, text, str(message["id"]))
+    await send_reply(clients, settings, "whatsapp", str(message["id"]), sender, answer)
 
 
 async def _receipt(clients: Clients, settings: Settings, status: dict[str, Any]) -> None:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from nivaran_common.errors import FieldViolation, InvalidArgument
+from nivaran_common.timeutil import IST
 
 RTS_TRACK = "rts_auto_appeal"
-INDIA = ZoneInfo("Asia/Kolkata")
 FIELD = "service_application"
 ACKNOWLEDGEMENT_FIELD = f"{FIELD}.acknowledgement_pdf"
 ACKNOWLEDGEMENT_NAME = "service-acknowledgement.pdf"
@@ -29,7 +28,7 @@ ACKNOWLEDGEMENT_NAME = "service-acknowledgement.pdf"
 
 def india_today() -> date:
     """The date in India now: service limits run in the state's days."""
-    return datetime.now(UTC).astimezone(INDIA).date()
+    return datetime.now(UTC).astimezone(IST).date()
 
 
 @dataclass(frozen=True)

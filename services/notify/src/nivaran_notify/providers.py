@@ -100,6 +100,11 @@ class SmtpTransport:
         return reply
 
 
+def _retryable(status_code: int) -> bool:
+    """Whether a provider's HTTP answer may change if asked again: throttling, a timeout, its own trouble."""
+    return status_code in {408, 425, 429} or status_code >= 500
+
+
 async def _post_json(client: httpx.AsyncClient, url: str, payload: dict[str, Any], api_key: str) -> str:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
@@ -116,8 +121,7 @@ async def _post_json(client: httpx.AsyncClient, url: str, payload: dict[str, Any
         return ""
     snippet = mask_text(response.text[:200])
     error = f"provider answered HTTP {response.status_code}: {snippet}".strip()
-    retryable = response.status_code in {408, 425, 429} or response.status_code >= 500
-    raise DeliveryError(error, permanent=not retryable)
+    raise DeliveryError(error, permanent=not _retryable(response.status_code))
 
 
 class HttpSmsGateway:
@@ -201,10 +205,8 @@ class KannelSmsGateway:
         answer = response.text.strip()
         if response.is_success and answer.split(":", 1)[0].strip() in {"0", "3"}:
             return message.reference
-        retryable = response.status_code in {408, 425, 429} or response.status_code >= 500
-        raise DeliveryError(
-            f"kannel answered HTTP {response.status_code}: {mask_text(answer[:200])}", permanent=not retryable
-        )
+        error = f"kannel answered HTTP {response.status_code}: {mask_text(answer[:200])}"
+        raise DeliveryError(error, permanent=not _retryable(response.status_code))
 
 
 class HttpWhatsAppGateway:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         RoleInput,
     )
     from nivaran_sla.lifecycle_base import EFFECT_FAILED, LifecycleBase
+    from nivaran_sla.lifecycle_hearings import heard
     from nivaran_sla.lifecycle_notices import citizen_notice, officer_notice
     from nivaran_sla.policy import AppealStage, Event
 
@@ -197,13 +198,12 @@ class AppealActs(LifecycleBase):
         self._require_text("findings", request.findings, 10)
         hearings = self._s.policy.hearings if self._s.policy is not None else None
         kind = self._s.appeals[-1]["kind"]
-        heard = any(
-            h["stage"] == kind and h["hearing_officer_position_id"] == self._s.appellate_position_id
-            and h["status"] == "heard"
-            for h in self._s.hearings
-        )  # fmt: skip
         self._authorize(Act.DECIDE_APPEAL, request.caller)
-        if hearings is not None and hearings.required_before_appeal_decision and not heard:
+        if (
+            hearings is not None
+            and hearings.required_before_appeal_decision
+            and not heard(self._s.hearings, kind, self._s.appellate_position_id)
+        ):
             raise ValueError(
                 f"the {kind} appeal is decided after it is heard (B7): fix a hearing on the office's hearing day and "
                 "record it / निर्णय सुनवाई के बाद: सुनवाई निर्धारित कर उसका अभिलेख दर्ज करें"

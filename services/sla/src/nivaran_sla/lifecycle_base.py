@@ -203,11 +203,15 @@ class LifecycleBase:
             await self._sync_deadline()
 
     async def _deadline(self, need: NeedsDeadline) -> datetime:
-        if need.calendar is not CalendarKind.WORKING_DAYS:
-            return elapsed_deadline(need.start, need.duration)
+        return await self._due(need.start, need.duration, need.calendar)
+
+    async def _due(self, start: datetime, duration: str, calendar: CalendarKind) -> datetime:
+        """`duration` after `start` on `calendar`: elapsed time here, working days in an activity (the holidays)."""
+        if calendar is not CalendarKind.WORKING_DAYS:
+            return elapsed_deadline(start, duration)
         deadline: datetime = await self.activity(
             LifecycleActivities.compute_deadline,
-            DeadlineInput(need.start, need.duration, need.calendar.value, self._s.case.state_code),
+            DeadlineInput(start, duration, calendar.value, self._s.case.state_code),
         )
         return deadline
 

@@ -19,13 +19,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from nivaran_common.timeutil import IST, as_utc
     from nivaran_sla.activities import LifecycleActivities
-    from nivaran_sla.clocks import elapsed_deadline
-    from nivaran_sla.deadlines import CalendarKind
-    from nivaran_sla.domain import BreachRecord, DeadlineInput, Localized, RoleInput
+    from nivaran_sla.domain import BreachRecord, Localized, RoleInput
     from nivaran_sla.lifecycle_base import EFFECT_FAILED, LifecycleBase
     from nivaran_sla.lifecycle_effects import system_transition
     from nivaran_sla.lifecycle_notices import officer_notice
-    from nivaran_sla.policy import CampUpload
 
 
 def end_of_day(day: str) -> datetime:
@@ -47,7 +44,7 @@ class CampUploadCheck(LifecycleBase):
         if policy is None or policy.camp_upload is None or not case.camp_received_on:
             return
         rule = policy.camp_upload
-        due = await self._upload_due(end_of_day(case.camp_received_on), rule)
+        due = await self._due(end_of_day(case.camp_received_on), rule.within, rule.calendar)
         if filed_at <= due:
             return
         key = f"{workflow.info().workflow_id}:camp_upload_late"
@@ -93,12 +90,3 @@ class CampUploadCheck(LifecycleBase):
                     case, senior.position_id, "sla_notice", key, words, words, rule.rule, kind="camp_upload_late"
                 )
             )
-
-    async def _upload_due(self, start: datetime, rule: CampUpload) -> datetime:
-        if rule.calendar is not CalendarKind.WORKING_DAYS:
-            return elapsed_deadline(start, rule.within)
-        due: datetime = await self.activity(
-            LifecycleActivities.compute_deadline,
-            DeadlineInput(start, rule.within, rule.calendar.value, self._s.case.state_code),
-        )
-        return due

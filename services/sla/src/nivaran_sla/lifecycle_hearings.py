@@ -52,6 +52,14 @@ def _date(value: str, name: str) -> date:
         raise ValueError(f"{name}: a date, YYYY-MM-DD / तिथि YYYY-MM-DD प्रारूप में") from None
 
 
+def heard(hearings: list[dict[str, Any]], stage: str, position_id: str) -> bool:
+    """A hearing of `stage` before `position_id` was held (recorded heard, not adjourned)."""
+    return any(
+        h["stage"] == stage and h["hearing_officer_position_id"] == position_id and h["status"] == HEARD
+        for h in hearings
+    )
+
+
 def next_hearing_day(after: date, weekday: int) -> date:
     """The first day on or after `after` that falls on ISO `weekday`."""
     return after + timedelta(days=(weekday - after.isoweekday()) % 7)
