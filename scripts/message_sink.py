@@ -2,7 +2,17 @@
 server that takes the JSON notify posts (`POST /sms`, `POST /whatsapp`), appends each body as one JSON line to
 `<folder>/sms.jsonl` or `<folder>/whatsapp.jsonl`, and answers with a message id as a provider does.
 
-    python scripts/message_sink.py --port 8026 --folder var/messages
+It also stands in for the WhatsApp Cloud API's media, shaped like the Graph API, so that a photo sent "on
+WhatsApp" can be fetched by the gateway (NIVARAN_GATEWAY_WHATSAPP_GRAPH_BASE_URL=http://127.0.0.1:8026/graph):
+
+- `POST /graph/media` with the file as the body and its `Content-Type` keeps it under `<folder>/media/` and answers
+  `{"id": "<media id>"}` (a test, or scripts/send_whatsapp.py, puts a photo there first);
+- `GET /graph/<media id>` answers `{"url", "mime_type", "sha256", "file_size", "id", "messaging_product"}`;
+- `GET /graph/download/<media id>` answers the bytes.
+
+The two GETs need `Authorization: Bearer <token>` (the token given with --media-token; any token when none is).
+
+    python scripts/message_sink.py --port 8026 --folder var/messages [--media-token dev-only-...]
 
 It sends nothing anywhere: point notify at a real aggregator (NIVARAN_NOTIFY_SMS_PROVIDER_URL, ..._WHATSAPP_...)
 outside the dev profile.
@@ -12,22 +22,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
+import re
 import uuid
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 CHANNELS = ("sms", "whatsapp")
+# A media file the stand-in keeps, at most (a little over the Cloud API's 5 MB for images, to test the limits).
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+_MEDIA_ID = re.compile(r"[0-9]{1,32}")
 
 
-def build_app(folder: Path) -> Starlette:
-    """The sink's routes, writing under `folder`."""
+def build_app(folder: Path, media_token: str = "") -> Starlette:
+    """The sink's routes, writing under `folder`; the media GETs need `media_token` as their bearer token when set."""
     folder.mkdir(parents=True, exist_ok=True)
+    media = folder / "media"
+    media.mkdir(exist_ok=True)
     lock = asyncio.Lock()
 
     async def accept(request: Request) -> JSONResponse:
@@ -43,7 +61,65 @@ def build_app(folder: Path) -> Starlette:
                 out.write(line + "\n")
         return JSONResponse({"message_id": message_id})
 
-    return Starlette(routes=[Route(f"/{c}", accept, methods=["POST"]) for c in CHANNELS])
+    def authorised(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        if not given.startswith("Bearer ") or not given.removeprefix("Bearer ").strip():
+            return False
+        return not media_token or hmac.compare_digest(given.removeprefix("Bearer ").strip(), media_token)
+
+    async def upload(request: Request) -> JSONResponse:
+        content = await request.body()
+        if not content or len(content) > MAX_MEDIA_BYTES:
+            return JSONResponse({"error": f"a body of 1 to {MAX_MEDIA_BYTES} bytes is required"}, status_code=400)
+        media_id = str(uuid.uuid4().int)[:16]
+        (media / media_id).write_bytes(content)
+        kind = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        (media / f"{media_id}.json").write_text(json.dumps({"mime_type": kind}))
+        return JSONResponse({"id": media_id})
+
+    def stored(media_id: str) -> tuple[bytes, str] | None:
+        if not _MEDIA_ID.fullmatch(media_id) or not (media / media_id).exists():
+            return None
+        kind = json.loads((media / f"{media_id}.json").read_text())["mime_type"]
+        return (media / media_id).read_bytes(), str(kind)
+
+    async def describe(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": {"message": "invalid OAuth access token", "code": 190}}, status_code=401)
+        media_id = request.path_params["media_id"]
+        found = stored(media_id)
+        if found is None:
+            return JSONResponse({"error": {"message": "unknown media", "code": 100}}, status_code=404)
+        content, kind = found
+        url = f"{str(request.base_url).rstrip('/')}/graph/download/{media_id}"
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": url,
+                "mime_type": kind,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "file_size": str(len(content)),
+                "id": media_id,
+            }
+        )
+
+    async def download(request: Request) -> Response:
+        if not authorised(request):
+            return JSONResponse({"error": {"message": "invalid OAuth access token", "code": 190}}, status_code=401)
+        found = stored(request.path_params["media_id"])
+        if found is None:
+            return JSONResponse({"error": {"message": "unknown media", "code": 100}}, status_code=404)
+        content, kind = found
+        return Response(content, media_type=kind)
+
+    return Starlette(
+        routes=[
+            *(Route(f"/{c}", accept, methods=["POST"]) for c in CHANNELS),
+            Route("/graph/media", upload, methods=["POST"]),
+            Route("/graph/download/{media_id}", download, methods=["GET"]),
+            Route("/graph/{media_id}", describe, methods=["GET"]),
+        ]
+    )
 
 
 def read(folder: Path, channel: str) -> list[dict[str, object]]:
@@ -58,8 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--folder", type=Path, required=True)
+    parser.add_argument("--media-token", default="", help="the bearer token the media GETs need (any when empty)")
     args = parser.parse_args()
-    uvicorn.run(build_app(args.folder), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(build_app(args.folder, args.media_token), host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

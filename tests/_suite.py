@@ -30,6 +30,11 @@ class RunningSuite:
     # The suite's CA and every workload's certificate (nivaran_common.pki): a test calls a service as one of them.
     pki_dir: Path
 
+    @property
+    def mail_port(self) -> int:
+        """Where the SMTP receiver of citizens' email listens (nivaran_gateway.mail_inbound; grievance@localhost)."""
+        return int(self.ports.mailin)
+
     def channel(self, port: int, workload: str = "gateway") -> grpc.aio.Channel:
         """A mutual-TLS channel to one service of the suite, presenting `workload`'s certificate."""
         return grpc.aio.secure_channel(f"127.0.0.1:{port}", workload_tls(self.pki_dir, workload).channel_credentials())
@@ -51,7 +56,7 @@ async def running_suite(
     ports = devrun.Ports(
         temporal=0, temporal_ui=0, redis=0, smtp=smtp_server.port,
         routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
-        gateway=free_port(), messages=free_port(),
+        gateway=free_port(), messages=free_port(), mailin=free_port(),
     )  # fmt: skip
     urls = {name: make_database("postgres", prefix=f"{db_prefix}_{name}") for name in devrun.SERVICES}
     env = devrun.service_env(
@@ -67,6 +72,12 @@ async def running_suite(
     # Identity keeps OTPs, resend cooldowns and per-phone limits in Redis: this test's own keys, on the test Redis.
     env["NIVARAN_IDENTITY_REDIS_URL"] = REDIS_URL
     env["NIVARAN_IDENTITY_KEY_PREFIX"] = f"{key_prefix}identity:"
+    # Intake keeps WhatsApp's guided conversations in Redis: this test's own keys, on the test Redis.
+    env["NIVARAN_INTAKE_REDIS_URL"] = REDIS_URL
+    env["NIVARAN_INTAKE_REDIS_KEY_PREFIX"] = f"{key_prefix}intake:"
+    # S16 / C2: officers' notices by email as well as in-app (tests/test_officer_channels_e2e.py), whatever the dev
+    # run's default. Not by SMS here: the walks count the SMS that carry their case's number, the citizen's alone.
+    env["NIVARAN_NOTIFY_OFFICER_CHANNELS"] = "email"
     env.update(extra_env or {})
     devrun.load_demo_data(env)
     sup = devrun.Supervisor(ports, log_dir=tmp_path / "log")

@@ -225,7 +225,10 @@ async def test_C2_a_complainant_who_prefers_email_is_not_sent_sms(suite: Running
         number = filed.json()["registration_number"]
 
         async def mailed() -> bool:
-            return any(number in m.as_string() for m in list(suite.smtp.mail.messages))
+            # The complainant's mail, not the L1 officer's about the same case (S16 / C2).
+            return any(
+                number in m.as_string() and "geeta@example.in" in str(m["To"]) for m in list(suite.smtp.mail.messages)
+            )
 
         await eventually(mailed, timeout=30)
         assert [m for m in message_sink.read(suite.messages, "sms") if number in str(m.get("text", ""))] == []

@@ -135,7 +135,10 @@ async def test_B5_S8_hindi_grievance_reaches_the_l1_officer_and_the_citizen_gets
     channels = {d["channel"]: d for d in acknowledgement["deliveries"]}
     assert set(channels) >= {"in_app", "email"}
 
-    mail = await suite.smtp.mail.wait_for(lambda m: m.get("X-Nivaran-Registration") == number, timeout=30)
+    # The complainant's mail (the L1 officer is mailed the new case too, S16 / C2: tests/test_officer_channels_e2e.py).
+    mail = await suite.smtp.mail.wait_for(
+        lambda m: m.get("X-Nivaran-Registration") == number and "sita.devi@example.in" in str(m["To"]), timeout=30
+    )
     assert mail["To"].endswith("sita.devi@example.in") or "sita.devi@example.in" in mail["To"]
     text = _text_of(mail)
     assert number in text

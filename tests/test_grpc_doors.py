@@ -64,6 +64,8 @@ EXPECTED_PEOPLE: dict[str, str] = {
     # Department clients are an admin's business (no demo person here is one); the token exchange is theirs alone.
     "identity.CreateServiceClient": NOBODY, "identity.ListServiceClients": NOBODY,
     "identity.DisableServiceClient": NOBODY, "identity.IssueClientToken": NOBODY,
+    # S16 / C2: a post holder's unmasked phone and email are notify's alone, for officers' notices; no person's.
+    "identity.GetPostContact": NOBODY,
     # intake: the lifecycle alone records transitions; reads are confined by scope (tested below).
     "intake.FileGrievance": PEOPLE, "intake.GetGrievance": PEOPLE, "intake.ListGrievances": PEOPLE,
     "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.AddAttachment": PEOPLE,
@@ -80,6 +82,10 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "notify.MarkNoticeRead": PEOPLE, "notify.ListTemplates": PEOPLE,
     # C2: the dead letters are a STATE_ADMIN's (no demo person is one); receipts come from the gateway's webhook.
     "notify.ListFailedDeliveries": NOBODY, "notify.RetryDelivery": NOBODY, "notify.RecordDeliveryReceipt": PEOPLE,
+    # Documents: a case's are read by whom intake lets read the case (the gateway asks it first); verification is
+    # public; a template preview is a STATE_ADMIN's.
+    "notify.ListDocuments": PEOPLE, "notify.GetDocumentContent": PEOPLE, "notify.VerifyDocument": PEOPLE,
+    "notify.RenderPdf": NOBODY,
     # routing: master data is public; a category is changed by officers (routing checks the department);
     # master data is imported by a state admin's tool only.
     "routing.ResolveL1": PEOPLE, "routing.ValidateLocation": PEOPLE, "routing.GetReportingChain": PEOPLE,
@@ -105,11 +111,15 @@ EXPECTED_WORKLOADS: dict[str, tuple[str, ...]] = {
     "sla.ApplyChargeHandover": ("identity",),
     "routing.ResolveL1": ("intake",),
     "routing.ValidateLocation": ("intake",),
+    # The WhatsApp conversation offers routing's categories and districts as numbered choices.
+    "routing.ListCategories": ("intake",),
+    "routing.ListAreas": ("intake",),
     "routing.RequestTransfer": ("sla-worker",),
     "intake.ListGrievances": ("sla",),
     "routing.GetOffice": ("sla-worker",),
     # Every door fetches identity's key set.
-    "identity.GetJwks": ("intake", "sla"),
+    "identity.GetJwks": ("intake", "sla", "notify"),
+    "identity.GetPostContact": ("notify",),
     **{f"routing.{m}": ("sla-worker", "identity", "intake")
        for m in ("GetReportingChain", "GetPosition", "ListSubordinatePositions", "ListPositions")},
 }  # fmt: skip
@@ -254,7 +264,7 @@ async def test_grpc_authorization_matrix_every_rpc_by_every_kind_of_caller(calle
             ("stranger", "d", False, "a workload of no rule, with the DM's token"),
             *(
                 (w, "", w in EXPECTED_WORKLOADS.get(name, ()), f"workload {w} on its own")
-                for w in ("sla-worker", "identity", "intake", "sla")
+                for w in ("sla-worker", "identity", "intake", "sla", "notify")
             ),
             *(("gateway", p, p in EXPECTED_PEOPLE[name], f"gateway with {p}'s token") for p in PEOPLE),
             ("dept-it", "k", name in EXPECTED_CLIENT, "IT's department client"),

@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
 from nivaran_common.settings import Profile, ServiceSettings, TemporalSettings
+from nivaran_gateway.mail_inbound.settings import MailInboundSettings
 from nivaran_gateway.settings import GatewaySettings
 from nivaran_identity.settings import IdentitySettings
 from nivaran_intake.settings import IntakeSettings
@@ -83,7 +84,8 @@ def test_render_prints_every_deployable() -> None:
     names = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
     deployables = {"routing", "identity", "intake", "notify", "sla", "gateway"}
     assert {name for kind, name in names if kind == "Deployment"} == deployables | {"sla-worker"}
-    assert {name for kind, name in names if kind == "Service"} == deployables
+    # The gateway's pod takes citizens' email too (its mail-inbound container), at a Service of its own.
+    assert {name for kind, name in names if kind == "Service"} == deployables | {"mail-inbound"}
     assert ("ConfigMap", "nivaran-config") in names
     # The operator creates the Secret; committing one would commit secrets.
     assert not [name for kind, name in names if kind == "Secret"]
@@ -196,6 +198,40 @@ def test_pod_environment_builds_the_prod_settings(deployable: str, monkeypatch: 
     mount = next(m for m in spec["volumeMounts"] if m["mountPath"] == TLS_DIR)
     assert mount["readOnly"] is True
     assert volumes[mount["name"]]["secret"]["secretName"] == f"nivaran-tls-{deployable}"
+
+
+def test_C1_the_mail_receiver_runs_in_the_gateways_pod_as_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SMTP receiver (nivaran_gateway.mail_inbound) is the gateway's second container: the same image, the
+    gateway's certificate, every NIVARAN_MAILIN_* variable a real setting, and its prod settings build."""
+    docs = rendered_base()
+    config = next(doc["data"] for doc in docs if doc["kind"] == "ConfigMap")
+    secrets = dict(
+        line.split("=", 1) for line in SECRETS_EXAMPLE.read_text().splitlines() if line and not line.startswith("#")
+    )
+    pod = next(doc for doc in docs if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "gateway")
+    gateway, receiver = pod["spec"]["template"]["spec"]["containers"]
+    assert receiver["command"] == ["python", "-m", "nivaran_gateway.mail_inbound"]
+    assert receiver["image"] == gateway["image"]
+    names = [var["name"] for var in receiver["env"] if var["name"].startswith("NIVARAN_")]
+    assert names
+    for name in names:
+        assert name.startswith("NIVARAN_MAILIN_"), name
+        assert name.removeprefix("NIVARAN_MAILIN_").lower() in MailInboundSettings.model_fields, name
+    for name in [name for name in os.environ if name.startswith("NIVARAN_")]:
+        monkeypatch.delenv(name)
+    for name, value in resolved_env(receiver, config, secrets).items():
+        monkeypatch.setenv(name, value)
+    settings = MailInboundSettings()
+    assert settings.profile is Profile.PROD
+    assert (settings.host, settings.port) == ("0.0.0.0", receiver["ports"][0]["containerPort"])
+    assert settings.domains() == {"nivaran.example.gov.in"}
+    assert (settings.intake_target, settings.notify_target) == ("intake:50053", "notify:50054")
+    assert settings.tls_cert_file == f"{TLS_DIR}/tls.crt"
+    mount = next(m for m in receiver["volumeMounts"] if m["mountPath"] == TLS_DIR)
+    volumes = {v["name"]: v for v in pod["spec"]["template"]["spec"]["volumes"]}
+    assert volumes[mount["name"]]["secret"]["secretName"] == "nivaran-tls-gateway"
+    service = next(doc for doc in docs if doc["kind"] == "Service" and doc["metadata"]["name"] == "mail-inbound")
+    assert service["spec"]["ports"] == [{"name": "smtp", "port": 25, "targetPort": "smtp", "appProtocol": "smtp"}]
 
 
 def secret_variables(settings_class: type[ServiceSettings]) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,10 @@ from nivaran_common.testing import REPO_ROOT, eventually, free_port
 
 
 async def test_make_run_serves_a_filing_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    names = ("TEMPORAL", "TEMPORAL_UI", "REDIS", "SMTP", "ROUTING", "IDENTITY", "INTAKE", "NOTIFY", "SLA", "GATEWAY")
+    names = (
+        "TEMPORAL", "TEMPORAL_UI", "REDIS", "SMTP", "MESSAGES", "ROUTING", "IDENTITY", "INTAKE", "NOTIFY", "SLA",
+        "GATEWAY", "MAILIN",
+    )  # fmt: skip
     ports = {name: free_port() for name in names}
     # The sahyog track scaled to a second a day, so the case's deadlines pass while the test watches (issue 3).
     env = {
@@ -40,6 +44,13 @@ async def test_make_run_serves_a_filing_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         await eventually(up, timeout=150, every=0.5)
         children = psutil.Process(runner.pid).children(recursive=True)
         assert len(children) >= 10
+
+        def mail_receiver_greets() -> int:
+            # C1: the gateway's SMTP receiver of citizens' email is up too (tests/test_email_e2e.py sends it mail).
+            with smtplib.SMTP("127.0.0.1", ports["MAILIN"], timeout=10) as smtp:
+                return int(smtp.noop()[0])
+
+        assert await asyncio.to_thread(mail_receiver_greets) == 250
         base = f"http://127.0.0.1:{ports['GATEWAY']}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             filed = await http.post(
@@ -62,7 +73,9 @@ async def test_make_run_serves_a_filing_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         maildir = tmp_path / "var" / "mail" / "new"
 
         async def mailed() -> bool:
-            return any(number in p.read_text(errors="replace") for p in maildir.glob("*"))
+            # The complainant's acknowledgement (the L1 officer may be mailed the new case too: S16 / C2).
+            texts = [p.read_text(errors="replace") for p in maildir.glob("*")]
+            return any(number in text and "ramesh@example.in" in text for text in texts)
 
         await eventually(mailed, timeout=60)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:

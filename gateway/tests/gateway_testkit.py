@@ -1118,6 +1118,12 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
                 message_id=f"in-{len(self.inbound)}", outcome="status", registration_number="BR-PAT-2026-0100001-7",
                 reply=text("BR-PAT-2026-0100001-7: with the L1", "BR-PAT-2026-0100001-7: L1 के पास"),
             )  # fmt: skip
+        if request.channel == "whatsapp" and request.text == "1":
+            # As intake's WhatsApp conversation once Hindi is chosen: the answer is in Hindi alone.
+            return intake_pb2.ReceiveMessageResponse(
+                message_id=f"in-{len(self.inbound)}", outcome="conversation", language="hi",
+                reply=text("What is your grievance about?", "आपकी शिकायत किस विषय पर है?"),
+            )  # fmt: skip
         return intake_pb2.ReceiveMessageResponse(
             message_id=f"in-{len(self.inbound)}", outcome="help", reply=text("Send STATUS <number>", "STATUS <संख्या> भेजें")
         )
@@ -1171,6 +1177,42 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.receipts: list[notify_pb2.RecordDeliveryReceiptRequest] = []
         self.sent: list[notify_pb2.SendRequest] = []
         self.retried: list[str] = []
+
+    # One Form-2 of any case asked about (notify's own tests prove who sees which document).
+    DOCUMENT_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+    def _document(self, registration_number: str) -> notify_pb2.Document:
+        return notify_pb2.Document(
+            id=self.DOCUMENT_ID, kind="form2", version="v1", registration_number=registration_number,
+            title=text("Acknowledgement (Form-2)", "पावती (प्रपत्र-2)"), content_sha256="ab" * 32,
+            verification_url=f"http://gateway.test/v1/documents/{self.DOCUMENT_ID}/verification",
+            recipient_kind="citizen", rules="B5",
+        )  # fmt: skip
+
+    async def ListDocuments(self, request: Any, context: Any) -> notify_pb2.ListDocumentsResponse:  # noqa: N802
+        return notify_pb2.ListDocumentsResponse(documents=[self._document(request.registration_number)])
+
+    async def GetDocumentContent(self, request: Any, context: Any) -> notify_pb2.DocumentContent:  # noqa: N802
+        if request.document_id != self.DOCUMENT_ID:
+            raise NotFound("no such document of this case")
+        return notify_pb2.DocumentContent(
+            document=self._document(request.registration_number), content=b"%PDF-1.7 form2", filename="form2.pdf"
+        )
+
+    async def VerifyDocument(self, request: Any, context: Any) -> notify_pb2.DocumentVerification:  # noqa: N802
+        if request.document_id != self.DOCUMENT_ID:
+            raise NotFound("no such document")
+        answer = notify_pb2.DocumentVerification(
+            genuine=True,
+            document=self._document("BR-PAT-2026-0100001-7"),
+            concerns=text("Circle Officer", "अंचल अधिकारी"),
+        )
+        if request.content:
+            answer.file_matches = request.content == b"%PDF-1.7 form2"
+        return answer
+
+    async def RenderPdf(self, request: Any, context: Any) -> notify_pb2.DocumentContent:  # noqa: N802
+        return notify_pb2.DocumentContent(content=b"%PDF-1.7 preview", filename=f"preview-{request.kind}.pdf")
 
     async def Send(self, request: Any, context: Any) -> notify_pb2.SendResponse:  # noqa: N802
         """Records what the gateway sends (the answer to an inbound SMS)."""

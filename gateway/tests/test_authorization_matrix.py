@@ -20,7 +20,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from gateway_testkit import FIXED_OTP, PERSONAS, RAW_PHONE, Rig, auth, build_rig, drop_keys, filing, start_backends
+from gateway_testkit import (
+    FIXED_OTP,
+    PERSONAS,
+    RAW_PHONE,
+    FakeNotify,
+    Rig,
+    auth,
+    build_rig,
+    drop_keys,
+    filing,
+    start_backends,
+)
 
 from nivaran_common.testing import REDIS_URL
 from nivaran_gateway.access import access_of, api_routes
@@ -59,6 +70,8 @@ class Row:
     files: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
     headers: dict[str, str] | None = None
+    # a raw body (a PDF to verify)
+    content: bytes | None = None
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -168,6 +181,7 @@ def own_district_absences(role: str, response: Any) -> None:
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 ATTACHMENT_A = "0b1e4f3c-5d6a-4b7c-8d9e-0f1a2b3c4d5e"
+DOCUMENT_A = FakeNotify.DOCUMENT_ID
 
 RELINQUISH = {
     "position_id": "pos-pat-l1",
@@ -294,6 +308,31 @@ ROWS: list[Row] = [
         "download-attachment", "GET /v1/grievances/{registration_number}/attachments/{attachment_id}", "GET",
         f"/v1/grievances/{CASE_A}/attachments/{ATTACHMENT_A}",
         visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
+    Row(
+        # Documents (Form-2, show-cause notices, ...): scoped like the case reads.
+        "list-documents", "GET /v1/grievances/{registration_number}/documents", "GET",
+        f"/v1/grievances/{CASE_A}/documents", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
+    Row(
+        "download-document", "GET /v1/grievances/{registration_number}/documents/{document_id}", "GET",
+        f"/v1/grievances/{CASE_A}/documents/{DOCUMENT_A}",
+        visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
+    Row(
+        # Public: what a document's QR code opens.
+        "verify-document", "GET /v1/documents/{document_id}/verification", "GET",
+        f"/v1/documents/{DOCUMENT_A}/verification", everyone(200),
+    ),
+    Row(
+        "verify-document-file", "POST /v1/documents/{document_id}/verification", "POST",
+        f"/v1/documents/{DOCUMENT_A}/verification", everyone(200),
+        headers={"Content-Type": "application/pdf"}, content=b"%PDF-1.7 a copy",
+    ),
+    Row(
+        # A state admin's template review (no persona here is one).
+        "preview-document", "POST /v1/documents/preview", "POST", "/v1/documents/preview", only({}),
+        body={"kind": "form2", "language": "hi", "params": {"registration_number": CASE_A}},
     ),
     Row("list-categories", "GET /v1/categories", "GET", "/v1/categories", everyone(200)),
     Row(
@@ -606,6 +645,7 @@ async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: s
         headers={**headers, **(row.headers or {})},
         files=row.files,
         data=row.data,
+        content=row.content,
     )
 
     expected = row.expect[role]

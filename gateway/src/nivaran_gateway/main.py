@@ -37,6 +37,7 @@ from nivaran_gateway.routes import (
     categories,
     dashboard,
     deliveries,
+    documents,
     grievances,
     health,
     hearings,
@@ -179,6 +180,8 @@ def create_app(
     app.include_router(whatsapp.router)
     app.include_router(service_delay.router)
     app.include_router(attachments.router)
+    app.include_router(documents.router)
+    app.include_router(documents.files_router)
     app.include_router(transfers.router)
     app.include_router(officers.router)
     app.include_router(service_clients.router)

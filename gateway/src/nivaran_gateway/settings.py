@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from nivaran_common.secret_strength import IssuedCredential
-from nivaran_common.settings import DOOR_SETTINGS, ServiceSettings
+from nivaran_common.settings import DOOR_SETTINGS, Profile, ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,14 @@ class GatewaySettings(ServiceSettings):
     # (X-Hub-Signature-256), and the verify token of the subscription handshake. Empty: the webhook is refused (503).
     whatsapp_app_secret: IssuedCredential = SecretStr("")
     whatsapp_verify_token: IssuedCredential = SecretStr("")
+    # B5 / C1: a photo or a document sent on WhatsApp is fetched from the Cloud API (GET <graph base>/<media id> with
+    # the access token names the file's URL; GET that URL with the token gives the bytes) and handed to intake with
+    # its caption. Empty token: such a message is handed on without the file, and answered that it did not arrive.
+    whatsapp_graph_base_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_access_token: IssuedCredential = SecretStr("")
+    # Intake's attachment limit (NIVARAN_INTAKE_ATTACHMENTS_MAX_BYTES): a larger file is not fetched, and answered.
+    whatsapp_media_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0, le=7 * 1024 * 1024)
+    whatsapp_media_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     rate_limits_enabled: bool = True
     rate_limits: dict[str, RateRule] = Field(default_factory=_default_rate_limits)
@@ -102,6 +110,13 @@ class GatewaySettings(ServiceSettings):
     def _keep_default_buckets(cls, value: dict[str, RateRule]) -> dict[str, RateRule]:
         # An override of one bucket (NIVARAN_GATEWAY_RATE_LIMITS='{"otp": ...}') leaves the others in force.
         return {**_default_rate_limits(), **value}
+
+    @model_validator(mode="after")
+    def _graph_over_https(self) -> GatewaySettings:
+        # The WhatsApp access token travels to the Graph API with every media request.
+        if self.profile is Profile.PROD and not self.whatsapp_graph_base_url.startswith("https://"):
+            raise ValueError(f"{self.env_name('whatsapp_graph_base_url')} must be an https:// URL in profile prod")
+        return self
 
     def targets(self) -> ServiceTargets:
         """The gRPC targets of every service the gateway calls."""

@@ -234,7 +234,7 @@ class Harness:
             name=username,
             password=PASSWORD,
             phone=extra.pop("phone", ""),
-            email="",
+            email=extra.pop("email", ""),
             position=PositionInfo(position_id, role, department, district),
             charge_from=START - timedelta(days=300),
             **extra,

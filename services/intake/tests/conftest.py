@@ -10,12 +10,12 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran.sla.v1 import sla_pb2
+from nivaran_common.blobstore import LocalBlobStore
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import InvalidArgument
 from nivaran_common.migrations import upgrade_async
 from nivaran_intake import SERVICE_ROOT
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
-from nivaran_intake.blobstore import LocalBlobStore
 from nivaran_intake.clients import Route
 from nivaran_intake.domain import Location
 from nivaran_intake.service import IntakeService

@@ -13,6 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 
+from nivaran_common.blobstore import BlobMissing, LocalBlobStore, S3BlobStore
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.testing import free_port
 from nivaran_intake.attachments import (
@@ -23,7 +24,6 @@ from nivaran_intake.attachments import (
     sniff_content_type,
     validate,
 )
-from nivaran_intake.blobstore import BlobMissing, LocalBlobStore, S3BlobStore
 from nivaran_intake.domain import Channel, Complainant, Location, NewGrievance
 
 from .conftest import ATTACHMENT_LIMIT, IntakeHarness

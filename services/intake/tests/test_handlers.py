@@ -9,11 +9,11 @@ import pytest_asyncio
 
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
+from nivaran_common.blobstore import LocalBlobStore
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import build_server
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
-from nivaran_intake.blobstore import LocalBlobStore
 from nivaran_intake.main import binding
 
 from .conftest import IntakeHarness

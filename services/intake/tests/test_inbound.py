@@ -394,7 +394,7 @@ async def test_B5_a_whatsapp_message_files_on_the_whatsapp_channel(intake: Intak
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"channel": "email"}, "channel"),
+        ({"channel": "fax"}, "channel"),
         ({"sender": "12345"}, "sender"),
         ({"sender": "+14155550100"}, "sender"),
         ({"provider_message_id": " "}, "provider_message_id"),
@@ -481,7 +481,7 @@ async def test_C2_the_gateway_passes_an_sms_on_and_no_other_workload_may(
 
     with pytest.raises(grpc.aio.AioRpcError) as malformed:
         await door["gateway"].ReceiveMessage(
-            intake_pb2.ReceiveMessageRequest(channel="email", sender=phone, text="x", provider_message_id="p-1")
+            intake_pb2.ReceiveMessageRequest(channel="fax", sender=phone, text="x", provider_message_id="p-1")
         )
     assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in field_violations(malformed.value)] == ["channel"]

@@ -112,7 +112,7 @@ ServiceFactory = Callable[..., Awaitable[NotifyService]]
 
 
 @pytest_asyncio.fixture
-async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
+async def make_service(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServiceFactory]:
     """Builds services with main.build_service on the migrated test database; settings come as keywords (no SMS
     quiet hours unless given)."""
     await upgrade_async(SERVICE_ROOT, database_url)
@@ -122,6 +122,8 @@ async def make_service(database_url: str) -> AsyncIterator[ServiceFactory]:
     async def factory(clock: Callable[[], datetime] = utcnow, **overrides: Any) -> NotifyService:
         # The tests run at any hour of the day; those about quiet hours set them, with a clock, themselves.
         overrides.setdefault("sms_quiet_hours", "")
+        # Rendered documents go to a folder of the test's own.
+        overrides.setdefault("documents_dir", str(tmp_path_factory.mktemp("documents")))
         settings = NotifySettings(profile=Profile.TEST, database_url=database_url, **overrides)
         engine = create_engine(settings.database_url)
         http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)

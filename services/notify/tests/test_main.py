@@ -97,7 +97,7 @@ async def test_migrations_build_the_schema_the_models_describe(database_url: str
             diff = compare_metadata(context, NotifyBase.metadata)
     finally:
         engine.dispose()
-    assert own == {"notices", "deliveries"}
+    assert own == {"notices", "deliveries", "documents"}
     assert diff == []
 
 

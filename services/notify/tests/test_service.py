@@ -92,7 +92,13 @@ async def test_B5_acknowledgement_email_arrives_in_hindi_and_english(make_servic
 
     message = await smtp_server.mail.wait_for(lambda m: m["X-Nivaran-Registration"] == REGISTRATION)
     assert "sita.devi@example.in" in message["To"]
-    assert message.get_content_type() == "multipart/alternative"
+    # The text and HTML alternatives, then the Form-2 PDF (B5).
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.get_payload()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename().startswith(f"{REGISTRATION}-form2-")
+    assert attachment.get_payload(decode=True).startswith(b"%PDF-")
     parts = text_parts(message)
     assert set(parts) == {"text/plain", "text/html"}
     for body in parts.values():
@@ -366,6 +372,32 @@ async def test_sms_provider_error_is_retried_until_sent(make_service: Any, http_
     assert sent.state is DeliveryState.SENT
     assert sent.attempts == 2
     assert len(http_receiver.bodies("/sms")) == 2
+
+
+async def test_C2_B5_a_provider_that_fails_twice_then_succeeds_sends_exactly_once(
+    make_service: Any, http_receiver: Any
+) -> None:
+    service = await make_service(sms_provider_url=http_receiver.url("/sms"))
+    http_receiver.statuses[:] = [503, 502]
+
+    first = await service.send(acknowledgement("ack:sms-twice", (Channel.SMS,)))
+    delivery = first.notice.delivery(Channel.SMS)
+    assert delivery is not None
+    for _ in range(2):
+        assert delivery is not None
+        assert delivery.next_attempt_at is not None
+        assert await service.retry_due(delivery.next_attempt_at) == 1
+        delivery = (await service.get_delivery_status("ack:sms-twice")).delivery(Channel.SMS)
+    assert delivery is not None
+    assert delivery.state is DeliveryState.SENT
+    assert delivery.attempts == 3
+    # Nothing more goes out: not from the retry loop later, not from the workflow's activity retrying its Send.
+    assert await service.retry_due(utcnow() + timedelta(days=1)) == 0
+    again = await service.send(acknowledgement("ack:sms-twice", (Channel.SMS,)))
+    assert again.duplicate
+    posted = http_receiver.bodies("/sms")
+    assert len(posted) == 3  # two refused, one accepted
+    assert len({body["text"] for body in posted}) == 1
 
 
 async def test_sms_rejected_by_provider_fails_at_once(make_service: Any, http_receiver: Any) -> None:

@@ -170,10 +170,21 @@ def test_every_template_is_listed_with_its_channels_and_a_dlt_id() -> None:
 
     assert {"acknowledgement", "case_assigned", "message_reply"} <= set(templates)
     for code, template in templates.items():
-        # An answer to an inbound message goes back on the messaging channels only (C2); the rest on every channel.
-        expected = {Channel.SMS, Channel.WHATSAPP} if code == "message_reply" else set(Channel)
+        # An answer to an inbound message goes back on the channel it came by (C2, B5); the rest on every channel.
+        expected = {Channel.SMS, Channel.WHATSAPP, Channel.EMAIL} if code == "message_reply" else set(Channel)
         assert set(template.channels) == expected
         assert template.dlt_template_id.isdigit()
         assert template.title.hi
         assert template.title.en
     assert templates["case_assigned"].dlt_template_id == "1207000000000000099"
+
+
+def test_C1_a_message_reply_goes_in_the_language_the_person_chose_and_in_both_otherwise() -> None:
+    registry = TemplateRegistry()
+    reply = {"reply_en": "Which district is it in?", "reply_hi": "यह किस जिले में है?"}
+    both = registry.render("message_reply", reply, Language.HI)
+    assert both.short_text == "निवारण: यह किस जिले में है?\nNivaran: Which district is it in?"
+    hindi = registry.render("message_reply", {**reply, "reply_language": "hi"}, Language.HI)
+    assert hindi.short_text == "निवारण: यह किस जिले में है?"
+    english = registry.render("message_reply", {**reply, "reply_language": "en"}, Language.EN)
+    assert english.short_text == "Nivaran: Which district is it in?"

@@ -264,9 +264,11 @@ async def test_S9_show_cause_issued_after_10_days_not_before(run_case: Any) -> N
     [notice] = case.fake.show_causes.values()
     assert notice.position_id == "pos-dso-pat"
     assert notice.due_by - notice.issued_at == 3 * DAY
-    officer_notices = [n for n in case.notices("S9") if n.recipient.position_id == "pos-dso-pat"]
+    officer_notices = [n for n in case.notices("show_cause") if n.recipient.position_id == "pos-dso-pat"]
     assert len(officer_notices) == 1
     assert officer_notices[0].params["headline_hi"].startswith("कारण पृच्छा")
+    # The notice is a document (its kind "show_cause" makes notify render the show-cause notice's PDF), under S9.
+    assert officer_notices[0].params["rule"] == "S9"
 
 
 async def test_S9_disposal_a_moment_before_the_deadline_means_no_show_cause(run_case: Any) -> None:
@@ -301,7 +303,7 @@ async def test_S9_a_retried_activity_issues_no_duplicate_notice(run_case: Any) -
     assert len(fake.show_causes) == 1
     assert fake.activity_attempts[ISSUE_SHOW_CAUSE] >= 2
     assert case.count("show_cause_issued") == 1
-    dedupes = [n.dedupe_key for n in case.notices("S9")]
+    dedupes = [n.dedupe_key for n in case.notices("show_cause")]
     assert len(dedupes) == len(set(dedupes)) == 1
 
 

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -29,10 +30,33 @@ from nivaran_gateway.problems import problem_responses
 from nivaran_gateway.schemas.common import InputModel, LocalizedText, Text
 from nivaran_gateway.webhooks import SIGNATURE_HEADER, configured, parse, refused, same_token, signed_body
 
+if TYPE_CHECKING:
+    from nivaran.notify.v1.notify_pb2_grpc import NotifyServiceAsyncStub
+
 router = APIRouter(prefix="/v1/inbound", tags=["inbound"], route_class=JsonBodyRoute)
 
 Provider = Annotated[Principal | None, Depends(public("public_read"))]
-REPLY_CHANNEL = {"sms": notify_pb2.DELIVERY_CHANNEL_SMS, "whatsapp": notify_pb2.DELIVERY_CHANNEL_WHATSAPP}
+REPLY_CHANNEL = {
+    "sms": notify_pb2.DELIVERY_CHANNEL_SMS,
+    "whatsapp": notify_pb2.DELIVERY_CHANNEL_WHATSAPP,
+    "email": notify_pb2.DELIVERY_CHANNEL_EMAIL,
+}
+ReplyChannel = Literal["sms", "whatsapp", "email"]
+
+
+class NotifyClients(Protocol):
+    """What sending a reply needs of the clients: notify's stub (the gateway's ServiceClients, or the SMTP
+    receiver's own, nivaran_gateway.mail_inbound)."""
+
+    @property
+    def notify(self) -> NotifyServiceAsyncStub: ...
+
+
+class CallTimeout(Protocol):
+    """What sending a reply needs of the settings: the deadline of a gRPC call."""
+
+    @property
+    def grpc_timeout_seconds(self) -> float: ...
 
 
 class InboundSmsIn(InputModel):
@@ -61,10 +85,20 @@ async def receive(
     text: str,
     message_id: str,
     at: datetime | None = None,
+    *,
+    files: Sequence[intake_pb2.InboundFile] = (),
+    file_problem: str = "",
+    sender_name: str = "",
 ) -> intake_pb2.ReceiveMessageResponse:
     """Hand one inbound message to intake, which stores it before reading it, and answer intake's answer."""
     request = intake_pb2.ReceiveMessageRequest(
-        channel=channel, sender=sender, text=text, provider_message_id=message_id
+        channel=channel,
+        sender=sender,
+        text=text,
+        provider_message_id=message_id,
+        files=files,
+        file_problem=file_problem,
+        sender_name=sender_name,
     )
     stamp = to_timestamp(at) if at is not None else None
     if stamp is not None:
@@ -108,24 +142,31 @@ async def inbound_sms(request: Request, _provider: Provider, clients: Clients, s
 
 
 async def send_reply(
-    clients: Clients,
-    settings: Settings,
-    channel: Literal["sms", "whatsapp"],
+    clients: NotifyClients,
+    settings: CallTimeout,
+    channel: ReplyChannel,
     message_id: str,
     sender: str,
     answer: intake_pb2.ReceiveMessageResponse,
 ) -> None:
     """Intake's answer back on the channel the message came by, once per inbound message (notify's dedupe key), in
-    Hindi and English (template message_reply)."""
+    Hindi and English (template message_reply); `sender` is a phone number, or for email an address."""
     params = struct_pb2.Struct()
     params.update({"reply_en": answer.reply.en, "reply_hi": answer.reply.hi})
+    if answer.language:
+        # The person chose a language (WhatsApp's conversation): the reply goes in it alone.
+        params.update({"reply_language": answer.language})
     if answer.registration_number:
         params.update({"registration_number": answer.registration_number})
     await clients.notify.Send(
         notify_pb2.SendRequest(
             dedupe_key=f"inbound-{channel}:{message_id}:reply",
             template="message_reply",
-            recipient=notify_pb2.Recipient(phone=sender, kind="citizen", preferred_language="hi"),
+            recipient=notify_pb2.Recipient(
+                **({"email": sender} if channel == "email" else {"phone": sender}),
+                kind="citizen",
+                preferred_language=answer.language or "hi",
+            ),
             channels=[REPLY_CHANNEL[channel]],
             params=params,
             registration_number=answer.registration_number,

@@ -256,6 +256,8 @@ DETAILED_EVENTS: dict[str, tuple[str, ...]] = {
     "watch_opened": ("item", "remind_every"),
     "watch_closed": ("item", "report", "attachment_ids"),
     "marked_duplicate": ("duplicate_of", "note"),
+    # The complainant's reply by email (C1, B3): what they wrote, and the files that came with it.
+    "citizen_message": ("channel", "subject", "text", "attachment_ids"),
 }  # fmt: skip
 
 

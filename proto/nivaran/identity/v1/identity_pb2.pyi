@@ -1048,3 +1048,65 @@ class ClientToken(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientToken: _TypeAlias = ClientToken  # noqa: Y015
+
+@_typing.final
+class GetPostContactRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_ID_FIELD_NUMBER: _builtins.int
+    position_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        position_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["position_id", b"position_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPostContactRequest: _TypeAlias = GetPostContactRequest  # noqa: Y015
+
+@_typing.final
+class PostContact(_message.Message):
+    """The holder of a post, with the unmasked addresses a notice goes to (the caller masks them in logs and views)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _builtins.int
+    CHARGE_FROM_FIELD_NUMBER: _builtins.int
+    position_id: _builtins.str
+    account_id: _builtins.str
+    name: _builtins.str
+    phone: _builtins.str
+    """E.164; empty when the officer gave none."""
+    email: _builtins.str
+    """Empty when the officer gave none."""
+    preferred_language: _builtins.str
+    """"hi" or "en"."""
+    @_builtins.property
+    def charge_from(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        position_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        email: _builtins.str = ...,
+        preferred_language: _builtins.str = ...,
+        charge_from: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["charge_from", b"charge_from"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "charge_from", b"charge_from", "email", b"email", "name", b"name", "phone", b"phone", "position_id", b"position_id", "preferred_language", b"preferred_language"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostContact: _TypeAlias = PostContact  # noqa: Y015

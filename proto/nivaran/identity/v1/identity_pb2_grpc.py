@@ -146,6 +146,11 @@ class IdentityServiceStub:
                 request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.SerializeToString,
                 response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ClientToken.FromString,
                 _registered_method=True)
+        self.GetPostContact = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/GetPostContact',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.GetPostContactRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.PostContact.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -294,6 +299,15 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPostContact(self, request, context):
+        """Where to reach the officer holding a post now (S16, C2): notify's own call, to send an officer's notice by SMS
+        or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
+        NOT_FOUND when nobody holds the post, or its holder's login was taken away.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -406,6 +420,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.IssueClientToken,
                     request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.FromString,
                     response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ClientToken.SerializeToString,
+            ),
+            'GetPostContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPostContact,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.GetPostContactRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.PostContact.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1004,6 +1023,33 @@ class IdentityService:
             '/nivaran.identity.v1.IdentityService/IssueClientToken',
             nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueClientTokenRequest.SerializeToString,
             nivaran_dot_identity_dot_v1_dot_identity__pb2.ClientToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPostContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/GetPostContact',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.GetPostContactRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.PostContact.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,11 @@ class IdentityServiceStub:
     """Disabling a client also revokes every token it holds, at once."""
     IssueClientToken: _grpc.UnaryUnaryMultiCallable[_identity_pb2.IssueClientTokenRequest, _identity_pb2.ClientToken]
     """The client's id and secret for an access token (kind "client"); called by the department's system itself."""
+    GetPostContact: _grpc.UnaryUnaryMultiCallable[_identity_pb2.GetPostContactRequest, _identity_pb2.PostContact]
+    """Where to reach the officer holding a post now (S16, C2): notify's own call, to send an officer's notice by SMS
+    or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
+    NOT_FOUND when nobody holds the post, or its holder's login was taken away.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -111,6 +116,11 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """Disabling a client also revokes every token it holds, at once."""
     IssueClientToken: _aio.UnaryUnaryMultiCallable[_identity_pb2.IssueClientTokenRequest, _identity_pb2.ClientToken]  # type: ignore[assignment]
     """The client's id and secret for an access token (kind "client"); called by the department's system itself."""
+    GetPostContact: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetPostContactRequest, _identity_pb2.PostContact]  # type: ignore[assignment]
+    """Where to reach the officer holding a post now (S16, C2): notify's own call, to send an officer's notice by SMS
+    or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
+    NOT_FOUND when nobody holds the post, or its holder's login was taken away.
+    """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     """Citizens and officers, roles, registration and DM approval (S6), postings and charge (S7),
@@ -282,5 +292,16 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.ClientToken, _abc.Awaitable[_identity_pb2.ClientToken]]:
         """The client's id and secret for an access token (kind "client"); called by the department's system itself."""
+
+    @_abc_1.abstractmethod
+    def GetPostContact(
+        self,
+        request: _identity_pb2.GetPostContactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.PostContact, _abc.Awaitable[_identity_pb2.PostContact]]:
+        """Where to reach the officer holding a post now (S16, C2): notify's own call, to send an officer's notice by SMS
+        or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
+        NOT_FOUND when nobody holds the post, or its holder's login was taken away.
+        """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

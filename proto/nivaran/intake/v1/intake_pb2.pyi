@@ -1404,16 +1404,44 @@ class ReceiveMessageRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     PROVIDER_MESSAGE_ID_FIELD_NUMBER: _builtins.int
     RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    SENDER_NAME_FIELD_NUMBER: _builtins.int
+    AUTOMATIC_FIELD_NUMBER: _builtins.int
+    FILE_PROBLEM_FIELD_NUMBER: _builtins.int
     channel: _builtins.str
-    """"sms" or "whatsapp" (the filing is on that channel); anything else is INVALID_ARGUMENT naming channel."""
+    """"sms", "whatsapp" or "email" (the filing is on that channel); anything else is INVALID_ARGUMENT naming channel."""
     sender: _builtins.str
-    """The sender's number as the aggregator gives it (+91..., 91..., or 10 digits); stored in E.164."""
+    """The sender's number as the aggregator gives it (+91..., 91..., or 10 digits), stored in E.164; for "email" the
+    sender's address (the From header), stored normalised.
+    """
     text: _builtins.str
     provider_message_id: _builtins.str
     """The aggregator's id of the inbound message; a repeat of it is the same message."""
+    subject: _builtins.str
+    """channel "email": the message's Subject (a reply names its case by a [<registration number>] tag in it)."""
+    recipient: _builtins.str
+    """channel "email": the address the message was sent to (a reply may carry the case's tag: grievance+<n>@...)."""
+    sender_name: _builtins.str
+    """channel "email": the sender's display name, when the message had one; "whatsapp": the sender's profile name (the
+    complainant's name when the conversation files a case). At most 200 characters.
+    """
+    automatic: _builtins.bool
+    """The message says it was sent by a machine (an email's Auto-Submitted or Precedence header, a bounce): it is
+    stored and nothing is filed, added or answered (outcome "automatic"), so that two auto-responders never loop.
+    """
+    file_problem: _builtins.str
+    """A file the message carried that did not come with it: "too_large" (over the gateway's limit) or "unavailable"
+    (the provider's media could not be fetched). The answer says so; the message is stored and read all the same.
+    """
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp:
         """When the aggregator received it; the time intake stored it when unset."""
+
+    @_builtins.property
+    def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___InboundFile]:
+        """Files that came with the message (an email's attachments, a WhatsApp photo): the case's attachments."""
 
     def __init__(
         self,
@@ -1423,14 +1451,47 @@ class ReceiveMessageRequest(_message.Message):
         text: _builtins.str = ...,
         provider_message_id: _builtins.str = ...,
         received_at: _timestamp_pb2.Timestamp | None = ...,
+        subject: _builtins.str = ...,
+        files: _abc.Iterable[Global___InboundFile] | None = ...,
+        recipient: _builtins.str = ...,
+        sender_name: _builtins.str = ...,
+        automatic: _builtins.bool = ...,
+        file_problem: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["received_at", b"received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "provider_message_id", b"provider_message_id", "received_at", b"received_at", "sender", b"sender", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["automatic", b"automatic", "channel", b"channel", "file_problem", b"file_problem", "files", b"files", "provider_message_id", b"provider_message_id", "received_at", b"received_at", "recipient", b"recipient", "sender", b"sender", "sender_name", b"sender_name", "subject", b"subject", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReceiveMessageRequest: _TypeAlias = ReceiveMessageRequest  # noqa: Y015
+
+@_typing.final
+class InboundFile(_message.Message):
+    """A file that came with an inbound message, checked like any attachment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    content_type: _builtins.str
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "content_type", b"content_type", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InboundFile: _TypeAlias = InboundFile  # noqa: Y015
 
 @_typing.final
 class ReceiveMessageResponse(_message.Message):
@@ -1441,14 +1502,19 @@ class ReceiveMessageResponse(_message.Message):
     REPLY_FIELD_NUMBER: _builtins.int
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
     DUPLICATE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Intake's id of the stored message."""
     outcome: _builtins.str
-    """"status", "filed", "not_found", "help" or "invalid"."""
+    """"status", "filed", "not_found", "help" or "invalid"; for email also "appended" (a reply added to its case's
+    timeline) and "automatic" (not answered); for WhatsApp also "conversation" (a step of the guided filing).
+    """
     registration_number: _builtins.str
     """Of the case filed or asked about ("" for help and invalid)."""
     duplicate: _builtins.bool
     """The same provider_message_id came before: this is the first answer, nothing was redone."""
+    language: _builtins.str
+    """The language the sender chose (a WhatsApp conversation: "hi" or "en"): send the reply in it alone; "" for both."""
     @_builtins.property
     def reply(self) -> _common_pb2.LocalizedText:
         """What to answer the sender: short (an SMS), in Hindi and English."""
@@ -1461,10 +1527,11 @@ class ReceiveMessageResponse(_message.Message):
         reply: _common_pb2.LocalizedText | None = ...,
         registration_number: _builtins.str = ...,
         duplicate: _builtins.bool = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reply", b"reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "message_id", b"message_id", "outcome", b"outcome", "registration_number", b"registration_number", "reply", b"reply"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "language", b"language", "message_id", b"message_id", "outcome", b"outcome", "registration_number", b"registration_number", "reply", b"reply"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,55 +27,71 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from nivaran.common.v1 import common_pb2 as nivaran_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1enivaran/notify/v1/notify.proto\x12\x11nivaran.notify.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1enivaran/common/v1/common.proto\"\x8a\x01\n\tRecipient\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bposition_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x1a\n\x12preferred_language\x18\x06 \x01(\t\x12\x0c\n\x04kind\x18\x07 \x01(\t\"\xf6\x01\n\x0bSendRequest\x12\x12\n\ndedupe_key\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12/\n\trecipient\x18\x03 \x01(\x0b\x32\x1c.nivaran.notify.v1.Recipient\x12\x34\n\x08\x63hannels\x18\x04 \x03(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12\'\n\x06params\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0cgrievance_id\x18\x06 \x01(\t\x12\x1b\n\x13registration_number\x18\x07 \x01(\t\"\xd2\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\x33\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12/\n\x05state\x18\x04 \x01(\x0e\x32 .nivaran.notify.v1.DeliveryState\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07read_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xee\x02\n\x06Notice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ndedupe_key\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x14\n\x0cgrievance_id\x18\x04 \x01(\t\x12\x1b\n\x13registration_number\x18\x05 \x01(\t\x12\x1c\n\x14recipient_account_id\x18\x06 \x01(\t\x12\x1d\n\x15recipient_position_id\x18\x07 \x01(\t\x12\x31\n\x07subject\x18\x08 \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12.\n\x04\x62ody\x18\t \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12/\n\ndeliveries\x18\n \x03(\x0b\x32\x1b.nivaran.notify.v1.Delivery\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x0cSendResponse\x12)\n\x06notice\x18\x01 \x01(\x0b\x32\x19.nivaran.notify.v1.Notice\x12\x11\n\tduplicate\x18\x02 \x01(\x08\".\n\x18GetDeliveryStatusRequest\x12\x12\n\ndedupe_key\x18\x01 \x01(\t\"F\n\x19GetDeliveryStatusResponse\x12)\n\x06notice\x18\x01 \x01(\x0b\x32\x19.nivaran.notify.v1.Notice\"|\n\x12ListNoticesRequest\x12\x14\n\x0cgrievance_id\x18\x01 \x01(\t\x12\x1c\n\x14recipient_account_id\x18\x02 \x01(\t\x12\x1d\n\x15recipient_position_id\x18\x03 \x01(\t\x12\x13\n\x0bunread_only\x18\x04 \x01(\x08\"A\n\x13ListNoticesResponse\x12*\n\x07notices\x18\x01 \x03(\x0b\x32\x19.nivaran.notify.v1.Notice\"S\n\x15MarkNoticeReadRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\'\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x18.nivaran.common.v1.Actor\"\x16\n\x14ListTemplatesRequest\"\x9a\x01\n\x08Template\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x34\n\x08\x63hannels\x18\x02 \x03(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12\x31\n\x07subject\x18\x03 \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12\x17\n\x0f\x64lt_template_id\x18\x04 \x01(\t\"G\n\x15ListTemplatesResponse\x12.\n\ttemplates\x18\x01 \x03(\x0b\x32\x1b.nivaran.notify.v1.Template\"=\n\x1bListFailedDeliveriesRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\x8a\x02\n\x0e\x46\x61iledDelivery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\x12\n\ndedupe_key\x18\x03 \x01(\t\x12\x14\n\x0cgrievance_id\x18\x04 \x01(\t\x12\x1b\n\x13registration_number\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x11\n\trecipient\x18\x07 \x01(\t\x12\x10\n\x08template\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12-\n\tfailed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x1cListFailedDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.nivaran.notify.v1.FailedDelivery\"+\n\x14RetryDeliveryRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\"\xf3\x02\n\x0c\x44\x65liveryView\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\x33\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12/\n\x05state\x18\x04 \x01(\x0e\x32 .nivaran.notify.v1.DeliveryState\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x93\x01\n\x1cRecordDeliveryReceiptRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xa5\x01\n\x0f\x44\x65liveryChannel\x12 \n\x1c\x44\x45LIVERY_CHANNEL_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x45LIVERY_CHANNEL_IN_APP\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_CHANNEL_EMAIL\x10\x02\x12\x18\n\x14\x44\x45LIVERY_CHANNEL_SMS\x10\x03\x12\x1d\n\x19\x44\x45LIVERY_CHANNEL_WHATSAPP\x10\x04*\xb6\x01\n\rDeliveryState\x12\x1e\n\x1a\x44\x45LIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATE_PENDING\x10\x01\x12\x17\n\x13\x44\x45LIVERY_STATE_SENT\x10\x02\x12\x1c\n\x18\x44\x45LIVERY_STATE_DELIVERED\x10\x03\x12\x17\n\x13\x44\x45LIVERY_STATE_READ\x10\x04\x12\x19\n\x15\x44\x45LIVERY_STATE_FAILED\x10\x05\x32\xa0\x06\n\rNotifyService\x12G\n\x04Send\x12\x1e.nivaran.notify.v1.SendRequest\x1a\x1f.nivaran.notify.v1.SendResponse\x12n\n\x11GetDeliveryStatus\x12+.nivaran.notify.v1.GetDeliveryStatusRequest\x1a,.nivaran.notify.v1.GetDeliveryStatusResponse\x12\\\n\x0bListNotices\x12%.nivaran.notify.v1.ListNoticesRequest\x1a&.nivaran.notify.v1.ListNoticesResponse\x12U\n\x0eMarkNoticeRead\x12(.nivaran.notify.v1.MarkNoticeReadRequest\x1a\x19.nivaran.notify.v1.Notice\x12\x62\n\rListTemplates\x12\'.nivaran.notify.v1.ListTemplatesRequest\x1a(.nivaran.notify.v1.ListTemplatesResponse\x12w\n\x14ListFailedDeliveries\x12..nivaran.notify.v1.ListFailedDeliveriesRequest\x1a/.nivaran.notify.v1.ListFailedDeliveriesResponse\x12Y\n\rRetryDelivery\x12\'.nivaran.notify.v1.RetryDeliveryRequest\x1a\x1f.nivaran.notify.v1.DeliveryView\x12i\n\x15RecordDeliveryReceipt\x12/.nivaran.notify.v1.RecordDeliveryReceiptRequest\x1a\x1f.nivaran.notify.v1.DeliveryViewb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1enivaran/notify/v1/notify.proto\x12\x11nivaran.notify.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1enivaran/common/v1/common.proto\"\x9f\x02\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x1b\n\x13registration_number\x18\x04 \x01(\t\x12/\n\x05title\x18\x05 \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12-\n\tissued_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63ontent_sha256\x18\x07 \x01(\t\x12\x12\n\npdf_sha256\x18\x08 \x01(\t\x12\x18\n\x10verification_url\x18\t \x01(\t\x12\x16\n\x0erecipient_kind\x18\n \x01(\t\x12\r\n\x05rules\x18\x0b \x01(\t\"3\n\x14ListDocumentsRequest\x12\x1b\n\x13registration_number\x18\x01 \x01(\t\"G\n\x15ListDocumentsResponse\x12.\n\tdocuments\x18\x01 \x03(\x0b\x32\x1b.nivaran.notify.v1.Document\"M\n\x19GetDocumentContentRequest\x12\x1b\n\x13registration_number\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\"c\n\x0f\x44ocumentContent\x12-\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x1b.nivaran.notify.v1.Document\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\"=\n\x15VerifyDocumentRequest\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"\xb6\x01\n\x14\x44ocumentVerification\x12\x0f\n\x07genuine\x18\x01 \x01(\x08\x12-\n\x08\x64ocument\x18\x02 \x01(\x0b\x32\x1b.nivaran.notify.v1.Document\x12\x19\n\x0c\x66ile_matches\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x32\n\x08\x63oncerns\x18\x04 \x01(\x0b\x32 .nivaran.common.v1.LocalizedTextB\x0f\n\r_file_matches\"[\n\x10RenderPdfRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\'\n\x06params\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x8a\x01\n\tRecipient\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0bposition_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x1a\n\x12preferred_language\x18\x06 \x01(\t\x12\x0c\n\x04kind\x18\x07 \x01(\t\"\xf6\x01\n\x0bSendRequest\x12\x12\n\ndedupe_key\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12/\n\trecipient\x18\x03 \x01(\x0b\x32\x1c.nivaran.notify.v1.Recipient\x12\x34\n\x08\x63hannels\x18\x04 \x03(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12\'\n\x06params\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0cgrievance_id\x18\x06 \x01(\t\x12\x1b\n\x13registration_number\x18\x07 \x01(\t\"\xd2\x02\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\x33\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12/\n\x05state\x18\x04 \x01(\x0e\x32 .nivaran.notify.v1.DeliveryState\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07read_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xee\x02\n\x06Notice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ndedupe_key\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x14\n\x0cgrievance_id\x18\x04 \x01(\t\x12\x1b\n\x13registration_number\x18\x05 \x01(\t\x12\x1c\n\x14recipient_account_id\x18\x06 \x01(\t\x12\x1d\n\x15recipient_position_id\x18\x07 \x01(\t\x12\x31\n\x07subject\x18\x08 \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12.\n\x04\x62ody\x18\t \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12/\n\ndeliveries\x18\n \x03(\x0b\x32\x1b.nivaran.notify.v1.Delivery\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x0cSendResponse\x12)\n\x06notice\x18\x01 \x01(\x0b\x32\x19.nivaran.notify.v1.Notice\x12\x11\n\tduplicate\x18\x02 \x01(\x08\".\n\x18GetDeliveryStatusRequest\x12\x12\n\ndedupe_key\x18\x01 \x01(\t\"F\n\x19GetDeliveryStatusResponse\x12)\n\x06notice\x18\x01 \x01(\x0b\x32\x19.nivaran.notify.v1.Notice\"|\n\x12ListNoticesRequest\x12\x14\n\x0cgrievance_id\x18\x01 \x01(\t\x12\x1c\n\x14recipient_account_id\x18\x02 \x01(\t\x12\x1d\n\x15recipient_position_id\x18\x03 \x01(\t\x12\x13\n\x0bunread_only\x18\x04 \x01(\x08\"A\n\x13ListNoticesResponse\x12*\n\x07notices\x18\x01 \x03(\x0b\x32\x19.nivaran.notify.v1.Notice\"S\n\x15MarkNoticeReadRequest\x12\x11\n\tnotice_id\x18\x01 \x01(\t\x12\'\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x18.nivaran.common.v1.Actor\"\x16\n\x14ListTemplatesRequest\"\x9a\x01\n\x08Template\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x34\n\x08\x63hannels\x18\x02 \x03(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12\x31\n\x07subject\x18\x03 \x01(\x0b\x32 .nivaran.common.v1.LocalizedText\x12\x17\n\x0f\x64lt_template_id\x18\x04 \x01(\t\"G\n\x15ListTemplatesResponse\x12.\n\ttemplates\x18\x01 \x03(\x0b\x32\x1b.nivaran.notify.v1.Template\"=\n\x1bListFailedDeliveriesRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\x8a\x02\n\x0e\x46\x61iledDelivery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\x12\n\ndedupe_key\x18\x03 \x01(\t\x12\x14\n\x0cgrievance_id\x18\x04 \x01(\t\x12\x1b\n\x13registration_number\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x11\n\trecipient\x18\x07 \x01(\t\x12\x10\n\x08template\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12-\n\tfailed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x1cListFailedDeliveriesResponse\x12\x35\n\ndeliveries\x18\x01 \x03(\x0b\x32!.nivaran.notify.v1.FailedDelivery\"+\n\x14RetryDeliveryRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\"\xf3\x02\n\x0c\x44\x65liveryView\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tnotice_id\x18\x02 \x01(\t\x12\x33\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\".nivaran.notify.v1.DeliveryChannel\x12/\n\x05state\x18\x04 \x01(\x0e\x32 .nivaran.notify.v1.DeliveryState\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x93\x01\n\x1cRecordDeliveryReceiptRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x05 \x01(\t*\xa5\x01\n\x0f\x44\x65liveryChannel\x12 \n\x1c\x44\x45LIVERY_CHANNEL_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44\x45LIVERY_CHANNEL_IN_APP\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_CHANNEL_EMAIL\x10\x02\x12\x18\n\x14\x44\x45LIVERY_CHANNEL_SMS\x10\x03\x12\x1d\n\x19\x44\x45LIVERY_CHANNEL_WHATSAPP\x10\x04*\xb6\x01\n\rDeliveryState\x12\x1e\n\x1a\x44\x45LIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATE_PENDING\x10\x01\x12\x17\n\x13\x44\x45LIVERY_STATE_SENT\x10\x02\x12\x1c\n\x18\x44\x45LIVERY_STATE_DELIVERED\x10\x03\x12\x17\n\x13\x44\x45LIVERY_STATE_READ\x10\x04\x12\x19\n\x15\x44\x45LIVERY_STATE_FAILED\x10\x05\x32\xa7\t\n\rNotifyService\x12G\n\x04Send\x12\x1e.nivaran.notify.v1.SendRequest\x1a\x1f.nivaran.notify.v1.SendResponse\x12n\n\x11GetDeliveryStatus\x12+.nivaran.notify.v1.GetDeliveryStatusRequest\x1a,.nivaran.notify.v1.GetDeliveryStatusResponse\x12\\\n\x0bListNotices\x12%.nivaran.notify.v1.ListNoticesRequest\x1a&.nivaran.notify.v1.ListNoticesResponse\x12U\n\x0eMarkNoticeRead\x12(.nivaran.notify.v1.MarkNoticeReadRequest\x1a\x19.nivaran.notify.v1.Notice\x12\x62\n\rListTemplates\x12\'.nivaran.notify.v1.ListTemplatesRequest\x1a(.nivaran.notify.v1.ListTemplatesResponse\x12w\n\x14ListFailedDeliveries\x12..nivaran.notify.v1.ListFailedDeliveriesRequest\x1a/.nivaran.notify.v1.ListFailedDeliveriesResponse\x12Y\n\rRetryDelivery\x12\'.nivaran.notify.v1.RetryDeliveryRequest\x1a\x1f.nivaran.notify.v1.DeliveryView\x12i\n\x15RecordDeliveryReceipt\x12/.nivaran.notify.v1.RecordDeliveryReceiptRequest\x1a\x1f.nivaran.notify.v1.DeliveryView\x12\x62\n\rListDocuments\x12\'.nivaran.notify.v1.ListDocumentsRequest\x1a(.nivaran.notify.v1.ListDocumentsResponse\x12\x66\n\x12GetDocumentContent\x12,.nivaran.notify.v1.GetDocumentContentRequest\x1a\".nivaran.notify.v1.DocumentContent\x12\x63\n\x0eVerifyDocument\x12(.nivaran.notify.v1.VerifyDocumentRequest\x1a\'.nivaran.notify.v1.DocumentVerification\x12T\n\tRenderPdf\x12#.nivaran.notify.v1.RenderPdfRequest\x1a\".nivaran.notify.v1.DocumentContentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nivaran.notify.v1.notify_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DELIVERYCHANNEL']._serialized_start=2967
-  _globals['_DELIVERYCHANNEL']._serialized_end=3132
-  _globals['_DELIVERYSTATE']._serialized_start=3135
-  _globals['_DELIVERYSTATE']._serialized_end=3317
-  _globals['_RECIPIENT']._serialized_start=149
-  _globals['_RECIPIENT']._serialized_end=287
-  _globals['_SENDREQUEST']._serialized_start=290
-  _globals['_SENDREQUEST']._serialized_end=536
-  _globals['_DELIVERY']._serialized_start=539
-  _globals['_DELIVERY']._serialized_end=877
-  _globals['_NOTICE']._serialized_start=880
-  _globals['_NOTICE']._serialized_end=1246
-  _globals['_SENDRESPONSE']._serialized_start=1248
-  _globals['_SENDRESPONSE']._serialized_end=1324
-  _globals['_GETDELIVERYSTATUSREQUEST']._serialized_start=1326
-  _globals['_GETDELIVERYSTATUSREQUEST']._serialized_end=1372
-  _globals['_GETDELIVERYSTATUSRESPONSE']._serialized_start=1374
-  _globals['_GETDELIVERYSTATUSRESPONSE']._serialized_end=1444
-  _globals['_LISTNOTICESREQUEST']._serialized_start=1446
-  _globals['_LISTNOTICESREQUEST']._serialized_end=1570
-  _globals['_LISTNOTICESRESPONSE']._serialized_start=1572
-  _globals['_LISTNOTICESRESPONSE']._serialized_end=1637
-  _globals['_MARKNOTICEREADREQUEST']._serialized_start=1639
-  _globals['_MARKNOTICEREADREQUEST']._serialized_end=1722
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=1724
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=1746
-  _globals['_TEMPLATE']._serialized_start=1749
-  _globals['_TEMPLATE']._serialized_end=1903
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=1905
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=1976
-  _globals['_LISTFAILEDDELIVERIESREQUEST']._serialized_start=1978
-  _globals['_LISTFAILEDDELIVERIESREQUEST']._serialized_end=2039
-  _globals['_FAILEDDELIVERY']._serialized_start=2042
-  _globals['_FAILEDDELIVERY']._serialized_end=2308
-  _globals['_LISTFAILEDDELIVERIESRESPONSE']._serialized_start=2310
-  _globals['_LISTFAILEDDELIVERIESRESPONSE']._serialized_end=2395
-  _globals['_RETRYDELIVERYREQUEST']._serialized_start=2397
-  _globals['_RETRYDELIVERYREQUEST']._serialized_end=2440
-  _globals['_DELIVERYVIEW']._serialized_start=2443
-  _globals['_DELIVERYVIEW']._serialized_end=2814
-  _globals['_RECORDDELIVERYRECEIPTREQUEST']._serialized_start=2817
-  _globals['_RECORDDELIVERYRECEIPTREQUEST']._serialized_end=2964
-  _globals['_NOTIFYSERVICE']._serialized_start=3320
-  _globals['_NOTIFYSERVICE']._serialized_end=4120
+  _globals['_DELIVERYCHANNEL']._serialized_start=3904
+  _globals['_DELIVERYCHANNEL']._serialized_end=4069
+  _globals['_DELIVERYSTATE']._serialized_start=4072
+  _globals['_DELIVERYSTATE']._serialized_end=4254
+  _globals['_DOCUMENT']._serialized_start=149
+  _globals['_DOCUMENT']._serialized_end=436
+  _globals['_LISTDOCUMENTSREQUEST']._serialized_start=438
+  _globals['_LISTDOCUMENTSREQUEST']._serialized_end=489
+  _globals['_LISTDOCUMENTSRESPONSE']._serialized_start=491
+  _globals['_LISTDOCUMENTSRESPONSE']._serialized_end=562
+  _globals['_GETDOCUMENTCONTENTREQUEST']._serialized_start=564
+  _globals['_GETDOCUMENTCONTENTREQUEST']._serialized_end=641
+  _globals['_DOCUMENTCONTENT']._serialized_start=643
+  _globals['_DOCUMENTCONTENT']._serialized_end=742
+  _globals['_VERIFYDOCUMENTREQUEST']._serialized_start=744
+  _globals['_VERIFYDOCUMENTREQUEST']._serialized_end=805
+  _globals['_DOCUMENTVERIFICATION']._serialized_start=808
+  _globals['_DOCUMENTVERIFICATION']._serialized_end=990
+  _globals['_RENDERPDFREQUEST']._serialized_start=992
+  _globals['_RENDERPDFREQUEST']._serialized_end=1083
+  _globals['_RECIPIENT']._serialized_start=1086
+  _globals['_RECIPIENT']._serialized_end=1224
+  _globals['_SENDREQUEST']._serialized_start=1227
+  _globals['_SENDREQUEST']._serialized_end=1473
+  _globals['_DELIVERY']._serialized_start=1476
+  _globals['_DELIVERY']._serialized_end=1814
+  _globals['_NOTICE']._serialized_start=1817
+  _globals['_NOTICE']._serialized_end=2183
+  _globals['_SENDRESPONSE']._serialized_start=2185
+  _globals['_SENDRESPONSE']._serialized_end=2261
+  _globals['_GETDELIVERYSTATUSREQUEST']._serialized_start=2263
+  _globals['_GETDELIVERYSTATUSREQUEST']._serialized_end=2309
+  _globals['_GETDELIVERYSTATUSRESPONSE']._serialized_start=2311
+  _globals['_GETDELIVERYSTATUSRESPONSE']._serialized_end=2381
+  _globals['_LISTNOTICESREQUEST']._serialized_start=2383
+  _globals['_LISTNOTICESREQUEST']._serialized_end=2507
+  _globals['_LISTNOTICESRESPONSE']._serialized_start=2509
+  _globals['_LISTNOTICESRESPONSE']._serialized_end=2574
+  _globals['_MARKNOTICEREADREQUEST']._serialized_start=2576
+  _globals['_MARKNOTICEREADREQUEST']._serialized_end=2659
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=2661
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=2683
+  _globals['_TEMPLATE']._serialized_start=2686
+  _globals['_TEMPLATE']._serialized_end=2840
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=2842
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=2913
+  _globals['_LISTFAILEDDELIVERIESREQUEST']._serialized_start=2915
+  _globals['_LISTFAILEDDELIVERIESREQUEST']._serialized_end=2976
+  _globals['_FAILEDDELIVERY']._serialized_start=2979
+  _globals['_FAILEDDELIVERY']._serialized_end=3245
+  _globals['_LISTFAILEDDELIVERIESRESPONSE']._serialized_start=3247
+  _globals['_LISTFAILEDDELIVERIESRESPONSE']._serialized_end=3332
+  _globals['_RETRYDELIVERYREQUEST']._serialized_start=3334
+  _globals['_RETRYDELIVERYREQUEST']._serialized_end=3377
+  _globals['_DELIVERYVIEW']._serialized_start=3380
+  _globals['_DELIVERYVIEW']._serialized_end=3751
+  _globals['_RECORDDELIVERYRECEIPTREQUEST']._serialized_start=3754
+  _globals['_RECORDDELIVERYRECEIPTREQUEST']._serialized_end=3901
+  _globals['_NOTIFYSERVICE']._serialized_start=4257
+  _globals['_NOTIFYSERVICE']._serialized_end=5448
 # @@protoc_insertion_point(module_scope)

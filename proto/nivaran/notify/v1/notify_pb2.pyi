@@ -67,6 +67,241 @@ DELIVERY_STATE_FAILED: DeliveryState.ValueType  # 5
 Global___DeliveryState: _TypeAlias = DeliveryState  # noqa: Y015
 
 @_typing.final
+class Document(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    ISSUED_AT_FIELD_NUMBER: _builtins.int
+    CONTENT_SHA256_FIELD_NUMBER: _builtins.int
+    PDF_SHA256_FIELD_NUMBER: _builtins.int
+    VERIFICATION_URL_FIELD_NUMBER: _builtins.int
+    RECIPIENT_KIND_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: _builtins.str
+    """"form2", "show_cause", "interim_order", "form3" or "form4"."""
+    version: _builtins.str
+    """The template version it was issued with ("v1")."""
+    registration_number: _builtins.str
+    content_sha256: _builtins.str
+    """SHA-256 of the document's content (its facts, canonical JSON), printed on it."""
+    pdf_sha256: _builtins.str
+    """SHA-256 of the PDF file; empty until it is first rendered."""
+    verification_url: _builtins.str
+    recipient_kind: _builtins.str
+    """"citizen" (sent to the complainant) or "officer" (a show-cause notice, say)."""
+    rules: _builtins.str
+    """The rules it is issued under, e.g. "S9, S11"."""
+    @_builtins.property
+    def title(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def issued_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        version: _builtins.str = ...,
+        registration_number: _builtins.str = ...,
+        title: _common_pb2.LocalizedText | None = ...,
+        issued_at: _timestamp_pb2.Timestamp | None = ...,
+        content_sha256: _builtins.str = ...,
+        pdf_sha256: _builtins.str = ...,
+        verification_url: _builtins.str = ...,
+        recipient_kind: _builtins.str = ...,
+        rules: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issued_at", b"issued_at", "title", b"title"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_sha256", b"content_sha256", "id", b"id", "issued_at", b"issued_at", "kind", b"kind", "pdf_sha256", b"pdf_sha256", "recipient_kind", b"recipient_kind", "registration_number", b"registration_number", "rules", b"rules", "title", b"title", "verification_url", b"verification_url", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Document: _TypeAlias = Document  # noqa: Y015
+
+@_typing.final
+class ListDocumentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    registration_number: _builtins.str
+    def __init__(
+        self,
+        *,
+        registration_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["registration_number", b"registration_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDocumentsRequest: _TypeAlias = ListDocumentsRequest  # noqa: Y015
+
+@_typing.final
+class ListDocumentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOCUMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___Document]: ...
+    def __init__(
+        self,
+        *,
+        documents: _abc.Iterable[Global___Document] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents", b"documents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDocumentsResponse: _TypeAlias = ListDocumentsResponse  # noqa: Y015
+
+@_typing.final
+class GetDocumentContentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    registration_number: _builtins.str
+    document_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        registration_number: _builtins.str = ...,
+        document_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document_id", b"document_id", "registration_number", b"registration_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDocumentContentRequest: _TypeAlias = GetDocumentContentRequest  # noqa: Y015
+
+@_typing.final
+class DocumentContent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    filename: _builtins.str
+    @_builtins.property
+    def document(self) -> Global___Document:
+        """Unset for a preview."""
+
+    def __init__(
+        self,
+        *,
+        document: Global___Document | None = ...,
+        content: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["document", b"document"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "document", b"document", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DocumentContent: _TypeAlias = DocumentContent  # noqa: Y015
+
+@_typing.final
+class VerifyDocumentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    document_id: _builtins.str
+    content: _builtins.bytes
+    """Optional: a PDF to compare with the one issued (at most 10 MiB)."""
+    def __init__(
+        self,
+        *,
+        document_id: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "document_id", b"document_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyDocumentRequest: _TypeAlias = VerifyDocumentRequest  # noqa: Y015
+
+@_typing.final
+class DocumentVerification(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GENUINE_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    FILE_MATCHES_FIELD_NUMBER: _builtins.int
+    CONCERNS_FIELD_NUMBER: _builtins.int
+    genuine: _builtins.bool
+    """True: Nivaran issued this document."""
+    file_matches: _builtins.bool
+    """Set when content was given: true when it is the PDF as issued, byte for byte."""
+    @_builtins.property
+    def document(self) -> Global___Document: ...
+    @_builtins.property
+    def concerns(self) -> _common_pb2.LocalizedText:
+        """The office or post it concerns, in both languages (never a person's name)."""
+
+    def __init__(
+        self,
+        *,
+        genuine: _builtins.bool = ...,
+        document: Global___Document | None = ...,
+        file_matches: _builtins.bool | None = ...,
+        concerns: _common_pb2.LocalizedText | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_file_matches", b"_file_matches", "concerns", b"concerns", "document", b"document", "file_matches", b"file_matches"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_file_matches", b"_file_matches", "concerns", b"concerns", "document", b"document", "file_matches", b"file_matches", "genuine", b"genuine"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__file_matches: _TypeAlias = _typing.Literal["file_matches"]  # noqa: Y015
+    _WhichOneofArgType__file_matches: _TypeAlias = _typing.Literal["_file_matches", b"_file_matches"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__file_matches) -> _WhichOneofReturnType__file_matches | None: ...
+
+Global___DocumentVerification: _TypeAlias = DocumentVerification  # noqa: Y015
+
+@_typing.final
+class RenderPdfRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """A document kind, as Document.kind."""
+    language: _builtins.str
+    """"hi" or "en": the language printed first."""
+    @_builtins.property
+    def params(self) -> _struct_pb2.Struct:
+        """The facts the template prints (registration_number, headline_en, ...)."""
+
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        language: _builtins.str = ...,
+        params: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["params", b"params"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "language", b"language", "params", b"params"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderPdfRequest: _TypeAlias = RenderPdfRequest  # noqa: Y015
+
+@_typing.final
 class Recipient(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

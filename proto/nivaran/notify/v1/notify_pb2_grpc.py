@@ -76,6 +76,26 @@ class NotifyServiceStub:
                 request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RecordDeliveryReceiptRequest.SerializeToString,
                 response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.FromString,
                 _registered_method=True)
+        self.ListDocuments = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/ListDocuments',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListDocumentsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListDocumentsResponse.FromString,
+                _registered_method=True)
+        self.GetDocumentContent = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/GetDocumentContent',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.GetDocumentContentRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentContent.FromString,
+                _registered_method=True)
+        self.VerifyDocument = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/VerifyDocument',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.VerifyDocumentRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentVerification.FromString,
+                _registered_method=True)
+        self.RenderPdf = channel.unary_unary(
+                '/nivaran.notify.v1.NotifyService/RenderPdf',
+                request_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfRequest.SerializeToString,
+                response_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentContent.FromString,
+                _registered_method=True)
 
 
 class NotifyServiceServicer:
@@ -141,6 +161,37 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDocuments(self, request, context):
+        """Documents: the PDF notices the orders name (Form-2, the S9/S11 show-cause notice, the S12 interim order,
+        Form-3, Form-4), issued with the notice that carries them, in Hindi and English, each with its registration
+        number, a QR code and a verification URL. The documents of a case, for one who may read it (the gateway asks
+        intake first; a citizen caller sees only what was sent to the complainant).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDocumentContent(self, request, context):
+        """One document's PDF, rendered on first use and kept; the same reader rule as ListDocuments.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyDocument(self, request, context):
+        """Public: whether a document was issued, what it is, and whether a file handed in is its PDF. No personal data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderPdf(self, request, context):
+        """A state admin reviews a template version: rendered with the given facts, stored nowhere.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +234,26 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.RecordDeliveryReceipt,
                     request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RecordDeliveryReceiptRequest.FromString,
                     response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.SerializeToString,
+            ),
+            'ListDocuments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDocuments,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListDocumentsRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.ListDocumentsResponse.SerializeToString,
+            ),
+            'GetDocumentContent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDocumentContent,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.GetDocumentContentRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentContent.SerializeToString,
+            ),
+            'VerifyDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyDocument,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.VerifyDocumentRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentVerification.SerializeToString,
+            ),
+            'RenderPdf': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderPdf,
+                    request_deserializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfRequest.FromString,
+                    response_serializer=nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentContent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,6 +474,114 @@ class NotifyService:
             '/nivaran.notify.v1.NotifyService/RecordDeliveryReceipt',
             nivaran_dot_notify_dot_v1_dot_notify__pb2.RecordDeliveryReceiptRequest.SerializeToString,
             nivaran_dot_notify_dot_v1_dot_notify__pb2.DeliveryView.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDocuments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/ListDocuments',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.ListDocumentsRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.ListDocumentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDocumentContent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/GetDocumentContent',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.GetDocumentContentRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/VerifyDocument',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.VerifyDocumentRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentVerification.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderPdf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.notify.v1.NotifyService/RenderPdf',
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.RenderPdfRequest.SerializeToString,
+            nivaran_dot_notify_dot_v1_dot_notify__pb2.DocumentContent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,18 @@ class NotifyServiceStub:
     """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
     "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
     """
+    ListDocuments: _grpc.UnaryUnaryMultiCallable[_notify_pb2.ListDocumentsRequest, _notify_pb2.ListDocumentsResponse]
+    """Documents: the PDF notices the orders name (Form-2, the S9/S11 show-cause notice, the S12 interim order,
+    Form-3, Form-4), issued with the notice that carries them, in Hindi and English, each with its registration
+    number, a QR code and a verification URL. The documents of a case, for one who may read it (the gateway asks
+    intake first; a citizen caller sees only what was sent to the complainant).
+    """
+    GetDocumentContent: _grpc.UnaryUnaryMultiCallable[_notify_pb2.GetDocumentContentRequest, _notify_pb2.DocumentContent]
+    """One document's PDF, rendered on first use and kept; the same reader rule as ListDocuments."""
+    VerifyDocument: _grpc.UnaryUnaryMultiCallable[_notify_pb2.VerifyDocumentRequest, _notify_pb2.DocumentVerification]
+    """Public: whether a document was issued, what it is, and whether a file handed in is its PDF. No personal data."""
+    RenderPdf: _grpc.UnaryUnaryMultiCallable[_notify_pb2.RenderPdfRequest, _notify_pb2.DocumentContent]
+    """A state admin reviews a template version: rendered with the given facts, stored nowhere."""
 
 @_typing.type_check_only
 class NotifyServiceAsyncStub(NotifyServiceStub):
@@ -85,6 +97,18 @@ class NotifyServiceAsyncStub(NotifyServiceStub):
     """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
     "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
     """
+    ListDocuments: _aio.UnaryUnaryMultiCallable[_notify_pb2.ListDocumentsRequest, _notify_pb2.ListDocumentsResponse]  # type: ignore[assignment]
+    """Documents: the PDF notices the orders name (Form-2, the S9/S11 show-cause notice, the S12 interim order,
+    Form-3, Form-4), issued with the notice that carries them, in Hindi and English, each with its registration
+    number, a QR code and a verification URL. The documents of a case, for one who may read it (the gateway asks
+    intake first; a citizen caller sees only what was sent to the complainant).
+    """
+    GetDocumentContent: _aio.UnaryUnaryMultiCallable[_notify_pb2.GetDocumentContentRequest, _notify_pb2.DocumentContent]  # type: ignore[assignment]
+    """One document's PDF, rendered on first use and kept; the same reader rule as ListDocuments."""
+    VerifyDocument: _aio.UnaryUnaryMultiCallable[_notify_pb2.VerifyDocumentRequest, _notify_pb2.DocumentVerification]  # type: ignore[assignment]
+    """Public: whether a document was issued, what it is, and whether a file handed in is its PDF. No personal data."""
+    RenderPdf: _aio.UnaryUnaryMultiCallable[_notify_pb2.RenderPdfRequest, _notify_pb2.DocumentContent]  # type: ignore[assignment]
+    """A state admin reviews a template version: rendered with the given facts, stored nowhere."""
 
 class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Bilingual templates per event and channel; delivery by in-app notice, email (SMTP), SMS and WhatsApp;
@@ -159,5 +183,41 @@ class NotifyServiceServicer(metaclass=_abc_1.ABCMeta):
         """C2 / B5: a provider's delivery receipt, relayed by the gateway once it has verified the provider's signature.
         "delivered" sets DELIVERED; "failed" sets FAILED (a dead letter). Idempotent: a repeat changes nothing.
         """
+
+    @_abc_1.abstractmethod
+    def ListDocuments(
+        self,
+        request: _notify_pb2.ListDocumentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.ListDocumentsResponse, _abc.Awaitable[_notify_pb2.ListDocumentsResponse]]:
+        """Documents: the PDF notices the orders name (Form-2, the S9/S11 show-cause notice, the S12 interim order,
+        Form-3, Form-4), issued with the notice that carries them, in Hindi and English, each with its registration
+        number, a QR code and a verification URL. The documents of a case, for one who may read it (the gateway asks
+        intake first; a citizen caller sees only what was sent to the complainant).
+        """
+
+    @_abc_1.abstractmethod
+    def GetDocumentContent(
+        self,
+        request: _notify_pb2.GetDocumentContentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.DocumentContent, _abc.Awaitable[_notify_pb2.DocumentContent]]:
+        """One document's PDF, rendered on first use and kept; the same reader rule as ListDocuments."""
+
+    @_abc_1.abstractmethod
+    def VerifyDocument(
+        self,
+        request: _notify_pb2.VerifyDocumentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.DocumentVerification, _abc.Awaitable[_notify_pb2.DocumentVerification]]:
+        """Public: whether a document was issued, what it is, and whether a file handed in is its PDF. No personal data."""
+
+    @_abc_1.abstractmethod
+    def RenderPdf(
+        self,
+        request: _notify_pb2.RenderPdfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notify_pb2.DocumentContent, _abc.Awaitable[_notify_pb2.DocumentContent]]:
+        """A state admin reviews a template version: rendered with the given facts, stored nowhere."""
 
 def add_NotifyServiceServicer_to_server(servicer: NotifyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

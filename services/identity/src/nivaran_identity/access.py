@@ -57,5 +57,8 @@ RULES = rules_for(
         # The token exchange itself: a department's system (its `dept-*` certificate) comes without a token, with its
         # client id and secret; nobody else may call it.
         "IssueClientToken": Rule(callers={DEPARTMENT: Need.SYSTEM}),
+        # Where to reach a post's holder (S16, C2): notify alone, on its own account, for an officer's notice by SMS
+        # or email. It carries unmasked addresses, so no person's call may reach it, the gateway's included.
+        "GetPostContact": rule(system=(NOTIFY,)),
     },
 )

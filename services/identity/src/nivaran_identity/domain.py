@@ -159,6 +159,19 @@ class Posting:
 
 
 @dataclass(frozen=True)
+class PostContact:
+    """Where to reach the holder of a post now (S16, C2): unmasked, for notify's officer notices only."""
+
+    position_id: str
+    account_id: str
+    name: str
+    phone: str
+    email: str
+    preferred_language: str
+    charge_from: datetime
+
+
+@dataclass(frozen=True)
 class Delegation:
     id: str
     delegator_account_id: str

@@ -19,12 +19,14 @@ from nivaran_identity.domain import (
     Delegation,
     IssuedTokens,
     NewRegistration,
+    PostContact,
     Posting,
     Registration,
     RegistrationState,
     ServiceClient,
     bilingual,
 )
+from nivaran_identity.post_contacts import PostContacts
 from nivaran_identity.service import IdentityService
 
 _KIND = {
@@ -106,6 +108,19 @@ def posting_to_proto(posting: Posting) -> identity_pb2.Posting:
     )
 
 
+def post_contact_to_proto(contact: PostContact) -> identity_pb2.PostContact:
+    """Proto form of a post's holder, addresses unmasked (notify's call alone: access.py)."""
+    return identity_pb2.PostContact(
+        position_id=contact.position_id,
+        account_id=contact.account_id,
+        name=contact.name,
+        phone=contact.phone,
+        email=contact.email,
+        preferred_language=contact.preferred_language,
+        charge_from=to_timestamp(contact.charge_from),
+    )
+
+
 def delegation_to_proto(delegation: Delegation) -> identity_pb2.Delegation:
     """Proto form of a delegation."""
     return identity_pb2.Delegation(
@@ -156,11 +171,16 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     """Every RPC of nivaran.identity.v1.IdentityService."""
 
     def __init__(
-        self, service: IdentityService, accounts: AccountAdministration, service_clients: ServiceClientRegistry
+        self,
+        service: IdentityService,
+        accounts: AccountAdministration,
+        service_clients: ServiceClientRegistry,
+        post_contacts: PostContacts,
     ) -> None:
         self._service = service
         self._accounts = accounts
         self._clients = service_clients
+        self._post_contacts = post_contacts
 
     async def RequestOtp(
         self, request: identity_pb2.RequestOtpRequest, context: Any
@@ -261,6 +281,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.GetCurrentHolderRequest, context: Any
     ) -> identity_pb2.Posting:
         return posting_to_proto(await self._service.current_holder(request.position_id))
+
+    async def GetPostContact(
+        self, request: identity_pb2.GetPostContactRequest, context: Any
+    ) -> identity_pb2.PostContact:
+        return post_contact_to_proto(await self._post_contacts.contact_of(request.position_id))
 
     async def ListPostings(
         self, request: identity_pb2.ListPostingsRequest, context: Any

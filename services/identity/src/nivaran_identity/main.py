@@ -37,6 +37,7 @@ from nivaran_identity.clients_registry import ServiceClientRegistry
 from nivaran_identity.handlers import IdentityServicer
 from nivaran_identity.keys import KeyRing, SecretBox
 from nivaran_identity.otp import OtpPolicy, OtpVault
+from nivaran_identity.post_contacts import PostContacts
 from nivaran_identity.seed import seed_accounts
 from nivaran_identity.senders import DevLogOtpSender, OtpSender, SmsOtpSender, UnconfiguredOtpSender
 from nivaran_identity.service import IdentityPolicy, IdentityService
@@ -50,7 +51,7 @@ def binding(wiring: Wiring) -> ServiceBinding:
     """The identity servicer, mounted."""
     return ServiceBinding(
         identity_pb2_grpc.add_IdentityServiceServicer_to_server,
-        IdentityServicer(wiring.service, wiring.accounts, wiring.service_clients),
+        IdentityServicer(wiring.service, wiring.accounts, wiring.service_clients, wiring.post_contacts),
         identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
     )
 
@@ -80,6 +81,7 @@ class Wiring:
     service: IdentityService
     accounts: AccountAdministration
     service_clients: ServiceClientRegistry
+    post_contacts: PostContacts
     keys: KeyRing
     redis: Redis
     http: httpx.AsyncClient
@@ -189,6 +191,7 @@ def build_service(
         service=service,
         accounts=accounts,
         service_clients=service_clients,
+        post_contacts=PostContacts(sessions),
         keys=keys,
         redis=redis,
         http=http,

@@ -20,10 +20,10 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from nivaran_common.blobstore import BlobStore
 from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
 from nivaran_common.timeutil import utcnow
-from nivaran_intake.blobstore import BlobStore
 from nivaran_intake.store import AttachmentStore
 from nivaran_intake.tables import AttachmentRow
 

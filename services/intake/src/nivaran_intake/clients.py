@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +24,7 @@ from nivaran_common.errors import (
     field_violations,
 )
 from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
+from nivaran_intake.conversation import Choice, Menu
 from nivaran_intake.domain import Location
 
 
@@ -105,6 +108,52 @@ class GrpcRouter:
             service_time_limit_days=resolved.category.service_time_limit_days,
             office_level=routing_pb2.AreaLevel.Name(resolved.office.level).removeprefix("AREA_LEVEL_").lower(),
         )
+
+
+class MasterData(Protocol):
+    async def menu(self) -> Menu: ...
+
+
+class GrpcMasterData:
+    """Routing's categories (not retired) and districts, the WhatsApp conversation's choices; cached for a while,
+    and the last good copy served when routing does not answer."""
+
+    def __init__(
+        self,
+        stub: routing_pb2_grpc.RoutingServiceStub,
+        *,
+        ttl_seconds: float = 300.0,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stub = stub
+        self.ttl_seconds = ttl_seconds
+        self.timeout = timeout
+        self.clock = clock
+        self._cached: tuple[float, Menu] | None = None
+
+    async def menu(self) -> Menu:
+        if self._cached is not None and self.clock() - self._cached[0] < self.ttl_seconds:
+            return self._cached[1]
+        try:
+            categories = await self.stub.ListCategories(routing_pb2.ListCategoriesRequest(), timeout=self.timeout)
+            areas = await self.stub.ListAreas(
+                routing_pb2.ListAreasRequest(level=routing_pb2.AREA_LEVEL_DISTRICT), timeout=self.timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            if self._cached is not None:
+                return self._cached[1]
+            raise _translate(exc) from exc
+        menu = Menu(
+            categories=tuple(
+                Choice(c.code, c.name.en or c.code, c.name.hi or c.name.en or c.code)
+                for c in categories.categories
+                if not c.retired
+            ),
+            districts=tuple(Choice(a.code, a.name.en or a.code, a.name.hi or a.name.en or a.code) for a in areas.areas),
+        )
+        self._cached = (self.clock(), menu)
+        return menu
 
 
 class TemporalLifecycleStarter:

@@ -33,19 +33,25 @@ from nivaran_intake.messages import (
 from nivaran_intake.service import IntakeService, SearchFilter
 from nivaran_intake.service_delay import india_today
 from nivaran_intake.tables import GrievanceRow
+from nivaran_intake.whatsapp_chat import WhatsAppChat
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     """Intake's servicer: filings, reads, transitions, attachments and the dashboard."""
 
     def __init__(
-        self, service: IntakeService, attachments: AttachmentService, directory: PositionDirectory | None = None
+        self,
+        service: IntakeService,
+        attachments: AttachmentService,
+        directory: PositionDirectory | None = None,
+        whatsapp: WhatsAppChat | None = None,
     ) -> None:
         self.service = service
         self.attachments = attachments
         # Routing's posts, to compute an officer's jurisdiction (nivaran_common.jurisdiction).
         self.directory = directory
-        self.inbound = InboundService(service)
+        # WhatsApp's guided conversation when intake has its Redis (main.py); the SMS grammar otherwise.
+        self.inbound = InboundService(service, whatsapp)
 
     async def _scope(self) -> GrievanceScope | None:
         """What the verified person (or department client) may read; None for the suite's own workloads."""

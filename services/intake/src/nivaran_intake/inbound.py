@@ -12,6 +12,7 @@ The grammar (case-insensitive, any spacing, Hindi keywords too):
 
 Anything else is answered with the help. A status is told only to the number the case was filed from; for any
 other number the answer is word for word that of a number that does not exist, so a case's existence never leaks.
+An email is stored the same way (with its files, inbound_files.py) and read by inbound_email.py.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from nivaran_common.contact import normalise_phone
 from nivaran_common.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
-from nivaran_common.pii import mask_phone
+from nivaran_common.pii import mask_email, mask_phone
 from nivaran_common.timeutil import IST, as_utc, utcnow
 from nivaran_intake.domain import (
     CLOSED_STATUSES,
@@ -41,9 +43,13 @@ from nivaran_intake.domain import (
     is_valid_registration_number,
     nfc,
 )
+from nivaran_intake.inbound_files import InboundFile, store_files
 from nivaran_intake.service import IntakeService
 from nivaran_intake.store import IntakeStore
 from nivaran_intake.tables import GrievanceRow, InboundMessageRow
+
+if TYPE_CHECKING:
+    from nivaran_intake.whatsapp_chat import WhatsAppChat
 
 log = get_logger(__name__)
 
@@ -52,6 +58,10 @@ CHANNELS = {"sms": Channel.SMS, "whatsapp": Channel.WHATSAPP}
 MAX_PROVIDER_ID = 128
 # Far beyond a concatenated SMS (about 1,500 characters); anything longer is not a message from a phone.
 MAX_TEXT = 10_000
+# A WhatsApp profile name, as the gateway passes it (inbound_messages.sender_name).
+MAX_SENDER_NAME = 200
+# What became of a file the gateway could not pass on (WhatsApp's media): nothing, too large, not fetched.
+FILE_PROBLEMS = frozenset({"", "too_large", "unavailable"})
 # An SMS reply stays short: a couple of segments in each language.
 MAX_REPLY = 300
 SMS_COMPLAINANT = "SMS complainant / एसएमएस शिकायतकर्ता"
@@ -72,6 +82,11 @@ class Outcome(StrEnum):
     NOT_FOUND = "not_found"
     HELP = "help"
     INVALID = "invalid"
+    # Email (inbound_email.py): a reply added to its case's timeline; a message a machine sent, never answered.
+    APPENDED = "appended"
+    AUTOMATIC = "automatic"
+    # WhatsApp (whatsapp_chat.py): a step of the guided conversation.
+    CONVERSATION = "conversation"
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,15 @@ class InboundMessage:
     text: str
     provider_message_id: str
     received_at: datetime | None = None
+    # Email (inbound_email.py): the Subject, the address it was sent to, the sender's display name.
+    subject: str = ""
+    recipient: str = ""
+    sender_name: str = ""
+    # Files that came with it (inbound_files.py), and whether a machine sent it (never answered).
+    files: tuple[InboundFile, ...] = ()
+    automatic: bool = False
+    # A file the message carried that the gateway could not pass on: "too_large" or "unavailable".
+    file_problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,8 @@ class Answer:
     reply_hi: str
     registration_number: str = ""
     duplicate: bool = False
+    # The language the sender chose (a WhatsApp conversation): the reply goes in it alone; "" for both.
+    language: str = ""
 
 
 # Parsing: pure functions.
@@ -277,14 +303,20 @@ class _Result:
     reply: tuple[str, str]
     registration_number: str = ""
     grievance_id: str | None = None
+    language: str = ""
 
 
 def check(message: InboundMessage) -> InboundMessage:
     """The request as the gateway must send it (not the citizen's text, which is always answered): normalised."""
     violations: list[FieldViolation] = []
     channel = message.channel.strip().lower()
+    if channel == "email":
+        # Imported here: inbound_email builds on this module.
+        from nivaran_intake.inbound_email import check_email
+
+        return check_email(message)
     if channel not in CHANNELS:
-        violations.append(FieldViolation("channel", "must be sms or whatsapp"))
+        violations.append(FieldViolation("channel", "must be sms, whatsapp or email"))
     sender = normalise_phone(message.sender) if message.sender.strip() else None
     if sender is None:
         violations.append(FieldViolation("sender", "must be an Indian phone number (+91..., 91... or 10 digits)"))
@@ -295,19 +327,41 @@ def check(message: InboundMessage) -> InboundMessage:
         violations.append(FieldViolation("provider_message_id", f"must be at most {MAX_PROVIDER_ID} characters"))
     if len(message.text) > MAX_TEXT:
         violations.append(FieldViolation("text", f"must be at most {MAX_TEXT} characters"))
+    if len(message.sender_name) > MAX_SENDER_NAME:
+        violations.append(FieldViolation("sender_name", f"must be at most {MAX_SENDER_NAME} characters"))
+    if message.file_problem not in FILE_PROBLEMS:
+        violations.append(FieldViolation("file_problem", "must be too_large, unavailable or empty"))
     if violations or sender is None:
         raise InvalidArgument.of(violations)
     # PostgreSQL cannot store NUL in text; the message is kept otherwise as it came.
     text = message.text.replace("\x00", "\ufffd")
-    return InboundMessage(channel, sender, text, provider_id, message.received_at)
+    return replace(message, channel=channel, sender=sender, text=text, provider_message_id=provider_id)
+
+
+def status_result(grievance: GrievanceRow) -> _Result:
+    """The answer to a status query about the sender's own case (any channel)."""
+    reply = status_reply(
+        grievance.registration_number,
+        Status(grievance.status),
+        grievance.position_title_en or grievance.routed_position_title_en,
+        grievance.position_title_hi or grievance.routed_position_title_hi,
+        grievance.current_deadline,
+    )
+    return _Result(Outcome.STATUS, reply, grievance.registration_number, grievance.id)
 
 
 class InboundService:
     """Inbound messages: stored, read, answered (C2 / B3); cases are filed through IntakeService.file."""
 
-    def __init__(self, intake: IntakeService) -> None:
+    def __init__(self, intake: IntakeService, whatsapp: WhatsAppChat | None = None) -> None:
+        # Imported here: inbound_email builds on this module.
+        from nivaran_intake.inbound_email import EmailInbound
+
         self.intake = intake
         self.sessions = intake.sessions
+        self.email = EmailInbound(intake)
+        # WhatsApp's guided conversation (whatsapp_chat.py); without it WhatsApp gets the grammar, as SMS does.
+        self.whatsapp = whatsapp
 
     async def receive(self, message: InboundMessage) -> Answer:
         """Store the message, then answer it; a repeat of a provider message gets the first answer."""
@@ -316,11 +370,13 @@ class InboundService:
         if row.outcome is not None:
             log.info("inbound message repeated", message_id=row.id, channel=row.channel, outcome=row.outcome)
             return _answer(row, duplicate=True)
-        result = await self._answer(row)
+        result = await self._answer(row, message)
         return await self._record(row, result)
 
     async def _store(self, message: InboundMessage) -> InboundMessageRow:
         """The stored message: a new row in its own committed transaction, or the one of an earlier delivery."""
+        # The files' bytes first (content-addressed): the stored message is complete before anything reads it.
+        files = await store_files(self.intake.attachments.blobs, message.files)
         now = utcnow()
         row = InboundMessageRow(
             id=str(uuid.uuid4()),
@@ -330,6 +386,11 @@ class InboundService:
             provider_message_id=message.provider_message_id,
             received_at=message.received_at or now,
             stored_at=now,
+            subject=message.subject or None,
+            recipient=message.recipient or None,
+            sender_name=message.sender_name or None,
+            files=[file.as_record() for file in files] or None,
+            automatic=message.automatic,
         )
         try:
             async with self.sessions.begin() as session:
@@ -339,7 +400,8 @@ class InboundService:
             if earlier is None:
                 raise
             return earlier
-        log.info("inbound message stored", message_id=row.id, channel=row.channel, sender=mask_phone(row.sender))
+        masked = mask_email(row.sender) if row.channel == "email" else mask_phone(row.sender)
+        log.info("inbound message stored", message_id=row.id, channel=row.channel, sender=masked)
         return row
 
     async def _stored(self, channel: str, provider_message_id: str) -> InboundMessageRow | None:
@@ -349,13 +411,22 @@ class InboundService:
         async with self.sessions() as session:
             return (await session.execute(stmt)).scalar_one_or_none()
 
-    async def _answer(self, row: InboundMessageRow) -> _Result:
+    async def _answer(self, row: InboundMessageRow, message: InboundMessage | None = None) -> _Result:
+        if row.channel == "email":
+            return await self.email.answer(row)
+        if row.channel == "whatsapp" and self.whatsapp is not None:
+            problem = message.file_problem if message is not None else ""
+            return await self.whatsapp.answer(row, self._grammar, file_problem=problem)
+        return await self._grammar(row) or _Result(Outcome.HELP, help_reply())
+
+    async def _grammar(self, row: InboundMessageRow) -> _Result | None:
+        """A status query or a one-line filing answered; None for anything else."""
         command = parse(row.text)
         if isinstance(command, StatusQuery):
             return await self._status(command.registration_number, row.sender)
         if isinstance(command, SmsFiling):
             return await self._file(command, row)
-        return _Result(Outcome.HELP, help_reply())
+        return None
 
     async def _status(self, registration_number: str, sender: str) -> _Result:
         grievance: GrievanceRow | None = None
@@ -364,14 +435,7 @@ class InboundService:
                 grievance = await IntakeStore(session).by_registration_number(registration_number)
         if grievance is None or grievance.complainant_phone != sender:
             return _Result(Outcome.NOT_FOUND, not_found_reply(registration_number))
-        reply = status_reply(
-            grievance.registration_number,
-            Status(grievance.status),
-            grievance.position_title_en or grievance.routed_position_title_en,
-            grievance.position_title_hi or grievance.routed_position_title_hi,
-            grievance.current_deadline,
-        )
-        return _Result(Outcome.STATUS, reply, grievance.registration_number, grievance.id)
+        return status_result(grievance)
 
     async def _file(self, command: SmsFiling, row: InboundMessageRow) -> _Result:
         filing = filing_of(command, row.sender, filing_key(row.channel, row.provider_message_id), CHANNELS[row.channel])
@@ -413,7 +477,7 @@ class InboundService:
             outcome=result.outcome.value,
             registration_number=result.registration_number,
         )
-        return Answer(row.id, result.outcome, en, hi, result.registration_number)
+        return Answer(row.id, result.outcome, en, hi, result.registration_number, language=result.language)
 
 
 def _answer(row: InboundMessageRow, *, duplicate: bool) -> Answer:

@@ -9,6 +9,7 @@ from temporalio.converter import PayloadCodec
 
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.routing.v1 import routing_pb2_grpc
+from nivaran_common.blobstore import BlobStore, configured_store
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
@@ -16,45 +17,49 @@ from nivaran_common.jurisdiction import PositionDirectory
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
 from nivaran_common.payload_codec import codec_for_process
+from nivaran_common.redis import create_redis
 from nivaran_common.security import service_security
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.temporal import connect_temporal
 from nivaran_intake import SERVICE_ROOT
 from nivaran_intake.access import RULES
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
-from nivaran_intake.blobstore import BlobStore, LocalBlobStore, S3BlobStore
-from nivaran_intake.clients import GrpcRouter, TemporalLifecycleStarter
+from nivaran_intake.clients import GrpcMasterData, GrpcRouter, TemporalLifecycleStarter
+from nivaran_intake.conversation import ConversationStore
 from nivaran_intake.duplicates import DuplicatePolicy
 from nivaran_intake.handlers import IntakeServicer
 from nivaran_intake.service import IntakeService
 from nivaran_intake.settings import IntakeSettings
+from nivaran_intake.whatsapp_chat import WhatsAppChat
 
 log = get_logger(__name__)
 
 
 def binding(
-    service: IntakeService, attachments: AttachmentService, directory: PositionDirectory | None = None
+    service: IntakeService,
+    attachments: AttachmentService,
+    directory: PositionDirectory | None = None,
+    whatsapp: WhatsAppChat | None = None,
 ) -> ServiceBinding:
     """The intake servicer, mounted."""
     return ServiceBinding(
         intake_pb2_grpc.add_IntakeServiceServicer_to_server,
-        IntakeServicer(service, attachments, directory),
+        IntakeServicer(service, attachments, directory, whatsapp),
         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
     )
 
 
 def blob_store(settings: IntakeSettings) -> BlobStore:
     """An S3-compatible bucket when one is configured, the local folder otherwise."""
-    if settings.attachments_s3_bucket:
-        return S3BlobStore.connect(
-            bucket=settings.attachments_s3_bucket,
-            endpoint_url=settings.attachments_s3_endpoint_url,
-            region=settings.attachments_s3_region,
-            access_key_id=settings.attachments_s3_access_key_id,
-            secret_access_key=settings.attachments_s3_secret_access_key.get_secret_value(),
-            prefix=settings.attachments_s3_prefix,
-        )
-    return LocalBlobStore(settings.attachments_dir)
+    return configured_store(
+        settings.attachments_dir,
+        bucket=settings.attachments_s3_bucket,
+        endpoint_url=settings.attachments_s3_endpoint_url,
+        region=settings.attachments_s3_region,
+        access_key_id=settings.attachments_s3_access_key_id,
+        secret_access_key=settings.attachments_s3_secret_access_key.get_secret_value(),
+        prefix=settings.attachments_s3_prefix,
+    )
 
 
 async def retry_pending_starts(service: IntakeService, every_seconds: float) -> None:
@@ -115,11 +120,20 @@ async def run(settings: IntakeSettings) -> None:
         ttl_seconds=settings.jurisdiction_cache_seconds,
         timeout_seconds=10.0,
     )
+    # C1 / B3: WhatsApp's guided conversations, kept in Redis; routing's categories and districts are its choices.
+    redis = create_redis(settings.redis_url)
+    whatsapp = WhatsAppChat(
+        service,
+        ConversationStore(redis, settings.redis_key_prefix, ttl_seconds=settings.conversation_ttl_seconds),
+        GrpcMasterData(
+            routing_pb2_grpc.RoutingServiceStub(routing_channel), ttl_seconds=settings.master_data_cache_seconds
+        ),
+    )
     sweeper = asyncio.create_task(retry_pending_starts(service, settings.start_retry_seconds))
     try:
         async with service_security(settings, RULES, tls=tls) as security:
             await serve_until_signalled(
-                [binding(service, attachments, directory)],
+                [binding(service, attachments, directory, whatsapp)],
                 settings.grpc_host,
                 settings.grpc_port,
                 settings.graceful_shutdown_seconds,
@@ -131,4 +145,5 @@ async def run(settings: IntakeSettings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
         await routing_channel.close()
+        await redis.aclose()
         await engine.dispose()

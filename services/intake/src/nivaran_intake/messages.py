@@ -17,6 +17,7 @@ from nivaran_intake.camps import window
 from nivaran_intake.domain import Channel, Complainant, FilingActor, GrievanceOrder, Location, NewGrievance, Status
 from nivaran_intake.hearings import AbsenceReport
 from nivaran_intake.inbound import Answer, InboundMessage
+from nivaran_intake.inbound_files import InboundFile
 from nivaran_intake.projection import Transition
 from nivaran_intake.service_delay import ServiceApplication
 from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, HearingRow, TimelineEventRow
@@ -330,6 +331,12 @@ def inbound_from_proto(request: intake_pb2.ReceiveMessageRequest) -> InboundMess
         text=request.text,
         provider_message_id=request.provider_message_id,
         received_at=from_timestamp(request.received_at) if request.HasField("received_at") else None,
+        subject=request.subject,
+        recipient=request.recipient,
+        sender_name=request.sender_name,
+        files=tuple(InboundFile(f.filename, f.content_type, f.content) for f in request.files),
+        automatic=request.automatic,
+        file_problem=request.file_problem,
     )
 
 
@@ -341,4 +348,5 @@ def answer_to_proto(answer: Answer) -> intake_pb2.ReceiveMessageResponse:
         reply=_text(answer.reply_en, answer.reply_hi),
         registration_number=answer.registration_number,
         duplicate=answer.duplicate,
+        language=answer.language,
     )

@@ -1,5 +1,7 @@
 """Intake settings (env prefix NIVARAN_INTAKE_)."""
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -10,6 +12,8 @@ from nivaran_intake.attachments import DEFAULT_ALLOWED_TYPES
 
 class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NIVARAN_INTAKE_", extra="ignore")
+    # Redis holds WhatsApp conversations: prod names its own, never the embedded localhost default.
+    required_in_prod: ClassVar[tuple[str, ...]] = (*ServiceSettings.required_in_prod, "redis_url")
 
     service_name: str = "intake"
     grpc_port: int = 50053
@@ -30,6 +34,13 @@ class IntakeSettings(ServiceSettings):
     start_retry_seconds: float = 5.0
     # Officers' jurisdictions (routing's reporting chains) are cached this long.
     jurisdiction_cache_seconds: float = Field(default=30.0, ge=0)
+    # C1 / B3: WhatsApp's guided conversations (conversation.py) are kept in Redis under this prefix, each forgotten
+    # this long after its last message (24 h: WhatsApp's customer-service window); routing's categories and districts
+    # that it offers are cached for master_data_cache_seconds.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "nivaran:intake:"
+    conversation_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    master_data_cache_seconds: float = Field(default=300.0, ge=0)
     # Attachments: bytes in a local folder (content-addressed by SHA-256), or in an S3-compatible bucket when
     # attachments_s3_bucket is set; credentials fall back to boto3's own chain (env, instance role) when empty.
     attachments_dir: str = "var/attachments"

@@ -235,8 +235,9 @@ class HearingRow(IntakeBase):
 
 
 class InboundMessageRow(IntakeBase):
-    """C2 / B3: a message a citizen sent (an SMS), stored before it is read (inbound.py); the outcome and the reply
-    are written once it has been answered, and answer a repeat of the same provider message."""
+    """C2 / B3: a message a citizen sent (an SMS, an email), stored before it is read (inbound.py, inbound_email.py);
+    the outcome and the reply are written once it has been answered, and answer a repeat of the same provider
+    message."""
 
     __tablename__ = "inbound_messages"
     __table_args__ = (
@@ -246,8 +247,8 @@ class InboundMessageRow(IntakeBase):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    # E.164 (nivaran_common.contact.normalise_phone).
-    sender: Mapped[str] = mapped_column(String(20))
+    # E.164 (nivaran_common.contact.normalise_phone); an email address (normalise_email) for channel email.
+    sender: Mapped[str] = mapped_column(String(254))
     text: Mapped[str] = mapped_column(Text)
     provider_message_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -259,3 +260,11 @@ class InboundMessageRow(IntakeBase):
     reply_hi: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The case filed or asked about.
     grievance_id: Mapped[str | None] = mapped_column(ForeignKey("grievances.id"), nullable=True)
+    # Email only: the Subject, the address it was sent to, and the sender's display name.
+    subject: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recipient: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    sender_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The files that came with it, as stored (inbound_files.StoredFile.as_record): bytes in the blob store first.
+    files: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # Sent by a machine (an auto-reply, a bounce): stored, never answered (outcome automatic).
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

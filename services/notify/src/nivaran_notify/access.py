@@ -23,5 +23,11 @@ RULES = rules_for(
         "RetryDelivery": rule(user=(GATEWAY,), holders=(STATE_ADMIN,)),
         # C2: a provider's callback; the gateway verifies the provider's signature before it calls, on its own account.
         "RecordDeliveryReceipt": rule(system=(GATEWAY,)),
+        # Documents: a case's are read by whom intake lets read the case (the gateway asks it first); notify confines
+        # a citizen to what was sent to the complainant. Verification is public, through the gateway's own account.
+        "ListDocuments": rule(user=(GATEWAY,)),
+        "GetDocumentContent": rule(user=(GATEWAY,)),
+        "VerifyDocument": rule(system=(GATEWAY,), user=(GATEWAY,)),
+        "RenderPdf": rule(user=(GATEWAY,), holders=(STATE_ADMIN,)),
     },
 )

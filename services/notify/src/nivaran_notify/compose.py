@@ -41,6 +41,15 @@ def build_email(outbound: OutboundDelivery, sender: str, now: datetime) -> Email
     return message
 
 
+def attach_pdf(message: EmailMessage, filename: str, pdf: bytes) -> None:
+    """Attach a document's PDF (the email becomes multipart/mixed, its text and HTML first)."""
+    language = message["Content-Language"]
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    # Making the message mixed moved its Content-* headers into the text part; the whole message keeps its language.
+    if language and message["Content-Language"] is None:
+        message["Content-Language"] = language
+
+
 def build_sms(outbound: OutboundDelivery) -> SmsMessage:
     """The SMS for a delivery, carrying the template's DLT id."""
     return SmsMessage(

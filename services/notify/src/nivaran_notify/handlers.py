@@ -12,8 +12,10 @@ from nivaran.common.v1 import common_pb2
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran_common.auth import CLIENT
 from nivaran_common.door import current_caller
-from nivaran_common.errors import FieldViolation, InvalidArgument, PermissionDenied
-from nivaran_common.timeutil import from_timestamp, to_timestamp
+from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
+from nivaran_common.timeutil import from_timestamp, to_timestamp, utcnow
+from nivaran_notify.documents.messages import document_to_proto, reader, verification_to_proto
+from nivaran_notify.documents.service import DocumentService
 from nivaran_notify.domain import (
     Channel,
     Delivery,
@@ -280,3 +282,47 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
             error=request.error,
         )
         return delivery_view_to_proto(await self._service.record_receipt(receipt))
+
+    # Documents (documents/).
+
+    async def ListDocuments(  # noqa: N802
+        self, request: notify_pb2.ListDocumentsRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.ListDocumentsResponse:
+        """A case's documents, for one who may read the case."""
+        documents = self._documents()
+        found = await documents.of_case(request.registration_number, reader())
+        return notify_pb2.ListDocumentsResponse(
+            documents=[document_to_proto(d, documents.verification_url(d.id)) for d in found]
+        )
+
+    async def GetDocumentContent(  # noqa: N802
+        self, request: notify_pb2.GetDocumentContentRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.DocumentContent:
+        """One document's PDF."""
+        documents = self._documents()
+        document, pdf = await documents.content(request.document_id, reader(), request.registration_number)
+        return notify_pb2.DocumentContent(
+            document=document_to_proto(document, documents.verification_url(document.id)),
+            content=pdf,
+            filename=document.filename,
+        )
+
+    async def VerifyDocument(  # noqa: N802
+        self, request: notify_pb2.VerifyDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.DocumentVerification:
+        """Public: was this document issued, and is this file its PDF."""
+        verification = await self._documents().verify(request.document_id, request.content or None)
+        return verification_to_proto(verification)
+
+    async def RenderPdf(  # noqa: N802
+        self, request: notify_pb2.RenderPdfRequest, context: grpc.aio.ServicerContext
+    ) -> notify_pb2.DocumentContent:
+        """A template version rendered with the given facts, for review (stored nowhere)."""
+        params: dict[str, Any] = json_format.MessageToDict(request.params) if request.HasField("params") else {}
+        pdf = await self._documents().preview(request.kind, request.language.strip().lower(), params, utcnow())
+        return notify_pb2.DocumentContent(content=pdf, filename=f"preview-{request.kind.strip()}.pdf")
+
+    def _documents(self) -> DocumentService:
+        if self._service.documents is None:
+            raise FailedPrecondition("documents are not enabled here / यहाँ दस्तावेज़ सक्षम नहीं हैं")
+        return self._service.documents

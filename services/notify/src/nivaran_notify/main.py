@@ -6,10 +6,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from nivaran.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
+from nivaran_common.blobstore import configured_store
 from nivaran_common.db import create_engine, session_factory
+from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.migrations import upgrade_async
@@ -18,8 +21,11 @@ from nivaran_common.telemetry import configure_tracing
 from nivaran_common.timeutil import utcnow
 from nivaran_notify import SERVICE_ROOT
 from nivaran_notify.access import RULES
+from nivaran_notify.documents.render import PdfRenderer
+from nivaran_notify.documents.service import DocumentService
 from nivaran_notify.domain import QuietHours, RetryPolicy
 from nivaran_notify.handlers import NotifyServicer
+from nivaran_notify.officer_contacts import IdentityOfficerContacts, OfficerChannels, OfficerContacts
 from nivaran_notify.providers import HttpSmsGateway, HttpWhatsAppGateway, KannelSmsGateway, SmtpTransport
 from nivaran_notify.retry import RetryLoop
 from nivaran_notify.service import NotifyService
@@ -34,8 +40,10 @@ def build_service(
     engine: AsyncEngine,
     http: httpx.AsyncClient,
     clock: Callable[[], datetime] = utcnow,
+    officer_contacts: OfficerContacts | None = None,
 ) -> NotifyService:
-    """Wire the service from settings; tests use this too, so they run the production wiring."""
+    """Wire the service from settings; tests use this too, so they run the production wiring. `officer_contacts`
+    (identity's, or a test's) is needed when settings.officer_channels turn officers' SMS / email on."""
     sms: HttpSmsGateway | KannelSmsGateway | None = None
     if settings.sms_provider_url and settings.sms_provider_kind == "kannel":
         sms = KannelSmsGateway(
@@ -62,8 +70,9 @@ def build_service(
         if settings.whatsapp_provider_url
         else None
     )
+    sessions = session_factory(engine)
     return NotifyService(
-        session_factory(engine),
+        sessions,
         TemplateRegistry(settings.dlt_template_ids),
         email=SmtpTransport(
             settings.smtp_host,
@@ -86,7 +95,25 @@ def build_service(
         clock=clock,
         sms_quiet_hours=QuietHours.parse(settings.sms_quiet_hours),
         address_retention=timedelta(days=settings.address_retention_days),
+        documents=documents(settings, sessions) if settings.documents_enabled else None,
+        officer_channels=OfficerChannels.configured(
+            settings.officer_channels, settings.officer_channels_by_template, officer_contacts
+        ),
     )
+
+
+def documents(settings: NotifySettings, sessions: async_sessionmaker[AsyncSession]) -> DocumentService:
+    """The documents' renderer (fails at start when the fonts are missing) and their store."""
+    blobs = configured_store(
+        settings.documents_dir,
+        bucket=settings.documents_s3_bucket,
+        endpoint_url=settings.documents_s3_endpoint_url,
+        region=settings.documents_s3_region,
+        access_key_id=settings.documents_s3_access_key_id,
+        secret_access_key=settings.documents_s3_secret_access_key.get_secret_value(),
+        prefix=settings.documents_s3_prefix,
+    )
+    return DocumentService(sessions, blobs, PdfRenderer(settings.fonts_dir), str(settings.public_base_url))
 
 
 def bindings(service: NotifyService) -> list[ServiceBinding]:
@@ -108,7 +135,10 @@ async def run(settings: NotifySettings) -> None:
     await upgrade_async(SERVICE_ROOT, settings.database_url)
     engine = create_engine(settings.database_url)
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
-    service = build_service(settings, engine, http)
+    # S16 / C2: whoever holds a post now, for officers' notices by SMS / email (used only when configured).
+    identity = open_channel(settings.identity_target, tls)
+    contacts = IdentityOfficerContacts(IdentityServiceStub(identity), settings.identity_timeout_seconds)
+    service = build_service(settings, engine, http, officer_contacts=contacts)
     retry_loop = RetryLoop(service, settings.retry_poll_seconds)
     retry_loop.start()
     log.info(
@@ -117,6 +147,8 @@ async def run(settings: NotifySettings) -> None:
         sms_configured=settings.sms_provider_url is not None,
         whatsapp_configured=settings.whatsapp_provider_url is not None,
         sms_quiet_hours=settings.sms_quiet_hours or None,
+        officer_channels=list(settings.officer_channels),
+        officer_channels_by_template=settings.officer_channels_by_template or None,
     )
     try:
         async with service_security(settings, RULES, tls=tls) as security:
@@ -131,4 +163,5 @@ async def run(settings: NotifySettings) -> None:
     finally:
         await retry_loop.stop(settings.graceful_shutdown_seconds)
         await http.aclose()
+        await identity.close()
         await engine.dispose()

@@ -39,7 +39,9 @@ from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArg
 from nivaran_common.logging import get_logger
 from nivaran_common.pii import mask_email, mask_phone, mask_text
 from nivaran_common.timeutil import as_utc, utcnow
-from nivaran_notify.compose import build_email, build_sms, build_whatsapp
+from nivaran_notify.compose import attach_pdf, build_email, build_sms, build_whatsapp
+from nivaran_notify.documents.domain import Document
+from nivaran_notify.documents.service import DocumentService
 from nivaran_notify.domain import (
     PROVIDER_NOT_CONFIGURED,
     Channel,
@@ -62,6 +64,7 @@ from nivaran_notify.domain import (
     SendResult,
     TemplateInfo,
 )
+from nivaran_notify.officer_contacts import OfficerChannels
 from nivaran_notify.providers import EmailTransport, SmsGateway, WhatsAppGateway
 from nivaran_notify.store import NoticeStore
 from nivaran_notify.templates import TemplateRegistry
@@ -99,6 +102,8 @@ class NotifyService:
         clock: Callable[[], datetime] = utcnow,
         sms_quiet_hours: QuietHours | None = None,
         address_retention: timedelta = timedelta(days=30),
+        documents: DocumentService | None = None,
+        officer_channels: OfficerChannels | None = None,
     ) -> None:
         self._sessions = sessions
         self._templates = templates
@@ -112,12 +117,18 @@ class NotifyService:
         self._sms_quiet_hours = sms_quiet_hours
         self._address_retention = address_retention
         self._swept_at: datetime | None = None
+        self._documents = documents
+        self._officer_channels = officer_channels
 
     async def send(self, command: SendCommand) -> SendResult:
         """Record a notice and deliver it, once per dedupe key; a repeat returns the first notice."""
+        if self._officer_channels is not None:
+            # S16 / C2: an officer's notice also goes by SMS / email, if configured, to the post's holder now.
+            command = await self._officer_channels.complete(command, self._find)
         command, content, registration_number = self._prepare(command)
         now = as_utc(self._clock())
         new = self._new_notice(command, content, registration_number, now)
+        document = self._plan_document(command, new, now)
         try:
             async with self._sessions() as session, session.begin():
                 store = NoticeStore(session)
@@ -125,6 +136,9 @@ class NotifyService:
                 if existing is not None:
                     return SendResult(existing, duplicate=True)
                 await store.add(new)
+                if document is not None and self._documents is not None:
+                    # In the notice's transaction: a notice that was sent always has its document.
+                    self._documents.add(session, document)
         except IntegrityError:
             # A concurrent Send with the same key won the unique constraint; answer with its notice.
             existing = await self._find(command.dedupe_key)
@@ -146,6 +160,18 @@ class NotifyService:
                 if outbound is not None:
                     await self._deliver(outbound, now)
         return SendResult(await self._get(new.id), duplicate=False)
+
+    @property
+    def documents(self) -> DocumentService | None:
+        """The documents' use cases, when documents are on."""
+        return self._documents
+
+    def _plan_document(self, command: SendCommand, new: NewNotice, now: datetime) -> Document | None:
+        """The document (Form-2, a show-cause notice, ...) the notice carries, when it is one and documents are on."""
+        if self._documents is None:
+            return None
+        context = self._templates.context(command.template, command.params)
+        return self._documents.plan(command, context, new.registration_number, new.id, new.content.lead.value, now)
 
     async def get_delivery_status(self, dedupe_key: str) -> Notice:
         """The notice sent under `dedupe_key`, with the state of each delivery."""
@@ -523,7 +549,13 @@ class NotifyService:
 
     async def _transmit(self, outbound: OutboundDelivery, now: datetime) -> str:
         if outbound.channel is Channel.EMAIL and self._email is not None:
-            await self._email.send_email(build_email(outbound, self._sender, now))
+            message = build_email(outbound, self._sender, now)
+            document = await self._documents.for_notice(outbound.notice_id) if self._documents is not None else None
+            if document is not None and self._documents is not None:
+                # The PDF rides with the email (rendered now if this is its first use; kept for later readers).
+                document, pdf = await self._documents.pdf(document.id)
+                attach_pdf(message, document.filename, pdf)
+            await self._email.send_email(message)
             return ""
         if outbound.channel is Channel.SMS and self._sms is not None:
             return await self._sms.send_sms(build_sms(outbound))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from nivaran_common.secret_strength import IssuedCredential
 from nivaran_common.settings import ServiceSettings
 from nivaran_notify.domain import QuietHours
+from nivaran_notify.officer_contacts import channel_names
+from nivaran_notify.templates import SPECS
+
+OfficerChannelName = Literal["sms", "email"]
 
 
 class NotifySettings(ServiceSettings):
@@ -58,11 +62,48 @@ class NotifySettings(ServiceSettings):
     sms_quiet_hours: str = "21:00-08:00"
     # How long a failed (or sent, awaiting its receipt) delivery keeps the raw address an operator's retry needs.
     address_retention_days: int = Field(default=30, ge=1)
+    # S16 / C2: an officer's notices (to a post) also go by these channels, to whoever holds the post at the time of
+    # each send (asked of identity at identity_target): "sms", "email" or both, as JSON or comma-separated. Empty
+    # (the default): in-app only. officer_channels_by_template overrides it per template, as JSON:
+    # {"sla_notice": ["sms", "email"], "case_assigned": ["email"]} ([] keeps a template in-app only).
+    officer_channels: Annotated[tuple[OfficerChannelName, ...], NoDecode] = ()
+    officer_channels_by_template: dict[str, tuple[OfficerChannelName, ...]] = Field(default_factory=dict)
+    # How long asking identity for a post's holder may take before the Send answers UNAVAILABLE (its caller retries).
+    identity_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # Documents (PDF notices, documents/): set in the Noto fonts from this folder (make setup fills var/fonts), kept
+    # in a local folder or, when documents_s3_bucket is set, an S3-compatible bucket (credentials fall back to boto3's
+    # own chain when empty). Their QR code and verification URL point at the gateway's public address.
+    documents_enabled: bool = True
+    fonts_dir: str = "var/fonts"
+    documents_dir: str = "var/documents"
+    documents_s3_bucket: str = ""
+    documents_s3_endpoint_url: str = ""
+    documents_s3_region: str = ""
+    documents_s3_prefix: str = "documents/"
+    documents_s3_access_key_id: str = ""
+    documents_s3_secret_access_key: IssuedCredential = SecretStr("")
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
 
     @field_validator("sms_provider_url", "whatsapp_provider_url", mode="before")
     @classmethod
     def _blank_url_means_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("officer_channels", mode="before")
+    @classmethod
+    def _officer_channels_read(cls, value: object) -> object:
+        return channel_names(value)
+
+    @field_validator("officer_channels_by_template")
+    @classmethod
+    def _officer_templates_known(
+        cls, value: dict[str, tuple[OfficerChannelName, ...]]
+    ) -> dict[str, tuple[OfficerChannelName, ...]]:
+        unknown = sorted(set(value) - {spec.code for spec in SPECS})
+        if unknown:
+            raise ValueError(f"officer_channels_by_template names no template: {', '.join(unknown)}")
+        return {code: tuple(dict.fromkeys(names)) for code, names in value.items()}
 
     @field_validator("sms_quiet_hours")
     @classmethod

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nivaran_common.db import Base
@@ -82,3 +83,30 @@ class DeliveryRow(NotifyBase):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     notice: Mapped[NoticeRow] = relationship(back_populates="deliveries", lazy="raise")
+
+
+class DocumentRow(NotifyBase):
+    """A document a notice carried (documents/): its facts at issue, and its PDF once rendered."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("notice_id", name="uq_documents_notice_id"),
+        Index("ix_documents_registration_number_issued_at", "registration_number", "issued_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(16))
+    registration_number: Mapped[str] = mapped_column(String(64))
+    grievance_id: Mapped[str] = mapped_column(String(64))
+    recipient_kind: Mapped[str] = mapped_column(String(16))
+    recipient_account_id: Mapped[str] = mapped_column(String(64))
+    lead_language: Mapped[str] = mapped_column(String(2))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    # Set when the PDF is first rendered (on the first email carrying it or the first download), then kept.
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_size: Mapped[int | None] = mapped_column(Integer)

@@ -11,6 +11,8 @@ STATE_ADMIN = "STATE_ADMIN"
 SCOPE_MASTER_DATA = "masterdata.read"
 
 _PUBLIC = rule(system=(GATEWAY,), scope=SCOPE_MASTER_DATA)
+# The categories and districts are read by intake too: the WhatsApp conversation offers them as numbered choices.
+_CHOICES = rule(system=(GATEWAY, INTAKE), scope=SCOPE_MASTER_DATA)
 # An office with its hearing day (B7): public like the rest of master data (the gateway shows it on the notice board to
 # visitors who have not signed in), and read by the lifecycle too.
 _OFFICE = rule(system=(GATEWAY, SLA_WORKER), scope=SCOPE_MASTER_DATA)
@@ -30,9 +32,9 @@ RULES = rules_for(
         "ListSubordinatePositions": _POSTS,
         "ListPositions": _POSTS,
         "ListDepartments": _PUBLIC,
-        "ListCategories": _PUBLIC,
+        "ListCategories": _CHOICES,
         "GetCategory": _PUBLIC,
-        "ListAreas": _PUBLIC,
+        "ListAreas": _CHOICES,
         "CreateCategory": _TAXONOMY,
         "RenameCategory": _TAXONOMY,
         "MergeCategories": _TAXONOMY,

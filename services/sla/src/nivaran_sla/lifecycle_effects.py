@@ -166,6 +166,8 @@ class DeadlineEffects:
                     hi=f"{name.hi}। पोर्टल पर उत्तर दें, अंतिम तिथि {notice.due_by.isoformat()}।",
                 ),
                 rule,
+                # The notice is a document (notify renders the show-cause notice's PDF).
+                kind="show_cause",
             )
         )
         await self._p.on_event(Event.SHOW_CAUSE_ISSUED, now)

@@ -113,11 +113,13 @@ SPECS: tuple[TemplateSpec, ...] = (
     TemplateSpec(
         code="message_reply",
         title=LocalizedText(
-            en="Answer to a citizen's SMS or WhatsApp message", hi="नागरिक के एसएमएस/व्हाट्सऐप संदेश का उत्तर"
+            en="Answer to a citizen's SMS, WhatsApp or email message",
+            hi="नागरिक के एसएमएस/व्हाट्सऐप/ईमेल संदेश का उत्तर",
         ),
         required=("reply_en", "reply_hi"),
-        optional=("registration_number",),
-        channels=(Channel.SMS, Channel.WHATSAPP),
+        # "hi" or "en": the person chose that language (a WhatsApp conversation), and the reply goes in it alone.
+        optional=("registration_number", "reply_language"),
+        channels=(Channel.SMS, Channel.WHATSAPP, Channel.EMAIL),
         dlt_template_id="1107170000000000004",
     ),
 )
@@ -240,7 +242,8 @@ class TemplateRegistry:
         subject = LocalizedText(en=text("subject", Language.EN), hi=text("subject", Language.HI))
         body = LocalizedText(en=text("body", Language.EN), hi=text("body", Language.HI))
         second = Language.EN if lead is Language.HI else Language.HI
-        short_text = "\n".join(text("short", language) for language in (lead, second))
+        # A template may leave one language's short text empty (message_reply in the language the person chose).
+        short_text = "\n".join(filter(None, (text("short", language) for language in (lead, second))))
         sections = [
             {
                 "lang": language.value,

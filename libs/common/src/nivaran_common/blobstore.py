@@ -1,4 +1,5 @@
-"""Where attachment bytes live: a port, and its two adapters (a local folder; an S3-compatible bucket).
+"""Where file bytes live (attachments, rendered documents): a port, and its two adapters (a local folder; an
+S3-compatible bucket).
 
 Both are content-addressed by SHA-256, so a retried or repeated upload writes the same object again, harmlessly.
 """
@@ -135,3 +136,26 @@ class S3BlobStore:
     async def get(self, key: str) -> bytes:
         """Download the object."""
         return await asyncio.to_thread(self._read, key)
+
+
+def configured_store(
+    directory: str,
+    *,
+    bucket: str = "",
+    endpoint_url: str = "",
+    region: str = "",
+    prefix: str = "",
+    access_key_id: str = "",
+    secret_access_key: str = "",
+) -> BlobStore:
+    """An S3-compatible bucket when one is named, the local folder otherwise."""
+    if bucket:
+        return S3BlobStore.connect(
+            bucket=bucket,
+            endpoint_url=endpoint_url,
+            region=region,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            prefix=prefix,
+        )
+    return LocalBlobStore(directory)
