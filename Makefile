@@ -51,8 +51,10 @@ lint: setup
 k8s-validate: setup
 	$(PY) scripts/k8s_validate.py
 
+# The test modules run on two workers (pytest-xdist), each module whole on one worker, so that a module's suite boots
+# once; tests/conftest.py's shared suite boots once per worker.
 test: setup proto-check lint k8s-validate
-	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider --durations=15
+	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=15
 
 test-all: setup
 	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -m "slow or not slow"
