@@ -106,6 +106,11 @@ def sees_only_its_scope(role: str, response: Any, rig: Rig) -> None:
     assert listed & SEEDED == LIST_SCOPE[role], role
 
 
+def open311_sees_only_its_scope(role: str, response: Any, rig: Rig) -> None:
+    listed = {r["service_request_id"] for r in response.json()}
+    assert listed & SEEDED == LIST_SCOPE[role], role
+
+
 def is_me(role: str, response: Any, rig: Rig) -> None:
     assert response.json()["account_id"] == PERSONAS[role].account_id
 
@@ -593,6 +598,21 @@ ROWS: list[Row] = [
         "breaches", "GET /v1/breaches", "GET", "/v1/breaches",
         only({"dm_a": 200, "dm_b": 200, "secretary": 200, "osd_cs": 200}), check=own_breaches,
     ),
+    # Open311 GeoReport v2: discovery and services are public; requests are read within the /v1 scopes.
+    Row("open311-discovery", "GET /open311/v2/discovery.{fmt}", "GET", "/open311/v2/discovery.json", everyone(200)),
+    Row("open311-services", "GET /open311/v2/services.{fmt}", "GET", "/open311/v2/services.xml", everyone(200)),
+    Row(
+        "open311-service-definition", "GET /open311/v2/services/{service_code}.{fmt}", "GET",
+        "/open311/v2/services/REVENUE_MUTATION.json", everyone(200),
+    ),
+    Row(
+        "open311-requests", "GET /open311/v2/requests.{fmt}", "GET", "/open311/v2/requests.json",
+        only({r: 200 for r in ROLES if r != ANONYMOUS}), check=open311_sees_only_its_scope,
+    ),
+    Row(
+        "open311-request-a", "GET /open311/v2/requests/{service_request_id}.{fmt}", "GET",
+        f"/open311/v2/requests/{CASE_A}.xml", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
 ]  # fmt: skip
 
 
@@ -650,7 +670,13 @@ async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: s
 
     expected = row.expect[role]
     assert response.status_code == expected, f"{row.id} as {role}: {response.text}"
-    if expected >= 400:
+    if expected >= 400 and row.route.startswith("GET /open311/"):
+        # Open311 clients read the spec's error list, in the format the path names.
+        assert response.headers["content-type"].startswith(("application/json", "text/xml"))
+        assert str(expected) in response.text
+        if expected == 401:
+            assert response.headers["www-authenticate"].startswith("Bearer")
+    elif expected >= 400:
         assert response.headers["content-type"] == "application/problem+json"
         if expected == 401:
             # A provider's callback is authenticated by its body's signature, a person by a bearer token.
@@ -664,11 +690,11 @@ async def test_every_route_against_every_role(matrix_rig: Rig, row: Row, role: s
         row.check(role, response, matrix_rig)
 
 
-def test_the_matrix_covers_every_v1_route(matrix_rig: Rig) -> None:
+def test_the_matrix_covers_every_v1_and_open311_route(matrix_rig: Rig) -> None:
     declared = {
         f"{method} {route.path}"
         for route in api_routes(matrix_rig.app)
-        if route.path.startswith("/v1/")
+        if route.path.startswith(("/v1/", "/open311/"))
         for method in route.methods
     }
 
@@ -676,7 +702,7 @@ def test_the_matrix_covers_every_v1_route(matrix_rig: Rig) -> None:
 
 
 def test_every_v1_route_declares_who_may_call_it(matrix_rig: Rig) -> None:
-    routes = [route for route in api_routes(matrix_rig.app) if route.path.startswith("/v1/")]
+    routes = [route for route in api_routes(matrix_rig.app) if route.path.startswith(("/v1/", "/open311/"))]
 
     assert len(routes) >= 24
     for route in routes:

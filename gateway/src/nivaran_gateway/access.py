@@ -30,6 +30,8 @@ log = get_logger(__name__)
 # Documents the scheme in OpenAPI; the header itself is parsed below, strictly.
 BEARER = HTTPBearer(auto_error=False, bearerFormat="JWT", description="An access token from /v1/auth/*")
 _REALM = 'Bearer realm="nivaran"'
+# Where every route must declare who may call it.
+DECLARED_PREFIXES = ("/v1/", "/open311/")
 
 
 def client_ip(request: Request, trusted_proxy_hops: int) -> str:
@@ -181,9 +183,9 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
 
 
 def undeclared_routes(app: FastAPI) -> list[str]:
-    """Every /v1 route (as `METHOD path`) that does not declare exactly one access rule."""
+    """Every /v1 and /open311 route (as `METHOD path`) that does not declare exactly one access rule."""
     missing: list[str] = []
     for route in api_routes(app):
-        if route.path.startswith("/v1/") and len(access_of(route)) != 1:
+        if route.path.startswith(DECLARED_PREFIXES) and len(access_of(route)) != 1:
             missing.extend(f"{method} {route.path}" for method in sorted(route.methods or ()))
     return missing

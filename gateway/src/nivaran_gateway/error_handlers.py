@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from nivaran_common.errors import field_violations
 from nivaran_common.logging import get_logger
+from nivaran_gateway import open311
 from nivaran_gateway.problems import (
     BAD_GATEWAY,
     BAD_REQUEST,
@@ -105,6 +106,11 @@ def grpc_problem(exc: grpc.RpcError) -> ProblemError:
 
 
 def _render(request: Request, problem: ProblemError) -> Response:
+    if open311.is_open311(request.url.path):
+        # Open311 clients read the spec's error list; /v1 keeps problem+json.
+        details = [f"{e.field}: {e.detail}" for e in problem.errors] or [problem.detail]
+        descriptions = [f"{detail} ({problem.kind.title_hi})" for detail in details]
+        return open311.error_response(request.url.path, problem.kind.status, descriptions, problem.headers)
     return problem_response(
         problem.kind, problem.detail, request.url.path, problem.errors, problem.headers, problem.extensions
     )

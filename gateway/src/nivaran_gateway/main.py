@@ -44,12 +44,14 @@ from nivaran_gateway.routes import (
     inbound,
     notices,
     officers,
+    open311,
     recourse,
     service_clients,
     service_delay,
     transfers,
     whatsapp,
 )
+from nivaran_gateway.schemas.open311 import openapi_components as open311_components
 from nivaran_gateway.settings import GatewaySettings
 
 log = get_logger(__name__)
@@ -120,6 +122,7 @@ def _install_openapi(app: FastAPI) -> None:
             components.setdefault(name, definition)
         components["Problem"] = problem
         components.setdefault("FieldError", FieldError.model_json_schema(ref_template="#/components/schemas/{model}"))
+        components.update(open311_components())
         _document_access(app, schema)
         app.openapi_schema = schema
         return schema
@@ -189,6 +192,7 @@ def create_app(
     app.include_router(camps.router)
     app.include_router(dashboard.router)
     app.include_router(notices.router)
+    app.include_router(open311.router)
     undeclared = undeclared_routes(app)
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
