@@ -14,8 +14,8 @@ import pytest_asyncio
 from _suite import RunningSuite
 from test_desk_e2e import PHULWARI, Desk
 
-PHONE = "9876510141"
-STRANGER = "9876510142"
+PHONE = "9876510151"
+STRANGER = "9876510152"
 EMAIL = "documents.e2e@example.in"
 
 
