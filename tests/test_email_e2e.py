@@ -142,3 +142,23 @@ async def test_C1_B3_B5_C2_an_email_files_a_case_acknowledged_by_email_and_a_rep
         assert message["details"]["channel"] == "email"
         assert len(message["details"]["attachment_ids"]) == 1
         assert "Close this case" not in str(await timeline_as_officer(http, number))
+
+        # S16: the officer holding the case is told in the app that the complainant wrote.
+        login = await http.post("/v1/auth/login", json={"username": "dso.patna", "password": "dev-dso-patna-2026"})
+        officer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        told: list[dict[str, Any]] = []
+
+        async def in_the_inbox() -> bool:
+            inbox = await http.get("/v1/me/notices", headers=officer)
+            assert inbox.status_code == 200, inbox.text
+            told[:] = [
+                n
+                for n in inbox.json()["notices"]
+                if n["template"] == "citizen_message" and n["registration_number"] == number
+            ]
+            return bool(told)
+
+        await eventually(in_the_inbox, timeout=30, every=0.5)
+        [notice] = told
+        assert "The dealer still refuses to enter my name." in notice["body"]["en"]
+        assert "शिकायतकर्ता" in notice["body"]["hi"]

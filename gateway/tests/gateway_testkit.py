@@ -1118,6 +1118,12 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
                 message_id=f"in-{len(self.inbound)}", outcome="status", registration_number="BR-PAT-2026-0100001-7",
                 reply=text("BR-PAT-2026-0100001-7: with the L1", "BR-PAT-2026-0100001-7: L1 के पास"),
             )  # fmt: skip
+        if request.channel == "email" and request.subject.startswith("Re: BR-PAT-2026-0100001-7"):
+            # As intake's for the complainant's reply to case A: on its timeline, its post named (S16).
+            return intake_pb2.ReceiveMessageResponse(
+                message_id=f"in-{len(self.inbound)}", outcome="appended", registration_number="BR-PAT-2026-0100001-7",
+                position_id="pos-co-bihta", reply=text("Added to your grievance", "आपकी शिकायत में जोड़ा गया"),
+            )  # fmt: skip
         if request.channel == "whatsapp" and request.text == "1":
             # As intake's WhatsApp conversation once Hindi is chosen: the answer is in Hindi alone.
             return intake_pb2.ReceiveMessageResponse(

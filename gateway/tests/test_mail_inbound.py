@@ -203,6 +203,20 @@ async def test_C1_B5_an_email_reaches_intake_and_its_answer_goes_back_by_email(
     assert len(backends.notify.sent) == 1
 
 
+async def test_S16_a_reply_on_a_case_is_told_to_the_holder_of_its_post(backends: Backends, receiver: Receiver) -> None:
+    port = await receiver()
+    reply = mail("Re: BR-PAT-2026-0100001-7 registered", Message_ID="<reply-1@x>")
+    await asyncio.to_thread(send, port, reply)
+    told, answered = backends.notify.sent
+    assert told.template == "citizen_message"
+    assert (told.recipient.kind, told.recipient.position_id) == ("officer", "pos-co-bihta")
+    assert list(told.channels) == [notify_pb2.DELIVERY_CHANNEL_IN_APP]
+    assert told.dedupe_key == "inbound-email:reply-1@x:officer"  # once per message
+    assert dict(told.params)["registration_number"] == "BR-PAT-2026-0100001-7"
+    assert dict(told.params)["text"]
+    assert answered.template == "message_reply"
+
+
 async def test_C1_the_receiver_refuses_what_it_cannot_take_with_the_right_code(
     backends: Backends, receiver: Receiver
 ) -> None:

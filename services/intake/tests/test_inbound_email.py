@@ -258,6 +258,9 @@ async def test_B3_a_reply_from_the_complainant_lands_on_the_cases_timeline(intak
     case = await intake.service.get(registration_number=number)
     [event] = [e for e in await intake.service.timeline(case.id) if e.event_type == MESSAGE_EVENT]
     assert event.summary_en == "Message from the complainant by email: The dealer still refuses."
+    # S16: the answer names the post holding the case, whose holder the receiver tells.
+    assert answer.position_id
+    assert answer.position_id == (case.position_id or case.routed_position_id)
     assert event.summary_hi == "शिकायतकर्ता का ईमेल संदेश: The dealer still refuses."
     assert (event.actor_role, event.actor_display_name) == ("citizen", "Sita Devi")
     [attachment] = [a for a in await rows(intake, AttachmentRow) if a.purpose == Purpose.CITIZEN_RESPONSE.value]

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from google.protobuf import struct_pb2
 
 from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
-from nivaran.notify.v1 import notify_pb2_grpc
+from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.pii import mask_email
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.tls import TlsMaterial
-from nivaran_gateway.mail_inbound.mime import Unacceptable, parse_mail
+from nivaran_gateway.mail_inbound.mime import InboundMail, Unacceptable, parse_mail
 from nivaran_gateway.mail_inbound.settings import MailInboundSettings
 from nivaran_gateway.routes.inbound import send_reply
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# How much of a citizen's message the officer's notice quotes (the whole is on the timeline).
+MAX_TOLD = 1500
 TRY_AGAIN = "451 4.3.0 Cannot take the message now; please try again later"
 # notify refuses these for good (a malformed request): sending again cannot help, and intake holds the message.
 _NOTIFY_FINAL = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION})
@@ -137,6 +140,8 @@ class MailHandler:
         if mail.automatic or answer.outcome == "automatic" or not (answer.reply.en or answer.reply.hi):
             return "250 2.0.0 OK"
         try:
+            if answer.outcome == "appended" and answer.position_id:
+                await self._tell_the_officer(mail, answer)
             await send_reply(self.clients, self.settings, "email", mail.message_id, mail.sender, answer)
         except grpc.aio.AioRpcError as error:
             if error.code() in _NOTIFY_FINAL:
@@ -145,6 +150,29 @@ class MailHandler:
             log.warning("notify unavailable; the sender will deliver again", code=error.code().name)
             return TRY_AGAIN
         return "250 2.0.0 OK"
+
+    async def _tell_the_officer(self, mail: InboundMail, answer: intake_pb2.ReceiveMessageResponse) -> None:
+        """S16: the holder of the case's post hears in-app (and by the officers' channels notify is configured with)
+        that the complainant wrote; once per message (notify's dedupe key)."""
+        params = struct_pb2.Struct()
+        params.update(
+            {
+                "registration_number": answer.registration_number,
+                "text": (mail.text.strip() or mail.subject.strip())[:MAX_TOLD],
+                "channel": "email / ईमेल",
+            }
+        )
+        await self.clients.notify.Send(
+            notify_pb2.SendRequest(
+                dedupe_key=f"inbound-email:{mail.message_id}:officer",
+                template="citizen_message",
+                recipient=notify_pb2.Recipient(kind="officer", position_id=answer.position_id),
+                channels=[notify_pb2.DELIVERY_CHANNEL_IN_APP],
+                params=params,
+                registration_number=answer.registration_number,
+            ),
+            timeout=self.settings.grpc_timeout_seconds,
+        )
 
 
 def smtp_factory(settings: MailInboundSettings, handler: MailHandler) -> SMTP:

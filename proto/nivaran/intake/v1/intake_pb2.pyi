@@ -1503,6 +1503,7 @@ class ReceiveMessageResponse(_message.Message):
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
     DUPLICATE_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
+    POSITION_ID_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Intake's id of the stored message."""
     outcome: _builtins.str
@@ -1515,6 +1516,10 @@ class ReceiveMessageResponse(_message.Message):
     """The same provider_message_id came before: this is the first answer, nothing was redone."""
     language: _builtins.str
     """The language the sender chose (a WhatsApp conversation: "hi" or "en"): send the reply in it alone; "" for both."""
+    position_id: _builtins.str
+    """"appended": the post that holds the case now, whose holder is told of the citizen's message (S16). Empty on a
+    repeat (the first answer told them).
+    """
     @_builtins.property
     def reply(self) -> _common_pb2.LocalizedText:
         """What to answer the sender: short (an SMS), in Hindi and English."""
@@ -1528,10 +1533,11 @@ class ReceiveMessageResponse(_message.Message):
         registration_number: _builtins.str = ...,
         duplicate: _builtins.bool = ...,
         language: _builtins.str = ...,
+        position_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reply", b"reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "language", b"language", "message_id", b"message_id", "outcome", b"outcome", "registration_number", b"registration_number", "reply", b"reply"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "language", b"language", "message_id", b"message_id", "outcome", b"outcome", "position_id", b"position_id", "registration_number", b"registration_number", "reply", b"reply"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -121,6 +121,8 @@ class Answer:
     duplicate: bool = False
     # The language the sender chose (a WhatsApp conversation): the reply goes in it alone; "" for both.
     language: str = ""
+    # "appended": the post holding the case, whose holder is told of the citizen's message (S16).
+    position_id: str = ""
 
 
 # Parsing: pure functions.
@@ -304,6 +306,8 @@ class _Result:
     registration_number: str = ""
     grievance_id: str | None = None
     language: str = ""
+    # "appended": the post holding the case, to be told of the citizen's message.
+    position_id: str = ""
 
 
 def check(message: InboundMessage) -> InboundMessage:
@@ -477,7 +481,15 @@ class InboundService:
             outcome=result.outcome.value,
             registration_number=result.registration_number,
         )
-        return Answer(row.id, result.outcome, en, hi, result.registration_number, language=result.language)
+        return Answer(
+            row.id,
+            result.outcome,
+            en,
+            hi,
+            result.registration_number,
+            language=result.language,
+            position_id=result.position_id,
+        )
 
 
 def _answer(row: InboundMessageRow, *, duplicate: bool) -> Answer:

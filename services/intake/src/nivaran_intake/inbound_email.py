@@ -390,7 +390,13 @@ class EmailInbound:
         )
         log.info("email reply added to the case", message_id=row.id, registration_number=n)
         cut = len(text) > MAX_MESSAGE_TEXT
-        return _Result(Outcome.APPENDED, appended_reply(n, attached, cut=cut), n, grievance.id)
+        return _Result(
+            Outcome.APPENDED,
+            appended_reply(n, attached, cut=cut),
+            n,
+            grievance.id,
+            position_id=grievance.position_id or grievance.routed_position_id,
+        )
 
     async def _file(self, row: InboundMessageRow, files: list[StoredFile]) -> _Result:
         key = filing_key(row.channel, row.provider_message_id)

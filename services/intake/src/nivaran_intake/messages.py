@@ -349,4 +349,5 @@ def answer_to_proto(answer: Answer) -> intake_pb2.ReceiveMessageResponse:
         registration_number=answer.registration_number,
         duplicate=answer.duplicate,
         language=answer.language,
+        position_id=answer.position_id,
     )

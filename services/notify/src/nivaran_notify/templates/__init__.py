@@ -122,6 +122,13 @@ SPECS: tuple[TemplateSpec, ...] = (
         channels=(Channel.SMS, Channel.WHATSAPP, Channel.EMAIL),
         dlt_template_id="1107170000000000004",
     ),
+    TemplateSpec(
+        code="citizen_message",
+        title=LocalizedText(en="A complainant wrote on their case (S16)", hi="शिकायतकर्ता ने अपने मामले पर संदेश भेजा (S16)"),
+        required=("registration_number", "text"),
+        optional=("channel",),
+        dlt_template_id="1107170000000000005",
+    ),
 )
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
