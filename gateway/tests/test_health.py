@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
@@ -75,3 +76,18 @@ async def test_openapi_documents_problem_responses(rig: Any) -> None:
 
     for ref in refs(spec):
         assert ref.removeprefix("#/components/schemas/") in schemas, ref
+
+
+async def test_the_api_page_works_offline_with_swagger_ui_served_by_the_gateway(rig: Any) -> None:
+    page = await rig.client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    # Every asset the page loads is the gateway's own: nothing from a CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets
+    assert all(a.startswith("/docs/static/") for a in assets), assets
+    assert "'/openapi.json'" in page.text or '"/openapi.json"' in page.text
+    for asset in assets:
+        served = await rig.client.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.content) > 500, asset

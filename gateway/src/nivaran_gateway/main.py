@@ -19,6 +19,7 @@ from nivaran_common.revocation import Revocations
 from nivaran_common.security import token_verifier
 from nivaran_common.telemetry import configure_tracing
 from nivaran_gateway.access import access_of, api_routes, undeclared_routes
+from nivaran_gateway.api_docs import install_api_docs
 from nivaran_gateway.body import BodyLimitMiddleware
 from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.deps import GatewayState
@@ -164,7 +165,10 @@ def create_app(
         version="1.0.0",
         description="REST /v1 for Nivaran (निवारण). Every error is application/problem+json with a Hindi title.",
         lifespan=lifespan,
+        # /docs is api_docs.py's, with Swagger UI's files served from here rather than a CDN.
+        docs_url=None,
     )
+    install_api_docs(app)
     if clients is not None and redis is not None:
         app.state.gateway = build_state(settings, clients, redis)
     elif clients is not None or redis is not None:

@@ -147,7 +147,7 @@ class GrievanceFiling(_Input):
     subject: Text | None = None
     description: Text
     expected_resolution: Text | None = None
-    category_code: Text = Field(examples=["REVENUE_LAND"])
+    category_code: Text = Field(examples=["FOOD-RATION-CARD"], description="a category code (GET /v1/categories)")
     location: LocationIn
     channel: Channel = Channel.WEB
     language: Language | None = Field(default=None, description="detected from the text when absent")
