@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from typing import Annotated
-from urllib.parse import quote
 
 import grpc
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
@@ -25,6 +24,7 @@ from nivaran_common.logging import get_logger
 from nivaran_gateway import idempotency
 from nivaran_gateway.access import requires
 from nivaran_gateway.deps import Clients, Directory, IdempotencyKey, Settings
+from nivaran_gateway.downloads import download_headers
 from nivaran_gateway.error_handlers import grpc_problem
 from nivaran_gateway.jurisdiction import find_case, grievance_scope
 from nivaran_gateway.problems import (
@@ -97,12 +97,6 @@ def _upload_problem(exc: grpc.aio.AioRpcError) -> ProblemError:
         kind = VALIDATION
     names = ", ".join(dict.fromkeys(e.field for e in errors))
     return ProblemError(kind, f"invalid fields: {names}", errors=errors)
-
-
-def _content_disposition(file_name: str) -> str:
-    # RFC 6266: an ASCII fallback for old clients, and the real (often Devanagari) name as RFC 5987 UTF-8.
-    fallback = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in file_name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 @router.post(
@@ -222,11 +216,5 @@ async def download_attachment(
     return Response(
         content=stored.content,
         media_type=meta.content_type,
-        headers={
-            "Content-Disposition": _content_disposition(meta.file_name),
-            "X-Content-SHA256": meta.sha256,
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, no-store",
-        },
+        headers={**download_headers(meta.file_name), "X-Content-SHA256": meta.sha256},
     )

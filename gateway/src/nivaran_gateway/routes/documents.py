@@ -24,6 +24,7 @@ from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_gateway.access import public, requires
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
+from nivaran_gateway.downloads import download_headers
 from nivaran_gateway.jurisdiction import find_case, grievance_scope
 from nivaran_gateway.problems import UNSUPPORTED_MEDIA_TYPE, ProblemError, problem_responses
 from nivaran_gateway.routes.grievances import RegistrationNumber, check_registration_number
@@ -47,15 +48,7 @@ PDF_RESPONSE = {"description": "The PDF", "content": {"application/pdf": {}}}
 
 
 def _pdf(content: bytes, filename: str) -> Response:
-    return Response(
-        content=content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return Response(content=content, media_type="application/pdf", headers=download_headers(filename))
 
 
 @router.get(

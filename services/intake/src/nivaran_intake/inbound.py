@@ -310,6 +310,16 @@ class _Result:
     position_id: str = ""
 
 
+def checked_provider_id(message: InboundMessage, violations: list[FieldViolation]) -> str:
+    """The provider's id of the message, stripped; a missing or overlong one is added to `violations`."""
+    provider_id = message.provider_message_id.strip()
+    if not provider_id:
+        violations.append(FieldViolation("provider_message_id", "is required"))
+    elif len(provider_id) > MAX_PROVIDER_ID:
+        violations.append(FieldViolation("provider_message_id", f"must be at most {MAX_PROVIDER_ID} characters"))
+    return provider_id
+
+
 def check(message: InboundMessage) -> InboundMessage:
     """The request as the gateway must send it (not the citizen's text, which is always answered): normalised."""
     violations: list[FieldViolation] = []
@@ -324,11 +334,7 @@ def check(message: InboundMessage) -> InboundMessage:
     sender = normalise_phone(message.sender) if message.sender.strip() else None
     if sender is None:
         violations.append(FieldViolation("sender", "must be an Indian phone number (+91..., 91... or 10 digits)"))
-    provider_id = message.provider_message_id.strip()
-    if not provider_id:
-        violations.append(FieldViolation("provider_message_id", "is required"))
-    elif len(provider_id) > MAX_PROVIDER_ID:
-        violations.append(FieldViolation("provider_message_id", f"must be at most {MAX_PROVIDER_ID} characters"))
+    provider_id = checked_provider_id(message, violations)
     if len(message.text) > MAX_TEXT:
         violations.append(FieldViolation("text", f"must be at most {MAX_TEXT} characters"))
     if len(message.sender_name) > MAX_SENDER_NAME:

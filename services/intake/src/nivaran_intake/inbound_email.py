@@ -34,12 +34,12 @@ from nivaran_common.logging import get_logger
 from nivaran_intake.attachments import Purpose
 from nivaran_intake.domain import Channel, Complainant, Location, NewGrievance, nfc
 from nivaran_intake.inbound import (
-    MAX_PROVIDER_ID,
     InboundMessage,
     Outcome,
     SmsFiling,
     StatusQuery,
     _Result,
+    checked_provider_id,
     filing_key,
     parse,
     problem_words,
@@ -89,11 +89,7 @@ def check_email(message: InboundMessage) -> InboundMessage:
     sender = normalise_email(message.sender) if message.sender.strip() else None
     if sender is None:
         violations.append(FieldViolation("sender", "must be an email address"))
-    provider_id = message.provider_message_id.strip()
-    if not provider_id:
-        violations.append(FieldViolation("provider_message_id", "is required"))
-    elif len(provider_id) > MAX_PROVIDER_ID:
-        violations.append(FieldViolation("provider_message_id", f"must be at most {MAX_PROVIDER_ID} characters"))
+    provider_id = checked_provider_id(message, violations)
     limits = (
         ("text", message.text, MAX_BODY),
         ("subject", message.subject, MAX_SUBJECT),

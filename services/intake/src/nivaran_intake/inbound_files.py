@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from nivaran_common.blobstore import BlobStore
@@ -53,13 +53,7 @@ class StoredFile:
 
     def as_record(self) -> dict[str, Any]:
         """The JSON kept in inbound_messages.files."""
-        return {
-            "file_name": self.file_name,
-            "content_type": self.content_type,
-            "size_bytes": self.size_bytes,
-            "sha256": self.sha256,
-            "storage_key": self.storage_key,
-        }
+        return asdict(self)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> StoredFile:

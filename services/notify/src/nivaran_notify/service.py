@@ -550,11 +550,9 @@ class NotifyService:
     async def _transmit(self, outbound: OutboundDelivery, now: datetime) -> str:
         if outbound.channel is Channel.EMAIL and self._email is not None:
             message = build_email(outbound, self._sender, now)
-            document = await self._documents.for_notice(outbound.notice_id) if self._documents is not None else None
-            if document is not None and self._documents is not None:
-                # The PDF rides with the email (rendered now if this is its first use; kept for later readers).
-                document, pdf = await self._documents.pdf(document.id)
-                attach_pdf(message, document.filename, pdf)
+            attachment = await self._documents.attachment(outbound) if self._documents is not None else None
+            if attachment is not None:
+                attach_pdf(message, *attachment)
             await self._email.send_email(message)
             return ""
         if outbound.channel is Channel.SMS and self._sms is not None:

@@ -57,6 +57,10 @@ SLA_NOTICE_KINDS: dict[str, DocumentKind] = {
 }
 
 
+# The templates whose notices may carry a document; a notice of any other never looks for one.
+DOCUMENT_TEMPLATES = frozenset({"acknowledgement", "sla_notice"})
+
+
 def document_type(template: str, params: Mapping[str, Any]) -> DocumentType | None:
     """The document a notice carries, or None for a notice that is only a message."""
     if template == "acknowledgement":

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nivaran_common.blobstore import BlobMissing, BlobStore
 from nivaran_common.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from nivaran_common.logging import get_logger
-from nivaran_notify.documents.catalog import TYPES, DocumentKind, document_type
+from nivaran_notify.documents.catalog import DOCUMENT_TEMPLATES, TYPES, DocumentKind, document_type
 from nivaran_notify.documents.domain import CITIZEN, OFFICER, Document, Verification, content_digest
 from nivaran_notify.documents.render import DocumentPage, PdfRenderer
 from nivaran_notify.documents.store import DocumentStore
-from nivaran_notify.domain import RecipientKind, SendCommand
+from nivaran_notify.domain import OutboundDelivery, RecipientKind, SendCommand
 
 log = get_logger(__name__)
 
@@ -105,6 +105,17 @@ class DocumentService:
         async with self._sessions() as session:
             return await DocumentStore(session).by_notice(notice_id)
 
+    async def attachment(self, outbound: OutboundDelivery) -> tuple[str, bytes] | None:
+        """The file name and PDF of the document an email carries, or None. Rendered now if this is its first use,
+        and kept for later readers; only notices of the templates that can carry one look for it."""
+        if outbound.template not in DOCUMENT_TEMPLATES:
+            return None
+        document = await self.for_notice(outbound.notice_id)
+        if document is None:
+            return None
+        document, pdf = await self.pdf(document.id)
+        return document.filename, pdf
+
     async def of_case(self, registration_number: str, reader: DocumentReader) -> list[Document]:
         if not registration_number.strip():
             raise InvalidArgument.of([FieldViolation("registration_number", "is required")])
@@ -166,25 +177,26 @@ class DocumentService:
         if violations:
             raise InvalidArgument.of(violations)
         facts = {str(k): v for k, v in params.items() if isinstance(v, str | int | float | bool)}
-        document_type_ = TYPES[document_kind]
         registration_number = str(facts.get("registration_number", "PREVIEW"))
         facts["registration_number"] = registration_number
         document_id = "00000000-0000-0000-0000-000000000000"
-        page = DocumentPage(
+        version = TYPES[document_kind].version
+        # A document that is never stored: rendered as an issued one would be.
+        preview = Document(
             id=document_id,
-            type=document_type_,
-            version=document_type_.version,
+            notice_id="",
+            kind=document_kind,
+            version=version,
             registration_number=registration_number,
-            issued_at=now,
+            grievance_id="",
+            recipient_kind=CITIZEN,
+            recipient_account_id="",
             lead_language=language,
-            facts=_with_defaults(facts),
-            verification_url=self.verification_url(document_id),
-            content_sha256=content_digest(
-                document_id, document_kind, document_type_.version, registration_number, now, facts
-            ),
+            facts=facts,
+            issued_at=now,
+            content_sha256=content_digest(document_id, document_kind, version, registration_number, now, facts),
         )
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._renderer.executor, self._renderer.render, page)
+        return await self._render(preview)
 
     async def _get(self, document_id: str) -> tuple[Document, str | None]:
         try:
