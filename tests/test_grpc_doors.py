@@ -68,7 +68,8 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "identity.GetPostContact": NOBODY,
     # intake: the lifecycle alone records transitions; reads are confined by scope (tested below).
     "intake.FileGrievance": PEOPLE, "intake.GetGrievance": PEOPLE, "intake.ListGrievances": PEOPLE,
-    "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.AddAttachment": PEOPLE,
+    "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.RecordTransitions": NOBODY,
+    "intake.AddAttachment": PEOPLE,
     "intake.ListAttachments": PEOPLE, "intake.GetAttachmentContent": PEOPLE, "intake.GetDashboard": PEOPLE,
     # S1: the DM sets camps (intake checks the district against the token's); the list is public.
     "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
@@ -106,6 +107,7 @@ EXPECTED_PEOPLE: dict[str, str] = {
 # The suite's own workloads, each calling on its own account (no token), get in only where the product needs them.
 EXPECTED_WORKLOADS: dict[str, tuple[str, ...]] = {
     "intake.RecordTransition": ("sla-worker",),
+    "intake.RecordTransitions": ("sla-worker",),
     "notify.Send": ("sla-worker",),
     "notify.GetDeliveryStatus": ("sla-worker",),
     "sla.ApplyChargeHandover": ("identity",),

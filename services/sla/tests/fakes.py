@@ -26,6 +26,7 @@ from nivaran_sla.activities import (
     RECORD_RECOMMENDATION,
     RECORD_SHOW_CAUSE_REPLY,
     RECORD_TRANSITION,
+    RECORD_TRANSITIONS,
     RESOLVE_ROLE,
     SEND_NOTICE,
 )
@@ -105,6 +106,8 @@ class FakeServices:
     show_causes: dict[str, ShowCauseNotice] = field(default_factory=dict)
     breaches: dict[str, Breach] = field(default_factory=dict)
     activity_attempts: dict[str, int] = field(default_factory=dict)
+    # The event types of each record_transitions call (a batch), in order.
+    batches: list[list[str]] = field(default_factory=list)
     # Fail the first attempt of these activities after doing their work (a crash before the result was reported).
     fail_first_attempt: set[str] = field(default_factory=set)
     policies: PolicyRegistry = field(default_factory=lambda: PolicyRegistry.from_folder(POLICIES))
@@ -127,6 +130,11 @@ class FakeServices:
             if transition.event_type == self.gated_event and self.disposal_gate is not None:
                 await self.disposal_gate.wait()
             return TransitionResult(event_id=f"event-{len(self.calls)}", duplicate=duplicate)
+
+        @activity.defn(name=RECORD_TRANSITIONS)
+        async def record_transitions(transitions: list[TransitionInput]) -> list[TransitionResult]:
+            self.batches.append([t.event_type for t in transitions])
+            return [await record_transition(transition) for transition in transitions]
 
         @activity.defn(name=SEND_NOTICE)
         async def send_notice(notice: NoticeInput) -> NoticeResult:
@@ -245,6 +253,7 @@ class FakeServices:
 
         return [
             record_transition,
+            record_transitions,
             send_notice,
             load_config,
             load_policy_version,

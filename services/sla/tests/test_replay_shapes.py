@@ -26,8 +26,9 @@ from .test_rules import DAY, MINUTE, case_input, case_runner, dispose, time_skip
 HISTORIES = Path(__file__).parent / "histories"
 # The lifecycle's history shape today; bump it when a change adds a patch, and record the new shape.
 # v2: every side effect an activity task; v3: side effects as local activities (LOCAL_EFFECTS_PATCH); v4: the case's
-# lifecycle waits out the policy's recourse window after the case ends, and may take it back (RECOURSE_PATCH).
-SHAPE = "v4"
+# lifecycle waits out the policy's recourse window after the case ends, and may take it back (RECOURSE_PATCH); v5: the
+# case's start is written to intake in one call after its notices (ONE_START_WRITE_PATCH).
+SHAPE = "v5"
 
 
 async def _deadlines_fired_then_disposed(run_case: Any) -> WorkflowHistory:

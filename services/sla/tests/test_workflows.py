@@ -70,7 +70,8 @@ def lifecycle_input(grievance_id: str | None = None, email: str = "asha@example.
     return lifecycle
 
 
-START_STEPS = ["assigned", "notice:acknowledgement", "notice:case_assigned", "acknowledgement_sent"]
+# Issue 9 (one start write): the notices first, then the assignment and the acknowledgement in one intake call.
+START_STEPS = ["notice:acknowledgement", "notice:case_assigned", "assigned", "acknowledgement_sent"]
 
 
 async def start(
@@ -105,7 +106,7 @@ def task_queue() -> str:
     return f"sla-test-{uuid.uuid4()}"
 
 
-async def test_S8_B5_assignment_recorded_then_acknowledgement_sent(
+async def test_S8_B5_acknowledged_then_assignment_and_acknowledgement_recorded_in_one_write(
     time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     fake = FakeServices()
@@ -120,8 +121,16 @@ async def test_S8_B5_assignment_recorded_then_acknowledgement_sent(
         await handle.result()
 
     assert fake.steps()[:4] == START_STEPS
-    assigned, acknowledgement, case_assigned, acknowledged = fake.calls[:4]
+    acknowledgement, case_assigned, assigned, acknowledged = fake.calls[:4]
     assert isinstance(assigned, TransitionInput)
+    assert isinstance(acknowledged, TransitionInput)
+    # One write: both records went in one record_transitions call, and both carry the first deadline (S8's 3 days),
+    # so no separate deadline_set record follows.
+    assert fake.batches == [["assigned", "acknowledgement_sent"]]
+    assert assigned.deadline_clock == acknowledged.deadline_clock == "l1_forward"
+    assert assigned.current_deadline is not None
+    assert assigned.current_deadline == acknowledged.current_deadline
+    assert fake.transitions("deadline_set") == []
     assert assigned.idempotency_key == f"{workflow_id}:assigned"
     assert assigned.grievance_id == gid
     assert assigned.new_status is CaseStatus.ASSIGNED
@@ -203,7 +212,7 @@ async def test_B5_acknowledgement_in_app_and_by_sms_when_no_email_was_given(
         await handle.execute_update(GrievanceLifecycle.dispose, dispose_input())
         await handle.result()
 
-    acknowledgement = fake.calls[1]
+    acknowledgement = fake.calls[0]
     assert isinstance(acknowledgement, NoticeInput)
     assert acknowledgement.channels == [NoticeChannel.IN_APP, NoticeChannel.SMS]  # the phone given (C2)
     assert fake.transitions("acknowledgement_sent")[0].payload["channels"] == ["in_app", "sms"]
@@ -222,7 +231,7 @@ async def test_refused_acknowledgement_does_not_stop_the_case(
     # "deadline_set" (the clocks' first deadline handed to intake) may come before or after the disposal.
     steps = [step for step in fake.steps() if step != "deadline_set"]
     # After the disposal, the senior officer is told of the claimed resolution (H3).
-    assert steps == ["assigned", "notice:acknowledgement", "notice:case_assigned", "disposed", "notice:sla_notice"]
+    assert steps == ["notice:acknowledgement", "notice:case_assigned", "assigned", "disposed", "notice:sla_notice"]
     assert result.status is CaseStatus.DISPOSED
 
 

@@ -336,7 +336,7 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class LifecycleCollaborators:
-    """Stand-ins for the services the sla worker's activities call over gRPC: intake's RecordTransition, notify's
+    """Stand-ins for the services the sla worker's activities call over gRPC: intake's RecordTransition(s), notify's
     Send, and routing's GetReportingChain / GetPosition (the position itself, then a DM above it). A real
     `grpc.aio` server on a free local port, for tests and benchmarks that run the worker as its own process.
 
@@ -370,6 +370,10 @@ class LifecycleCollaborators:
             )
 
         class Intake(intake_pb2_grpc.IntakeServiceServicer):
+            async def RecordTransitions(self, request: Any, context: Any) -> Any:  # noqa: N802
+                results = [await self.RecordTransition(t, context) for t in request.transitions]
+                return intake_pb2.RecordTransitionsResponse(results=results)
+
             async def RecordTransition(self, request: Any, context: Any) -> Any:  # noqa: N802
                 duplicate = f"transition:{request.idempotency_key}" in recorder._seen
                 recorder._seen.add(f"transition:{request.idempotency_key}")

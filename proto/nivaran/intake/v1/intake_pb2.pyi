@@ -1123,6 +1123,50 @@ class RecordTransitionResponse(_message.Message):
 Global___RecordTransitionResponse: _TypeAlias = RecordTransitionResponse  # noqa: Y015
 
 @_typing.final
+class RecordTransitionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSITIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def transitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecordTransitionRequest]:
+        """1 to 16 transitions of one case (the same grievance_id), applied in this order."""
+
+    def __init__(
+        self,
+        *,
+        transitions: _abc.Iterable[Global___RecordTransitionRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["transitions", b"transitions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordTransitionsRequest: _TypeAlias = RecordTransitionsRequest  # noqa: Y015
+
+@_typing.final
+class RecordTransitionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___RecordTransitionResponse]:
+        """One per transition, in the request's order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___RecordTransitionResponse] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordTransitionsResponse: _TypeAlias = RecordTransitionsResponse  # noqa: Y015
+
+@_typing.final
 class Attachment(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

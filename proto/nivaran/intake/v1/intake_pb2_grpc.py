@@ -60,6 +60,11 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionResponse.FromString,
                 _registered_method=True)
+        self.RecordTransitions = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/RecordTransitions',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionsResponse.FromString,
+                _registered_method=True)
         self.AddAttachment = channel.unary_unary(
                 '/nivaran.intake.v1.IntakeService/AddAttachment',
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.AddAttachmentRequest.SerializeToString,
@@ -140,6 +145,15 @@ class IntakeServiceServicer:
     def RecordTransition(self, request, context):
         """Written by the lifecycle workflow only: appends one event and updates the case projection atomically.
         Idempotent on idempotency_key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordTransitions(self, request, context):
+        """Written by the lifecycle workflow only: appends several events of one case, in order, and updates its projection,
+        all in one transaction (the case's start: assigned and acknowledged, with its first deadline, in one call).
+        Each transition is idempotent on its own key; INVALID_ARGUMENT names transitions[i].<field>.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -248,6 +262,11 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.RecordTransition,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionResponse.SerializeToString,
+            ),
+            'RecordTransitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordTransitions,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionsRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionsResponse.SerializeToString,
             ),
             'AddAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.AddAttachment,
@@ -431,6 +450,33 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/RecordTransition',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordTransitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/RecordTransitions',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionsRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.RecordTransitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

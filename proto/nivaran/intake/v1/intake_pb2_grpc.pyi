@@ -44,6 +44,11 @@ class IntakeServiceStub:
     """Written by the lifecycle workflow only: appends one event and updates the case projection atomically.
     Idempotent on idempotency_key.
     """
+    RecordTransitions: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordTransitionsRequest, _intake_pb2.RecordTransitionsResponse]
+    """Written by the lifecycle workflow only: appends several events of one case, in order, and updates its projection,
+    all in one transaction (the case's start: assigned and acknowledged, with its first deadline, in one call).
+    Each transition is idempotent on its own key; INVALID_ARGUMENT names transitions[i].<field>.
+    """
     AddAttachment: _grpc.UnaryUnaryMultiCallable[_intake_pb2.AddAttachmentRequest, _intake_pb2.Attachment]
     """Stores a file (PDF, JPEG or PNG, checked by its magic bytes; at most the configured size) for a case.
     Idempotent on idempotency_key: a retry returns the first attachment. INVALID_ARGUMENT names the field: content
@@ -95,6 +100,11 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     RecordTransition: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordTransitionRequest, _intake_pb2.RecordTransitionResponse]  # type: ignore[assignment]
     """Written by the lifecycle workflow only: appends one event and updates the case projection atomically.
     Idempotent on idempotency_key.
+    """
+    RecordTransitions: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordTransitionsRequest, _intake_pb2.RecordTransitionsResponse]  # type: ignore[assignment]
+    """Written by the lifecycle workflow only: appends several events of one case, in order, and updates its projection,
+    all in one transaction (the case's start: assigned and acknowledged, with its first deadline, in one call).
+    Each transition is idempotent on its own key; INVALID_ARGUMENT names transitions[i].<field>.
     """
     AddAttachment: _aio.UnaryUnaryMultiCallable[_intake_pb2.AddAttachmentRequest, _intake_pb2.Attachment]  # type: ignore[assignment]
     """Stores a file (PDF, JPEG or PNG, checked by its magic bytes; at most the configured size) for a case.
@@ -174,6 +184,17 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_intake_pb2.RecordTransitionResponse, _abc.Awaitable[_intake_pb2.RecordTransitionResponse]]:
         """Written by the lifecycle workflow only: appends one event and updates the case projection atomically.
         Idempotent on idempotency_key.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordTransitions(
+        self,
+        request: _intake_pb2.RecordTransitionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.RecordTransitionsResponse, _abc.Awaitable[_intake_pb2.RecordTransitionsResponse]]:
+        """Written by the lifecycle workflow only: appends several events of one case, in order, and updates its projection,
+        all in one transaction (the case's start: assigned and acknowledged, with its first deadline, in one call).
+        Each transition is idempotent on its own key; INVALID_ARGUMENT names transitions[i].<field>.
         """
 
     @_abc_1.abstractmethod

@@ -25,6 +25,7 @@ RULES = rules_for(
         "GetTimeline": _READ,
         # The lifecycle workflow is the single writer of a case's state (DESIGN §3).
         "RecordTransition": rule(system=(SLA_WORKER,)),
+        "RecordTransitions": rule(system=(SLA_WORKER,)),
         "AddAttachment": rule(user=(GATEWAY,), scope=SCOPE_FILE),
         "ListAttachments": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetAttachmentContent": rule(user=(GATEWAY,), scope=SCOPE_READ),

@@ -29,6 +29,7 @@ from nivaran_intake.messages import (
     hearing_notice_to_proto,
     inbound_from_proto,
     transition_from_proto,
+    transitions_from_proto,
 )
 from nivaran_intake.service import IntakeService, SearchFilter
 from nivaran_intake.service_delay import india_today
@@ -223,6 +224,17 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> intake_pb2.RecordTransitionResponse:
         event, duplicate = await self.service.record_transition(transition_from_proto(request))
         return intake_pb2.RecordTransitionResponse(event=event_to_proto(event), duplicate=duplicate)
+
+    async def RecordTransitions(  # noqa: N802
+        self, request: intake_pb2.RecordTransitionsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.RecordTransitionsResponse:
+        recorded = await self.service.record_transitions(transitions_from_proto(request))
+        return intake_pb2.RecordTransitionsResponse(
+            results=[
+                intake_pb2.RecordTransitionResponse(event=event_to_proto(event), duplicate=duplicate)
+                for event, duplicate in recorded
+            ]
+        )
 
     async def AddAttachment(  # noqa: N802
         self, request: intake_pb2.AddAttachmentRequest, context: grpc.aio.ServicerContext

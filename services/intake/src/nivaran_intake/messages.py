@@ -227,12 +227,17 @@ def filing_from_proto(request: intake_pb2.FileGrievanceRequest) -> NewGrievance:
     )
 
 
-def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transition:
+def transitions_from_proto(request: intake_pb2.RecordTransitionsRequest) -> list[Transition]:
+    """The batch's transitions; a bad field is named `transitions[i].<field>`."""
+    return [transition_from_proto(t, prefix=f"transitions[{i}].") for i, t in enumerate(request.transitions)]
+
+
+def transition_from_proto(request: intake_pb2.RecordTransitionRequest, *, prefix: str = "") -> Transition:
     assignment: dict[str, Any] | None = None
     if request.HasField("new_assignment"):
         a = request.new_assignment
         if not a.position_id:
-            raise InvalidArgument.field("new_assignment.position_id", "is required")
+            raise InvalidArgument.field(f"{prefix}new_assignment.position_id", "is required")
         assignment = {
             "department_code": a.department_code,
             "office_id": a.office_id,
@@ -246,11 +251,11 @@ def transition_from_proto(request: intake_pb2.RecordTransitionRequest) -> Transi
     new_status = None
     if request.new_status != intake_pb2.STATUS_UNSPECIFIED:
         if request.new_status not in STATUS_FROM_PROTO:
-            raise InvalidArgument.field("new_status", "unknown status")
+            raise InvalidArgument.field(f"{prefix}new_status", "unknown status")
         new_status = STATUS_FROM_PROTO[request.new_status]
     clock = request.deadline_clock.strip()
     if clock and not _DEADLINE_CLOCK.fullmatch(clock):
-        raise InvalidArgument.field("deadline_clock", "must be a clock id (1-64 of A-Z a-z 0-9 _ . : -)")
+        raise InvalidArgument.field(f"{prefix}deadline_clock", "must be a clock id (1-64 of A-Z a-z 0-9 _ . : -)")
     return Transition(
         grievance_id=request.grievance_id,
         idempotency_key=request.idempotency_key,

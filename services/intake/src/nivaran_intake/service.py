@@ -400,43 +400,84 @@ class IntakeService:
 
     async def record_transition(self, transition: Transition) -> tuple[TimelineEventRow, bool]:
         """Append one event and update the projection in one transaction; a repeated key changes nothing."""
-        if not transition.idempotency_key:
-            raise InvalidArgument.field("idempotency_key", "is required")
-        if not transition.event_type:
-            raise InvalidArgument.field("event_type", "is required")
+        [recorded] = await self.record_transitions([transition])
+        return recorded
+
+    async def record_transitions(self, transitions: Sequence[Transition]) -> list[tuple[TimelineEventRow, bool]]:
+        """Append events of one case, in order, and update its projection, all in one transaction. Each is
+        idempotent on its own key: a repeated key returns its first event (duplicate = True) and changes nothing."""
+        _check_batch(transitions)
+        keys = [t.idempotency_key for t in transitions]
         async with self.sessions() as session:
-            earlier = await IntakeStore(session).event_by_idempotency_key(transition.idempotency_key)
-        if earlier is not None:
-            return earlier, True
+            earlier = await IntakeStore(session).events_by_idempotency_keys(keys)
+        if all(key in earlier for key in keys):
+            return [(earlier[key], True) for key in keys]
         now = utcnow()
+        written: dict[str, TimelineEventRow] = {}
         try:
             async with self._writing() as store:
-                row = await store.by_id(transition.grievance_id, for_update=True)
+                row = await store.by_id(transitions[0].grievance_id, for_update=True)
                 if row is None:
-                    raise NotFound(f"no grievance {transition.grievance_id}")
-                sequence = await store.last_sequence(row.id) + 1
-                event = timeline_event(
-                    row.id,
-                    sequence,
-                    transition.idempotency_key,
-                    transition.event_type,
-                    transition.summary_en,
-                    transition.summary_hi,
-                    {**SYSTEM_ACTOR, **transition.actor},
-                    transition.payload,
-                    transition.occurred_at or now,
-                    now,
-                )
-                store.add(event)
-                apply(row, transition, now)
-                await project(store.session, row, transition.event_type, transition.payload, now)
+                    raise NotFound(f"no grievance {transitions[0].grievance_id}")
+                sequence = await store.last_sequence(row.id)
+                for transition in transitions:
+                    if transition.idempotency_key in earlier:
+                        continue
+                    sequence += 1
+                    event = timeline_event(
+                        row.id,
+                        sequence,
+                        transition.idempotency_key,
+                        transition.event_type,
+                        transition.summary_en,
+                        transition.summary_hi,
+                        {**SYSTEM_ACTOR, **transition.actor},
+                        transition.payload,
+                        transition.occurred_at or now,
+                        now,
+                    )
+                    store.add(event)
+                    apply(row, transition, now)
+                    await project(store.session, row, transition.event_type, transition.payload, now)
+                    written[transition.idempotency_key] = event
         except IntegrityError:
+            # A concurrent retry wrote the same keys first: answer with what it wrote.
             async with self.sessions() as session:
-                earlier = await IntakeStore(session).event_by_idempotency_key(transition.idempotency_key)
-            if earlier is None:
+                earlier = await IntakeStore(session).events_by_idempotency_keys(keys)
+            if not all(key in earlier for key in keys):
                 raise
-            return earlier, True
-        return event, False
+            return [(earlier[key], True) for key in keys]
+        return [(written[key], False) if key in written else (earlier[key], True) for key in keys]
+
+
+# A batch is one case's few events at one moment (the case's start: assigned and acknowledged).
+MAX_TRANSITIONS = 16
+
+
+def _check_batch(transitions: Sequence[Transition]) -> None:
+    single = len(transitions) == 1
+
+    def field(index: int, name: str) -> str:
+        return name if single else f"transitions[{index}].{name}"
+
+    if not transitions:
+        raise InvalidArgument.field("transitions", "at least one transition is required")
+    if len(transitions) > MAX_TRANSITIONS:
+        raise InvalidArgument.field("transitions", f"at most {MAX_TRANSITIONS} transitions at once")
+    violations: list[FieldViolation] = []
+    seen: set[str] = set()
+    for index, transition in enumerate(transitions):
+        if not transition.idempotency_key:
+            violations.append(FieldViolation(field(index, "idempotency_key"), "is required"))
+        elif transition.idempotency_key in seen:
+            violations.append(FieldViolation(field(index, "idempotency_key"), "is repeated within the request"))
+        seen.add(transition.idempotency_key)
+        if not transition.event_type:
+            violations.append(FieldViolation(field(index, "event_type"), "is required"))
+        if transition.grievance_id != transitions[0].grievance_id:
+            violations.append(FieldViolation(field(index, "grievance_id"), "must be the first transition's case"))
+    if violations:
+        raise InvalidArgument.of(violations)
 
 
 def lifecycle_input(row: GrievanceRow) -> sla_pb2.LifecycleInput:

@@ -79,9 +79,9 @@ class IntakeStore:
         stmt = select(GrievanceRow).where(GrievanceRow.idempotency_key == key)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def event_by_idempotency_key(self, key: str) -> TimelineEventRow | None:
-        stmt = select(TimelineEventRow).where(TimelineEventRow.idempotency_key == key)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def events_by_idempotency_keys(self, keys: Sequence[str]) -> dict[str, TimelineEventRow]:
+        stmt = select(TimelineEventRow).where(TimelineEventRow.idempotency_key.in_(keys))
+        return {row.idempotency_key: row for row in (await self.session.execute(stmt)).scalars()}
 
     async def last_sequence(self, grievance_id: str) -> int:
         stmt = select(func.max(TimelineEventRow.sequence)).where(TimelineEventRow.grievance_id == grievance_id)

@@ -54,6 +54,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 RECORD_TRANSITION = "record_transition"
+RECORD_TRANSITIONS = "record_transitions"
 SEND_NOTICE = "send_notice"
 LOAD_CONFIG = "load_config"
 LOAD_POLICY_VERSION = "load_policy_version"
@@ -236,6 +237,7 @@ class LifecycleActivities:
         """Every activity, ready to register with a worker."""
         return [
             self.record_transition,
+            self.record_transitions,
             self.send_notice,
             self.load_config,
             self.load_policy_version,
@@ -413,6 +415,23 @@ class LifecycleActivities:
             duplicate=response.duplicate,
         )
         return TransitionResult(event_id=response.event.id, duplicate=response.duplicate)
+
+    @activity.defn(name=RECORD_TRANSITIONS)
+    async def record_transitions(self, transitions: list[TransitionInput]) -> list[TransitionResult]:
+        """Append several events of one case to intake's timeline in one call and one transaction (the case's
+        start); intake ignores each repeated idempotency key."""
+        request = intake_pb2.RecordTransitionsRequest(transitions=[transition_request(t) for t in transitions])
+        try:
+            response = await self.intake.RecordTransitions(request, timeout=self.rpc_timeout_seconds)
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_failure(exc, "IntakeService.RecordTransitions") from exc
+        log.info(
+            "transitions recorded",
+            workflow_id=activity.info().workflow_id,
+            event_types=[t.event_type for t in transitions],
+            duplicates=sum(r.duplicate for r in response.results),
+        )
+        return [TransitionResult(event_id=r.event.id, duplicate=r.duplicate) for r in response.results]
 
     @activity.defn(name=SEND_NOTICE)
     async def send_notice(self, notice: NoticeInput) -> NoticeResult:

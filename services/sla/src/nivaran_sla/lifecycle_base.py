@@ -372,6 +372,14 @@ class LifecycleBase:
         await self.activity(LifecycleActivities.record_transition, transition)
         self._s.synced_deadline = (transition.current_deadline, transition.deadline_clock)
 
+    async def record_all(self, transitions: list[TransitionInput]) -> None:
+        """Put several transitions on intake's timeline in one call (one transaction), each with the case's nearest
+        deadline as the clocks stand now."""
+        with_deadline = [self._with_deadline(t) for t in transitions]
+        await self.activity(LifecycleActivities.record_transitions, with_deadline)
+        last = with_deadline[-1]
+        self._s.synced_deadline = (last.current_deadline, last.deadline_clock)
+
     def _nearest_deadline(self) -> tuple[datetime | None, str]:
         due = self._s.engine.next_due() if self._s.engine is not None else None
         if self._s.status in TERMINAL or due is None or due.deadline is None:

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         LifecycleState,
         Localized,
         MigratePolicyInput,
+        NoticeResult,
         PolicyVersionInput,
         RoleInput,
         TransferInput,
@@ -77,6 +78,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Histories recorded before C3 (the cell assigns CSPGRS cases) loaded the policy after assigning the case.
 CELL_ASSIGNMENT_PATCH = "cell-assignment-v1"
+# Histories recorded before issue 9's one start write wrote a case's start to intake in three calls (the assignment,
+# the acknowledgement after the notices, then the first deadline); since, the notices go first and one call writes it.
+ONE_START_WRITE_PATCH = "one-start-write-v1"
 
 
 def case_from_proto(lifecycle: sla_pb2.LifecycleInput) -> Case:
@@ -143,6 +147,8 @@ class GrievanceLifecycle(  # noqa: PLR0904
                 await self._register_at_cell(self._s.policy.assigned_by)
                 await self._acknowledge(tell_the_officer=False)
                 await self._start_clocks(assigned=False)
+            elif workflow.patched(ONE_START_WRITE_PATCH):
+                await self._start_assigned()
             else:
                 await self._assign()
                 await self._acknowledge()
@@ -163,8 +169,9 @@ class GrievanceLifecycle(  # noqa: PLR0904
         self._s.engine = ClockEngine.for_policy(self._s.policy)
         self._s.upsert_search_attributes = config.upsert_search_attributes
 
-    async def _start_clocks(self, *, assigned: bool) -> None:
-        """Feed the case's first events (and any act that came before the policy was loaded) to the clocks."""
+    async def _start_clocks(self, *, assigned: bool, sync: bool = True) -> None:
+        """Feed the case's first events (and any act that came before the policy was loaded) to the clocks; with
+        `sync`, tell intake the first deadline (else the caller's next record carries it)."""
         filed_at = self._s.case.filed_at or workflow.now()
         early, self._s.early_events = self._s.early_events, []
         await self.on_event(Event.REGISTERED, self._receipt(filed_at), sync=False)
@@ -173,7 +180,8 @@ class GrievanceLifecycle(  # noqa: PLR0904
         for event, at in early:
             await self.on_event(event, at, sync=False)
         await self._check_camp_upload(filed_at)
-        await self._sync_deadline()
+        if sync:
+            await self._sync_deadline()
 
     async def _run_clocks(self) -> None:
         """The updatable timer: sleep until the earliest deadline, or until an action changes the clocks."""
@@ -337,31 +345,49 @@ class GrievanceLifecycle(  # noqa: PLR0904
 
     async def _assign(self) -> None:
         """S8: record that the case sits with the routed L1 position."""
-        case = self._s.case
-        await self.record(
-            TransitionInput(
-                grievance_id=case.grievance_id,
-                idempotency_key=f"{workflow.info().workflow_id}:assigned",
-                event_type="assigned",
-                summary=Localized(
-                    en=f"Assigned to {case.position_title.en}, {case.office_name.en}",
-                    hi=f"{case.position_title.hi}, {case.office_name.hi} को सौंपा गया",
-                ),
-                occurred_at=workflow.now(),
-                new_status=CaseStatus.ASSIGNED,
-                new_assignment=Assignment(
-                    department_code=case.department_code,
-                    office_id=case.office_id,
-                    office_name=case.office_name,
-                    position_id=case.position_id,
-                    position_title=case.position_title,
-                    assigned_at=workflow.now(),
-                ),
-            )
-        )
+        await self.record(self._assignment_record())
         self._s.assigned = True
         self._s.assigned_at = workflow.now()
         self._s.status = CaseStatus.ASSIGNED
+
+    async def _start_assigned(self) -> None:
+        """S8 and B5 in one write to intake: the case sits with the routed L1 and its clocks start; the complainant
+        is acknowledged and the officer told; then one call records the assignment and the acknowledgement, both
+        carrying the first deadline. Acts wait until that call is done, so that nothing lands on the timeline before
+        the assignment (while notify is down, that is until the notices are sent)."""
+        self._s.assigned_at = workflow.now()
+        self._s.status = CaseStatus.ASSIGNED
+        await self._start_clocks(assigned=True, sync=False)
+        acknowledgement = await self.send(acknowledgement_notice(self._s.case))
+        await self.send(case_assigned_notice(self._s.case))
+        records = [self._assignment_record()]
+        if acknowledgement is not None:
+            self._s.acknowledgement_notice_id = acknowledgement.notice_id
+            records.append(self._acknowledgement_record(acknowledgement))
+        await self.record_all(records)
+        self._s.assigned = True
+
+    def _assignment_record(self) -> TransitionInput:
+        case = self._s.case
+        return TransitionInput(
+            grievance_id=case.grievance_id,
+            idempotency_key=f"{workflow.info().workflow_id}:assigned",
+            event_type="assigned",
+            summary=Localized(
+                en=f"Assigned to {case.position_title.en}, {case.office_name.en}",
+                hi=f"{case.position_title.hi}, {case.office_name.hi} को सौंपा गया",
+            ),
+            occurred_at=workflow.now(),
+            new_status=CaseStatus.ASSIGNED,
+            new_assignment=Assignment(
+                department_code=case.department_code,
+                office_id=case.office_id,
+                office_name=case.office_name,
+                position_id=case.position_id,
+                position_title=case.position_title,
+                assigned_at=workflow.now(),
+            ),
+        )
 
     async def _register_at_cell(self, role: str) -> None:
         """C3: the case is registered with the cell (the post of `role` above the routed office) to be assigned."""
@@ -448,16 +474,17 @@ class GrievanceLifecycle(  # noqa: PLR0904
         if acknowledgement is None:
             return
         self._s.acknowledgement_notice_id = acknowledgement.notice_id
-        await self.record(
-            TransitionInput(
-                grievance_id=self._s.case.grievance_id,
-                idempotency_key=f"{workflow.info().workflow_id}:acknowledgement_sent",
-                event_type="acknowledgement_sent",
-                summary=Localized(en="Acknowledgement sent to the complainant", hi="शिकायतकर्ता को पावती भेजी गई"),
-                occurred_at=workflow.now(),
-                payload={
-                    "notice_id": acknowledgement.notice_id,
-                    "channels": [c.value for c in acknowledgement.channels],
-                },
-            )
+        await self.record(self._acknowledgement_record(acknowledgement))
+
+    def _acknowledgement_record(self, acknowledgement: NoticeResult) -> TransitionInput:
+        return TransitionInput(
+            grievance_id=self._s.case.grievance_id,
+            idempotency_key=f"{workflow.info().workflow_id}:acknowledgement_sent",
+            event_type="acknowledgement_sent",
+            summary=Localized(en="Acknowledgement sent to the complainant", hi="शिकायतकर्ता को पावती भेजी गई"),
+            occurred_at=workflow.now(),
+            payload={
+                "notice_id": acknowledgement.notice_id,
+                "channels": [c.value for c in acknowledgement.channels],
+            },
         )
