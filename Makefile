@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup bytecode run test test-all lint proto proto-check k8s-validate bench bench-lifecycles bench-lifecycles-1m bench-deadlines bench-capacity bench-replay clean
+.PHONY: setup bytecode browser run test test-all lint proto proto-check k8s-validate bench bench-lifecycles bench-lifecycles-1m bench-deadlines bench-capacity bench-replay clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,11 @@ $(PDF_DEPS):
 	$(PYTHON) scripts/fetch_pdf_deps.py var/fonts var/lib
 
 setup: $(VENV)/.synced bytecode $(PDF_DEPS)
+
+# The web app's browser tests drive Debian's chromium (Playwright, no browser download): installed with apt-get when
+# missing, with a Devanagari font. Only the tests need it, so `make run` does not.
+browser:
+	$(PYTHON) scripts/fetch_browser.py
 
 run: setup
 	$(PY) scripts/devrun.py
@@ -53,10 +58,10 @@ k8s-validate: setup
 
 # The test modules run on two workers (pytest-xdist), each module whole on one worker, so that a module's suite boots
 # once; tests/conftest.py's shared suite boots once per worker.
-test: setup proto-check lint k8s-validate
+test: setup browser proto-check lint k8s-validate
 	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=15
 
-test-all: setup
+test-all: setup browser
 	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -m "slow or not slow"
 
 bench: setup

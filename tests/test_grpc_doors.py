@@ -71,6 +71,7 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.RecordTransitions": NOBODY,
     "intake.AddAttachment": PEOPLE,
     "intake.ListAttachments": PEOPLE, "intake.GetAttachmentContent": PEOPLE, "intake.GetDashboard": PEOPLE,
+    "intake.GetPendingByAge": PEOPLE,
     # S1: the DM sets camps (intake checks the district against the token's); the list is public.
     "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
     # B7 / M2: an office's notice board is public; the absences report is the DM's (intake checks the district).

@@ -373,6 +373,18 @@ def _category(code: str, department: str, en: str, hi: str, *, is_other: bool = 
     )
 
 
+AREAS = (
+    routing_pb2.Area(code="PAT", level=routing_pb2.AREA_LEVEL_DISTRICT, name=text("Patna", "पटना"), parent_code="BR"),
+    routing_pb2.Area(code="GAY", level=routing_pb2.AREA_LEVEL_DISTRICT, name=text("Gaya", "गया"), parent_code="BR"),
+    routing_pb2.Area(
+        code="DANAPUR", level=routing_pb2.AREA_LEVEL_SUBDIVISION, name=text("Danapur", "दानापुर"), parent_code="PAT"
+    ),
+    routing_pb2.Area(
+        code="BIHTA", level=routing_pb2.AREA_LEVEL_BLOCK, name=text("Bihta", "बिहटा"), parent_code="DANAPUR"
+    ),
+)
+
+
 class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
     """Positions with reporting chains, categories with secretary checks, and a moderator queue."""
 
@@ -438,6 +450,16 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
                 for c in self.categories.values()
                 if (not request.department_code or c.department_code == request.department_code)
                 and (request.include_retired or not c.retired)
+            ]
+        )
+
+    async def ListAreas(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return routing_pb2.ListAreasResponse(
+            areas=[
+                a
+                for a in AREAS
+                if (not request.parent_code or a.parent_code == request.parent_code)
+                and (not request.level or a.level == request.level)
             ]
         )
 
@@ -1081,6 +1103,31 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         ]
         chosen = [s for s in shares if not request.department_code or s.department_code == request.department_code]
         return intake_pb2.Dashboard(total=50, pending=20, disposed=30, other_share=chosen)
+
+    async def GetPendingByAge(  # noqa: N802
+        self, request: intake_pb2.GetPendingByAgeRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.PendingByAge:
+        """As intake's: one row per office (or post) of the district asked for; INVALID_ARGUMENT for a bad group."""
+        if request.group_by not in (intake_pb2.PENDING_GROUP_OFFICE, intake_pb2.PENDING_GROUP_POSITION):
+            raise InvalidArgument.field("group_by", "must be office or position")
+        by_post = request.group_by == intake_pb2.PENDING_GROUP_POSITION
+        rows = [
+            intake_pb2.PendingAgeRow(
+                office_id=f"OFF-{district}-COLLECTORATE",
+                office_name=common_pb2.LocalizedText(en=f"Collectorate, {district}", hi=f"समाहरणालय, {district}"),
+                position_id=f"POS-{district}-ADM" if by_post else "",
+                position_title=common_pb2.LocalizedText(en="ADM", hi="अपर समाहर्ता") if by_post else None,
+                days_0_10=4,
+                days_10_20=3,
+                days_20_30=2,
+                days_over_30=1,
+                total=10,
+                overdue=3,
+            )
+            for district in ("PAT", "GAY")
+            if request.district_code in ("", district)
+        ]
+        return intake_pb2.PendingByAge(rows=rows, as_of=to_timestamp(datetime(2026, 12, 1, 9, 30, tzinfo=UTC)))
 
     async def CreateCamp(  # noqa: N802
         self, request: intake_pb2.CreateCampRequest, context: grpc.aio.ServicerContext

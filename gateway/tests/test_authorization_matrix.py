@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from gateway_testkit import (
@@ -31,6 +32,7 @@ from gateway_testkit import (
     drop_keys,
     filing,
     start_backends,
+    token_for,
 )
 
 from nivaran_common.testing import REDIS_URL
@@ -182,6 +184,20 @@ def board_without_personal_data(response: Any) -> None:
 
 def own_district_absences(role: str, response: Any) -> None:
     assert response.json()["district_code"] == PERSONAS[role].claims["district"]
+
+
+def own_report_rows(role: str, response: Any) -> None:
+    """A DM's report holds only their district's offices; the CS cell's (no district asked) the state's."""
+    district = PERSONAS[role].claims.get("district") if role.startswith("dm") else ""
+    offices = {row["office_id"] for row in response.json()["rows"]}
+    assert offices == (
+        {f"OFF-{district}-COLLECTORATE"} if district else {"OFF-PAT-COLLECTORATE", "OFF-GAY-COLLECTORATE"}
+    )
+
+
+def an_xlsx(response: Any) -> None:
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert response.content.startswith(b"PK")
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -595,9 +611,22 @@ ROWS: list[Row] = [
         params={"district_code": "GAY"},
     ),
     Row(
+        # Issue 12: the review reports are read within the dashboard's remit.
+        "pending-by-age", "GET /v1/reports/pending-by-age", "GET", "/v1/reports/pending-by-age",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}),
+        check=lambda role, response, rig: own_report_rows(role, response),
+    ),
+    Row(
+        "pending-by-age-of-gaya-xlsx", "GET /v1/reports/pending-by-age", "GET", "/v1/reports/pending-by-age",
+        only({"dm_b": 200, "osd_cs": 200}), params={"district_code": "GAY", "by": "officer", "format": "xlsx"},
+        check=lambda role, response, rig: an_xlsx(response),
+    ),
+    Row(
         "breaches", "GET /v1/breaches", "GET", "/v1/breaches",
         only({"dm_a": 200, "dm_b": 200, "secretary": 200, "osd_cs": 200}), check=own_breaches,
     ),
+    # The geography a filing's location names (the web app's location pickers): public master data.
+    Row("areas", "GET /v1/areas", "GET", "/v1/areas", everyone(200), params={"parent_code": "PAT"}),
     # Open311 GeoReport v2: discovery and services are public; requests are read within the /v1 scopes.
     Row("open311-discovery", "GET /open311/v2/discovery.{fmt}", "GET", "/open311/v2/discovery.json", everyone(200)),
     Row("open311-services", "GET /open311/v2/services.{fmt}", "GET", "/open311/v2/services.xml", everyone(200)),
@@ -733,3 +762,78 @@ async def test_officer_of_another_district_cannot_read_a_district_a_case(matrix_
     asked = matrix_rig.intake.list_requests[-1]
     assert set(asked.position_ids) == {"pos-gay-l1", "pos-gay-co"}
     assert asked.registration_number == CASE_A
+
+
+# The web app (/app, docs/web.md): pages, not API routes. A private page sends a visitor without a session to sign in
+# (303), shows a citizen their own (a case of another citizen: the 404 page), and gives an officer a 403 page: its
+# pages are the citizens'. Every POST without the session's CSRF token is a 403 page, whoever sends it.
+SIGN_IN = 303
+
+
+def page_for_citizens(**citizens: int) -> dict[str, int]:
+    """Anonymous: to sign in; citizens: as given (200 unless named); officers: 403."""
+    return {
+        role: SIGN_IN if role == ANONYMOUS else citizens.get(role, 200) if role in CITIZENS else 403 for role in ROLES
+    }
+
+
+WEB_ROWS: list[Row] = [
+    Row("web-home", "GET /app", "GET", "/app", everyone(200)),
+    Row("web-signin", "GET /app/signin", "GET", "/app/signin", everyone(200)),
+    Row("web-lang", "GET /app/lang", "GET", "/app/lang", everyone(303), params={"to": "en", "next": "/app"}),
+    Row("web-my-cases", "GET /app/grievances", "GET", "/app/grievances", page_for_citizens()),
+    Row("web-file-form", "GET /app/grievances/new", "GET", "/app/grievances/new", page_for_citizens()),
+    Row(
+        "web-case-a", "GET /app/grievances/{number}", "GET", f"/app/grievances/{CASE_A}",
+        page_for_citizens(citizen_b=404),
+    ),
+    Row(
+        "web-case-b", "GET /app/grievances/{number}", "GET", f"/app/grievances/{CASE_B}",
+        page_for_citizens(citizen_a=404),
+    ),
+    Row("web-request-otp", "POST /app/signin", "POST", "/app/signin", everyone(403), data={"phone": RAW_PHONE}),
+    Row(
+        "web-verify-otp", "POST /app/signin/verify", "POST", "/app/signin/verify", everyone(403),
+        data={"phone": RAW_PHONE, "otp": FIXED_OTP},
+    ),
+    Row("web-signout", "POST /app/signout", "POST", "/app/signout", everyone(403), data={}),
+    Row(
+        "web-file", "POST /app/grievances/new", "POST", "/app/grievances/new", everyone(403),
+        data={"description": "बिना CSRF के / without CSRF"},
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("row", WEB_ROWS, ids=[row.id for row in WEB_ROWS])
+async def test_every_web_page_against_every_role(matrix_rig: Rig, row: Row, role: str) -> None:
+    # A browser of its own per request: the session is the cookie, and nothing carries over to the next row.
+    cookies = {} if role == ANONYMOUS else {"nv_access": token_for(role)}
+    filed_before = len(matrix_rig.intake.requests)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=matrix_rig.app), base_url="http://gateway.test", cookies=cookies
+    ) as browser:
+        response = await browser.request(row.method, row.path, params=row.params, data=row.data)
+
+    expected = row.expect[role]
+    assert response.status_code == expected, f"{row.id} as {role}: {response.text[:500]}"
+    if expected == SIGN_IN and row.id != "web-lang":
+        assert response.headers["location"] == f"/app/signin?next={row.path.replace('/', '%2F')}"
+    elif expected != SIGN_IN:
+        assert response.headers["content-type"].startswith("text/html"), row.id
+        if expected >= 400:
+            # A page in the visitor's language saying why, never a problem+json or a traceback.
+            assert f'data-status="{expected}"' in response.text
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert len(matrix_rig.intake.requests) == filed_before, "a page without CSRF filed nothing"
+
+
+def test_the_web_matrix_covers_every_page(matrix_rig: Rig) -> None:
+    pages = {
+        f"{method} {route.path}"
+        for route in api_routes(matrix_rig.app)
+        if route.path == "/app" or route.path.startswith("/app/")
+        for method in route.methods
+    }
+
+    assert pages == {row.route for row in WEB_ROWS}

@@ -23,8 +23,9 @@ from nivaran_gateway.problems import (
     problem_bytes,
 )
 
-# The one route whose body is a file (multipart/form-data), not JSON.
-UPLOAD_PATH = re.compile(r"/v1/grievances/[^/]+/attachments")
+# The routes whose body may carry a file (multipart/form-data): the attachments route, and the web app's filing form,
+# which hands its file on to that route (nivaran_gateway.web).
+UPLOAD_PATH = re.compile(r"/v1/grievances/[^/]+/attachments|/app/grievances/new")
 
 
 class BodyLimitMiddleware:

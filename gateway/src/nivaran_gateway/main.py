@@ -31,6 +31,7 @@ from nivaran_gateway.ratelimit import RateLimiter
 from nivaran_gateway.routes import (
     acts,
     appeals,
+    areas,
     attachments,
     auth,
     camps,
@@ -47,6 +48,7 @@ from nivaran_gateway.routes import (
     officers,
     open311,
     recourse,
+    reports,
     service_clients,
     service_delay,
     transfers,
@@ -54,6 +56,7 @@ from nivaran_gateway.routes import (
 )
 from nivaran_gateway.schemas.open311 import openapi_components as open311_components
 from nivaran_gateway.settings import GatewaySettings
+from nivaran_gateway.web import install_web
 
 log = get_logger(__name__)
 
@@ -193,10 +196,14 @@ def create_app(
     app.include_router(officers.router)
     app.include_router(service_clients.router)
     app.include_router(categories.router)
+    app.include_router(areas.router)
     app.include_router(camps.router)
     app.include_router(dashboard.router)
+    app.include_router(reports.router)
     app.include_router(notices.router)
     app.include_router(open311.router)
+    # The web app at /app: pages that call this app's own /v1 in-process (web/client.py).
+    install_web(app, settings)
     undeclared = undeclared_routes(app)
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")

@@ -102,6 +102,9 @@ class GatewaySettings(ServiceSettings):
     # POST …/attachments only: intake's file limit (NIVARAN_INTAKE_ATTACHMENTS_MAX_BYTES, 5 MiB) plus the multipart
     # envelope; intake still checks the file itself.
     max_upload_bytes: int = Field(default=5 * 1024 * 1024 + 64 * 1024, gt=0)
+    # The web app's (/app) CSRF key: each form carries HMAC-SHA256(key, the browser's session id). Empty: a random key
+    # per process, which is enough for one replica; several replicas behind one name must share a configured key.
+    web_csrf_secret: SecretStr = SecretStr("")
     # Prefixed to Location headers when set (e.g. https://nivaran.bihar.gov.in); relative paths otherwise.
     public_base_url: str = ""
 

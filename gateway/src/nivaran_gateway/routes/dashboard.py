@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from nivaran.intake.v1 import intake_pb2
-from nivaran_common.auth import CHIEF_SECRETARY, DM, OSD_CS, SECRETARY, Principal
-from nivaran_gateway.access import requires
 from nivaran_gateway.deps import Clients, Directory, Settings
-from nivaran_gateway.jurisdiction import STATE_WIDE_ROLES
-from nivaran_gateway.problems import FORBIDDEN, ProblemError, problem_responses
-from nivaran_gateway.routes.categories import secretary_of
+from nivaran_gateway.problems import problem_responses
+from nivaran_gateway.review_scope import Reviewer, review_remit
 
 router = APIRouter(prefix="/v1", tags=["dashboard"])
-
-Monitor = Annotated[Principal, Depends(requires(DM, SECRETARY, OSD_CS, CHIEF_SECRETARY))]
 
 
 class DashboardView(BaseModel):
@@ -49,7 +44,7 @@ class DashboardView(BaseModel):
     responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
 )
 async def dashboard(
-    principal: Monitor,
+    principal: Reviewer,
     clients: Clients,
     settings: Settings,
     directory: Directory,
@@ -58,16 +53,7 @@ async def dashboard(
     track: Annotated[str | None, Query(max_length=32, description="S3: one track's figures (sahyog_camp)")] = None,
 ) -> DashboardView:
     """The figures within the caller's remit."""
-    district, department = (district_code or "").upper(), department_code or ""
-    if not principal.has_any(STATE_WIDE_ROLES):
-        if principal.has_any((DM,)) and principal.district:
-            if district and district != principal.district:
-                raise ProblemError(FORBIDDEN, f"a DM reads the figures of their own district ({principal.district})")
-            district = principal.district
-        elif department:
-            await secretary_of(principal, department, directory)
-        else:
-            raise ProblemError.field(FORBIDDEN, "department_code", "a secretary names their department")
+    district, department = await review_remit(principal, district_code, department_code, directory)
     board = await clients.intake.GetDashboard(
         intake_pb2.GetDashboardRequest(district_code=district, department_code=department, track=track or ""),
         timeout=settings.grpc_timeout_seconds,

@@ -115,6 +115,27 @@ GRIEVANCE_ORDER_DEADLINE: GrievanceOrder.ValueType  # 1
 """Nearest current_deadline first; cases without a deadline last; ties (and the deadline-less) newest first."""
 Global___GrievanceOrder: _TypeAlias = GrievanceOrder  # noqa: Y015
 
+class _PendingGroup:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PendingGroupEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PendingGroup.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PENDING_GROUP_UNSPECIFIED: _PendingGroup.ValueType  # 0
+    PENDING_GROUP_OFFICE: _PendingGroup.ValueType  # 1
+    """Per office (the office holding the case now)."""
+    PENDING_GROUP_POSITION: _PendingGroup.ValueType  # 2
+    """Per post (the officer's position holding the case now), within its office."""
+
+class PendingGroup(_PendingGroup, metaclass=_PendingGroupEnumTypeWrapper): ...
+
+PENDING_GROUP_UNSPECIFIED: PendingGroup.ValueType  # 0
+PENDING_GROUP_OFFICE: PendingGroup.ValueType  # 1
+"""Per office (the office holding the case now)."""
+PENDING_GROUP_POSITION: PendingGroup.ValueType  # 2
+"""Per post (the officer's position holding the case now), within its office."""
+Global___PendingGroup: _TypeAlias = PendingGroup  # noqa: Y015
+
 @_typing.final
 class Complainant(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -1367,6 +1388,114 @@ class GetDashboardRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetDashboardRequest: _TypeAlias = GetDashboardRequest  # noqa: Y015
+
+@_typing.final
+class GetPendingByAgeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    department_code: _builtins.str
+    track: _builtins.str
+    """S3: one track's cases (e.g. sahyog_camp) when named."""
+    group_by: Global___PendingGroup.ValueType
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        department_code: _builtins.str = ...,
+        track: _builtins.str = ...,
+        group_by: Global___PendingGroup.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "district_code", b"district_code", "group_by", b"group_by", "track", b"track"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPendingByAgeRequest: _TypeAlias = GetPendingByAgeRequest  # noqa: Y015
+
+@_typing.final
+class PendingAgeRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    POSITION_ID_FIELD_NUMBER: _builtins.int
+    POSITION_TITLE_FIELD_NUMBER: _builtins.int
+    DAYS_0_10_FIELD_NUMBER: _builtins.int
+    DAYS_10_20_FIELD_NUMBER: _builtins.int
+    DAYS_20_30_FIELD_NUMBER: _builtins.int
+    DAYS_OVER_30_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    position_id: _builtins.str
+    """Empty when grouped by office."""
+    days_0_10: _builtins.int
+    """Open cases filed 0-10, 10-20, 20-30 and more than 30 days ago (a bucket holds its lower bound)."""
+    days_10_20: _builtins.int
+    days_20_30: _builtins.int
+    days_over_30: _builtins.int
+    total: _builtins.int
+    overdue: _builtins.int
+    """Of those, past their current deadline."""
+    @_builtins.property
+    def office_name(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def position_title(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+        office_name: _common_pb2.LocalizedText | None = ...,
+        position_id: _builtins.str = ...,
+        position_title: _common_pb2.LocalizedText | None = ...,
+        days_0_10: _builtins.int = ...,
+        days_10_20: _builtins.int = ...,
+        days_20_30: _builtins.int = ...,
+        days_over_30: _builtins.int = ...,
+        total: _builtins.int = ...,
+        overdue: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["office_name", b"office_name", "position_title", b"position_title"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days_0_10", b"days_0_10", "days_10_20", b"days_10_20", "days_20_30", b"days_20_30", "days_over_30", b"days_over_30", "office_id", b"office_id", "office_name", b"office_name", "overdue", b"overdue", "position_id", b"position_id", "position_title", b"position_title", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PendingAgeRow: _TypeAlias = PendingAgeRow  # noqa: Y015
+
+@_typing.final
+class PendingByAge(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___PendingAgeRow]:
+        """Most open cases first."""
+
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """The instant the ages were counted from."""
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___PendingAgeRow] | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PendingByAge: _TypeAlias = PendingByAge  # noqa: Y015
 
 @_typing.final
 class Dashboard(_message.Message):

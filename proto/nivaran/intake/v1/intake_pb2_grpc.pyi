@@ -61,6 +61,11 @@ class IntakeServiceStub:
     GetAttachmentContent: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]
     """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
     GetDashboard: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]
+    GetPendingByAge: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetPendingByAgeRequest, _intake_pb2.PendingByAge]
+    """Issue 12: the open cases of a district or department by age since filing (0-10, 10-20, 20-30, over 30 days),
+    per office or per officer's post, with how many are past their deadline; one track's only when named (S3: camp
+    cases apart). Read as GetDashboard is; INVALID_ARGUMENT names group_by.
+    """
     CreateCamp: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
     ListCamps: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]
@@ -118,6 +123,11 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     GetAttachmentContent: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetAttachmentContentRequest, _intake_pb2.AttachmentContent]  # type: ignore[assignment]
     """One attachment of a case with its bytes; NOT_FOUND unless the attachment belongs to that case."""
     GetDashboard: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDashboardRequest, _intake_pb2.Dashboard]  # type: ignore[assignment]
+    GetPendingByAge: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetPendingByAgeRequest, _intake_pb2.PendingByAge]  # type: ignore[assignment]
+    """Issue 12: the open cases of a district or department by age since filing (0-10, 10-20, 20-30, over 30 days),
+    per office or per officer's post, with how many are past their deadline; one track's only when named (S3: camp
+    cases apart). Read as GetDashboard is; INVALID_ARGUMENT names group_by.
+    """
     CreateCamp: _aio.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]  # type: ignore[assignment]
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
     ListCamps: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]  # type: ignore[assignment]
@@ -232,6 +242,17 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _intake_pb2.GetDashboardRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.Dashboard, _abc.Awaitable[_intake_pb2.Dashboard]]: ...
+
+    @_abc_1.abstractmethod
+    def GetPendingByAge(
+        self,
+        request: _intake_pb2.GetPendingByAgeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.PendingByAge, _abc.Awaitable[_intake_pb2.PendingByAge]]:
+        """Issue 12: the open cases of a district or department by age since filing (0-10, 10-20, 20-30, over 30 days),
+        per office or per officer's post, with how many are past their deadline; one track's only when named (S3: camp
+        cases apart). Read as GetDashboard is; INVALID_ARGUMENT names group_by.
+        """
 
     @_abc_1.abstractmethod
     def CreateCamp(

@@ -30,6 +30,7 @@ RULES = rules_for(
         "ListAttachments": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetAttachmentContent": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetDashboard": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetPendingByAge": rule(user=(GATEWAY,), scope=SCOPE_READ),
         # S1: the DM sets camps (the district is checked against the token's); anyone may list them.
         "CreateCamp": rule(user=(GATEWAY,), holders=(DM,)),
         "ListCamps": rule(system=(GATEWAY,)),

@@ -12,11 +12,13 @@ from nivaran_common.auth import CLIENT
 from nivaran_common.door import current_caller
 from nivaran_common.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from nivaran_common.jurisdiction import GrievanceScope, PositionDirectory, grievance_scope
+from nivaran_common.timeutil import utcnow
 from nivaran_intake.attachments import AttachmentService
 from nivaran_intake.camps import NewCamp
 from nivaran_intake.inbound import InboundService
 from nivaran_intake.messages import (
     ORDER_FROM_PROTO,
+    PENDING_GROUPS,
     STATUS_FROM_PROTO,
     absences_to_proto,
     answer_to_proto,
@@ -28,6 +30,7 @@ from nivaran_intake.messages import (
     grievance_to_proto,
     hearing_notice_to_proto,
     inbound_from_proto,
+    pending_by_age_to_proto,
     transition_from_proto,
     transitions_from_proto,
 )
@@ -213,6 +216,18 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 for dept, (t, o) in board.other_share.items()
             ],
         )
+
+    async def GetPendingByAge(  # noqa: N802
+        self, request: intake_pb2.GetPendingByAgeRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.PendingByAge:
+        report = await self.service.reports.pending_by_age(
+            district_code=request.district_code,
+            department_code=request.department_code,
+            track=request.track,
+            group=PENDING_GROUPS.get(request.group_by, ""),
+            now=utcnow(),
+        )
+        return pending_by_age_to_proto(report)
 
     async def ReceiveMessage(  # noqa: N802
         self, request: intake_pb2.ReceiveMessageRequest, context: grpc.aio.ServicerContext

@@ -19,6 +19,7 @@ from nivaran_intake.hearings import AbsenceReport
 from nivaran_intake.inbound import Answer, InboundMessage
 from nivaran_intake.inbound_files import InboundFile
 from nivaran_intake.projection import Transition
+from nivaran_intake.reports import PendingByAge
 from nivaran_intake.service_delay import ServiceApplication
 from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, HearingRow, TimelineEventRow
 
@@ -309,6 +310,34 @@ def hearing_notice_to_proto(row: HearingRow) -> intake_pb2.HearingNotice:
         hearing_officer_title=_text(row.hearing_officer_title_en, row.hearing_officer_title_hi),
         public_authority_title=_text(row.public_authority_title_en, row.public_authority_title_hi),
         status=row.status,
+    )
+
+
+PENDING_GROUPS = {
+    intake_pb2.PENDING_GROUP_UNSPECIFIED: "office",
+    intake_pb2.PENDING_GROUP_OFFICE: "office",
+    intake_pb2.PENDING_GROUP_POSITION: "position",
+}
+
+
+def pending_by_age_to_proto(report: PendingByAge) -> intake_pb2.PendingByAge:
+    return intake_pb2.PendingByAge(
+        rows=[
+            intake_pb2.PendingAgeRow(
+                office_id=r.office_id,
+                office_name=_text(r.office_name_en, r.office_name_hi),
+                position_id=r.position_id,
+                position_title=_text(r.position_title_en, r.position_title_hi),
+                days_0_10=r.buckets[0],
+                days_10_20=r.buckets[1],
+                days_20_30=r.buckets[2],
+                days_over_30=r.buckets[3],
+                total=r.total,
+                overdue=r.overdue,
+            )
+            for r in report.rows
+        ],
+        as_of=to_timestamp(report.as_of),
     )
 
 

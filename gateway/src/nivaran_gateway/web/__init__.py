@@ -1,0 +1,23 @@
+"""The web app at /app: server-rendered pages (Jinja2, gettext in Hindi and English) that are a pure presentation
+client of the gateway's own /v1 (client.py). docs/web.md says how it is built."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from nivaran_gateway.settings import GatewaySettings
+from nivaran_gateway.web import pages_auth, pages_citizen
+from nivaran_gateway.web.app import STATIC_PREFIX, SecurityHeadersMiddleware
+from nivaran_gateway.web.context import WebState
+from nivaran_gateway.web.i18n import HERE, Catalogues
+from nivaran_gateway.web.session import CsrfKey
+
+
+def install_web(app: FastAPI, settings: GatewaySettings) -> None:
+    """Mount the pages, the static files and the security headers on the gateway app."""
+    app.state.web = WebState(settings, Catalogues.load(), CsrfKey(settings.web_csrf_secret.get_secret_value()))
+    app.include_router(pages_auth.router)
+    app.include_router(pages_citizen.router)
+    app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=HERE / "static"), name="web-static")
+    app.add_middleware(SecurityHeadersMiddleware)

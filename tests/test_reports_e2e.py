@@ -1,0 +1,68 @@
+"""Issue 12's review report against the real suite (tests/conftest.py's shared suite): a case filed through /v1
+shows in the DM's report of open cases by age, in its office's and its officer's row, as JSON and as an Excel file
+with the same figures; another district's DM is refused."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from _suite import RunningSuite
+from test_desk_e2e import DM, DSO, PHULWARI, Desk
+
+PHONE = "9876510777"
+URL = "/v1/reports/pending-by-age"
+
+
+@pytest_asyncio.fixture
+async def suite(shared_suite: RunningSuite) -> RunningSuite:
+    return shared_suite
+
+
+async def test_a_filed_case_counts_in_the_dms_pending_by_age_report_and_its_excel(suite: RunningSuite) -> None:
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        desk = Desk(http)
+        citizen, dm = await desk.citizen(PHONE), await desk.officer(*DM)
+        before = await http.get(URL, params={"by": "officer"}, headers=dm)
+        assert before.status_code == 200, before.text
+        filed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": "रीना देवी", "address": "ग्राम गोनपुरा, फुलवारी शरीफ, पटना", "phone": PHONE},
+                "description": "राशन कार्ड के लिए तीन महीने पहले आवेदन दिया, अब तक कोई सूचना नहीं मिली।",
+                "category_code": "FOOD-RATION-CARD",
+                "location": PHULWARI,
+                "channel": "web",
+            },
+            headers={**citizen, "Idempotency-Key": f"reports-{datetime.now(UTC).timestamp()}"},
+        )
+        assert filed.status_code == 201, filed.text
+
+        after = await http.get(URL, params={"by": "officer"}, headers=dm)
+        excel = await http.get(URL, params={"by": "officer", "format": "xlsx"}, headers=dm)
+        elsewhere = await http.get(URL, params={"district_code": "GAY"}, headers=dm)
+        dso = await desk.officer(*DSO)
+        not_a_reviewer = await http.get(URL, headers=dso)
+
+    def fresh(report: dict[str, Any]) -> dict[str, int]:
+        return {r["position_id"]: r["days_0_10"] for r in report["rows"]}
+
+    # The new case is in exactly one officer's row, as filed today (0-10 days); no other row moved.
+    was, now = fresh(before.json()), fresh(after.json())
+    moved = {p: n - was.get(p, 0) for p, n in now.items() if n != was.get(p, 0)}
+    assert list(moved.values()) == [1]
+    [position_id] = moved
+    assert after.json()["district_code"] == "PAT"
+    assert after.json()["totals"]["total"] == before.json()["totals"]["total"] + 1
+    assert excel.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(excel.content)) as book:
+        strings = book.read("xl/sharedStrings.xml").decode("utf-8")
+    assert "0-10 दिन / 0-10 days" in strings
+    [mine] = [r for r in after.json()["rows"] if r["position_id"] == position_id]
+    assert f"{mine['position_title']['hi']} / {mine['position_title']['en']}" in strings
+    assert elsewhere.status_code == 403
+    assert not_a_reviewer.status_code == 403
