@@ -3,6 +3,7 @@ post, on SQLite and PostgreSQL (the `intake` fixture runs on both), and over gRP
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,10 +17,10 @@ from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran_common.errors import InvalidArgument, field_violations
 from nivaran_common.grpc_server import build_server
 from nivaran_intake.attachments import AttachmentService
-from nivaran_intake.domain import Status
+from nivaran_intake.domain import CLOSED_STATUSES, Status
 from nivaran_intake.main import binding
 from nivaran_intake.projection import Transition
-from nivaran_intake.tables import GrievanceRow
+from nivaran_intake.tables import OPEN_CASE, GrievanceRow
 
 from .conftest import IntakeHarness
 from .test_service import filing
@@ -78,6 +79,12 @@ async def aged(intake: IntakeHarness) -> dict[str, str]:
     await intake.service.record_transition(moved(ids["d25"], "o2", current_deadline=NOW - timedelta(days=2)))
     await intake.service.record_transition(moved(ids["d1"], "o3", current_deadline=NOW + timedelta(days=2)))
     return ids
+
+
+def test_the_open_case_index_predicate_names_every_closed_status() -> None:
+    """The partial index's literal predicate (tables.OPEN_CASE, migration 0015) must follow domain.CLOSED_STATUSES."""
+    predicate = str(OPEN_CASE)
+    assert sorted(re.findall(r"'(\w+)'", predicate)) == sorted(s.value for s in CLOSED_STATUSES)
 
 
 async def test_pending_by_age_per_office_counts_open_cases_in_their_buckets(

@@ -17,11 +17,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import false
 
 from nivaran_common.db import Base
+
+# The open cases (not disposed, rejected or closed: domain.CLOSED_STATUSES), for partial indexes.
+OPEN_CASE = text("status NOT IN ('disposed', 'rejected', 'closed')")
 
 
 class IntakeBase(Base):
@@ -37,6 +41,34 @@ class GrievanceRow(IntakeBase):
         Index("ix_grievances_workflow_pending", "workflow_started_at"),
         # The officer's work list, nearest deadline first.
         Index("ix_grievances_current_deadline", "current_deadline", "filed_at", "id"),
+        # Issue 12: the dashboard's counts (IntakeStore.counts) from the index alone.
+        Index(
+            "ix_grievances_review_counts",
+            "district_code",
+            "routed_department_code",
+            "status",
+            "category_is_other",
+            "returns",
+            "track",
+            "current_deadline",
+        ),
+        # Issue 12: the reports of open cases by age (reports.py) from an index of the open cases alone.
+        Index(
+            "ix_grievances_open_by_age",
+            "district_code",
+            "office_id",
+            "routed_office_id",
+            "position_id",
+            "routed_position_id",
+            "filed_at",
+            "current_deadline",
+            "department_code",
+            "routed_department_code",
+            "track",
+            "id",
+            postgresql_where=OPEN_CASE,
+            sqlite_where=OPEN_CASE,
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
