@@ -46,8 +46,10 @@ async def one_dashboard(sessions, reports: ReportService, district: str) -> dict
     now = datetime.now(UTC)
     took: dict[str, float] = {}
     began = time.perf_counter()
-    async with sessions() as session:
-        await IntakeStore(session).counts(district_code=district, department_code="", now=now)
+    async with sessions() as session:  # as IntakeService.dashboard reads them
+        store = IntakeStore(session)
+        await store.counts(district_code=district, department_code="")
+        await store.overdue(district_code=district, department_code="", now=now)
     took["figures"] = time.perf_counter() - began
     for name, group in (("by_office", "office"), ("by_officer", "position")):
         began = time.perf_counter()

@@ -21,6 +21,7 @@ from nivaran_common.temporal import lifecycle_workflow_id
 from nivaran_common.timeutil import as_utc, to_timestamp, utcnow
 from nivaran_intake.attachments import PDF, AttachmentService, Purpose
 from nivaran_intake.camps import CampService
+from nivaran_intake.case_counts import count_moved, key_of
 from nivaran_intake.clients import LifecycleStarter, Route, Router
 from nivaran_intake.domain import (
     CLOSED_STATUSES,
@@ -273,6 +274,7 @@ class IntakeService:
             )
             store.add(row)
             await store.flush()
+            await count_moved(store.session, None, key_of(row))
             if acknowledgement is not None:
                 store.add(acknowledgement)
             store.add(
@@ -372,12 +374,15 @@ class IntakeService:
     async def dashboard(self, district_code: str, department_code: str, track: str = "") -> Dashboard:
         """Counts for review meetings (of one track when named, S3), and H4's share of "Other" filings."""
         async with self.sessions() as session:
-            counts = await IntakeStore(session).counts(
+            store = IntakeStore(session)
+            counts = await store.counts(district_code=district_code, department_code=department_code, track=track)
+            # Overdue counts open cases only: a disposed case's last deadline is history, not a breach now.
+            overdue = await store.overdue(
                 district_code=district_code, department_code=department_code, now=utcnow(), track=track
             )
         closed = {s.value for s in CLOSED_STATUSES}
         shares: dict[str, list[int]] = {}
-        total = pending = disposed = overdue = not_fixed = 0
+        total = pending = disposed = not_fixed = 0
         for c in counts:
             total += c.count
             if c.status in closed and c.returned:
@@ -386,8 +391,6 @@ class IntakeService:
                 disposed += c.count
             else:
                 pending += c.count
-                # Overdue counts open cases only: a disposed case's last deadline is history, not a breach now.
-                overdue += c.overdue
             share = shares.setdefault(c.department_code, [0, 0])
             share[0] += c.count
             share[1] += c.count if c.is_other else 0
@@ -422,6 +425,7 @@ class IntakeService:
                 if row is None:
                     raise NotFound(f"no grievance {transitions[0].grievance_id}")
                 sequence = await store.last_sequence(row.id)
+                counted = key_of(row)
                 for transition in transitions:
                     if transition.idempotency_key in earlier:
                         continue
@@ -442,6 +446,7 @@ class IntakeService:
                     apply(row, transition, now)
                     await project(store.session, row, transition.event_type, transition.payload, now)
                     written[transition.idempotency_key] = event
+                await count_moved(store.session, counted, key_of(row))
         except IntegrityError:
             # A concurrent retry wrote the same keys first: answer with what it wrote.
             async with self.sessions() as session:

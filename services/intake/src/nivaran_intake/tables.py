@@ -147,6 +147,21 @@ class GrievanceRow(IntakeBase):
     version: Mapped[int] = mapped_column(BigInteger, default=1)
 
 
+class CaseCountRow(IntakeBase):
+    """Issue 12: how many cases share a key (case_counts.py); the dashboard reads these rows, not the cases."""
+
+    __tablename__ = "case_counts"
+
+    district_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    routed_department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    track: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category_is_other: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    # The cases came back after ending at least once (GrievanceRow.returns > 0): "closed - not fixed" when ended.
+    returned: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    cases: Mapped[int] = mapped_column(BigInteger)
+
+
 class TimelineEventRow(IntakeBase):
     __tablename__ = "timeline_events"
     __table_args__ = (UniqueConstraint("grievance_id", "sequence", name="uq_timeline_sequence"),)
