@@ -71,7 +71,7 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.RecordTransitions": NOBODY,
     "intake.AddAttachment": PEOPLE,
     "intake.ListAttachments": PEOPLE, "intake.GetAttachmentContent": PEOPLE, "intake.GetDashboard": PEOPLE,
-    "intake.GetPendingByAge": PEOPLE,
+    "intake.GetPendingByAge": PEOPLE, "intake.GetRanking": PEOPLE, "intake.GetDailyReport": PEOPLE,
     # S1: the DM sets camps (intake checks the district against the token's); the list is public.
     "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
     # B7 / M2: an office's notice board is public; the absences report is the DM's (intake checks the district).
@@ -131,7 +131,8 @@ EXPECTED_WORKLOADS: dict[str, tuple[str, ...]] = {
 EXPECTED_CLIENT = {
     "identity.IssueClientToken",
     *(f"intake.{m}" for m in ("FileGrievance", "GetGrievance", "ListGrievances", "GetTimeline", "AddAttachment",
-                              "ListAttachments", "GetAttachmentContent", "GetDashboard")),
+                              "ListAttachments", "GetAttachmentContent", "GetDashboard", "GetPendingByAge",
+                              "GetRanking", "GetDailyReport")),
     *(f"routing.{m}" for m in ("ListDepartments", "ListCategories", "GetCategory", "ListAreas", "GetOffice")),
     *(f"sla.{m}" for m in ("ListPolicies", "GetPolicy", "ComputeDeadline")),
 }  # fmt: skip
@@ -430,6 +431,17 @@ async def test_a_department_client_files_and_reads_only_in_its_own_department(ca
     assert {g.assignment.department_code for g in listed.grievances} <= {"IT"}
     code, _ = await callers.call("intake", "GetGrievance", intake_pb2.GetGrievanceRequest(id=case.id), "dept-it", "k")
     assert code is grpc.StatusCode.NOT_FOUND
+    # Its reports are its own department's: the Food case is in no row of them, and asking for Food is refused.
+    code, report = await callers.call(
+        "intake", "GetPendingByAge", intake_pb2.GetPendingByAgeRequest(district_code="PAT"), "dept-it", "k"
+    )
+    assert code is grpc.StatusCode.OK, report
+    assert sum(row.total for row in report.rows) >= 1
+    assert all(row.office_id != case.assignment.office_id or not row.office_id for row in report.rows)
+    code, _ = await callers.call(
+        "intake", "GetPendingByAge", intake_pb2.GetPendingByAgeRequest(department_code="FOOD"), "dept-it", "k"
+    )
+    assert code is grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_a_citizen_reads_only_their_own_account_at_identity(callers: Callers) -> None:

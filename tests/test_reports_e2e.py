@@ -14,6 +14,8 @@ import pytest_asyncio
 from _suite import RunningSuite
 from test_desk_e2e import DM, DSO, PHULWARI, Desk
 
+from nivaran_common.timeutil import IST
+
 PHONE = "9876510777"
 URL = "/v1/reports/pending-by-age"
 
@@ -45,6 +47,9 @@ async def test_a_filed_case_counts_in_the_dms_pending_by_age_report_and_its_exce
         after = await http.get(URL, params={"by": "officer"}, headers=dm)
         excel = await http.get(URL, params={"by": "officer", "format": "xlsx"}, headers=dm)
         elsewhere = await http.get(URL, params={"district_code": "GAY"}, headers=dm)
+        daily = await http.get("/v1/reports/daily", headers=dm)
+        month = datetime.now(IST).strftime("%Y-%m")
+        ranking = await http.get("/v1/reports/ranking", params={"month": month, "format": "csv"}, headers=dm)
         dso = await desk.officer(*DSO)
         not_a_reviewer = await http.get(URL, headers=dso)
 
@@ -65,4 +70,10 @@ async def test_a_filed_case_counts_in_the_dms_pending_by_age_report_and_its_exce
     [mine] = [r for r in after.json()["rows"] if r["position_id"] == position_id]
     assert f"{mine['position_title']['hi']} / {mine['position_title']['en']}" in strings
     assert elsewhere.status_code == 403
+    # S18: today's filings in Patna include this one, under the department routing chose; M5 answers as a CSV.
+    assert daily.status_code == 200, daily.text
+    assert sum(row["filed"] for row in daily.json()["rows"]) >= 1
+    assert "FOOD" in {row["department_code"] for row in daily.json()["rows"]}
+    assert ranking.status_code == 200, ranking.text
+    assert ranking.content.decode("utf-8-sig").startswith("क्रम / Rank")
     assert not_a_reviewer.status_code == 403

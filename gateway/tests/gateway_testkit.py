@@ -1129,6 +1129,44 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         ]
         return intake_pb2.PendingByAge(rows=rows, as_of=to_timestamp(datetime(2026, 12, 1, 9, 30, tzinfo=UTC)))
 
+    async def GetRanking(  # noqa: N802
+        self, request: intake_pb2.GetRankingRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Ranking:
+        """As intake's: one ranked and one unranked office per district asked for."""
+        if not request.HasField("until"):
+            raise InvalidArgument.field("until", "is required")
+        rows = []
+        for district in ("PAT", "GAY"):
+            if request.district_code not in ("", district):
+                continue
+            office = common_pb2.LocalizedText(en=f"Collectorate, {district}", hi=f"समाहरणालय, {district}")
+            rows.append(
+                intake_pb2.RankingRow(
+                    office_id=f"OFF-{district}-COLLECTORATE",
+                    office_name=office,
+                    ended=10,
+                    within_time=8,
+                    not_fixed=1,
+                    score=0.7,
+                    rank=1,
+                )
+            )
+            rows.append(
+                intake_pb2.RankingRow(
+                    office_id=f"OFF-{district}-BLOCK", office_name=office, ended=2, within_time=2, score=1.0
+                )
+            )
+        return intake_pb2.Ranking(rows=rows, min_ranked=5)
+
+    async def GetDailyReport(  # noqa: N802
+        self, request: intake_pb2.GetDailyReportRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.DailyReport:
+        rows = [
+            intake_pb2.DailyRow(department_code="FOOD", filed=7, ended=5, pending=40, overdue=6),
+            intake_pb2.DailyRow(department_code="REVENUE", filed=3, ended=1, pending=12, overdue=0),
+        ]
+        return intake_pb2.DailyReport(rows=rows, as_of=to_timestamp(datetime(2026, 12, 1, 9, 30, tzinfo=UTC)))
+
     async def CreateCamp(  # noqa: N802
         self, request: intake_pb2.CreateCampRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.Camp:

@@ -195,6 +195,15 @@ def own_report_rows(role: str, response: Any) -> None:
     )
 
 
+def only_revenue(response: Any) -> None:
+    assert [row["department_code"] for row in response.json()["rows"]] == ["REVENUE"]
+
+
+def a_csv(response: Any) -> None:
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())
+
+
 def an_xlsx(response: Any) -> None:
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert response.content.startswith(b"PK")
@@ -622,6 +631,22 @@ ROWS: list[Row] = [
         check=lambda role, response, rig: an_xlsx(response),
     ),
     Row(
+        # M5 and S18: the same remit; a secretary names their department for the ranking.
+        "ranking", "GET /v1/reports/ranking", "GET", "/v1/reports/ranking",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}), params={"month": "2026-11"},
+    ),
+    Row(
+        "daily-report-csv", "GET /v1/reports/daily", "GET", "/v1/reports/daily",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}), params={"date": "2026-12-01", "format": "csv"},
+        check=lambda role, response, rig: a_csv(response),
+    ),
+    Row(
+        # The Revenue secretary reads their department's row; a DM reads it within their district.
+        "daily-report-of-revenue", "GET /v1/reports/daily", "GET", "/v1/reports/daily",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200, "secretary": 200}), params={"department_code": "REVENUE"},
+        check=lambda role, response, rig: only_revenue(response),
+    ),
+    Row(
         "breaches", "GET /v1/breaches", "GET", "/v1/breaches",
         only({"dm_a": 200, "dm_b": 200, "secretary": 200, "osd_cs": 200}), check=own_breaches,
     ),
@@ -766,7 +791,9 @@ async def test_officer_of_another_district_cannot_read_a_district_a_case(matrix_
 
 # The web app (/app, docs/web.md): pages, not API routes. A private page sends a visitor without a session to sign in
 # (303), shows a citizen their own (a case of another citizen: the 404 page), and gives an officer a 403 page: its
-# pages are the citizens'. Every POST without the session's CSRF token is a 403 page, whoever sends it.
+# pages are the citizens'. The officers' pages (/app/officer) are the other way round: anonymous to the officers'
+# sign-in, an officer sees a case in their scope (else the 404 page), a citizen gets a 403 page. Every POST without
+# the session's CSRF token is a 403 page, whoever sends it.
 SIGN_IN = 303
 
 
@@ -774,6 +801,13 @@ def page_for_citizens(**citizens: int) -> dict[str, int]:
     """Anonymous: to sign in; citizens: as given (200 unless named); officers: 403."""
     return {
         role: SIGN_IN if role == ANONYMOUS else citizens.get(role, 200) if role in CITIZENS else 403 for role in ROLES
+    }
+
+
+def page_for_officers(**officers: int) -> dict[str, int]:
+    """Anonymous: to the officers' sign-in; officers: as given (200 unless named); citizens: 403."""
+    return {
+        role: SIGN_IN if role == ANONYMOUS else officers.get(role, 200) if role in OFFICERS else 403 for role in ROLES
     }
 
 
@@ -801,6 +835,41 @@ WEB_ROWS: list[Row] = [
         "web-file", "POST /app/grievances/new", "POST", "/app/grievances/new", everyone(403),
         data={"description": "बिना CSRF के / without CSRF"},
     ),
+    Row("web-officer-signin-form", "GET /app/officer/signin", "GET", "/app/officer/signin", everyone(200)),
+    Row(
+        "web-officer-signin", "POST /app/officer/signin", "POST", "/app/officer/signin", everyone(403),
+        data={"username": "officer.a", "password": "correct horse"},
+    ),
+    Row("web-officer-inbox", "GET /app/officer", "GET", "/app/officer", page_for_officers()),
+    Row(
+        "web-officer-show-causes", "GET /app/officer/show-causes", "GET", "/app/officer/show-causes",
+        page_for_officers(),
+    ),
+    Row("web-officer-notices", "GET /app/officer/notices", "GET", "/app/officer/notices", page_for_officers()),
+    Row(
+        "web-officer-case-a", "GET /app/officer/grievances/{number}", "GET", f"/app/officer/grievances/{CASE_A}",
+        page_for_officers(officer_b=404, dm_b=404),
+    ),
+    Row(
+        # The review page shows /v1's answer: a DM their district, the CS cell the state; a secretary must name their
+        # department (the page's filter), other officers get /v1's 403 on the page.
+        "web-officer-review", "GET /app/officer/review", "GET", "/app/officer/review",
+        page_for_officers(officer_a=403, officer_b=403, secretary=403),
+    ),
+    Row(
+        "web-officer-review-xlsx", "GET /app/officer/review/pending-by-age", "GET",
+        "/app/officer/review/pending-by-age", page_for_officers(officer_a=403, officer_b=403, secretary=403),
+        params={"by": "officer", "format": "xlsx"}, check=lambda role, response, rig: an_xlsx(response),
+    ),
+    Row(
+        "web-officer-act", "POST /app/officer/grievances/{number}/acts/{act}", "POST",
+        f"/app/officer/grievances/{CASE_D}/acts/report", everyone(403),
+        data={"kind": "action_taken", "action_taken": "बिना CSRF के / without CSRF"},
+    ),
+    Row(
+        "web-officer-mark-read", "POST /app/officer/notices/{notice_id}/read", "POST",
+        f"/app/officer/notices/{NOTICE_L1}/read", everyone(403), data={},
+    ),
 ]  # fmt: skip
 
 
@@ -809,7 +878,7 @@ WEB_ROWS: list[Row] = [
 async def test_every_web_page_against_every_role(matrix_rig: Rig, row: Row, role: str) -> None:
     # A browser of its own per request: the session is the cookie, and nothing carries over to the next row.
     cookies = {} if role == ANONYMOUS else {"nv_access": token_for(role)}
-    filed_before = len(matrix_rig.intake.requests)
+    filed_before, acted_before = len(matrix_rig.intake.requests), len(matrix_rig.sla.acts)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=matrix_rig.app), base_url="http://gateway.test", cookies=cookies
     ) as browser:
@@ -818,7 +887,10 @@ async def test_every_web_page_against_every_role(matrix_rig: Rig, row: Row, role
     expected = row.expect[role]
     assert response.status_code == expected, f"{row.id} as {role}: {response.text[:500]}"
     if expected == SIGN_IN and row.id != "web-lang":
-        assert response.headers["location"] == f"/app/signin?next={row.path.replace('/', '%2F')}"
+        sign_in = "/app/officer/signin" if row.path.startswith("/app/officer") else "/app/signin"
+        assert response.headers["location"] == f"{sign_in}?next={row.path.replace('/', '%2F')}"
+    elif row.check is not None and expected == 200:
+        row.check(role, response, matrix_rig)
     elif expected != SIGN_IN:
         assert response.headers["content-type"].startswith("text/html"), row.id
         if expected >= 400:
@@ -826,6 +898,7 @@ async def test_every_web_page_against_every_role(matrix_rig: Rig, row: Row, role
             assert f'data-status="{expected}"' in response.text
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
     assert len(matrix_rig.intake.requests) == filed_before, "a page without CSRF filed nothing"
+    assert len(matrix_rig.sla.acts) == acted_before, "a page without CSRF acted on nothing"
 
 
 def test_the_web_matrix_covers_every_page(matrix_rig: Rig) -> None:

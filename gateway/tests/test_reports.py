@@ -80,3 +80,54 @@ async def test_a_bad_grouping_or_format_is_422_naming_the_parameter(rig: Any) ->
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
         assert name in response.text
+
+
+async def test_M5_the_ranking_of_a_month_leaves_the_unranked_without_a_rank_or_score_order(rig: Any) -> None:
+    response = await rig.client.get("/v1/reports/ranking", params={"month": "2026-11"}, headers=rig.auth("dm_a"))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["month"], body["min_ranked"]) == ("2026-11", 5)
+    assert [(r["office_id"], r["rank"]) for r in body["rows"]] == [
+        ("OFF-PAT-COLLECTORATE", 1),
+        ("OFF-PAT-BLOCK", None),
+    ]
+    excel = await rig.client.get(
+        "/v1/reports/ranking", params={"month": "2026-11", "format": "xlsx"}, headers=rig.auth("dm_a")
+    )
+    with zipfile.ZipFile(io.BytesIO(excel.content)) as book:
+        assert "बंद - समाधान नहीं / Closed - not fixed" in book.read("xl/sharedStrings.xml").decode("utf-8")
+
+
+async def test_M5_a_month_that_is_not_one_is_422_naming_month(rig: Any) -> None:
+    for month in ("2026-13", "November", None):
+        params = {"month": month} if month else {}
+        response = await rig.client.get("/v1/reports/ranking", params=params, headers=rig.auth("dm_a"))
+        assert response.status_code == 422
+        assert "month" in response.text
+
+
+async def test_S18_the_daily_report_per_department_and_a_secretarys_own_row(rig: Any) -> None:
+    dm = await rig.client.get("/v1/reports/daily", params={"date": "2026-12-01"}, headers=rig.auth("dm_a"))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                (
+                    await rig.client.get(
+                        "/v1/reports/daily", params={"date": "2026-12-01", "format": "csv"}, headers=rig.auth("dm_a")
+                    )
+                ).content.decode("utf-8-sig")
+            )
+        )
+    )
+
+    assert dm.status_code == 200
+    assert (dm.json()["date"], dm.json()["district_code"]) == ("2026-12-01", "PAT")
+    assert [(r["department_code"], r["filed"], r["ended"], r["pending"]) for r in dm.json()["rows"]] == [
+        ("FOOD", 7, 5, 40),
+        ("REVENUE", 3, 1, 12),
+    ]
+    assert rows[0][:3] == ["विभाग / Department", "उस दिन दर्ज / Filed that day", "उस दिन निष्पादित / Ended that day"]
+    bad = await rig.client.get("/v1/reports/daily", params={"date": "2026-02-30"}, headers=rig.auth("dm_a"))
+    assert bad.status_code == 422
+    assert "date" in bad.text

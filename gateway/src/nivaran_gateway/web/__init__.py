@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from nivaran_gateway.settings import GatewaySettings
-from nivaran_gateway.web import pages_auth, pages_citizen
+from nivaran_gateway.web import pages_auth, pages_citizen, pages_officer, pages_officer_case, pages_review
 from nivaran_gateway.web.app import STATIC_PREFIX, SecurityHeadersMiddleware
 from nivaran_gateway.web.context import WebState
 from nivaran_gateway.web.i18n import HERE, Catalogues
@@ -19,5 +19,8 @@ def install_web(app: FastAPI, settings: GatewaySettings) -> None:
     app.state.web = WebState(settings, Catalogues.load(), CsrfKey(settings.web_csrf_secret.get_secret_value()))
     app.include_router(pages_auth.router)
     app.include_router(pages_citizen.router)
+    app.include_router(pages_officer.router)
+    app.include_router(pages_officer_case.router)
+    app.include_router(pages_review.router)
     app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=HERE / "static"), name="web-static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nivaran_common.logging import get_logger
-from nivaran_gateway.web.context import CitizensOnly, Page, SignInNeeded, web_state
+from nivaran_gateway.web.context import OFFICER_PREFIX, CitizensOnly, OfficersOnly, Page, SignInNeeded, web_state
 from nivaran_gateway.web.i18n import N_
 from nivaran_gateway.web.session import CSRF_FIELD, SID_COOKIE
 
@@ -37,7 +37,8 @@ SECURITY_HEADERS = {
 FORBIDDEN_CSRF = N_(
     "This form has expired or did not come from this site. Please go back, reload the page and try again."
 )
-CITIZENS_ONLY = N_("These pages are for citizens. Officers' pages are not part of the web app yet; please use the API.")
+CITIZENS_ONLY = N_("These pages are for citizens. Officers have their own pages: sign in at /app/officer/signin.")
+OFFICERS_ONLY = N_("These pages are for officers. Citizens follow their cases under My cases.")
 NOT_FOUND = N_("This page does not exist.")
 BROKEN = N_("Something went wrong on our side. Please try again in a little while.")
 
@@ -56,6 +57,9 @@ async def sign_in_redirect(request: Request) -> Response:
     page = Page(request, web_state(request))
     try:
         page.cookies.forget_tokens()
+        if request.url.path == OFFICER_PREFIX or request.url.path.startswith(OFFICER_PREFIX + "/"):
+            back = request.url.path if request.method == "GET" else OFFICER_PREFIX
+            return page.redirect(f"{OFFICER_PREFIX}/signin?next={quote(back, safe='')}")
         back = request.url.path if request.method == "GET" else PREFIX + "/grievances"
         return page.redirect(f"{PREFIX}/signin?next={quote(back, safe='')}")
     finally:
@@ -64,7 +68,8 @@ async def sign_in_redirect(request: Request) -> Response:
 
 class PageRoute(APIRoute):
     """Every /app route: a POST must carry the session's CSRF token (else 403); a missing session redirects to the
-    sign-in page; an officer on a citizen's page gets a 403 page; anything unexpected a 500 page."""
+    sign-in page (the officers' one under /app/officer); an officer on a citizen's page, or anyone but an officer on
+    an officer's page, gets a 403 page; anything unexpected a 500 page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -83,6 +88,8 @@ class PageRoute(APIRoute):
                 return await sign_in_redirect(request)
             except CitizensOnly:
                 return await error_page(request, 403, CITIZENS_ONLY)
+            except OfficersOnly:
+                return await error_page(request, 403, OFFICERS_ONLY)
             except StarletteHTTPException as exc:
                 return await error_page(request, exc.status_code, NOT_FOUND if exc.status_code == 404 else BROKEN)
             except Exception:

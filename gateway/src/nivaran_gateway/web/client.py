@@ -27,6 +27,8 @@ class ApiAnswer:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    # The raw bytes of an answer that is not JSON (an xlsx or CSV download).
+    content: bytes = b""
 
     @property
     def ok(self) -> bool:
@@ -86,7 +88,8 @@ class Api:
         body: Any = None
         if response.content and "json" in response.headers.get("content-type", ""):
             body = response.json()
-        return ApiAnswer(response.status_code, body, dict(response.headers))
+            return ApiAnswer(response.status_code, body, dict(response.headers))
+        return ApiAnswer(response.status_code, body, dict(response.headers), response.content)
 
     async def aclose(self) -> None:
         """Release the client."""

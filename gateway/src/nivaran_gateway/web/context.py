@@ -16,6 +16,8 @@ from nivaran_gateway.web.i18n import LANGUAGES, N_, Catalogues, Lang, negotiate
 from nivaran_gateway.web.session import LANG_COOKIE, Cookies, CsrfKey
 
 CITIZEN_KIND = "citizen"
+OFFICER_KIND = "officer"
+OFFICER_PREFIX = "/app/officer"
 CHECK_FIELD = N_("Please check this field:")
 
 
@@ -25,6 +27,10 @@ class SignInNeeded(Exception):
 
 class CitizensOnly(Exception):
     """A signed-in officer or operator on a citizen's page: a 403 page (app.PageRoute)."""
+
+
+class OfficersOnly(Exception):
+    """A signed-in citizen or operator on an officer's page: a 403 page (app.PageRoute)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,16 @@ class Page:
             raise CitizensOnly
         return me
 
+    async def officer(self) -> dict[str, Any]:
+        """Who is signed in (GET /v1/me); SignInNeeded without a session, OfficersOnly for anyone but an officer."""
+        answer = await self.signed_in("GET", "/v1/me")
+        if not answer.ok:
+            raise SignInNeeded
+        me: dict[str, Any] = answer.body
+        if me.get("kind") != OFFICER_KIND:
+            raise OfficersOnly
+        return me
+
     def field_messages(self, answer: ApiAnswer) -> dict[str, str]:
         """Each field a /v1 problem names, with what to do in the page's language and /v1's own words after it."""
         lead = self.gettext(CHECK_FIELD)
@@ -135,6 +151,7 @@ class Page:
                 "here": self.here,
                 "languages": LANGUAGES,
                 "signed_in": self.has_session,
+                "officer_area": self.request.url.path.startswith(OFFICER_PREFIX),
                 "problem": "",
                 "errors": {},
                 "lang_switch": {lang: f"/app/lang?to={lang}&next={quote(self.here, safe='')}" for lang in LANGUAGES},

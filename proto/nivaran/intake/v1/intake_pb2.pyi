@@ -1498,6 +1498,193 @@ class PendingByAge(_message.Message):
 Global___PendingByAge: _TypeAlias = PendingByAge  # noqa: Y015
 
 @_typing.final
+class GetRankingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    department_code: _builtins.str
+    group_by: Global___PendingGroup.ValueType
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        department_code: _builtins.str = ...,
+        group_by: Global___PendingGroup.ValueType = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "district_code", b"district_code", "group_by", b"group_by", "since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRankingRequest: _TypeAlias = GetRankingRequest  # noqa: Y015
+
+@_typing.final
+class RankingRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    POSITION_ID_FIELD_NUMBER: _builtins.int
+    POSITION_TITLE_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    WITHIN_TIME_FIELD_NUMBER: _builtins.int
+    NOT_FIXED_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    RANK_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    position_id: _builtins.str
+    ended: _builtins.int
+    within_time: _builtins.int
+    not_fixed: _builtins.int
+    score: _builtins.float
+    rank: _builtins.int
+    """1 for the best; 0 when not ranked (fewer than min_ranked cases ended)."""
+    @_builtins.property
+    def office_name(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def position_title(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+        office_name: _common_pb2.LocalizedText | None = ...,
+        position_id: _builtins.str = ...,
+        position_title: _common_pb2.LocalizedText | None = ...,
+        ended: _builtins.int = ...,
+        within_time: _builtins.int = ...,
+        not_fixed: _builtins.int = ...,
+        score: _builtins.float = ...,
+        rank: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["office_name", b"office_name", "position_title", b"position_title"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended", b"ended", "not_fixed", b"not_fixed", "office_id", b"office_id", "office_name", b"office_name", "position_id", b"position_id", "position_title", b"position_title", "rank", b"rank", "score", b"score", "within_time", b"within_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankingRow: _TypeAlias = RankingRow  # noqa: Y015
+
+@_typing.final
+class Ranking(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    MIN_RANKED_FIELD_NUMBER: _builtins.int
+    min_ranked: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankingRow]: ...
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___RankingRow] | None = ...,
+        min_ranked: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["min_ranked", b"min_ranked", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Ranking: _TypeAlias = Ranking  # noqa: Y015
+
+@_typing.final
+class GetDailyReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    track: _builtins.str
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        track: _builtins.str = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "since", b"since", "track", b"track", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDailyReportRequest: _TypeAlias = GetDailyReportRequest  # noqa: Y015
+
+@_typing.final
+class DailyRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    FILED_FIELD_NUMBER: _builtins.int
+    ENDED_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    department_code: _builtins.str
+    filed: _builtins.int
+    ended: _builtins.int
+    pending: _builtins.int
+    overdue: _builtins.int
+    def __init__(
+        self,
+        *,
+        department_code: _builtins.str = ...,
+        filed: _builtins.int = ...,
+        ended: _builtins.int = ...,
+        pending: _builtins.int = ...,
+        overdue: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "ended", b"ended", "filed", b"filed", "overdue", b"overdue", "pending", b"pending"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DailyRow: _TypeAlias = DailyRow  # noqa: Y015
+
+@_typing.final
+class DailyReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___DailyRow]: ...
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___DailyRow] | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DailyReport: _TypeAlias = DailyReport  # noqa: Y015
+
+@_typing.final
 class Dashboard(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -90,6 +90,16 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetPendingByAgeRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.PendingByAge.FromString,
                 _registered_method=True)
+        self.GetRanking = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/GetRanking',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetRankingRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Ranking.FromString,
+                _registered_method=True)
+        self.GetDailyReport = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/GetDailyReport',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDailyReportRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.DailyReport.FromString,
+                _registered_method=True)
         self.CreateCamp = channel.unary_unary(
                 '/nivaran.intake.v1.IntakeService/CreateCamp',
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.CreateCampRequest.SerializeToString,
@@ -204,6 +214,24 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRanking(self, request, context):
+        """M5: offices (or posts) ranked by how they ended cases in [since, until): score = (ended within time - ended but
+        not fixed) / ended, where "within time" is no missed deadline (S13 breach) and "not fixed" is a case that came
+        back (H3). Fewer than min_ranked cases ended: listed after the ranked, unranked. INVALID_ARGUMENT names group_by
+        or until (not after since).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDailyReport(self, request, context):
+        """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
+        when named. INVALID_ARGUMENT names until (not after since).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateCamp(self, request, context):
         """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day).
         """
@@ -306,6 +334,16 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.GetPendingByAge,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetPendingByAgeRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.PendingByAge.SerializeToString,
+            ),
+            'GetRanking': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRanking,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetRankingRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.Ranking.SerializeToString,
+            ),
+            'GetDailyReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDailyReport,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDailyReportRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.DailyReport.SerializeToString,
             ),
             'CreateCamp': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateCamp,
@@ -631,6 +669,60 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/GetPendingByAge',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.GetPendingByAgeRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.PendingByAge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRanking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/GetRanking',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.GetRankingRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.Ranking.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDailyReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/GetDailyReport',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDailyReportRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.DailyReport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,6 +66,16 @@ class IntakeServiceStub:
     per office or per officer's post, with how many are past their deadline; one track's only when named (S3: camp
     cases apart). Read as GetDashboard is; INVALID_ARGUMENT names group_by.
     """
+    GetRanking: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetRankingRequest, _intake_pb2.Ranking]
+    """M5: offices (or posts) ranked by how they ended cases in [since, until): score = (ended within time - ended but
+    not fixed) / ended, where "within time" is no missed deadline (S13 breach) and "not fixed" is a case that came
+    back (H3). Fewer than min_ranked cases ended: listed after the ranked, unranked. INVALID_ARGUMENT names group_by
+    or until (not after since).
+    """
+    GetDailyReport: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDailyReportRequest, _intake_pb2.DailyReport]
+    """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
+    when named. INVALID_ARGUMENT names until (not after since).
+    """
     CreateCamp: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
     ListCamps: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]
@@ -127,6 +137,16 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     """Issue 12: the open cases of a district or department by age since filing (0-10, 10-20, 20-30, over 30 days),
     per office or per officer's post, with how many are past their deadline; one track's only when named (S3: camp
     cases apart). Read as GetDashboard is; INVALID_ARGUMENT names group_by.
+    """
+    GetRanking: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetRankingRequest, _intake_pb2.Ranking]  # type: ignore[assignment]
+    """M5: offices (or posts) ranked by how they ended cases in [since, until): score = (ended within time - ended but
+    not fixed) / ended, where "within time" is no missed deadline (S13 breach) and "not fixed" is a case that came
+    back (H3). Fewer than min_ranked cases ended: listed after the ranked, unranked. INVALID_ARGUMENT names group_by
+    or until (not after since).
+    """
+    GetDailyReport: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDailyReportRequest, _intake_pb2.DailyReport]  # type: ignore[assignment]
+    """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
+    when named. INVALID_ARGUMENT names until (not after since).
     """
     CreateCamp: _aio.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]  # type: ignore[assignment]
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
@@ -252,6 +272,28 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         """Issue 12: the open cases of a district or department by age since filing (0-10, 10-20, 20-30, over 30 days),
         per office or per officer's post, with how many are past their deadline; one track's only when named (S3: camp
         cases apart). Read as GetDashboard is; INVALID_ARGUMENT names group_by.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRanking(
+        self,
+        request: _intake_pb2.GetRankingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.Ranking, _abc.Awaitable[_intake_pb2.Ranking]]:
+        """M5: offices (or posts) ranked by how they ended cases in [since, until): score = (ended within time - ended but
+        not fixed) / ended, where "within time" is no missed deadline (S13 breach) and "not fixed" is a case that came
+        back (H3). Fewer than min_ranked cases ended: listed after the ranked, unranked. INVALID_ARGUMENT names group_by
+        or until (not after since).
+        """
+
+    @_abc_1.abstractmethod
+    def GetDailyReport(
+        self,
+        request: _intake_pb2.GetDailyReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.DailyReport, _abc.Awaitable[_intake_pb2.DailyReport]]:
+        """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
+        when named. INVALID_ARGUMENT names until (not after since).
         """
 
     @_abc_1.abstractmethod

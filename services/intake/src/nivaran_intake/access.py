@@ -31,6 +31,8 @@ RULES = rules_for(
         "GetAttachmentContent": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetDashboard": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetPendingByAge": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetRanking": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetDailyReport": rule(user=(GATEWAY,), scope=SCOPE_READ),
         # S1: the DM sets camps (the district is checked against the token's); anyone may list them.
         "CreateCamp": rule(user=(GATEWAY,), holders=(DM,)),
         "ListCamps": rule(system=(GATEWAY,)),

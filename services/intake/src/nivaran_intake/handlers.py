@@ -25,12 +25,15 @@ from nivaran_intake.messages import (
     attachment_from_proto,
     attachment_to_proto,
     camp_to_proto,
+    daily_to_proto,
     event_to_proto,
     filing_from_proto,
     grievance_to_proto,
     hearing_notice_to_proto,
     inbound_from_proto,
     pending_by_age_to_proto,
+    period_from_proto,
+    ranking_to_proto,
     transition_from_proto,
     transitions_from_proto,
 )
@@ -222,12 +225,36 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> intake_pb2.PendingByAge:
         report = await self.service.reports.pending_by_age(
             district_code=request.district_code,
-            department_code=request.department_code,
+            department_code=_clients_own(request.department_code),
             track=request.track,
             group=PENDING_GROUPS.get(request.group_by, ""),
             now=utcnow(),
         )
         return pending_by_age_to_proto(report)
+
+    async def GetRanking(  # noqa: N802
+        self, request: intake_pb2.GetRankingRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.Ranking:
+        since, until = period_from_proto(request.since, request.until)
+        rows = await self.service.reports.ranking(
+            district_code=request.district_code,
+            department_code=_clients_own(request.department_code),
+            group=PENDING_GROUPS.get(request.group_by, ""),
+            since=since,
+            until=until,
+        )
+        return ranking_to_proto(rows)
+
+    async def GetDailyReport(  # noqa: N802
+        self, request: intake_pb2.GetDailyReportRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.DailyReport:
+        since, until = period_from_proto(request.since, request.until)
+        now = utcnow()
+        rows = await self.service.reports.daily(
+            district_code=request.district_code, track=request.track, since=since, until=until, now=now
+        )
+        department = _clients_own("")
+        return daily_to_proto([r for r in rows if not department or r.department_code == department], now)
 
     async def ReceiveMessage(  # noqa: N802
         self, request: intake_pb2.ReceiveMessageRequest, context: grpc.aio.ServicerContext
@@ -271,3 +298,15 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         await self._readable_id(request.grievance_id)
         stored = await self.attachments.content(request.grievance_id, request.attachment_id)
         return intake_pb2.AttachmentContent(attachment=attachment_to_proto(stored.attachment), content=stored.content)
+
+
+def _clients_own(department_code: str) -> str:
+    """A department client's reports are its own department's: named for it when it names none, refused for
+    another; people's remit is the gateway's (review_scope.py)."""
+    caller = current_caller()
+    principal = caller.principal if caller is not None else None
+    if principal is None or principal.kind != CLIENT:
+        return department_code
+    if department_code and department_code != principal.department:
+        raise PermissionDenied(f"a department client reads its own department's reports ({principal.department})")
+    return principal.department

@@ -4,9 +4,10 @@ turns into domain inputs. Pure functions; no I/O."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2
@@ -19,7 +20,7 @@ from nivaran_intake.hearings import AbsenceReport
 from nivaran_intake.inbound import Answer, InboundMessage
 from nivaran_intake.inbound_files import InboundFile
 from nivaran_intake.projection import Transition
-from nivaran_intake.reports import PendingByAge
+from nivaran_intake.reports import MIN_RANKED, DailyRow, PendingByAge, RankingRow
 from nivaran_intake.service_delay import ServiceApplication
 from nivaran_intake.tables import AttachmentRow, CampRow, GrievanceRow, HearingRow, TimelineEventRow
 
@@ -338,6 +339,47 @@ def pending_by_age_to_proto(report: PendingByAge) -> intake_pb2.PendingByAge:
             for r in report.rows
         ],
         as_of=to_timestamp(report.as_of),
+    )
+
+
+def period_from_proto(since: timestamp_pb2.Timestamp, until: timestamp_pb2.Timestamp) -> tuple[datetime, datetime]:
+    start, end = from_timestamp(since), from_timestamp(until)
+    if start is None:
+        raise InvalidArgument.field("since", "is required")
+    if end is None:
+        raise InvalidArgument.field("until", "is required")
+    return start, end
+
+
+def ranking_to_proto(rows: list[RankingRow]) -> intake_pb2.Ranking:
+    return intake_pb2.Ranking(
+        rows=[
+            intake_pb2.RankingRow(
+                office_id=r.office_id,
+                office_name=_text(r.office_name_en, r.office_name_hi),
+                position_id=r.position_id,
+                position_title=_text(r.position_title_en, r.position_title_hi),
+                ended=r.ended,
+                within_time=r.within_time,
+                not_fixed=r.not_fixed,
+                score=r.score or 0.0,
+                rank=r.rank or 0,
+            )
+            for r in rows
+        ],
+        min_ranked=MIN_RANKED,
+    )
+
+
+def daily_to_proto(rows: list[DailyRow], now: datetime) -> intake_pb2.DailyReport:
+    return intake_pb2.DailyReport(
+        rows=[
+            intake_pb2.DailyRow(
+                department_code=r.department_code, filed=r.filed, ended=r.ended, pending=r.pending, overdue=r.overdue
+            )
+            for r in rows
+        ],
+        as_of=to_timestamp(now),
     )
 
 

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nivaran_intake.domain import RETURN_EVENTS, WATCH_CLOSED, WATCH_OPENED, Status
+from nivaran_intake.domain import CLOSED_STATUSES, RETURN_EVENTS, WATCH_CLOSED, WATCH_OPENED, Status
 from nivaran_intake.tables import GrievanceRow, TimelineEventRow
+
+# The lifecycle's record of a missed deadline (S13): a case with one was not disposed within time (M5).
+BREACH_RECORDED = "breach_recorded"
+ENDED = frozenset(s.value for s in CLOSED_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,12 @@ def apply(row: GrievanceRow, transition: Transition, now: datetime) -> None:
         row.watch_opened_at = transition.occurred_at or now
     elif transition.event_type == WATCH_CLOSED:
         row.watch_item, row.watch_opened_at = "", None
+    elif transition.event_type == BREACH_RECORDED:
+        row.breaches = (row.breaches or 0) + 1
     if transition.new_status is not None:
+        ended = transition.new_status.value in ENDED
+        if ended and row.status not in ENDED:
+            row.disposed_at = transition.occurred_at or now  # M5 / S18: when the case ended (last, if it came back)
         row.status = transition.new_status.value
     if transition.assignment is not None:
         a = transition.assignment

@@ -8,7 +8,7 @@ bench/dashboard.py measures them at 1,000,000 cases stored."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -131,12 +131,169 @@ class ReportService:
     async def pending_by_age(
         self, *, district_code: str, department_code: str, track: str, group: str, now: datetime
     ) -> PendingByAge:
-        try:
-            grouping = PendingGroup(group)
-        except ValueError as exc:
-            raise InvalidArgument.field("group_by", "must be office or position") from exc
+        grouping = _grouping(group)
         async with self.sessions() as session:
             rows = await ReportStore(session).pending_by_age(
                 district_code=district_code, department_code=department_code, track=track, group=grouping, now=now
             )
         return PendingByAge(rows=rows, as_of=now)
+
+    async def ranking(
+        self, *, district_code: str, department_code: str, group: str, since: datetime, until: datetime
+    ) -> list[RankingRow]:
+        """M5: offices (or posts) ranked by how they ended cases in [since, until)."""
+        if until <= since:
+            raise InvalidArgument.field("until", "must be after since")
+        async with self.sessions() as session:
+            return await ReviewStore(session).ranking(
+                district_code=district_code,
+                department_code=department_code,
+                group=_grouping(group),
+                since=since,
+                until=until,
+            )
+
+    async def daily(
+        self, *, district_code: str, track: str, since: datetime, until: datetime, now: datetime
+    ) -> list[DailyRow]:
+        """S18: per department, the cases filed and ended in [since, until), and those open (and overdue) now."""
+        if until <= since:
+            raise InvalidArgument.field("until", "must be after since")
+        async with self.sessions() as session:
+            return await ReviewStore(session).daily(
+                district_code=district_code, track=track, since=since, until=until, now=now
+            )
+
+
+# M5: an office (or post) with fewer cases ended in the period than this is listed but not ranked.
+MIN_RANKED = 5
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    """M5: the cases an office (or post) ended in a period, and how well.
+
+    `score` = (ended within time - ended but not fixed) / ended: a case ended with no missed deadline (no S13
+    breach) counts for the office, a case that came back after it ended (reopened, or unresolved on the
+    complainant's feedback, H3) counts against it, whatever the raw number of cases. From -1 to 1."""
+
+    office_id: str
+    office_name_en: str
+    office_name_hi: str
+    position_id: str
+    position_title_en: str
+    position_title_hi: str
+    ended: int
+    within_time: int
+    not_fixed: int
+    rank: int | None = None
+
+    @property
+    def score(self) -> float | None:
+        return (self.within_time - self.not_fixed) / self.ended if self.ended else None
+
+
+@dataclass(frozen=True)
+class DailyRow:
+    """S18: one department's day: cases filed and ended that day, and open (and overdue) now."""
+
+    department_code: str
+    filed: int
+    ended: int
+    pending: int
+    overdue: int
+
+
+class ReviewStore(ReportStore):
+    """The M5 ranking and the S18 daily report."""
+
+    async def ranking(
+        self, *, district_code: str, department_code: str, group: PendingGroup, since: datetime, until: datetime
+    ) -> list[RankingRow]:
+        office_id = func.coalesce(GrievanceRow.office_id, GrievanceRow.routed_office_id)
+        position_id = func.coalesce(GrievanceRow.position_id, GrievanceRow.routed_position_id)
+        keys = [office_id, position_id] if group is PendingGroup.POSITION else [office_id]
+        stmt = (
+            select(
+                *keys,
+                func.min(GrievanceRow.id),
+                func.count(),
+                func.sum(case((GrievanceRow.breaches == 0, 1), else_=0)),
+                func.sum(case((GrievanceRow.returns > 0, 1), else_=0)),
+            )
+            .where(
+                GrievanceRow.disposed_at >= since,
+                GrievanceRow.disposed_at < until,
+                GrievanceRow.status.in_(("disposed", "rejected", "closed")),
+            )
+            .group_by(*keys)
+        )
+        if district_code:
+            stmt = stmt.where(GrievanceRow.district_code == district_code)
+        if department_code:
+            stmt = stmt.where(
+                func.coalesce(GrievanceRow.department_code, GrievanceRow.routed_department_code) == department_code
+            )
+        grouped = (await self.session.execute(stmt)).all()
+        names = await self._names([str(r[len(keys)]) for r in grouped])
+        rows = []
+        for r in grouped:
+            office_en, office_hi, title_en, title_hi = names.get(str(r[len(keys)]), ("", "", "", ""))
+            by_post = group is PendingGroup.POSITION
+            ended, within, not_fixed = (int(v or 0) for v in r[len(keys) + 1 :])
+            rows.append(
+                RankingRow(
+                    office_id=str(r[0] or ""),
+                    office_name_en=office_en,
+                    office_name_hi=office_hi,
+                    position_id=str(r[1] or "") if by_post else "",
+                    position_title_en=title_en if by_post else "",
+                    position_title_hi=title_hi if by_post else "",
+                    ended=ended,
+                    within_time=within,
+                    not_fixed=not_fixed,
+                )
+            )
+        return ranked(rows)
+
+    async def daily(
+        self, *, district_code: str, track: str, since: datetime, until: datetime, now: datetime
+    ) -> list[DailyRow]:
+        department = func.coalesce(GrievanceRow.department_code, GrievanceRow.routed_department_code)
+        scoped = []
+        if district_code:
+            scoped.append(GrievanceRow.district_code == district_code)
+        if track:
+            scoped.append(GrievanceRow.track == track)
+        filed = select(department, func.count()).where(
+            GrievanceRow.filed_at >= since, GrievanceRow.filed_at < until, *scoped
+        )
+        ended = select(department, func.count()).where(
+            GrievanceRow.disposed_at >= since, GrievanceRow.disposed_at < until, *scoped
+        )
+        pending = select(
+            department, func.count(), func.sum(case((GrievanceRow.current_deadline < now, 1), else_=0))
+        ).where(OPEN_CASE, *scoped)
+        figures: dict[str, list[int]] = {}
+        for index, stmt in enumerate((filed, ended)):
+            for code, count in (await self.session.execute(stmt.group_by(department))).all():
+                figures.setdefault(str(code), [0, 0, 0, 0])[index] = int(count)
+        for code, count, overdue in (await self.session.execute(pending.group_by(department))).all():
+            figures.setdefault(str(code), [0, 0, 0, 0])[2:] = [int(count), int(overdue or 0)]
+        return [DailyRow(code, *values) for code, values in sorted(figures.items())]
+
+
+def ranked(rows: list[RankingRow]) -> list[RankingRow]:
+    """Best score first (ties: more cases ended first); those with fewer than MIN_RANKED ended come last, unranked."""
+    eligible = sorted(
+        (r for r in rows if r.ended >= MIN_RANKED), key=lambda r: (-(r.score or 0), -r.ended, r.office_id)
+    )
+    others = sorted((r for r in rows if r.ended < MIN_RANKED), key=lambda r: (-r.ended, r.office_id, r.position_id))
+    return [replace(r, rank=i) for i, r in enumerate(eligible, start=1)] + others
+
+
+def _grouping(group: str) -> PendingGroup:
+    try:
+        return PendingGroup(group)
+    except ValueError as exc:
+        raise InvalidArgument.field("group_by", "must be office or position") from exc

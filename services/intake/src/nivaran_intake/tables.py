@@ -41,6 +41,8 @@ class GrievanceRow(IntakeBase):
         Index("ix_grievances_workflow_pending", "workflow_started_at"),
         # The officer's work list, nearest deadline first.
         Index("ix_grievances_current_deadline", "current_deadline", "filed_at", "id"),
+        # M5 / S18: the cases that ended in a period, per district.
+        Index("ix_grievances_disposed_at", "district_code", "disposed_at"),
         # Issue 12: the dashboard's counts (IntakeStore.counts) from the index alone.
         Index(
             "ix_grievances_review_counts",
@@ -131,6 +133,10 @@ class GrievanceRow(IntakeBase):
     category_is_other: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # How often the ended case came back to its officer (RETURN_EVENTS); more than 0: "closed — not fixed".
     returns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # M5: the deadlines the case missed (breach_recorded events, S13); a case ended with none ended within time.
+    breaches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # M5 / S18: when the case last ended (disposed, rejected or closed); None while it is open or never ended.
+    disposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # M4: the open watch item of an ended case ("" when none), set and cleared by watch_opened / watch_closed.
     watch_item: Mapped[str] = mapped_column(String(500), default="", server_default="")
     watch_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
