@@ -49,6 +49,8 @@ DEV_WHATSAPP_VERIFY_TOKEN = "dev-only-whatsapp-verify-token"
 DEV_MAIL_DOMAINS = "localhost"
 # The Cloud API access token the gateway fetches WhatsApp photos with; the local stand-in (message_sink.py) wants it.
 DEV_WHATSAPP_ACCESS_TOKEN = "dev-only-whatsapp-access-token"
+# Settings whose empty value is a choice, not an absence: the dev run's SMS have no quiet hours.
+MEANINGFUL_EMPTY = frozenset({"NIVARAN_NOTIFY_SMS_QUIET_HOURS"})
 
 
 @dataclass
@@ -266,7 +268,8 @@ def service_env(
             "NIVARAN_MAILIN_TLS_KEY_FILE": str(pki_dir / "gateway.key"),
         }
     )
-    return {k: v for k, v in env.items() if v}
+    # Unset settings are left out; an empty value that means something ("no quiet hours") is kept.
+    return {k: v for k, v in env.items() if v or k in MEANINGFUL_EMPTY}
 
 
 def temporal_argv(p: Ports, var: Path) -> list[str]:

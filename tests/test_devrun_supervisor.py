@@ -1,22 +1,19 @@
 """`make run`'s supervisor (scripts/devrun_supervisor.py) restarts a crashed process with backoff and says so,
 instead of stopping everything (issue 13): the policy on its own, then real child processes on short timings, then
-a real `make run` whose routing service is killed."""
+a real `make run` whose routing service is killed (in tests/test_make_run.py, on its one boot of `make run`)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-import psutil
 import pytest
 from devrun_supervisor import CrashHistory, ProcessSupervisor, RestartPolicy
 
-from nivaran_common.testing import REPO_ROOT, eventually, free_port
+from nivaran_common.testing import eventually
 
 # --- the policy -------------------------------------------------------------------------------------------------------
 
@@ -236,58 +233,12 @@ async def test_until_watched_an_exit_is_fatal_with_the_log_s_last_lines(tmp_path
 # --- a real `make run` ------------------------------------------------------------------------------------------------
 
 
-async def test_make_run_restarts_a_killed_service_and_the_gateway_answers_again(tmp_path: Path) -> None:
-    names = (
-        "TEMPORAL", "TEMPORAL_UI", "REDIS", "SMTP", "MESSAGES", "ROUTING", "IDENTITY", "INTAKE", "NOTIFY", "SLA",
-        "GATEWAY", "MAILIN",
-    )  # fmt: skip
-    ports = {name: free_port() for name in names}
-    env = {**os.environ, "NIVARAN_DEV_VAR": str(tmp_path / "var")}
-    env.update({f"NIVARAN_DEV_{name}_PORT": str(port) for name, port in ports.items()})
-    run_log = tmp_path / "run.log"
-    with run_log.open("wb") as output:
-        runner = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "scripts" / "devrun.py")], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{ports['GATEWAY']}"
-    try:
+def test_the_dev_environment_keeps_an_empty_value_that_means_no_quiet_hours(tmp_path: Path) -> None:
+    """The dev run's SMS have no quiet hours: NIVARAN_NOTIFY_SMS_QUIET_HOURS="" must reach notify, not be dropped
+    with the unset settings (it was, and SMS sent after 21:00 India time waited for the morning)."""
+    import devrun
 
-        async def logged(text: str) -> bool:
-            assert runner.poll() is None, run_log.read_text()
-            return text in run_log.read_text()
+    env = devrun.service_env(devrun.Ports(), {}, codec_keys="k", pki_dir=tmp_path / "pki")
 
-        await eventually(lambda: logged("Nivaran is up"), timeout=150, every=0.5)
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            await http.post("/v1/auth/otp", json={"phone": "9812345670"})
-            verified = await http.post("/v1/auth/otp/verify", json={"phone": "9812345670", "otp": "123456"})
-            assert verified.status_code == 200, verified.text
-            headers = {"Authorization": f"Bearer {verified.json()['access_token']}"}
-            assert (await http.get("/v1/categories", headers=headers)).status_code == 200
-
-            routing = next(
-                child
-                for child in psutil.Process(runner.pid).children()
-                if child.cmdline()[-2:] == ["-m", "nivaran_routing"]
-            )
-            routing.kill()
-
-            await eventually(lambda: logged("routing was killed by SIGKILL"), timeout=10)
-            await eventually(lambda: logged("routing is back"), timeout=60, every=0.5)
-
-            async def answers() -> bool:
-                ready = await http.get("/readyz")
-                categories = await http.get("/v1/categories", headers=headers)
-                return ready.status_code == 200 and categories.status_code == 200
-
-            await eventually(answers, timeout=60, every=0.5)
-        children = psutil.Process(runner.pid).children(recursive=True)
-        assert routing.pid not in {child.pid for child in children}
-        text = run_log.read_text()
-        assert f"see {tmp_path / 'var' / 'log' / 'routing.log'}. Restarting it in 1s." in text
-        assert "make run failed" not in text
-    finally:
-        runner.send_signal(signal.SIGINT)
-        code = await asyncio.to_thread(runner.wait, 60)
-    assert code == 0, run_log.read_text()
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    assert run_log.read_text().count("Restarting it in") == 1, run_log.read_text()
+    assert env["NIVARAN_NOTIFY_SMS_QUIET_HOURS"] == ""
+    assert all(value for key, value in env.items() if key not in devrun.MEANINGFUL_EMPTY)

@@ -1,6 +1,6 @@
 """`make run` itself: the supervisor brings the whole suite up on embedded defaults (SQLite, its own Temporal dev
 server, a private redis-server, the SMTP sink writing to a Maildir), a filing gets an emailed acknowledgement, and
-Ctrl-C stops every process."""
+a process killed while it runs is restarted and said to be back (issue 13), and Ctrl-C stops every process."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import psutil
 from nivaran_common.testing import REPO_ROOT, eventually, free_port
 
 
-async def test_make_run_serves_a_filing_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+async def test_make_run_serves_a_filing_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     names = (
         "TEMPORAL", "TEMPORAL_UI", "REDIS", "SMTP", "MESSAGES", "ROUTING", "IDENTITY", "INTAKE", "NOTIFY", "SLA",
         "GATEWAY", "MAILIN",
@@ -97,8 +97,34 @@ async def test_make_run_serves_a_filing_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert "interim_order_due" in events
         assert (tmp_path / "var" / "intake.db").exists()
         assert (tmp_path / "var" / "temporal.db").exists()
+
+        # Issue 13: a crashed process is restarted with backoff and said so (scripts/devrun_supervisor.py).
+        routing = next(
+            c for c in psutil.Process(runner.pid).children() if c.cmdline()[-2:] == ["-m", "nivaran_routing"]
+        )
+        routing.kill()
+        log = tmp_path / "run.log"
+
+        async def logged(text: str) -> bool:
+            assert runner.poll() is None, log.read_text()
+            return text in log.read_text()
+
+        await eventually(lambda: logged("routing was killed by SIGKILL"), timeout=10)
+        await eventually(lambda: logged("routing is back"), timeout=60, every=0.5)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+            async def answers() -> bool:
+                ready = await http.get("/readyz")
+                categories = await http.get("/v1/categories", headers=headers)
+                return ready.status_code == 200 and categories.status_code == 200
+
+            await eventually(answers, timeout=60, every=0.5)
+        assert f"see {tmp_path / 'var' / 'log' / 'routing.log'}. Restarting it in 1s." in log.read_text()
+        children = psutil.Process(runner.pid).children(recursive=True)
+        assert routing.pid not in {child.pid for child in children}
     finally:
         runner.send_signal(signal.SIGINT)
         code = await asyncio.to_thread(runner.wait, 60)
     assert code == 0, (tmp_path / "run.log").read_text()
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert (tmp_path / "run.log").read_text().count("Restarting it in") == 1
