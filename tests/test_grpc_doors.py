@@ -126,6 +126,13 @@ EXPECTED_WORKLOADS: dict[str, tuple[str, ...]] = {
     **{f"routing.{m}": ("sla-worker", "identity", "intake")
        for m in ("GetReportingChain", "GetPosition", "ListSubordinatePositions", "ListPositions")},
 }  # fmt: skip
+# The gateway on its own account (no token), at intake: filing (anyone may file at the public edge), inbound messages
+# (the gateway has checked the provider's signature), and the public reads: camps, an office's notice board, and the
+# counts of the public league table (issue 12: offices and counts, no person). Every read of a case stays a person's.
+EXPECTED_GATEWAY_ALONE_AT_INTAKE = {
+    "intake.FileGrievance", "intake.ReceiveMessage", "intake.ListCamps", "intake.ListNoticeBoard",
+    "intake.GetRanking", "intake.GetPendingByAge",
+}  # fmt: skip
 # A department client (IT's, with the four scopes) gets in where a rule grants one of its scopes, and to its token
 # exchange; nowhere else.
 EXPECTED_CLIENT = {
@@ -281,6 +288,29 @@ async def test_grpc_authorization_matrix_every_rpc_by_every_kind_of_caller(calle
             if (code not in REFUSED) != expect_in:
                 wrong.append(f"{name} by {label}: {code.name}, expected {'in' if expect_in else 'out'}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_the_gateway_on_its_own_account_reads_only_public_counts_at_intake(callers: Callers) -> None:
+    """Every intake RPC called by the gateway's certificate without a token: in only where
+    EXPECTED_GATEWAY_ALONE_AT_INTAKE says (the league table's counts among them); the dashboard, the daily report and
+    every case read stay refused. The counts it reads name offices, never a complainant or an officer."""
+    wrong: list[str] = []
+    for method in SERVICES["intake"].methods:
+        name = f"intake.{method.name}"
+        code, _ = await callers.call("intake", method.name, empty_request("intake", method.name), "gateway")
+        if (code not in REFUSED) != (name in EXPECTED_GATEWAY_ALONE_AT_INTAKE):
+            wrong.append(f"{name}: {code.name}, expected {'in' if name in EXPECTED_GATEWAY_ALONE_AT_INTAKE else 'out'}")
+    assert not wrong, "\n".join(wrong)
+    code, pending = await callers.call(
+        "intake",
+        "GetPendingByAge",
+        intake_pb2.GetPendingByAgeRequest(district_code="PAT", group_by=intake_pb2.PENDING_GROUP_OFFICE),
+        "gateway",
+    )
+    assert code is grpc.StatusCode.OK, pending
+    assert sum(row.total for row in pending.rows) >= 1
+    assert all(not row.position_id for row in pending.rows), "by office: no post, no officer"
+    assert "रीता कुमारी".encode() not in pending.SerializeToString()
 
 
 async def test_self_approval_through_DecideRegistration_is_refused(callers: Callers) -> None:

@@ -77,3 +77,56 @@ async def test_a_filed_case_counts_in_the_dms_pending_by_age_report_and_its_exce
     assert ranking.status_code == 200, ranking.text
     assert ranking.content.decode("utf-8-sig").startswith("क्रम / Rank")
     assert not_a_reviewer.status_code == 403
+
+
+PUBLIC_PHONE = "9876510778"
+COMPLAINANT = "सुनीता कुमारी"
+ADDRESS = "ग्राम चकमुसा, फुलवारी शरीफ, पटना"
+
+
+async def test_the_public_league_table_reads_offices_counts_without_a_token(suite: RunningSuite) -> None:
+    """Issue 12, item 3: anyone reads the league table of Patna's offices (the gateway reads intake's counts on its own
+    account); a case filed now counts in its office's row, and nothing in the answer, its CSV or the page names the
+    complainant or an officer. The review routes still refuse a citizen."""
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        citizen = await Desk(http).citizen(PUBLIC_PHONE)
+        filed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {"name": COMPLAINANT, "address": ADDRESS, "phone": PUBLIC_PHONE},
+                "description": "जन वितरण प्रणाली की दुकान दो महीने से बंद है, राशन नहीं मिल रहा।",
+                "category_code": "FOOD-PDS-SUPPLY",
+                "location": PHULWARI,
+                "channel": "web",
+            },
+            headers={**citizen, "Idempotency-Key": f"league-{datetime.now(UTC).timestamp()}"},
+        )
+        assert filed.status_code == 201, filed.text
+        league = await http.get("/v1/public/league-table", params={"district_code": "PAT"})
+        this_month = datetime.now(IST).strftime("%Y-%m")
+        current = await http.get("/v1/public/league-table", params={"district_code": "PAT", "month": this_month})
+        comma = await http.get("/v1/public/league-table", params={"district_code": "PAT", "format": "csv"})
+        missing = await http.get("/v1/public/league-table")
+        page = await http.get("/app/public/league", params={"district_code": "PAT"})
+        citizen_ranking = await http.get("/v1/reports/ranking", params={"month": this_month}, headers=citizen)
+
+    assert league.status_code == 200, league.text
+    body = league.json()
+    assert body["district_code"] == "PAT"
+    assert body["rows"], "Patna's offices with open cases are listed"
+    assert current.status_code == 200, current.text
+    for answer in (league, current, comma, page):
+        for personal in (COMPLAINANT, ADDRESS, PUBLIC_PHONE, "position_id", "position_title"):
+            assert personal not in answer.text, personal
+    for row in body["rows"]:
+        assert set(row) == {
+            "rank", "office_id", "office_name", "ended", "within_time", "not_fixed", "score", "open_overdue",
+            "open_over_30_days", "overdue",
+        }  # fmt: skip
+    assert comma.status_code == 200
+    assert comma.content.decode("utf-8-sig").startswith("क्रम / Rank")
+    assert missing.status_code == 422
+    assert "district_code" in {error["field"] for error in missing.json()["errors"]}
+    assert page.status_code == 200, page.text
+    assert "/v1/public/league-table?district_code=PAT" in page.text
+    assert citizen_ranking.status_code == 403

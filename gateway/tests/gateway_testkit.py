@@ -840,6 +840,9 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.inbound: list[intake_pb2.ReceiveMessageRequest] = []
         self.attachment_requests: list[intake_pb2.AddAttachmentRequest] = []
         self.attachment_keys: dict[str, intake_pb2.Attachment] = {}
+        # (RPC, the forwarded token's subject or "" on the gateway's own account) of every report read.
+        self.report_calls: list[tuple[str, str]] = []
+        self.ranking_requests: list[intake_pb2.GetRankingRequest] = []
 
     def seed(
         self,
@@ -1108,6 +1111,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.GetPendingByAgeRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.PendingByAge:
         """As intake's: one row per office (or post) of the district asked for; INVALID_ARGUMENT for a bad group."""
+        self.report_calls.append(("GetPendingByAge", str(token_claims(context).get("sub", ""))))
         if request.group_by not in (intake_pb2.PENDING_GROUP_OFFICE, intake_pb2.PENDING_GROUP_POSITION):
             raise InvalidArgument.field("group_by", "must be office or position")
         by_post = request.group_by == intake_pb2.PENDING_GROUP_POSITION
@@ -1133,6 +1137,8 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.GetRankingRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.Ranking:
         """As intake's: one ranked and one unranked office per district asked for."""
+        self.report_calls.append(("GetRanking", str(token_claims(context).get("sub", ""))))
+        self.ranking_requests.append(request)
         if not request.HasField("until"):
             raise InvalidArgument.field("until", "is required")
         rows = []

@@ -182,6 +182,15 @@ def board_without_personal_data(response: Any) -> None:
     assert not {"complainant", "description", "phone"} & set(board["hearings"][0])
 
 
+def league_of_offices_only(response: Any) -> None:
+    """Issue 12: the public league table holds offices and counts, never a person."""
+    body = response.json()
+    assert body["district_code"] == "PAT"
+    assert {row["office_id"] for row in body["rows"]} == {"OFF-PAT-COLLECTORATE", "OFF-PAT-BLOCK"}
+    for row in body["rows"]:
+        assert not {"complainant", "name", "phone", "address", "position_id", "position_title"} & set(row)
+
+
 def own_district_absences(role: str, response: Any) -> None:
     assert response.json()["district_code"] == PERSONAS[role].claims["district"]
 
@@ -601,6 +610,16 @@ ROWS: list[Row] = [
         everyone(200), check=lambda role, response, rig: board_without_personal_data(response),
     ),
     Row(
+        # Issue 12: M5 per office of a district with an overdue flag, for anyone (counts of offices, no person).
+        "league-table", "GET /v1/public/league-table", "GET", "/v1/public/league-table", everyone(200),
+        params={"district_code": "PAT", "month": "2026-11"},
+        check=lambda role, response, rig: league_of_offices_only(response),
+    ),
+    Row(
+        "league-table-csv", "GET /v1/public/league-table", "GET", "/v1/public/league-table", everyone(200),
+        params={"district_code": "PAT", "format": "csv"}, check=lambda role, response, rig: a_csv(response),
+    ),
+    Row(
         # M2 / M3: a DM, of their own district (taken from the token).
         "hearing-absences", "GET /v1/reports/hearing-absences", "GET", "/v1/reports/hearing-absences",
         only({"dm_a": 200, "dm_b": 200}), check=lambda role, response, rig: own_district_absences(role, response),
@@ -862,6 +881,20 @@ WEB_ROWS: list[Row] = [
         params={"by": "officer", "format": "xlsx"}, check=lambda role, response, rig: an_xlsx(response),
     ),
     Row(
+        # Issue 12: the public pages, the same for everyone (they call /v1 without the visitor's token).
+        "web-public-league", "GET /app/public/league", "GET", "/app/public/league", everyone(200),
+        params={"district_code": "PAT", "month": "2026-11"},
+    ),
+    Row(
+        "web-public-notice-board", "GET /app/public/offices/{office_id}/notice-board", "GET",
+        "/app/public/offices/OFF-PAT-COLLECTORATE/notice-board", everyone(200),
+    ),
+    Row(
+        # The home page's form: on to the office's board (a redirect, not to sign in).
+        "web-public-find-board", "GET /app/public/notice-board", "GET", "/app/public/notice-board", everyone(303),
+        params={"office_id": "OFF-PAT-COLLECTORATE"},
+    ),
+    Row(
         "web-officer-act", "POST /app/officer/grievances/{number}/acts/{act}", "POST",
         f"/app/officer/grievances/{CASE_D}/acts/report", everyone(403),
         data={"kind": "action_taken", "action_taken": "बिना CSRF के / without CSRF"},
@@ -886,7 +919,7 @@ async def test_every_web_page_against_every_role(matrix_rig: Rig, row: Row, role
 
     expected = row.expect[role]
     assert response.status_code == expected, f"{row.id} as {role}: {response.text[:500]}"
-    if expected == SIGN_IN and row.id != "web-lang":
+    if expected == SIGN_IN and row.id not in ("web-lang", "web-public-find-board"):
         sign_in = "/app/officer/signin" if row.path.startswith("/app/officer") else "/app/signin"
         assert response.headers["location"] == f"{sign_in}?next={row.path.replace('/', '%2F')}"
     elif row.check is not None and expected == 200:

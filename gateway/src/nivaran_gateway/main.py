@@ -44,6 +44,7 @@ from nivaran_gateway.routes import (
     health,
     hearings,
     inbound,
+    league,
     notices,
     officers,
     open311,
@@ -200,6 +201,7 @@ def create_app(
     app.include_router(camps.router)
     app.include_router(dashboard.router)
     app.include_router(reports.router)
+    app.include_router(league.router)
     app.include_router(notices.router)
     app.include_router(open311.router)
     # The web app at /app: pages that call this app's own /v1 in-process (web/client.py).

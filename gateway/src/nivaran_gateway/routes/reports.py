@@ -216,7 +216,7 @@ class DailyView(BaseModel):
     rows: list[DailyRowView]
 
 
-def _month(value: str) -> tuple[datetime, datetime]:
+def month_interval(value: str) -> tuple[datetime, datetime]:
     """The month `YYYY-MM` as an interval of instants, in India's time."""
     try:
         start = datetime.strptime(value, "%Y-%m").replace(tzinfo=IST)
@@ -298,7 +298,7 @@ async def ranking(
 ) -> RankingView | Response:
     """The ranking within the caller's remit."""
     district, department = await review_remit(principal, district_code, department_code, directory)
-    since, until = _month(month)
+    since, until = month_interval(month)
     answer = await clients.intake.GetRanking(
         intake_pb2.GetRankingRequest(
             district_code=district,

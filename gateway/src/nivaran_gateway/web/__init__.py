@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from nivaran_gateway.settings import GatewaySettings
-from nivaran_gateway.web import pages_auth, pages_citizen, pages_officer, pages_officer_case, pages_review
+from nivaran_gateway.web import pages_auth, pages_citizen, pages_officer, pages_officer_case, pages_public, pages_review
 from nivaran_gateway.web.app import STATIC_PREFIX, SecurityHeadersMiddleware
 from nivaran_gateway.web.context import WebState
 from nivaran_gateway.web.i18n import HERE, Catalogues
@@ -22,5 +22,6 @@ def install_web(app: FastAPI, settings: GatewaySettings) -> None:
     app.include_router(pages_officer.router)
     app.include_router(pages_officer_case.router)
     app.include_router(pages_review.router)
+    app.include_router(pages_public.router)
     app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=HERE / "static"), name="web-static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -30,8 +30,11 @@ RULES = rules_for(
         "ListAttachments": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetAttachmentContent": rule(user=(GATEWAY,), scope=SCOPE_READ),
         "GetDashboard": rule(user=(GATEWAY,), scope=SCOPE_READ),
-        "GetPendingByAge": rule(user=(GATEWAY,), scope=SCOPE_READ),
-        "GetRanking": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        # Issue 12: the public league table (gateway routes/league.py) reads these counts on the gateway's own
+        # account; they name offices and count cases, no person, so a public read is acceptable. A person's token,
+        # when the gateway sends one for the review reports, is still verified (the remit is the gateway's).
+        "GetPendingByAge": rule(system=(GATEWAY,), scope=SCOPE_READ),
+        "GetRanking": rule(system=(GATEWAY,), scope=SCOPE_READ),
         "GetDailyReport": rule(user=(GATEWAY,), scope=SCOPE_READ),
         # S1: the DM sets camps (the district is checked against the token's); anyone may list them.
         "CreateCamp": rule(user=(GATEWAY,), holders=(DM,)),
