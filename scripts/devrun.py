@@ -49,6 +49,9 @@ DEV_WHATSAPP_VERIFY_TOKEN = "dev-only-whatsapp-verify-token"
 DEV_MAIL_DOMAINS = "localhost"
 # The Cloud API access token the gateway fetches WhatsApp photos with; the local stand-in (message_sink.py) wants it.
 DEV_WHATSAPP_ACCESS_TOKEN = "dev-only-whatsapp-access-token"
+# How long a process may take to become ready: a busy 2-core machine starting a dozen Python processes at once has
+# been seen to need more than 90 s (NIVARAN_DEV_READY_SECONDS to change it).
+READY_SECONDS = float(os.environ.get("NIVARAN_DEV_READY_SECONDS", "240"))
 # Settings whose empty value is a choice, not an absence: the dev run's SMS have no quiet hours.
 MEANINGFUL_EMPTY = frozenset({"NIVARAN_NOTIFY_SMS_QUIET_HOURS"})
 
@@ -89,7 +92,8 @@ def port_free(port: int) -> bool:
         return True
 
 
-async def wait_tcp(sup: Supervisor, port: int, what: str, seconds: float = 90) -> None:
+async def wait_tcp(sup: Supervisor, port: int, what: str, seconds: float | None = None) -> None:
+    seconds = seconds or READY_SECONDS
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         sup.check_alive()
@@ -115,9 +119,15 @@ def operator_tls(pki_dir: Path) -> TlsMaterial:
     return TlsMaterial.from_files(pki_dir / "ca.pem", pki_dir / "operator.pem", pki_dir / "operator.key")
 
 
-async def wait_grpc_healthy(sup: Supervisor, name: str, port: int, tls: TlsMaterial, seconds: float = 90) -> None:
+async def wait_grpc_healthy(
+    sup: Supervisor, name: str, port: int, tls: TlsMaterial, seconds: float | None = None
+) -> None:
+    seconds = seconds or READY_SECONDS
     deadline = time.monotonic() + seconds
-    async with grpc.aio.secure_channel(f"127.0.0.1:{port}", tls.channel_credentials()) as channel:
+    # Retry the connection every second at most: gRPC's default backoff grows to two minutes while a slow process
+    # is still starting, and would then notice it long after it serves.
+    backoff = [("grpc.initial_reconnect_backoff_ms", 250), ("grpc.max_reconnect_backoff_ms", 1000)]
+    async with grpc.aio.secure_channel(f"127.0.0.1:{port}", tls.channel_credentials(), options=backoff) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             sup.check_alive()
@@ -131,7 +141,8 @@ async def wait_grpc_healthy(sup: Supervisor, name: str, port: int, tls: TlsMater
     raise RuntimeError(f"{name} was not healthy within {seconds:.0f}s; see {sup.log_dir / name}.log")
 
 
-async def wait_http_ready(sup: Supervisor, url: str, seconds: float = 90) -> None:
+async def wait_http_ready(sup: Supervisor, url: str, seconds: float | None = None) -> None:
+    seconds = seconds or READY_SECONDS
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
