@@ -17,10 +17,17 @@ from enum import StrEnum
 import xlsxwriter
 from fastapi.responses import Response
 
+from nivaran_gateway.schemas.common import LocalizedText
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 FONT = "Nirmala UI"
 Cell = str | int | float | None
+
+
+def bilingual(text: LocalizedText | None) -> str:
+    """A cell's Hindi and English, as the headers show them ("" for none)."""
+    return f"{text.hi} / {text.en}" if text is not None else ""
 
 
 class ExportFormat(StrEnum):

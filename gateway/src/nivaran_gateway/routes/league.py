@@ -27,7 +27,7 @@ from nivaran_common.door import forward_token
 from nivaran_common.timeutil import IST, to_timestamp
 from nivaran_gateway.access import public
 from nivaran_gateway.deps import Clients, Settings
-from nivaran_gateway.exports import FILE_RESPONSES, Column, ExportFormat, Table, file_response
+from nivaran_gateway.exports import FILE_RESPONSES, Column, ExportFormat, Table, bilingual, file_response
 from nivaran_gateway.problems import problem_responses
 from nivaran_gateway.routes.reports import month_interval
 from nivaran_gateway.schemas.common import LocalizedText
@@ -128,7 +128,7 @@ def league_table(view: LeagueTableView) -> Table:
     rows: list[list[str | int | float | None]] = [
         [
             r.rank,
-            f"{r.office_name.hi} / {r.office_name.en}",
+            bilingual(r.office_name),
             r.ended,
             r.within_time,
             r.not_fixed,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from nivaran.intake.v1 import intake_pb2
 from nivaran_common.timeutil import IST, to_timestamp
 from nivaran_gateway.deps import Clients, Directory, Settings
-from nivaran_gateway.exports import FILE_RESPONSES, Column, ExportFormat, Table, file_response
+from nivaran_gateway.exports import FILE_RESPONSES, Cell, Column, ExportFormat, Table, bilingual, file_response
 from nivaran_gateway.problems import VALIDATION, ProblemError, problem_responses
 from nivaran_gateway.review_scope import Reviewer, review_remit
 from nivaran_gateway.schemas.common import LocalizedText
@@ -109,17 +109,21 @@ AGE_COLUMNS = [
 ]
 
 
+def holder_columns(by: PendingGrouping) -> list[Column]:
+    """The office column, and the officer's when the report is per officer."""
+    office = Column("Office", "कार्यालय", 36)
+    return [office, Column("Officer (post)", "पदाधिकारी (पद)", 30)] if by is PendingGrouping.OFFICER else [office]
+
+
+def holder_cells(by: PendingGrouping, office: LocalizedText, post: LocalizedText | None) -> list[Cell]:
+    return [bilingual(office), bilingual(post)] if by is PendingGrouping.OFFICER else [bilingual(office)]
+
+
 def pending_table(view: PendingByAgeView) -> Table:
-    columns = [Column("Office", "कार्यालय", 36)]
-    if view.by is PendingGrouping.OFFICER:
-        columns.append(Column("Officer (post)", "पदाधिकारी (पद)", 30))
-    columns += AGE_COLUMNS
-    rows: list[list[str | int | float | None]] = []
+    columns = [*holder_columns(view.by), *AGE_COLUMNS]
+    rows: list[list[Cell]] = []
     for r in [*view.rows, view.totals]:
-        names: list[str | int | float | None] = [f"{r.office_name.hi} / {r.office_name.en}"]
-        if view.by is PendingGrouping.OFFICER:
-            title = r.position_title
-            names.append(f"{title.hi} / {title.en}" if title is not None else "")
+        names = holder_cells(view.by, r.office_name, r.position_title)
         rows.append([*names, r.days_0_10, r.days_10_20, r.days_20_30, r.days_over_30, r.total, r.overdue])
     scope = view.district_code or view.department_code or "state"
     return Table(
@@ -232,20 +236,16 @@ def _day(value: date) -> tuple[datetime, datetime]:
 
 
 def ranking_table(view: RankingView) -> Table:
-    columns = [Column("Rank", "क्रम", 6), Column("Office", "कार्यालय", 36)]
-    if view.by is PendingGrouping.OFFICER:
-        columns.append(Column("Officer (post)", "पदाधिकारी (पद)", 30))
+    columns = [Column("Rank", "क्रम", 6), *holder_columns(view.by)]
     columns += [
         Column("Ended", "निष्पादित", 10),
         Column("Within time", "समय-सीमा में", 10),
         Column("Closed - not fixed", "बंद - समाधान नहीं", 12),
         Column("Score", "अंक", 8),
     ]
-    rows: list[list[str | int | float | None]] = []
+    rows: list[list[Cell]] = []
     for r in view.rows:
-        cells: list[str | int | float | None] = [r.rank, f"{r.office_name.hi} / {r.office_name.en}"]
-        if view.by is PendingGrouping.OFFICER:
-            cells.append(f"{r.position_title.hi} / {r.position_title.en}" if r.position_title else "")
+        cells = [r.rank, *holder_cells(view.by, r.office_name, r.position_title)]
         rows.append([*cells, r.ended, r.within_time, r.not_fixed, None if r.score is None else round(r.score, 3)])
     scope = view.district_code or view.department_code or "state"
     return Table(

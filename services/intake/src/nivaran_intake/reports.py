@@ -7,19 +7,47 @@ bench/dashboard.py measures them at 1,000,000 cases stored."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, TypedDict
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran_common.errors import InvalidArgument
+from nivaran_intake.projection import ENDED
 from nivaran_intake.tables import OPEN_CASE, GrievanceRow
 
 # The lower bound of each bucket after the first, in days since filing.
 BUCKET_BOUNDS = (10, 20, 30)
+
+
+# The office, post and department holding a case now: the assignment once made, else where routing sent it.
+HOLDING_OFFICE = func.coalesce(GrievanceRow.office_id, GrievanceRow.routed_office_id)
+HOLDING_POST = func.coalesce(GrievanceRow.position_id, GrievanceRow.routed_position_id)
+HOLDING_DEPARTMENT = func.coalesce(GrievanceRow.department_code, GrievanceRow.routed_department_code)
+
+
+class Holder(TypedDict):
+    """Who holds a group of cases: an office, and a post in it when grouped by post (else empty)."""
+
+    office_id: str
+    office_name_en: str
+    office_name_hi: str
+    position_id: str
+    position_title_en: str
+    position_title_hi: str
+
+
+def _scope(district_code: str, department_code: str) -> list[Any]:
+    """The cases of a district and of a department (the one holding them now), each when named."""
+    scope: list[Any] = []
+    if district_code:
+        scope.append(GrievanceRow.district_code == district_code)
+    if department_code:
+        scope.append(department_code == HOLDING_DEPARTMENT)
+    return scope
 
 
 class PendingGroup(StrEnum):
@@ -62,10 +90,6 @@ class ReportStore:
         Two queries: the counts, grouped by ids, read from `ix_grievances_open_by_age` alone (every column they touch
         is in that partial index of the open cases); then the names of the few offices and posts, from one case of
         each group by its primary key."""
-        # The office and post holding the case now: the assignment once made, else where routing sent it.
-        office_id = func.coalesce(GrievanceRow.office_id, GrievanceRow.routed_office_id)
-        position_id = func.coalesce(GrievanceRow.position_id, GrievanceRow.routed_position_id)
-        keys = [office_id, position_id] if group is PendingGroup.POSITION else [office_id]
         limits = [now - timedelta(days=days) for days in BUCKET_BOUNDS]
         filed = GrievanceRow.filed_at
         counts = [
@@ -76,19 +100,37 @@ class ReportStore:
             func.sum(case((GrievanceRow.current_deadline < now, 1), else_=0)),
         ]
         # The partial index's own predicate, as literal SQL, so that the planner can use it in every plan.
-        stmt = select(*keys, func.min(GrievanceRow.id), *counts).where(OPEN_CASE).group_by(*keys)
-        if district_code:
-            stmt = stmt.where(GrievanceRow.district_code == district_code)
-        if department_code:
-            stmt = stmt.where(
-                func.coalesce(GrievanceRow.department_code, GrievanceRow.routed_department_code) == department_code
-            )
-        if track:
-            stmt = stmt.where(GrievanceRow.track == track)
+        where = [OPEN_CASE, *_scope(district_code, department_code), *([GrievanceRow.track == track] if track else [])]
+        rows = [
+            PendingAgeRow(**holder, buckets=(n[0], n[1], n[2], n[3]), overdue=n[4])
+            for holder, n in await self._by_holder(group, counts, where)
+        ]
+        return sorted(rows, key=lambda r: (-r.total, r.office_id, r.position_id))
+
+    async def _by_holder(
+        self, group: PendingGroup, counts: list[Any], where: list[Any]
+    ) -> list[tuple[Holder, list[int]]]:
+        """`counts` per office (or post) holding the cases `where` selects: each group's office and post, with their
+        names read from one case of the group by its primary key (the counts' query needs no column outside the
+        indexes it reads)."""
+        keys = [HOLDING_OFFICE, HOLDING_POST] if group is PendingGroup.POSITION else [HOLDING_OFFICE]
+        stmt = select(*keys, func.min(GrievanceRow.id), *counts).where(*where).group_by(*keys)
         grouped = (await self.session.execute(stmt)).all()
         names = await self._names([str(r[len(keys)]) for r in grouped])
-        rows = [_row(r, len(keys), names, group) for r in grouped]
-        return sorted(rows, key=lambda r: (-r.total, r.office_id, r.position_id))
+        by_post = group is PendingGroup.POSITION
+        result = []
+        for r in grouped:
+            office_en, office_hi, title_en, title_hi = names.get(str(r[len(keys)]), ("", "", "", ""))
+            holder: Holder = {
+                "office_id": str(r[0] or ""),
+                "office_name_en": office_en,
+                "office_name_hi": office_hi,
+                "position_id": str(r[1] or "") if by_post else "",
+                "position_title_en": title_en if by_post else "",
+                "position_title_hi": title_hi if by_post else "",
+            }
+            result.append((holder, [int(v or 0) for v in r[len(keys) + 1 :]]))
+        return result
 
     async def _names(self, ids: list[str]) -> dict[str, tuple[str, ...]]:
         """Office name and post title (en, hi) as the given cases hold them."""
@@ -102,24 +144,6 @@ class ReportStore:
             func.coalesce(GrievanceRow.position_title_hi, GrievanceRow.routed_position_title_hi),
         ).where(GrievanceRow.id.in_(ids))
         return {row[0]: tuple(str(v or "") for v in row[1:]) for row in (await self.session.execute(stmt)).all()}
-
-
-def _row(
-    values: Sequence[object], key_count: int, names: dict[str, tuple[str, ...]], group: PendingGroup
-) -> PendingAgeRow:
-    office_en, office_hi, title_en, title_hi = names.get(str(values[key_count]), ("", "", "", ""))
-    by_post = group is PendingGroup.POSITION
-    counts = [int(v or 0) for v in values[key_count + 1 :]]  # type: ignore[call-overload]
-    return PendingAgeRow(
-        office_id=str(values[0] or ""),
-        office_name_en=office_en,
-        office_name_hi=office_hi,
-        position_id=str(values[1] or "") if by_post else "",
-        position_title_en=title_en if by_post else "",
-        position_title_hi=title_hi if by_post else "",
-        buckets=(counts[0], counts[1], counts[2], counts[3]),
-        overdue=counts[4],
-    )
 
 
 class ReportService:
@@ -210,61 +234,28 @@ class ReviewStore(ReportStore):
     async def ranking(
         self, *, district_code: str, department_code: str, group: PendingGroup, since: datetime, until: datetime
     ) -> list[RankingRow]:
-        office_id = func.coalesce(GrievanceRow.office_id, GrievanceRow.routed_office_id)
-        position_id = func.coalesce(GrievanceRow.position_id, GrievanceRow.routed_position_id)
-        keys = [office_id, position_id] if group is PendingGroup.POSITION else [office_id]
-        stmt = (
-            select(
-                *keys,
-                func.min(GrievanceRow.id),
-                func.count(),
-                func.sum(case((GrievanceRow.breaches == 0, 1), else_=0)),
-                func.sum(case((GrievanceRow.returns > 0, 1), else_=0)),
-            )
-            .where(
-                GrievanceRow.disposed_at >= since,
-                GrievanceRow.disposed_at < until,
-                GrievanceRow.status.in_(("disposed", "rejected", "closed")),
-            )
-            .group_by(*keys)
-        )
-        if district_code:
-            stmt = stmt.where(GrievanceRow.district_code == district_code)
-        if department_code:
-            stmt = stmt.where(
-                func.coalesce(GrievanceRow.department_code, GrievanceRow.routed_department_code) == department_code
-            )
-        grouped = (await self.session.execute(stmt)).all()
-        names = await self._names([str(r[len(keys)]) for r in grouped])
-        rows = []
-        for r in grouped:
-            office_en, office_hi, title_en, title_hi = names.get(str(r[len(keys)]), ("", "", "", ""))
-            by_post = group is PendingGroup.POSITION
-            ended, within, not_fixed = (int(v or 0) for v in r[len(keys) + 1 :])
-            rows.append(
-                RankingRow(
-                    office_id=str(r[0] or ""),
-                    office_name_en=office_en,
-                    office_name_hi=office_hi,
-                    position_id=str(r[1] or "") if by_post else "",
-                    position_title_en=title_en if by_post else "",
-                    position_title_hi=title_hi if by_post else "",
-                    ended=ended,
-                    within_time=within,
-                    not_fixed=not_fixed,
-                )
-            )
+        counts = [
+            func.count(),
+            func.sum(case((GrievanceRow.breaches == 0, 1), else_=0)),
+            func.sum(case((GrievanceRow.returns > 0, 1), else_=0)),
+        ]
+        where = [
+            GrievanceRow.disposed_at >= since,
+            GrievanceRow.disposed_at < until,
+            GrievanceRow.status.in_(ENDED),
+            *_scope(district_code, department_code),
+        ]
+        rows = [
+            RankingRow(**holder, ended=n[0], within_time=n[1], not_fixed=n[2])
+            for holder, n in await self._by_holder(group, counts, where)
+        ]
         return ranked(rows)
 
     async def daily(
         self, *, district_code: str, track: str, since: datetime, until: datetime, now: datetime
     ) -> list[DailyRow]:
-        department = func.coalesce(GrievanceRow.department_code, GrievanceRow.routed_department_code)
-        scoped = []
-        if district_code:
-            scoped.append(GrievanceRow.district_code == district_code)
-        if track:
-            scoped.append(GrievanceRow.track == track)
+        department = HOLDING_DEPARTMENT
+        scoped = [*_scope(district_code, ""), *([GrievanceRow.track == track] if track else [])]
         filed = select(department, func.count()).where(
             GrievanceRow.filed_at >= since, GrievanceRow.filed_at < until, *scoped
         )
