@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup bytecode browser run test test-all lint proto proto-check k8s-validate bench bench-lifecycles bench-lifecycles-1m bench-deadlines bench-capacity bench-replay clean
+.PHONY: setup bytecode browser run check test test-all lint proto proto-check k8s-validate bench bench-lifecycles bench-lifecycles-1m bench-deadlines bench-capacity bench-replay clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -57,9 +57,14 @@ k8s-validate: setup
 	$(PY) scripts/k8s_validate.py
 
 # The test modules run on two workers (pytest-xdist), each module whole on one worker, so that a module's suite boots
-# once; tests/conftest.py's shared suite boots once per worker.
-test: setup browser proto-check lint k8s-validate
+# once; the modules on tests/conftest.py's shared suite (or the Temporal dev server) form one unit, first, so that
+# the suite boots once in the run (the root conftest.py's scheduler). The manifests' validation and policy scan are tests
+# (tests/test_k8s_*.py); ruff and mypy are not tests and run in CI before them (`make check`, .ci/run).
+test: setup browser proto-check
 	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=15
+
+# What CI runs (.ci/run): lint, then every test.
+check: lint test
 
 test-all: setup browser
 	$(PY) scripts/testenv.py -- $(PY) -m pytest -q -m "slow or not slow"
