@@ -199,7 +199,7 @@ async def stage(out: benchlib.Out, *, pin: bool, compact: bool = False) -> Async
     os.environ.setdefault(KEYS_SETTING, generate_codec_key("bench"))
     var = out.scratch
     source = snapshot_sla_source(var)
-    ports = devrun.Ports(temporal=free_port(), temporal_ui=free_port())
+    ports = devrun.Ports(temporal=free_port(), temporal_ui=free_port(), sla_worker_metrics=0)
     sup = devrun.Supervisor(ports, log_dir=out.folder / "log")
     pki.init(var / "pki")
     recorder = LifecycleCollaborators(var / "pki")

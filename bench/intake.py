@@ -25,9 +25,11 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.benchlib
 
 import devrun  # noqa: E402
 
+from bench import benchlib  # noqa: E402
 from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key, load_codec  # noqa: E402
 from nivaran_common.temporal import connect_temporal  # noqa: E402
 from nivaran_common.testing import free_port  # noqa: E402
@@ -75,8 +77,11 @@ async def bench(requests: int, concurrency: int) -> None:
             temporal=free_port(), temporal_ui=free_port(), redis=free_port(), smtp=free_port(),
             routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
             gateway=free_port(), messages=free_port(), mailin=free_port(),
+            # No metrics endpoints: a bench must not collide with a running `make run` on 9150-9160.
+            gateway_metrics=0, routing_metrics=0, identity_metrics=0, intake_metrics=0, notify_metrics=0,
+            sla_metrics=0, sla_worker_metrics=0,
         )  # fmt: skip
-        sup = devrun.Supervisor(ports, log_dir=var / "log")
+        sup = devrun.Supervisor(ports, log_dir=benchlib.kept_logs("intake"))
         try:
             await devrun.start_infrastructure(sup, var, keep_mail=False)
             urls = {name: f"sqlite+aiosqlite:///{var / f'{name}.db'}" for name in devrun.SERVICES}

@@ -74,7 +74,7 @@ def test_base_passes_schema_and_invariants() -> None:
     # The base is checked a second time with every component on top.
     expected = (
         "deploy/k8s/base + components/autoscaling + components/cert-manager + components/migrations + "
-        "components/network-policies:"
+        "components/network-policies + components/otel-collector:"
     )
     assert expected in result.stdout
     # And every overlay (tests/test_k8s_overlays.py looks inside them).
@@ -91,7 +91,8 @@ def test_render_prints_every_deployable() -> None:
     deployables = {"routing", "identity", "intake", "notify", "sla", "gateway"}
     assert {name for kind, name in names if kind == "Deployment"} == deployables | {"sla-worker"}
     # The gateway's pod takes citizens' email too (its mail-inbound container), at a Service of its own.
-    assert {name for kind, name in names if kind == "Service"} == deployables | {"mail-inbound"}
+    # The sla worker's Service has its metrics port only.
+    assert {name for kind, name in names if kind == "Service"} == deployables | {"mail-inbound", "sla-worker"}
     assert ("ConfigMap", "nivaran-config") in names
     # The operator creates the Secret; committing one would commit secrets.
     assert not [name for kind, name in names if kind == "Secret"]
@@ -183,8 +184,13 @@ def test_pod_environment_builds_the_prod_settings(deployable: str, monkeypatch: 
         f for f in type(settings).model_fields if f.endswith("_target") and "127.0.0.1" in getattr(settings, f)
     ]
     assert not local_peers, f"{deployable}: {local_peers} point at 127.0.0.1 inside the pod"
-    # The worker listens on nothing; every other pod listens on all interfaces, on the port its container declares.
+    # Every pod listens on all interfaces, on the ports its container declares (the worker on its metrics only).
     ports = {port["name"]: port["containerPort"] for port in spec.get("ports", [])}
+    if deployable == "sla-worker":
+        assert (settings.worker_metrics_port, settings.worker_metrics_host) == (ports.pop("metrics"), "0.0.0.0")
+    else:
+        # GET /metrics binds where the service listens (its grpc_host, the gateway's host).
+        assert settings.metrics_port == ports.pop("metrics")
     if deployable == "gateway":
         assert (settings.port, settings.host) == (ports.pop("http"), "0.0.0.0")
     elif deployable != "sla-worker":

@@ -33,6 +33,7 @@ DATABASE_SERVICES = {"routing", "identity", "intake", "notify", "sla"}
 GRPC_SERVICES = {"routing": 51051, "identity": 51052, "intake": 51053, "notify": 51054, "sla": 51055}
 DEPLOYMENTS = {*GRPC_SERVICES, "sla-worker", "gateway"}
 PINNED = re.compile(r"registry\.example\.gov\.in/nivaran/nivaran-[a-z]+@sha256:[0-9a-f]{64}")
+COLLECTOR_PINNED = re.compile(r"otel/opentelemetry-collector-contrib@sha256:[0-9a-f]{64}")
 
 Doc = dict[str, Any]
 
@@ -170,16 +171,21 @@ def test_prod_has_every_component_two_pods_each_and_pinned_images() -> None:
     namespace = of_kind(docs, "Namespace")["nivaran"]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     deployments = of_kind(docs, "Deployment")
-    assert set(deployments) == DEPLOYMENTS
+    # Nivaran's deployables, and the OpenTelemetry collector (components/otel-collector: two pods, no HPA).
+    assert set(deployments) == DEPLOYMENTS | {"otel-collector"}
+    assert deployments["otel-collector"]["spec"]["replicas"] >= 2
     hpas = {doc["spec"]["scaleTargetRef"]["name"]: doc for doc in docs if doc["kind"] == "HorizontalPodAutoscaler"}
     assert set(hpas) == DEPLOYMENTS
     assert all(hpa["spec"]["minReplicas"] >= 2 for hpa in hpas.values())
-    assert len([d for d in docs if d["kind"] == "PodDisruptionBudget"]) == len(DEPLOYMENTS)
-    assert {"nivaran-default-deny", "nivaran-migrations"} <= set(of_kind(docs, "NetworkPolicy"))
+    assert len([d for d in docs if d["kind"] == "PodDisruptionBudget"]) == len(DEPLOYMENTS) + 1
+    assert {"nivaran-default-deny", "nivaran-migrations", "nivaran-metrics-scrape", "otel-collector"} <= set(
+        of_kind(docs, "NetworkPolicy")
+    )
     assert len(of_kind(docs, "Certificate")) == len(DEPLOYMENTS)
-    for spec in pod_specs(docs).values():
+    for name, spec in pod_specs(docs).items():
         for container in all_containers(spec):
-            assert PINNED.fullmatch(container["image"]), container["image"]
+            pinned = COLLECTOR_PINNED if name.endswith("otel-collector") else PINNED
+            assert pinned.fullmatch(container["image"]), container["image"]
 
 
 def test_prod_config_patch_sets_the_external_addresses_each_documented() -> None:
@@ -273,10 +279,11 @@ def test_a_pod_that_does_not_wait_for_its_migration_fails(tmp_path: Path) -> Non
 def test_a_worker_drain_longer_than_the_grace_period_fails(tmp_path: Path) -> None:
     tree = _copy(tmp_path)
     path = tree / "base" / "sla-worker.yaml"
-    (worker,) = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+    # The Deployment, then the Service of its metrics port.
+    worker, *others = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
     env = worker["spec"]["template"]["spec"]["containers"][0]["env"]
     next(var for var in env if var["name"] == "NIVARAN_SLA_WORKER_GRACEFUL_SHUTDOWN_SECONDS")["value"] = "28"
-    _write_yaml(path, [worker])
+    _write_yaml(path, [worker, *others])
 
     result = run_validator("--base", str(tree / "base"))
 

@@ -1,4 +1,4 @@
-"""gRPC server bootstrap: health, reflection, error mapping, tracing, and a graceful stop on SIGTERM."""
+"""gRPC server bootstrap: health, reflection, error mapping, tracing, RED metrics, and a graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from nivaran_common.breaker import database_down
 from nivaran_common.door import Door
 from nivaran_common.errors import DomainError, to_rpc_status
 from nivaran_common.logging import get_logger
+from nivaran_common.metrics import MetricsInterceptor, RpcMetrics, process_registry, rpc_metrics, serve_metrics
 from nivaran_common.tls import TlsMaterial
 
 log = get_logger(__name__)
@@ -51,7 +53,11 @@ def _wrap_unary(behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[An
         except NotImplementedError:
             # The generated base servicer raises this for methods a later issue will fill in.
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet")
-        except Exception:
+        except Exception as exc:
+            if database_down(exc):
+                # The database is down or its pool exhausted: UNAVAILABLE, which callers retry (the gateway: 503).
+                log.warning("database unavailable", method=method, error_type=type(exc).__name__)
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "the database cannot be reached; retry shortly")
             # Never leak a traceback to the caller; the log has it, with the trace id.
             log.exception("unhandled error in rpc", method=method)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server logs")
@@ -60,7 +66,8 @@ def _wrap_unary(behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[An
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Maps DomainError to its status (with field violations) and anything else to a bare INTERNAL."""
+    """Maps DomainError to its status (with field violations), a database outage to UNAVAILABLE and anything else to
+    a bare INTERNAL."""
 
     async def intercept_service(
         self,
@@ -88,11 +95,14 @@ async def build_server(
     host: str,
     port: int,
     security: ServerSecurity | None = None,
+    metrics: RpcMetrics | None = None,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build and start a server; returns it, the bound port (useful with port 0) and its health servicer.
 
-    With `security`, the port is mutual TLS and every call passes the door."""
-    interceptors: list[grpc.aio.ServerInterceptor] = [*_tracing_interceptors(), DomainErrorInterceptor()]
+    With `security`, the port is mutual TLS and every call passes the door; with `metrics`, every unary call is
+    counted and timed (outside the door and the error mapping, so refusals and failures count with their codes)."""
+    measured = [MetricsInterceptor(metrics)] if metrics is not None else []
+    interceptors: list[grpc.aio.ServerInterceptor] = [*_tracing_interceptors(), *measured, DomainErrorInterceptor()]
     if security is not None:
         interceptors.append(security.door)
     options = [
@@ -135,10 +145,15 @@ async def serve_until_signalled(
     *,
     security: ServerSecurity,
     health_port: int = 0,
+    metrics_port: int = 0,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then report NOT_SERVING and drain in-flight calls for `grace_seconds`; with
-    `health_port`, health is also answered in plaintext there."""
-    server, bound, health_servicer = await build_server(bindings, host, port, security)
+    `health_port`, health is also answered in plaintext there; with `metrics_port`, the process's metrics
+    (nivaran_common.metrics) are served there, RED per RPC among them."""
+    registry = process_registry() if metrics_port else None
+    metrics = rpc_metrics(registry) if registry is not None else None
+    server, bound, health_servicer = await build_server(bindings, host, port, security, metrics)
+    exposition = serve_metrics(registry, host, metrics_port) if registry is not None else None
     probe = await _start_probe_server(health_servicer, host, health_port) if health_port else None
     log.info("grpc server started", address=f"{host}:{bound}", services=[b.full_name for b in bindings])
     if on_started is not None:
@@ -153,4 +168,6 @@ async def serve_until_signalled(
     await server.stop(grace_seconds)
     if probe is not None:
         await probe.stop(None)
+    if exposition is not None:
+        exposition.stop()
     log.info("grpc server stopped")

@@ -66,6 +66,8 @@ class ServiceSettings(BaseSettings):
     # A second, plaintext port that serves only grpc.health.v1 (the kubelet's grpc probes cannot present a
     # client certificate); 0 for none.
     health_port: int = Field(default=0, ge=0, le=65535)
+    # A plaintext port serving GET /metrics for Prometheus (nivaran_common.metrics), on the same host; 0 for none.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     # Access tokens: JWTs signed by identity, verified against its JWKS (IdentityService.GetJwks), and the
     # revocation records identity writes to Redis (nivaran_common.revocation), read by every door.
     jwt_issuer: str = "nivaran-identity"

@@ -159,6 +159,7 @@ async def run(settings: NotifySettings) -> None:
                 settings.graceful_shutdown_seconds,
                 security=security,
                 health_port=settings.health_port,
+                metrics_port=settings.metrics_port,
             )
     finally:
         await retry_loop.stop(settings.graceful_shutdown_seconds)

@@ -69,6 +69,7 @@ async def run(settings: RoutingSettings) -> None:
                 settings.graceful_shutdown_seconds,
                 security=security,
                 health_port=settings.health_port,
+                metrics_port=settings.metrics_port,
             )
     finally:
         await engine.dispose()

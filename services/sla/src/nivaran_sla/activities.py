@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
 from temporalio import activity
@@ -49,6 +49,9 @@ from nivaran_sla.domain import (
     TransitionResult,
 )
 from nivaran_sla.policy import PolicyError, PolicyRegistry
+
+if TYPE_CHECKING:
+    from nivaran_sla.metrics import SlaMetrics
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -222,6 +225,7 @@ class LifecycleActivities:
         policies: PolicyRegistry | None = None,
         holidays_folder: Path | None = None,
         upsert_search_attributes: bool = False,
+        metrics: SlaMetrics | None = None,
     ) -> None:
         self.intake = intake
         self.notify = notify
@@ -231,6 +235,8 @@ class LifecycleActivities:
         self.policies = policies
         self.holidays_folder = holidays_folder
         self.upsert_search_attributes = upsert_search_attributes
+        # Counted here, in activities, never in the workflow: workflow code replays, activities run once per act.
+        self.metrics = metrics
         self._calendars: dict[str, HolidayCalendar] = {}
 
     def all(self) -> Sequence[Callable[..., Any]]:
@@ -372,7 +378,10 @@ class LifecycleActivities:
     async def issue_show_cause(self, request: ShowCauseIssue) -> ShowCauseNotice:
         """S9 / S11: record a show-cause notice; the idempotency key makes a retried activity find the first one."""
         assert self.records is not None
-        return await self.records.issue_show_cause(**request.__dict__)
+        notice = await self.records.issue_show_cause(**request.__dict__)
+        if self.metrics is not None:
+            self.metrics.show_causes.labels(str(request.number)).inc()
+        return notice
 
     @activity.defn(name=RECORD_SHOW_CAUSE_REPLY)
     async def record_show_cause_reply(self, request: ReplyRecord) -> ShowCauseNotice:
@@ -390,7 +399,10 @@ class LifecycleActivities:
     async def record_breach(self, request: BreachRecord) -> Breach:
         """S13 and friends: a breach record for the humans who decide on sanctions."""
         assert self.records is not None
-        return await self.records.record_breach(**request.__dict__)
+        breach = await self.records.record_breach(**request.__dict__)
+        if self.metrics is not None:
+            self.metrics.breaches.labels(request.rule).inc()
+        return breach
 
     @staticmethod
     async def _domain(call: Awaitable[T]) -> T:
@@ -414,7 +426,10 @@ class LifecycleActivities:
             event_type=transition.event_type,
             duplicate=response.duplicate,
         )
-        return TransitionResult(event_id=response.event.id, duplicate=response.duplicate)
+        result = TransitionResult(event_id=response.event.id, duplicate=response.duplicate)
+        if self.metrics is not None:
+            self.metrics.observe_fired([transition], [result])
+        return result
 
     @activity.defn(name=RECORD_TRANSITIONS)
     async def record_transitions(self, transitions: list[TransitionInput]) -> list[TransitionResult]:
@@ -431,7 +446,10 @@ class LifecycleActivities:
             event_types=[t.event_type for t in transitions],
             duplicates=sum(r.duplicate for r in response.results),
         )
-        return [TransitionResult(event_id=r.event.id, duplicate=r.duplicate) for r in response.results]
+        results = [TransitionResult(event_id=r.event.id, duplicate=r.duplicate) for r in response.results]
+        if self.metrics is not None:
+            self.metrics.observe_fired(transitions, results)
+        return results
 
     @activity.defn(name=SEND_NOTICE)
     async def send_notice(self, notice: NoticeInput) -> NoticeResult:

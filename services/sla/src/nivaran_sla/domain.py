@@ -127,6 +127,9 @@ class TransitionInput:
     current_deadline: datetime | None = None
     deadline_clock: str = ""
     clear_deadline: bool = False
+    # On the events a clock's firing records: the deadline that clock was due at. Not sent to intake; the activity
+    # observes the deadline lag from it (nivaran_sla.metrics), since workflow code replays and must not count.
+    fired_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)

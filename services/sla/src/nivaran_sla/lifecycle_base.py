@@ -387,6 +387,8 @@ class LifecycleBase:
         return due.deadline, due.clock_id
 
     def _with_deadline(self, transition: TransitionInput) -> TransitionInput:
+        if self._s.firing_deadline is not None:
+            transition = dataclasses.replace(transition, fired_deadline=self._s.firing_deadline)
         if self._s.engine is None:
             return transition
         if transition.new_status in TERMINAL:

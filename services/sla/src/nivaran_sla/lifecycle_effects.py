@@ -28,6 +28,7 @@ from nivaran_sla.domain import (
 from nivaran_sla.lifecycle_notices import citizen_notice, officer_notice
 from nivaran_sla.lifecycle_state import LifecycleCaseState
 from nivaran_sla.policy import (
+    Clock,
     Escalate,
     Event,
     IssueShowCause,
@@ -105,11 +106,19 @@ class DeadlineEffects:
         s = self._s
         assert s.policy is not None
         assert s.engine is not None
+        due_at = s.engine.clocks[clock_id].deadline
         clock, holds = s.engine.fire(s.policy, clock_id)
         if not holds:
             return
         key = f"{workflow.info().workflow_id}:{clock_id}:{generation}"
         name = Localized(en=clock.name.en, hi=clock.name.hi)
+        s.firing_deadline = due_at
+        try:
+            await self._act(clock, name, key)
+        finally:
+            s.firing_deadline = None
+
+    async def _act(self, clock: Clock, name: Localized, key: str) -> None:
         for index, action in enumerate(clock.actions):
             action_key = f"{key}:{index}"
             if isinstance(action, IssueShowCause):

@@ -39,6 +39,8 @@ class LifecycleCaseState:
     # The search attributes as last written (name -> value, None when unset).
     search_attributes: dict[str, Any] = field(default_factory=dict)
     wake: bool = False
+    # While a fired clock's effects run: the deadline it was due at (carried on the events they record).
+    firing_deadline: datetime | None = None
     counters: dict[str, int] = field(default_factory=dict)
     show_causes: dict[str, ShowCauseNotice] = field(default_factory=dict)
     charges: set[tuple[str, str]] = field(default_factory=set)

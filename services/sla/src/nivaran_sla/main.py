@@ -102,6 +102,7 @@ async def run(settings: SlaSettings) -> None:
                 settings.graceful_shutdown_seconds,
                 security=security,
                 health_port=settings.health_port,
+                metrics_port=settings.metrics_port,
             )
     finally:
         await engine.dispose()

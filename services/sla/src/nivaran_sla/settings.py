@@ -65,3 +65,7 @@ class SlaSettings(ServiceSettings):
     # refuses to start when they are missing, because each write of an unknown attribute fails the workflow task.
     # Off by default for servers without them (the time-skipping test server has no visibility at all).
     upsert_search_attributes: bool = False
+    # The worker's GET /metrics (nivaran_sla.metrics: the SLA's counters and the Temporal SDK's metrics), plaintext,
+    # for Prometheus; 0 keeps it off. The gRPC server's own is NIVARAN_SLA_METRICS_PORT.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -16,6 +16,7 @@ from typing import Any
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -26,11 +27,14 @@ from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.metrics import MetricsServer, process_registry, serve_metrics
 from nivaran_common.payload_codec import codec_for_process, load_codec
 from nivaran_common.settings import load_settings
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.temporal import SEARCH_ATTRIBUTES, connect_temporal
+from nivaran_common.tls import TlsMaterial
 from nivaran_sla.activities import LifecycleActivities
+from nivaran_sla.metrics import SlaMetrics, TemporalCoreMetrics, free_loopback_port, temporal_runtime
 from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.records import SlaRecords
 from nivaran_sla.settings import SlaSettings, WorkflowSandbox
@@ -153,6 +157,20 @@ async def run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
     await running
 
 
+def start_worker_metrics(settings: SlaSettings) -> tuple[SlaMetrics, MetricsServer | None]:
+    """The SLA's counters, and with NIVARAN_SLA_WORKER_METRICS_PORT the worker's GET /metrics: those counters and
+    the Temporal SDK's metrics (nivaran_sla.metrics). Before the worker connects: the SDK's runtime is the default
+    one every client made afterwards uses."""
+    registry = process_registry()
+    metrics = SlaMetrics(registry)
+    if not settings.worker_metrics_port:
+        return metrics, None
+    core_port = free_loopback_port()
+    Runtime.set_default(temporal_runtime(core_port), error_if_already_set=False)
+    registry.register(TemporalCoreMetrics(f"http://127.0.0.1:{core_port}/metrics"))
+    return metrics, serve_metrics(registry, settings.worker_metrics_host, settings.worker_metrics_port)
+
+
 async def run_worker(settings: SlaSettings) -> None:
     """Run the lifecycle worker until SIGTERM or SIGINT."""
     service = f"{settings.service_name}-worker"
@@ -161,6 +179,17 @@ async def run_worker(settings: SlaSettings) -> None:
     # The worker's own certificate (workload sla-worker): NIVARAN_SLA_TLS_CERT_FILE / _KEY_FILE of its process.
     tls = settings.tls_material()
     payload_codec = codec_for_process(service)
+    metrics, exposition = start_worker_metrics(settings)
+    try:
+        await _run_worker(settings, tls, payload_codec, metrics)
+    finally:
+        if exposition is not None:
+            exposition.stop()
+
+
+async def _run_worker(
+    settings: SlaSettings, tls: TlsMaterial, payload_codec: PayloadCodec, metrics: SlaMetrics
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -208,6 +237,7 @@ async def run_worker(settings: SlaSettings) -> None:
             policies=policies,
             holidays_folder=settings.holidays_folder,
             upsert_search_attributes=settings.upsert_search_attributes,
+            metrics=metrics,
         )
         worker = build_worker(
             client,
