@@ -29,6 +29,8 @@ class RunningSuite:
     messages: Path
     # The suite's CA and every workload's certificate (nivaran_common.pki): a test calls a service as one of them.
     pki_dir: Path
+    # The supervisor of the suite's processes (devrun.Supervisor): a chaos test kills and watches them (tests/chaos).
+    supervisor: Any = None
 
     @property
     def mail_port(self) -> int:
@@ -38,6 +40,14 @@ class RunningSuite:
     def channel(self, port: int, workload: str = "gateway") -> grpc.aio.Channel:
         """A mutual-TLS channel to one service of the suite, presenting `workload`'s certificate."""
         return grpc.aio.secure_channel(f"127.0.0.1:{port}", workload_tls(self.pki_dir, workload).channel_credentials())
+
+
+def free_ports_in_a_row(count: int) -> int:
+    """The first of `count` consecutive ports free on 127.0.0.1 now (sla worker N serves its metrics on first+N-1)."""
+    while True:
+        first = free_port()
+        if all(devrun.port_free(first + offset) for offset in range(1, count)):
+            return first
 
 
 @asynccontextmanager
@@ -57,6 +67,9 @@ async def running_suite(
         temporal=0, temporal_ui=0, redis=0, smtp=smtp_server.port,
         routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
         gateway=free_port(), messages=free_port(), mailin=free_port(),
+        gateway_metrics=free_port(), routing_metrics=free_port(), identity_metrics=free_port(),
+        intake_metrics=free_port(), notify_metrics=free_port(), sla_metrics=free_port(),
+        sla_worker_metrics=free_ports_in_a_row(sla_workers),
     )  # fmt: skip
     urls = {name: make_database("postgres", prefix=f"{db_prefix}_{name}") for name in devrun.SERVICES}
     env = devrun.service_env(
@@ -92,6 +105,7 @@ async def running_suite(
             smtp_server,
             tmp_path / "messages",
             tmp_path / "pki",
+            sup,
         )
     finally:
         sup.stop()

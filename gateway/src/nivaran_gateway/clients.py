@@ -14,6 +14,7 @@ from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran.sla.v1 import sla_pb2, sla_pb2_grpc
+from nivaran_common.breaker import process_breakers
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.tls import TlsMaterial
 from nivaran_gateway.settings import ServiceTargets
@@ -61,13 +62,15 @@ class ServiceClients:
     @classmethod
     def open(cls, targets: ServiceTargets, tls: TlsMaterial | None) -> ServiceClients:
         """Open one traced, retrying, mutual-TLS channel per service (see nivaran_common.grpc_client); each call
-        made while serving a request carries that request's access token."""
+        made while serving a request carries that request's access token. Each goes through its service's circuit
+        breaker (nivaran_common.breaker): while a service is down, calls fail fast and the caller gets 503."""
+        breakers = process_breakers()
         # grpc ships no type hints, so the stubs' overload cannot tell an aio channel from a sync one.
-        intake = open_channel(targets.intake, tls)
-        routing = open_channel(targets.routing, tls)
-        identity = open_channel(targets.identity, tls)
-        notify = open_channel(targets.notify, tls)
-        sla = open_channel(targets.sla, tls)
+        intake = open_channel(targets.intake, tls, breakers=breakers)
+        routing = open_channel(targets.routing, tls, breakers=breakers)
+        identity = open_channel(targets.identity, tls, breakers=breakers)
+        notify = open_channel(targets.notify, tls, breakers=breakers)
+        sla = open_channel(targets.sla, tls, breakers=breakers)
         return cls(
             intake=cast("IntakeServiceAsyncStub", intake_pb2_grpc.IntakeServiceStub(intake)),
             routing=cast("RoutingServiceAsyncStub", routing_pb2_grpc.RoutingServiceStub(routing)),

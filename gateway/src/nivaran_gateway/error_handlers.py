@@ -8,9 +8,11 @@ from typing import Any
 import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from nivaran_common.breaker import CircuitOpen
 from nivaran_common.errors import field_violations
 from nivaran_common.logging import get_logger
 from nivaran_gateway import open311
@@ -81,6 +83,22 @@ def _validation_problem(exc: RequestValidationError) -> ProblemError:
     return ProblemError(VALIDATION, f"invalid fields: {names}", errors=errors)
 
 
+def unavailable_problem(exc: BaseException) -> ProblemError:
+    """The one answer while a dependency is down (a service, Redis): 503 with `Retry-After`, which is the time until
+    the dependency's circuit half-opens when it is open (nivaran_common.breaker), else a couple of seconds."""
+    if isinstance(exc, CircuitOpen):
+        return ProblemError(
+            SERVICE_UNAVAILABLE,
+            "a service this request needs is down; retry after the time in Retry-After",
+            headers={"Retry-After": exc.retry_after_header},
+        )
+    return ProblemError(
+        SERVICE_UNAVAILABLE,
+        "a service did not answer in time; retry shortly",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 def grpc_problem(exc: grpc.RpcError) -> ProblemError:
     """Map a failed gRPC call to the problem the client sees."""
     code_of = getattr(exc, "code", None)
@@ -89,11 +107,7 @@ def grpc_problem(exc: grpc.RpcError) -> ProblemError:
     message = (details_of() if callable(details_of) else None) or ""
     if code in _GRPC_RETRYABLE:
         log.warning("service unavailable", grpc_code=code.name, grpc_message=message)
-        return ProblemError(
-            SERVICE_UNAVAILABLE,
-            "a service did not answer in time; retry shortly",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        )
+        return unavailable_problem(exc)
     if code is grpc.StatusCode.UNIMPLEMENTED:
         return ProblemError(NOT_IMPLEMENTED, "this operation is not implemented yet")
     kind = _GRPC_KINDS.get(code)
@@ -145,6 +159,12 @@ async def _on_grpc(request: Request, exc: Exception) -> Response:
     return _render(request, grpc_problem(exc))
 
 
+async def _on_redis(request: Request, exc: Exception) -> Response:
+    # A Redis failure no caller turned into an answer of its own (fail open, fail closed): Redis is down.
+    log.warning("redis unavailable", path=request.url.path, error_type=type(exc).__name__)
+    return _render(request, unavailable_problem(exc))
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     # Starlette re-raises after this handler so the server logs the traceback; the client sees no details.
     log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__)
@@ -158,6 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (RequestValidationError, _on_validation),
         (StarletteHTTPException, _on_http),
         (grpc.RpcError, _on_grpc),
+        (RedisError, _on_redis),
         (Exception, _on_unexpected),
     ]
     for exc_class, handler in handlers:
