@@ -95,6 +95,15 @@ def machine() -> str:
     )
 
 
+def kept_logs(name: str) -> Path:
+    """bench/runs/<UTC time>-<name>/log/, made now and kept after the run (git ignores bench/runs/): where a bench
+    that starts the suite in a scratch folder has its processes log, so that the logs outlive the scratch."""
+    folder = RUNS / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{name}" / "log"
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"logs of the suite's processes: {folder}", flush=True)
+    return folder
+
+
 def elapsed(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds} s"

@@ -26,8 +26,6 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from nivaran_common import pki
-from nivaran_common.payload_codec import KEYS_SETTING, generate_codec_key
-from nivaran_common.temporal import search_attribute_flags
 from nivaran_common.tls import TlsMaterial
 
 # Beside this file; on sys.path already when it runs as a script, not when a test loads it from its path.
@@ -72,6 +70,32 @@ class Ports:
     gateway: int = int(os.environ.get("NIVARAN_DEV_GATEWAY_PORT", "8080"))
     # The SMTP receiver of citizens' email (nivaran_gateway.mail_inbound): mail to grievance@localhost files a case.
     mailin: int = int(os.environ.get("NIVARAN_DEV_MAILIN_PORT", "8027"))
+    # GET /metrics of each process, for Prometheus (README "Metrics"); 0 turns one off. sla worker N (of
+    # NIVARAN_DEV_SLA_WORKERS) serves on sla_worker_metrics + N - 1.
+    gateway_metrics: int = int(os.environ.get("NIVARAN_DEV_GATEWAY_METRICS_PORT", "9150"))
+    routing_metrics: int = int(os.environ.get("NIVARAN_DEV_ROUTING_METRICS_PORT", "9151"))
+    identity_metrics: int = int(os.environ.get("NIVARAN_DEV_IDENTITY_METRICS_PORT", "9152"))
+    intake_metrics: int = int(os.environ.get("NIVARAN_DEV_INTAKE_METRICS_PORT", "9153"))
+    notify_metrics: int = int(os.environ.get("NIVARAN_DEV_NOTIFY_METRICS_PORT", "9154"))
+    sla_metrics: int = int(os.environ.get("NIVARAN_DEV_SLA_METRICS_PORT", "9155"))
+    sla_worker_metrics: int = int(os.environ.get("NIVARAN_DEV_SLA_WORKER_METRICS_PORT", "9160"))
+
+    def metrics_urls(self, sla_workers: int = 1) -> dict[str, str]:
+        """Each process's metrics endpoint, by process name (those turned off left out)."""
+        ports = {name: getattr(self, f"{name}_metrics") for name in ("gateway", *SERVICES)}
+        for number in range(1, sla_workers + 1):
+            ports[worker_name(number)] = worker_metrics_port(self, number)
+        return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items() if port}
+
+
+def worker_name(number: int) -> str:
+    """The process name (and log file) of sla worker `number`: sla-worker, sla-worker-2, …"""
+    return "sla-worker" if number == 1 else f"sla-worker-{number}"
+
+
+def worker_metrics_port(p: Ports, number: int) -> int:
+    """Where sla worker `number` serves its metrics: the next port after the previous worker's; 0 when off."""
+    return p.sla_worker_metrics + number - 1 if p.sla_worker_metrics else 0
 
 
 @dataclass
@@ -169,6 +193,8 @@ def dev_codec_keys(path: Path | None = None) -> str:
 
     It lives beside var/temporal.db because the histories there can only be read with it: delete both or neither.
     """
+    from nivaran_common.payload_codec import generate_codec_key  # temporalio: see temporal_argv
+
     path = path or VAR / "temporal-codec.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +226,8 @@ def service_env(
     The sla worker writes the search attributes unless `upsert_search_attributes` is false (for a Temporal server
     that lacks them; the worker refuses to start against one otherwise). Temporal payloads are sealed with
     `codec_keys`, else NIVARAN_TEMPORAL_CODEC_KEYS of this process, else the key in var/temporal-codec.key."""
+    from nivaran_common.payload_codec import KEYS_SETTING  # temporalio: see temporal_argv
+
     temporal = temporal or f"127.0.0.1:{p.temporal}"
     env = {
         KEYS_SETTING: codec_keys or os.environ.get(KEYS_SETTING) or dev_codec_keys(),
@@ -266,6 +294,7 @@ def service_env(
         env[f"NIVARAN_GATEWAY_{key}_TARGET"] = f"127.0.0.1:{getattr(p, name)}" if name != "gateway" else ""
         if name != "gateway":
             env[f"NIVARAN_{key}_GRPC_PORT"] = str(getattr(p, name))
+        env[f"NIVARAN_{key}_METRICS_PORT"] = str(getattr(p, f"{name}_metrics"))
     # The SMTP receiver is part of the gateway: it calls intake and notify with the gateway's certificate.
     env.update(
         {
@@ -287,6 +316,10 @@ def temporal_argv(p: Ports, var: Path) -> list[str]:
     """The Temporal dev server as `make run` starts it: a SQLite file with WAL, Nivaran's search attributes."""
     # What the sla worker writes on every case (NIVARAN_SLA_UPSERT_SEARCH_ATTRIBUTES), so visibility queries such as
     # `NivaranDistrict = 'PAT' AND NivaranStatus = 'escalated'` work.
+    # Imported here, not at the top: temporalio takes seconds to import, and the README's helpers that only read
+    # Ports (scripts/send_whatsapp.py, run once per message) would pay it on every call.
+    from nivaran_common.temporal import search_attribute_flags
+
     registered = [arg for flag in search_attribute_flags() for arg in ("--search-attribute", flag)]
     return [
         str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(var / "temporal.db"),
@@ -348,11 +381,30 @@ async def start(sup: Supervisor) -> None:
         flush=True,
     )
     await start_infrastructure(sup, VAR)
-    env = service_env(p, sqlite_urls())
+    env = {**service_env(p, sqlite_urls()), **dev_rate_limits()}
     print("• demo master data (data/demo) …", flush=True)
     load_demo_data(env)
     print("• services: routing, identity, notify, intake, sla, sla-worker, gateway, mail-inbound …", flush=True)
     await start_services(sup, env)
+
+
+def dev_rate_limits() -> dict[str, str]:
+    """The rate limits of `make run`: NIVARAN_DEV_RATE_LIMITS=on keeps production's (the gateway's buckets, identity's
+    OTP resend cooldown and hourly caps); off, the default, lifts them, so that a developer (and the README's examples,
+    run again and again) never waits for a window to close. Explicit NIVARAN_GATEWAY_* / NIVARAN_IDENTITY_* settings
+    in the environment still win."""
+    switch = os.environ.get("NIVARAN_DEV_RATE_LIMITS", "off")
+    if switch not in ("on", "off"):
+        raise RuntimeError(f"NIVARAN_DEV_RATE_LIMITS must be on or off, not {switch!r}")
+    if switch == "on":
+        return {}
+    lifted = {
+        "NIVARAN_GATEWAY_RATE_LIMITS_ENABLED": "false",
+        "NIVARAN_IDENTITY_OTP_RESEND_COOLDOWN_SECONDS": "0",
+        "NIVARAN_IDENTITY_OTP_MAX_PER_PHONE_PER_HOUR": "1000000",
+        "NIVARAN_IDENTITY_OTP_MAX_PER_IP_PER_HOUR": "1000000",
+    }
+    return {name: os.environ.get(name, value) for name, value in lifted.items()}
 
 
 def load_demo_data(env: dict[str, str]) -> None:
@@ -388,8 +440,8 @@ async def start_services(sup: Supervisor, env: dict[str, str], sla_workers: int 
     # NIVARAN_DEV_SLA_WORKERS processes share the cases on one task queue (Temporal hands each workflow task and
     # activity to whichever polls first); logs sla-worker.log, sla-worker-2.log, ...
     for number in range(1, (sla_workers or sla_worker_count()) + 1):
-        name = "sla-worker" if number == 1 else f"sla-worker-{number}"
-        sup.spawn(name, [sys.executable, "-m", "nivaran_sla.worker"], worker_env)
+        metrics = {"NIVARAN_SLA_WORKER_METRICS_PORT": str(worker_metrics_port(p, number))}
+        sup.spawn(worker_name(number), [sys.executable, "-m", "nivaran_sla.worker"], {**worker_env, **metrics})
     gateway = sup.spawn(
         "gateway", [sys.executable, "-m", "nivaran_gateway"], env,
         ready=partial(wait_http_ready, sup, f"http://127.0.0.1:{p.gateway}/readyz"),
@@ -421,6 +473,8 @@ async def main() -> int:
             return 130
         starting.result()
         url = f"http://127.0.0.1:{sup.ports.gateway}"
+        urls = sup.ports.metrics_urls(sla_worker_count()).items()
+        metrics = "".join(f"  metrics       {where} ({name})\n" for name, where in urls)
         print(
             f"\nNivaran is up: {url}\n"
             f"  API docs      {url}/docs\n"
@@ -430,6 +484,7 @@ async def main() -> int:
             f"  mail          {VAR / 'mail'}/new/\n"
             f"  mail in       smtp://127.0.0.1:{sup.ports.mailin} (to grievance@{DEV_MAIL_DOMAINS.split(',')[0]})\n"
             f"  WhatsApp      python scripts/send_whatsapp.py 'नमस्ते' (answers: {VAR / 'messages'}/whatsapp.jsonl)\n"
+            f"{metrics}"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
