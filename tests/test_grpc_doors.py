@@ -66,12 +66,17 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "identity.DisableServiceClient": NOBODY, "identity.IssueClientToken": NOBODY,
     # S16 / C2: a post holder's unmasked phone and email are notify's alone, for officers' notices; no person's.
     "identity.GetPostContact": NOBODY,
+    # Open311 keys are a STATE_ADMIN's (no demo person here is one); checking a presented key is the gateway's own
+    # call on every Open311 filing, whoever's token rides along.
+    "identity.IssueOpen311Key": NOBODY, "identity.ListOpen311Keys": NOBODY, "identity.RevokeOpen311Key": NOBODY,
+    "identity.VerifyOpen311Key": PEOPLE,
     # intake: the lifecycle alone records transitions; reads are confined by scope (tested below).
     "intake.FileGrievance": PEOPLE, "intake.GetGrievance": PEOPLE, "intake.ListGrievances": PEOPLE,
     "intake.GetTimeline": PEOPLE, "intake.RecordTransition": NOBODY, "intake.RecordTransitions": NOBODY,
     "intake.AddAttachment": PEOPLE,
     "intake.ListAttachments": PEOPLE, "intake.GetAttachmentContent": PEOPLE, "intake.GetDashboard": PEOPLE,
     "intake.GetPendingByAge": PEOPLE, "intake.GetRanking": PEOPLE, "intake.GetDailyReport": PEOPLE,
+    "intake.GetWeeklyReport": PEOPLE, "intake.GetLongPending": PEOPLE, "intake.GetCategoryTrends": PEOPLE,
     # S1: the DM sets camps (intake checks the district against the token's); the list is public.
     "intake.CreateCamp": "d", "intake.ListCamps": PEOPLE,
     # B7 / M2: an office's notice board is public; the absences report is the DM's (intake checks the district).
@@ -139,12 +144,14 @@ EXPECTED_CLIENT = {
     "identity.IssueClientToken",
     *(f"intake.{m}" for m in ("FileGrievance", "GetGrievance", "ListGrievances", "GetTimeline", "AddAttachment",
                               "ListAttachments", "GetAttachmentContent", "GetDashboard", "GetPendingByAge",
-                              "GetRanking", "GetDailyReport")),
+                              "GetRanking", "GetDailyReport", "GetWeeklyReport", "GetLongPending",
+                              "GetCategoryTrends")),
     *(f"routing.{m}" for m in ("ListDepartments", "ListCategories", "GetCategory", "ListAreas", "GetOffice")),
     *(f"sla.{m}" for m in ("ListPolicies", "GetPolicy", "ComputeDeadline")),
 }  # fmt: skip
 CLIENT_SCOPES = ["grievances.file", "grievances.read", "masterdata.read", "policies.read"]
 IT_ADMIN = ("it.admin", "dev-it-admin-2026")
+STATE_ADMIN = ("state.admin", "dev-state-admin-2026")
 REFUSED = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 
 
@@ -157,6 +164,7 @@ class Callers:
     channels: dict[tuple[str, str], grpc.aio.Channel] = field(default_factory=dict)
     client_id: str = ""
     client_secret: str = ""
+    open311_key: str = ""
 
     def channel(self, service: str, workload: str) -> grpc.aio.Channel:
         """A cached mTLS channel to `service` presenting `workload`'s certificate (`-` for none at all)."""
@@ -221,6 +229,15 @@ async def callers(shared_suite: RunningSuite) -> AsyncIterator[Callers]:
         )
         assert made.status_code == 201, made.text
         found.client_id, found.client_secret = made.json()["client"]["id"], made.json()["client_secret"]
+        state_admin = await http.post("/v1/auth/login", json={"username": STATE_ADMIN[0], "password": STATE_ADMIN[1]})
+        assert state_admin.status_code == 200, state_admin.text
+        key = await http.post(
+            "/v1/open311-keys",
+            json={"integrator": f"doors test {uuid.uuid4().hex[:6]}"},
+            headers={"Authorization": f"Bearer {state_admin.json()['access_token']}"},
+        )
+        assert key.status_code == 201, key.text
+        found.open311_key = key.json()["api_key"]
         filed = await http.post(
             "/v1/grievances",
             json={
@@ -269,6 +286,9 @@ async def test_grpc_authorization_matrix_every_rpc_by_every_kind_of_caller(calle
             request = identity_pb2.IssueClientTokenRequest(
                 client_id=callers.client_id, client_secret=callers.client_secret
             )
+        if name == "identity.VerifyOpen311Key":
+            # A real key, so that only the door can refuse it (an unknown key is UNAUTHENTICATED).
+            request = identity_pb2.VerifyOpen311KeyRequest(api_key=callers.open311_key)
         for workload, person, expect_in, label in (
             ("-", "", False, "no credentials"),
             ("rogue", "d", False, "another CA's certificate"),

@@ -130,3 +130,65 @@ async def test_the_public_league_table_reads_offices_counts_without_a_token(suit
     assert page.status_code == 200, page.text
     assert "/v1/public/league-table?district_code=PAT" in page.text
     assert citizen_ranking.status_code == 403
+
+
+WEEKLY_PHONE = "9876510779"
+
+
+async def test_M1_M2_H4_the_weekly_reports_and_category_trends_against_the_real_suite(suite: RunningSuite) -> None:
+    """M1: a case filed today is received in its office's row of the DM's report for today; M2: the cutoff comes
+    from sla's holiday calendar (more than 60 calendar days back) and the new case is not long pending; H4: it
+    counts in its category's current month. Each answers as a file too, and another district's DM is refused."""
+    today = datetime.now(IST).date().isoformat()
+    period = {"from_date": today, "to_date": today}
+    trends_params = {"department_code": "FOOD", "months": 2}
+    async with httpx.AsyncClient(base_url=suite.base_url, timeout=90) as http:
+        desk = Desk(http)
+        citizen, dm = await desk.citizen(WEEKLY_PHONE), await desk.officer(*DM)
+        before = await http.get("/v1/reports/weekly", params=period, headers=dm)
+        trends_before = await http.get("/v1/reports/category-trends", params=trends_params, headers=dm)
+        assert before.status_code == 200, before.text
+        assert trends_before.status_code == 200, trends_before.text
+        filed = await http.post(
+            "/v1/grievances",
+            json={
+                "complainant": {
+                    "name": "मीना कुमारी",
+                    "address": "ग्राम कुरकुरी, फुलवारी शरीफ, पटना",
+                    "phone": WEEKLY_PHONE,
+                },
+                "description": "राशन कार्ड में परिवार के सदस्यों के नाम जोड़ने का आवेदन दो महीने से लंबित है।",
+                "category_code": "FOOD-RATION-CARD",
+                "location": PHULWARI,
+                "channel": "web",
+            },
+            headers={**citizen, "Idempotency-Key": f"weekly-{datetime.now(UTC).timestamp()}"},
+        )
+        assert filed.status_code == 201, filed.text
+        after = await http.get("/v1/reports/weekly", params=period, headers=dm)
+        weekly_csv = await http.get("/v1/reports/weekly", params={**period, "format": "csv"}, headers=dm)
+        long_pending = await http.get("/v1/reports/long-pending", headers=dm)
+        long_xlsx = await http.get("/v1/reports/long-pending", params={"format": "xlsx"}, headers=dm)
+        trends_after = await http.get("/v1/reports/category-trends", params=trends_params, headers=dm)
+        elsewhere = await http.get("/v1/reports/weekly", params={"district_code": "GAY"}, headers=dm)
+
+    assert after.status_code == 200, after.text
+    assert after.json()["totals"]["received"] == before.json()["totals"]["received"] + 1
+    assert after.json()["totals"]["pending"] >= 1
+    assert weekly_csv.content.decode("utf-8-sig").startswith("कार्यालय / Office")
+    assert long_pending.status_code == 200, long_pending.text
+    body = long_pending.json()
+    cutoff = datetime.fromisoformat(body["filed_before"]).date()
+    assert (datetime.now(IST).date() - cutoff).days > 60  # Sundays and holidays are not working days
+    number = filed.json()["registration_number"]
+    assert number not in {case["registration_number"] for case in body["cases"]}
+    assert long_xlsx.status_code == 200
+    assert long_xlsx.content.startswith(b"PK")
+
+    def ration_cards(answer: httpx.Response) -> int:
+        rows = [c for c in answer.json()["categories"] if c["category_code"] == "FOOD-RATION-CARD"]
+        return rows[0]["monthly"][-1] if rows else 0
+
+    assert trends_after.json()["months"] == trends_before.json()["months"]
+    assert ration_cards(trends_after) == ration_cards(trends_before) + 1
+    assert elsewhere.status_code == 403

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -44,7 +45,7 @@ from nivaran_common.errors import (
 from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
-from nivaran_common.timeutil import to_timestamp
+from nivaran_common.timeutil import IST, to_timestamp
 from nivaran_gateway.clients import (
     IDENTITY_SERVICE,
     INTAKE_SERVICE,
@@ -56,12 +57,15 @@ from nivaran_gateway.clients import (
 from nivaran_gateway.main import create_app
 from nivaran_gateway.settings import GatewaySettings, ServiceTargets
 from nivaran_sla.act_inputs import act_from_proto
+from nivaran_sla.deadlines import CalendarKind, compute_deadline, load_calendar
 
 RAW_PHONE = "+919876543210"
 RAW_AADHAAR = "234567890124"
 RAW_EMAIL = "ram.kumar@example.in"
 PHONE_B = "+919812345678"
 FIXED_OTP = "123456"
+# The fake identity's one Open311 key, issued to an integrator (POST /open311/v2/requests).
+OPEN311_API_KEY = "nvok_test-integrator-key-0000000000000000000000"
 
 ISSUER = "nivaran-identity"
 AUDIENCE = "nivaran"
@@ -607,6 +611,13 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
                 created_at=now,
             )
         }  # fmt: skip
+        # Open311 keys by their api_key, as identity keeps them by hash (VerifyOpen311Key refuses a revoked one).
+        self.open311_keys: dict[str, identity_pb2.Open311Key] = {
+            OPEN311_API_KEY: identity_pb2.Open311Key(
+                id="o311-key-1", integrator="FixMyStreet Patna", key_prefix=OPEN311_API_KEY[:9],
+                requests_per_minute=60, active=True, created_by_account_id="acct-state-admin", created_at=now,
+            )
+        }  # fmt: skip
 
     def jwks_json(self) -> str:
         return json.dumps(KeySet(list(self.keys)).as_dict(private=False))
@@ -807,6 +818,38 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
         client.disabled_by_account_id = request.actor.account_id
         return client
 
+    async def IssueOpen311Key(self, request: Any, context: Any) -> identity_pb2.IssuedOpen311Key:  # noqa: N802
+        self.requests.append(request)
+        api_key = f"nvok_{uuid.uuid4().hex}"
+        key = identity_pb2.Open311Key(
+            id=f"o311-{uuid.uuid4().hex[:8]}", integrator=request.integrator, key_prefix=api_key[:9],
+            requests_per_minute=request.requests_per_minute or 60, active=True,
+            created_by_account_id=request.actor.account_id, created_at=to_timestamp(datetime.now(UTC)),
+        )  # fmt: skip
+        self.open311_keys[api_key] = key
+        return identity_pb2.IssuedOpen311Key(key=key, api_key=api_key)
+
+    async def ListOpen311Keys(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.requests.append(request)
+        return identity_pb2.ListOpen311KeysResponse(keys=list(self.open311_keys.values()))
+
+    async def RevokeOpen311Key(self, request: Any, context: Any) -> identity_pb2.Open311Key:  # noqa: N802
+        self.requests.append(request)
+        key = next((k for k in self.open311_keys.values() if k.id == request.key_id), None)
+        if key is None:
+            raise NotFound(f"no Open311 key {request.key_id}")
+        if key.active:
+            key.active = False
+            key.revoked_at.CopyFrom(to_timestamp(datetime.now(UTC)))
+            key.revoked_by_account_id = request.actor.account_id
+        return key
+
+    async def VerifyOpen311Key(self, request: Any, context: Any) -> identity_pb2.Open311Key:  # noqa: N802
+        key = self.open311_keys.get(request.api_key)
+        if key is None or not key.active:
+            raise Unauthenticated("unknown or revoked api_key")
+        return key
+
 
 # --- intake -------------------------------------------------------------------------------------------------------
 
@@ -837,6 +880,8 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         self.attachments: dict[str, list[tuple[intake_pb2.Attachment, bytes]]] = {}
         self.camps: list[intake_pb2.Camp] = []
         self.absence_requests: list[intake_pb2.ListHearingAbsencesRequest] = []
+        self.weekly_requests: list[intake_pb2.GetWeeklyReportRequest] = []
+        self.long_pending_requests: list[intake_pb2.GetLongPendingRequest] = []
         self.inbound: list[intake_pb2.ReceiveMessageRequest] = []
         self.attachment_requests: list[intake_pb2.AddAttachmentRequest] = []
         self.attachment_keys: dict[str, intake_pb2.Attachment] = {}
@@ -1172,6 +1217,78 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
             intake_pb2.DailyRow(department_code="REVENUE", filed=3, ended=1, pending=12, overdue=0),
         ]
         return intake_pb2.DailyReport(rows=rows, as_of=to_timestamp(datetime(2026, 12, 1, 9, 30, tzinfo=UTC)))
+
+    async def GetWeeklyReport(  # noqa: N802
+        self, request: intake_pb2.GetWeeklyReportRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.WeeklyReport:
+        """As intake's (M1): one office per district asked for; INVALID_ARGUMENT for a bad period."""
+        self.report_calls.append(("GetWeeklyReport", str(token_claims(context).get("sub", ""))))
+        self.weekly_requests.append(request)
+        if not request.HasField("until") or request.until.ToDatetime() <= request.since.ToDatetime():
+            raise InvalidArgument.field("until", "must be after since")
+        rows = [
+            intake_pb2.WeeklyRow(
+                office_id=f"OFF-{district}-COLLECTORATE",
+                office_name=common_pb2.LocalizedText(en=f"Collectorate, {district}", hi=f"समाहरणालय, {district}"),
+                received=6, disposed=4, pending=9, overdue=2, show_causes_issued=3, show_causes_answered=1, breaches=1,
+            )
+            for district in ("PAT", "GAY")
+            if request.district_code in ("", district)
+        ]  # fmt: skip
+        return intake_pb2.WeeklyReport(rows=rows, as_of=to_timestamp(datetime(2026, 12, 1, 9, 30, tzinfo=UTC)))
+
+    async def GetLongPending(  # noqa: N802
+        self, request: intake_pb2.GetLongPendingRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.LongPending:
+        """As intake's (M2): case A's office when it was filed before the cutoff; no complainant's details."""
+        self.report_calls.append(("GetLongPending", str(token_claims(context).get("sub", ""))))
+        self.long_pending_requests.append(request)
+        if not request.HasField("filed_before"):
+            raise InvalidArgument.field("filed_before", "is required")
+        office = common_pb2.LocalizedText(en="Collectorate, PAT", hi="समाहरणालय, PAT")
+        cases = [
+            intake_pb2.LongPendingCase(
+                grievance_id="g-old", registration_number="BR-PAT-2026-0000042-1", office_id="OFF-PAT-COLLECTORATE",
+                office_name=office, position_title=text("Circle Officer", "अंचल अधिकारी"), department_code="REVENUE",
+                category_name=text("Land records", "भूमि अभिलेख"), status=intake_pb2.STATUS_ASSIGNED,
+                filed_at=to_timestamp(datetime(2026, 5, 4, 6, 0, tzinfo=UTC)), track="bpgra",
+            )
+        ][: request.case_limit or 200] if request.district_code in ("", "PAT") else []  # fmt: skip
+        offices = [intake_pb2.LongPendingOffice(office_id=c.office_id, office_name=office, cases=1) for c in cases]
+        return intake_pb2.LongPending(
+            offices=offices, cases=cases, total=len(cases), as_of=to_timestamp(datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
+        )
+
+    async def GetCategoryTrends(  # noqa: N802
+        self, request: intake_pb2.GetCategoryTrendsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.CategoryTrends:
+        """As intake's (H4): two categories of the department over the months asked for, one its "Other"."""
+        self.report_calls.append(("GetCategoryTrends", str(token_claims(context).get("sub", ""))))
+        if not request.department_code:
+            raise InvalidArgument.field("department_code", "is required")
+        start = request.since.ToDatetime(tzinfo=UTC).astimezone(IST)
+        end = request.until.ToDatetime(tzinfo=UTC).astimezone(IST)
+        count = (end.year - start.year) * 12 + end.month - start.month
+        first = start.year * 12 + start.month - 1
+        months = [f"{(first + i) // 12}-{(first + i) % 12 + 1:02d}" for i in range(count)]
+        code = request.department_code
+        mutation = [4] * count
+        other = [max(0, 3 - i) for i in range(count)]
+        return intake_pb2.CategoryTrends(
+            months=months,
+            categories=[
+                intake_pb2.CategoryTrend(
+                    category_code=f"{code}_MUTATION", category_name=text("Mutation", "दाखिल-खारिज"), monthly=mutation,
+                    total=sum(mutation),
+                ),
+                intake_pb2.CategoryTrend(
+                    category_code=f"{code}_OTHER", category_name=text("Other", "अन्य"), is_other=True, monthly=other,
+                    total=sum(other),
+                ),
+            ],
+            monthly_total=[a + b for a, b in zip(mutation, other, strict=True)],
+            monthly_other=other,
+        )  # fmt: skip
 
     async def CreateCamp(  # noqa: N802
         self, request: intake_pb2.CreateCampRequest, context: grpc.aio.ServicerContext
@@ -1523,6 +1640,15 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
                 recorded_at=to_timestamp(FILED_AT + timedelta(days=31)),
             )
         )
+
+    async def ComputeDeadline(  # noqa: N802
+        self, request: sla_pb2.ComputeDeadlineRequest, context: grpc.aio.ServicerContext
+    ) -> sla_pb2.ComputeDeadlineResponse:
+        """sla's own computation on the repository's Bihar holiday calendar (working days only, as M2 asks)."""
+        calendar = load_calendar(Path(__file__).resolve().parents[2] / "data" / "holidays", "BR")
+        start = request.start.ToDatetime(tzinfo=UTC)
+        deadline = compute_deadline(start, request.duration, CalendarKind.WORKING_DAYS, calendar)
+        return sla_pb2.ComputeDeadlineResponse(deadline=to_timestamp(deadline))
 
     async def ActOnCase(self, request: Any, context: Any) -> sla_pb2.ActOnCaseResponse:  # noqa: N802
         """Checks the request with sla's own converter and the caller with the lifecycle's own rule

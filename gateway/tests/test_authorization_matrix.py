@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 from gateway_testkit import (
     FIXED_OTP,
+    OPEN311_API_KEY,
     PERSONAS,
     RAW_PHONE,
     FakeNotify,
@@ -202,6 +203,13 @@ def own_report_rows(role: str, response: Any) -> None:
     assert offices == (
         {f"OFF-{district}-COLLECTORATE"} if district else {"OFF-PAT-COLLECTORATE", "OFF-GAY-COLLECTORATE"}
     )
+
+
+def long_pending_without_personal_data(role: str, response: Any) -> None:
+    cases = response.json()["cases"]
+    assert bool(cases) == (role != "dm_b"), "the fake's old case of Patna is listed, for Patna's readers only"
+    assert not {"complainant", "complainant_name", "phone", "address"} & {key for case in cases for key in case}
+    assert RAW_PHONE not in response.text
 
 
 def only_revenue(response: Any) -> None:
@@ -666,6 +674,43 @@ ROWS: list[Row] = [
         check=lambda role, response, rig: only_revenue(response),
     ),
     Row(
+        # M1: the weekly report, in the dashboard's remit; a DM's holds only their district's offices.
+        "weekly-report", "GET /v1/reports/weekly", "GET", "/v1/reports/weekly",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}), params={"week": "2026-W48"},
+        check=lambda role, response, rig: own_report_rows(role, response),
+    ),
+    Row(
+        "weekly-report-xlsx", "GET /v1/reports/weekly", "GET", "/v1/reports/weekly",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}), params={"format": "xlsx"},
+        check=lambda role, response, rig: an_xlsx(response),
+    ),
+    Row(
+        # M2: cases pending over 60 working days; no complainant's name, phone or address in the list.
+        "long-pending", "GET /v1/reports/long-pending", "GET", "/v1/reports/long-pending",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}),
+        check=lambda role, response, rig: long_pending_without_personal_data(role, response),
+    ),
+    Row(
+        "long-pending-csv", "GET /v1/reports/long-pending", "GET", "/v1/reports/long-pending",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200, "secretary": 200}),
+        params={"department_code": "REVENUE", "format": "csv"}, check=lambda role, response, rig: a_csv(response),
+    ),
+    Row(
+        "hearing-absences-xlsx", "GET /v1/reports/hearing-absences", "GET", "/v1/reports/hearing-absences",
+        only({"dm_a": 200, "dm_b": 200}), params={"format": "xlsx"},
+        check=lambda role, response, rig: an_xlsx(response),
+    ),
+    Row(
+        # H4: a department's category trends: its secretary, a DM within their district, the CS cell.
+        "category-trends-of-revenue", "GET /v1/reports/category-trends", "GET", "/v1/reports/category-trends",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200, "secretary": 200}), params={"department_code": "REVENUE"},
+    ),
+    Row(
+        "category-trends-of-health-xlsx", "GET /v1/reports/category-trends", "GET", "/v1/reports/category-trends",
+        only({"dm_a": 200, "dm_b": 200, "osd_cs": 200}), params={"department_code": "HEALTH", "format": "xlsx"},
+        check=lambda role, response, rig: an_xlsx(response),
+    ),
+    Row(
         "breaches", "GET /v1/breaches", "GET", "/v1/breaches",
         only({"dm_a": 200, "dm_b": 200, "secretary": 200, "osd_cs": 200}), check=own_breaches,
     ),
@@ -685,6 +730,27 @@ ROWS: list[Row] = [
     Row(
         "open311-request-a", "GET /open311/v2/requests/{service_request_id}.{fmt}", "GET",
         f"/open311/v2/requests/{CASE_A}.xml", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+    ),
+    # Filing with an integrator's api_key: the key is the credential, whoever else calls (a token is verified only).
+    Row(
+        "open311-file", "POST /open311/v2/requests.{fmt}", "POST", "/open311/v2/requests.json", everyone(201),
+        body={"api_key": OPEN311_API_KEY, "service_code": "REVENUE_MUTATION", "address_string": "बिहटा",
+              "first_name": "गीता", "description": "दाखिल-खारिज लंबित", "attributes": {"district_code": "PAT"}},
+    ),
+    # A token resolves for anyone (it is unguessable and names only a number); this one was never given.
+    Row("open311-token", "GET /open311/v2/tokens/{token}.{fmt}", "GET", f"/open311/v2/tokens/{'0' * 32}.xml",
+        everyone(404)),
+    Row(
+        "open311-updates-a", "GET /open311/v2/servicerequestupdates.{fmt}", "GET",
+        "/open311/v2/servicerequestupdates.json", visible("citizen_a", "officer_a", "dm_a", "secretary", "osd_cs"),
+        params={"service_request_id": CASE_A},
+    ),
+    # Open311 keys are a STATE_ADMIN's to issue and revoke (no persona here is one: test_open311_filing.py is).
+    Row("issue-open311-key", "POST /v1/open311-keys", "POST", "/v1/open311-keys", only({}), body={"integrator": "FMS"}),
+    Row("list-open311-keys", "GET /v1/open311-keys", "GET", "/v1/open311-keys", only({})),
+    Row(
+        "revoke-open311-key", "POST /v1/open311-keys/{key_id}/revoke", "POST", "/v1/open311-keys/o311-key-1/revoke",
+        only({}),
     ),
 ]  # fmt: skip
 
@@ -881,6 +947,25 @@ WEB_ROWS: list[Row] = [
         params={"by": "officer", "format": "xlsx"}, check=lambda role, response, rig: an_xlsx(response),
     ),
     Row(
+        # M1, M2, H4: the weekly review pages, each /v1's answer in the reviewer's remit.
+        "web-officer-review-weekly", "GET /app/officer/review/weekly", "GET", "/app/officer/review/weekly",
+        page_for_officers(officer_a=403, officer_b=403, secretary=403),
+    ),
+    Row(
+        "web-officer-review-long-pending", "GET /app/officer/review/long-pending", "GET",
+        "/app/officer/review/long-pending", page_for_officers(officer_a=403, officer_b=403, secretary=403),
+    ),
+    Row(
+        "web-officer-review-categories", "GET /app/officer/review/categories", "GET",
+        "/app/officer/review/categories", page_for_officers(officer_a=403, officer_b=403),
+        params={"department_code": "REVENUE"},
+    ),
+    Row(
+        "web-officer-review-download", "GET /app/officer/review/download/{report}", "GET",
+        "/app/officer/review/download/weekly", page_for_officers(officer_a=403, officer_b=403, secretary=403),
+        params={"format": "xlsx"}, check=lambda role, response, rig: an_xlsx(response),
+    ),
+    Row(
         # Issue 12: the public pages, the same for everyone (they call /v1 without the visitor's token).
         "web-public-league", "GET /app/public/league", "GET", "/app/public/league", everyone(200),
         params={"district_code": "PAT", "month": "2026-11"},
@@ -902,6 +987,75 @@ WEB_ROWS: list[Row] = [
     Row(
         "web-officer-mark-read", "POST /app/officer/notices/{notice_id}/read", "POST",
         f"/app/officer/notices/{NOTICE_L1}/read", everyone(403), data={},
+    ),
+    # The DM's, the secretary's and the CS cell's pages: shown to the roles and delegated powers their /v1 routes
+    # admit (a 403 page for the rest, without asking /v1); their forms refused without CSRF.
+    Row("web-dm", "GET /app/officer/dm", "GET", "/app/officer/dm", page_for_officers(officer_a=403, officer_b=403)),
+    Row(
+        "web-dm-transfers", "GET /app/officer/dm/transfers", "GET", "/app/officer/dm/transfers",
+        page_for_officers(officer_a=403, officer_b=403, secretary=403, osd_cs=403),
+    ),
+    Row(
+        "web-dm-registrations", "GET /app/officer/dm/registrations", "GET", "/app/officer/dm/registrations",
+        page_for_officers(officer_a=403, officer_b=403, secretary=403, osd_cs=403),
+    ),
+    Row(
+        "web-dm-delegations", "GET /app/officer/dm/delegations", "GET", "/app/officer/dm/delegations",
+        page_for_officers(officer_a=403, officer_b=403, osd_cs=403),
+    ),
+    Row(
+        "web-dm-show-causes", "GET /app/officer/dm/show-causes", "GET", "/app/officer/dm/show-causes",
+        page_for_officers(officer_a=403, officer_b=403, secretary=403, osd_cs=403),
+    ),
+    Row(
+        "web-dm-breaches", "GET /app/officer/dm/breaches", "GET", "/app/officer/dm/breaches",
+        page_for_officers(officer_a=403, officer_b=403),
+    ),
+    Row(
+        "web-categories", "GET /app/officer/categories", "GET", "/app/officer/categories",
+        page_for_officers(officer_a=403, officer_b=403, dm_a=403, dm_b=403), params={"department_code": "REVENUE"},
+    ),
+    Row(
+        "web-cell", "GET /app/officer/cell", "GET", "/app/officer/cell",
+        page_for_officers(officer_a=403, officer_b=403, dm_a=403, dm_b=403, secretary=403),
+    ),
+    Row(
+        "web-dm-decide-transfer", "POST /app/officer/dm/transfers/{transfer_id}/decision", "POST",
+        "/app/officer/dm/transfers/tr-pat-1/decision", everyone(403), data={"approve": "yes"},
+    ),
+    Row(
+        "web-dm-decide-registration", "POST /app/officer/dm/registrations/{registration_id}/decision", "POST",
+        "/app/officer/dm/registrations/reg-pat-1/decision", everyone(403), data={"approve": "yes"},
+    ),
+    Row(
+        "web-dm-delegate", "POST /app/officer/dm/delegations", "POST", "/app/officer/dm/delegations", everyone(403),
+        data={"delegate_account_id": "acct-nodal-pat", "powers": "registrations.decide"},
+    ),
+    Row(
+        "web-dm-revoke", "POST /app/officer/dm/delegations/revoke", "POST", "/app/officer/dm/delegations/revoke",
+        everyone(403), data={"delegation_id": "del-dm-a"},
+    ),
+    Row(
+        "web-dm-review-reply", "POST /app/officer/dm/show-causes/{number}/{notice_id}/{act}", "POST",
+        f"/app/officer/dm/show-causes/{CASE_E}/{NOTICE_D}/recommendation", everyone(403),
+        data={"recommendation": "बिना CSRF के / without CSRF"},
+    ),
+    Row(
+        "web-categories-new", "POST /app/officer/categories/new", "POST", "/app/officer/categories/new",
+        everyone(403), params={"department_code": "REVENUE"},
+        data={"code": "REV-NEW", "name.hi": "नई", "name.en": "New"},
+    ),
+    Row(
+        "web-categories-change", "POST /app/officer/categories/{code}/{change}", "POST",
+        "/app/officer/categories/REVENUE_OLD/retire", everyone(403), params={"department_code": "REVENUE"}, data={},
+    ),
+    Row(
+        "web-cell-assign", "POST /app/officer/cell/{number}/assignment", "POST",
+        f"/app/officer/cell/{CASE_E}/assignment", everyone(403), data={"note": "बिना CSRF के / without CSRF"},
+    ),
+    Row(
+        "web-recourse", "POST /app/grievances/{number}/recourse/{act}", "POST",
+        f"/app/grievances/{CASE_A}/recourse/feedback", everyone(403), data={"rating": "5", "resolved": "yes"},
     ),
 ]  # fmt: skip
 

@@ -46,7 +46,7 @@ async def test_discovery_names_the_endpoint_in_json_and_xml(rig: Any) -> None:
     assert endpoint["type"] == "production"
     assert document["changeset"] == "2026-12-03T00:00:00Z"
     assert "निवारण" in document["contact"]
-    assert "POST /v1/grievances" in document["key_service"]
+    assert "POST /v1/open311-keys" in document["key_service"]
 
     assert as_xml.status_code == 200
     assert as_xml.headers["content-type"] == "text/xml; charset=utf-8"
@@ -73,7 +73,7 @@ async def test_services_are_routings_categories_without_the_retired(rig: Any) ->
         "service_code": "HEALTH_PHC",
         "service_name": "Primary health centre",
         "description": "प्राथमिक स्वास्थ्य केंद्र (HEALTH)",
-        "metadata": False,
+        "metadata": True,
         "type": "realtime",
         "keywords": "HEALTH,HEALTH_PHC",
         "group": "HEALTH",
@@ -86,14 +86,14 @@ async def test_services_are_routings_categories_without_the_retired(rig: Any) ->
         "service_code": "REVENUE_MUTATION",
         "service_name": "Mutation",
         "description": "दाखिल-खारिज (REVENUE)",
-        "metadata": "false",
+        "metadata": "true",
         "type": "realtime",
         "keywords": "REVENUE,REVENUE_MUTATION",
         "group": "REVENUE",
     }
 
 
-async def test_a_service_definition_has_no_attributes_and_an_unknown_code_is_404(rig: Any) -> None:
+async def test_a_service_definition_asks_for_the_district_and_an_unknown_code_is_404(rig: Any) -> None:
     rig.routing.categories["REVENUE_OLD"].retired = True
 
     as_json = await rig.client.get("/open311/v2/services/HEALTH_PHC.json")
@@ -102,12 +102,27 @@ async def test_a_service_definition_has_no_attributes_and_an_unknown_code_is_404
     unknown = await rig.client.get("/open311/v2/services/NO_SUCH.json")
 
     assert as_json.status_code == 200, as_json.text
-    assert as_json.json() == {"service_code": "HEALTH_PHC", "attributes": []}
+    district = {
+        "variable": True,
+        "code": "district_code",
+        "datatype": "singlevaluelist",
+        "required": True,
+        "datatype_description": "A district code from the list / सूची से ज़िले का कोड",
+        "order": 1,
+        "description": "District where the grievance arises / ज़िला जहाँ शिकायत का विषय है",
+        "values": [{"key": "GAY", "name": "Gaya / गया"}, {"key": "PAT", "name": "Patna / पटना"}],
+    }
+    assert as_json.json() == {"service_code": "HEALTH_PHC", "attributes": [district]}
     root = ET.fromstring(as_xml.content)
     assert root.tag == "service_definition"
     assert root.findtext("service_code") == "HEALTH_PHC"
-    assert root.find("attributes") is not None
-    assert list(root.find("attributes") or []) == []
+    [attribute] = root.findall("attributes/attribute")
+    assert attribute.findtext("code") == "district_code"
+    assert attribute.findtext("required") == "true"
+    assert [(v.findtext("key"), v.findtext("name")) for v in attribute.findall("values/value")] == [
+        ("GAY", "Gaya / गया"),
+        ("PAT", "Patna / पटना"),
+    ]
     assert retired.status_code == 404
     assert ET.fromstring(retired.content).findtext("error/code") == "404"
     assert unknown.status_code == 404

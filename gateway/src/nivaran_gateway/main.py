@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from nivaran.identity.v1 import identity_pb2
 from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.metrics import process_registry, serve_metrics
 from nivaran_common.redis import create_redis
 from nivaran_common.revocation import Revocations
 from nivaran_common.security import token_verifier
@@ -26,6 +27,7 @@ from nivaran_gateway.deps import GatewayState
 from nivaran_gateway.error_handlers import install_error_handlers
 from nivaran_gateway.idempotency import IdempotencyStore
 from nivaran_gateway.jurisdiction import PositionDirectory
+from nivaran_gateway.metrics import MetricsMiddleware, http_metrics
 from nivaran_gateway.problems import FieldError, Problem
 from nivaran_gateway.ratelimit import RateLimiter
 from nivaran_gateway.routes import (
@@ -48,8 +50,13 @@ from nivaran_gateway.routes import (
     notices,
     officers,
     open311,
+    open311_keys,
+    open311_requests,
+    open311_updates,
     recourse,
     reports,
+    reports_trends,
+    reports_weekly,
     service_clients,
     service_delay,
     transfers,
@@ -201,9 +208,14 @@ def create_app(
     app.include_router(camps.router)
     app.include_router(dashboard.router)
     app.include_router(reports.router)
+    app.include_router(reports_weekly.router)
+    app.include_router(reports_trends.router)
     app.include_router(league.router)
     app.include_router(notices.router)
     app.include_router(open311.router)
+    app.include_router(open311_requests.router)
+    app.include_router(open311_updates.router)
+    app.include_router(open311_keys.router)
     # The web app at /app: pages that call this app's own /v1 in-process (web/client.py).
     install_web(app, settings)
     undeclared = undeclared_routes(app)
@@ -212,6 +224,8 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )
+    # Outermost, so that answers the inner middleware give (413, 429 …) are counted too (gateway/metrics.py).
+    app.add_middleware(MetricsMiddleware, metrics=http_metrics(process_registry()))
     _install_openapi(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
@@ -230,4 +244,10 @@ async def run(settings: GatewaySettings) -> None:
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
         server_header=False,
     )
-    await uvicorn.Server(config).serve()
+    # GET /metrics on a port of its own, not on the public one (gateway/metrics.py says why).
+    exposition = serve_metrics(process_registry(), settings.host, settings.metrics_port)
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        if exposition is not None:
+            exposition.stop()

@@ -20,6 +20,7 @@ _ITEM_TAGS = {
     "services": "service",
     "errors": "error",
     "attributes": "attribute",
+    "values": "value",
 }
 
 

@@ -10,7 +10,7 @@ import uuid
 from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from nivaran.common.v1 import common_pb2
@@ -23,6 +23,7 @@ from nivaran_gateway.access import public, requires
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.deps import Clients, Directory, Idempotency, IdempotencyKey, Settings
+from nivaran_gateway.etags import NOT_MODIFIED, conditional
 from nivaran_gateway.idempotency import REPLAYED_HEADER, Claim, StoredResponse, fingerprint
 from nivaran_gateway.jurisdiction import find_case, grievance_scope
 from nivaran_gateway.problems import BAD_REQUEST, ProblemError, problem_responses
@@ -219,8 +220,9 @@ async def list_grievances(
     "/{registration_number}",
     response_model=GrievanceView,
     summary="Track a grievance",
-    description="Only a case in the caller's scope (see the list); any other answers 404, like an unknown one.",
-    responses=problem_responses(400, 401, 403, 404, 422, 429, 500, 502, 503),
+    description="Only a case in the caller's scope (see the list); any other answers 404, like an unknown one. "
+    "The answer carries an `ETag`; sent back in `If-None-Match`, an unchanged case answers 304 without a body.",
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 422, 429, 500, 502, 503)},
 )
 async def get_grievance(
     registration_number: RegistrationNumber,
@@ -228,6 +230,7 @@ async def get_grievance(
     clients: Clients,
     settings: Settings,
     directory: Directory,
+    if_none_match: Annotated[str | None, Header(max_length=1024, description="an ETag of an earlier read")] = None,
 ) -> Any:
     """A case with its timeline and notices; notices are null (with a warning) when notify cannot be reached."""
     check_registration_number(registration_number)
@@ -249,4 +252,5 @@ async def get_grievance(
     for event in events:
         redact_actor(principal, event.actor)
     visible = None if notices is None else citizen_notices(principal, notices)
-    return GrievanceView.from_proto(grievance, events, visible, warnings)
+    view = GrievanceView.from_proto(grievance, events, visible, warnings)
+    return conditional(view.model_dump(mode="json"), if_none_match)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 
 from nivaran.intake.v1 import intake_pb2
 from nivaran.routing.v1 import routing_pb2
@@ -20,9 +21,11 @@ from nivaran_common.auth import DM, OFFICER, Principal
 from nivaran_gateway.access import public, requires
 from nivaran_gateway.body import JsonBodyRoute
 from nivaran_gateway.deps import Clients, Directory, Settings
+from nivaran_gateway.exports import FILE_RESPONSES, ExportFormat, file_response
 from nivaran_gateway.problems import problem_responses
 from nivaran_gateway.routes.acts import ACT_RESPONSES, IdempotencyKey, Officer, act_on_case, set_act
 from nivaran_gateway.routes.grievances import RegistrationNumber
+from nivaran_gateway.routes.reports_weekly import absences_table
 from nivaran_gateway.schemas.acts import ActOut
 from nivaran_gateway.schemas.hearings import (
     AbsencesView,
@@ -140,8 +143,9 @@ async def notice_board(
     response_model=AbsencesView,
     summary="Public authorities absent from hearings, for the weekly report (M2, M3; the DM)",
     description="Of the DM's district, for the hearings held from `from_date` to `to_date` (inclusive; default the "
-    "7 days ending today): per public authority, the hearings held and those it missed.",
-    responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
+    "7 days ending today): per public authority, the hearings held and those it missed. `format=xlsx` or "
+    "`format=csv` answers the same figures as a download (M2's weekly report).",
+    responses={**problem_responses(401, 403, 422, 429, 500, 502, 503), **FILE_RESPONSES},
 )
 async def hearing_absences(
     principal: DistrictMagistrate,
@@ -149,7 +153,8 @@ async def hearing_absences(
     settings: Settings,
     from_date: IsoDate = None,
     to_date: IsoDate = None,
-) -> AbsencesView:
+    format: ExportFormat = ExportFormat.JSON,  # noqa: A002 - the query parameter's name
+) -> AbsencesView | Response:
     """M2 / M3."""
     answer = await clients.intake.ListHearingAbsences(
         intake_pb2.ListHearingAbsencesRequest(
@@ -157,4 +162,5 @@ async def hearing_absences(
         ),
         timeout=settings.grpc_timeout_seconds,
     )
-    return AbsencesView.from_proto(answer)
+    view = AbsencesView.from_proto(answer)
+    return view if format is ExportFormat.JSON else file_response(absences_table(view), format)

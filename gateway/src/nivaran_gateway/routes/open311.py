@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.responses import Response
 
 from nivaran.common.v1 import common_pb2
@@ -20,12 +20,15 @@ from nivaran_common.auth import CITIZEN, OFFICER, POWER_READ_DISTRICT, Principal
 from nivaran_common.casework import CALL_CENTRE_ROLE
 from nivaran_gateway import open311
 from nivaran_gateway.access import public, requires
+from nivaran_gateway.clients import ServiceClients
 from nivaran_gateway.deps import Clients, Directory, Settings
+from nivaran_gateway.etags import NOT_MODIFIED, conditional
 from nivaran_gateway.jurisdiction import find_case, grievance_scope
 from nivaran_gateway.problems import BAD_REQUEST, NOT_FOUND, ProblemError
 from nivaran_gateway.routes.grievances import REGISTRATION_NUMBER, check_registration_number
 from nivaran_gateway.schemas.open311 import (
     Format,
+    Open311Attribute,
     Open311Discovery,
     Open311Endpoint,
     Open311Request,
@@ -59,8 +62,9 @@ ServiceRequestId = Annotated[
 
 CONTACT = "Nivaran (निवारण), the state's public-grievance cell; file and track at /v1 or in the Nivaran app"
 KEY_SERVICE = (
-    "Reading service requests needs a Nivaran access token (Authorization: Bearer, from /v1/auth/*); filing through "
-    "Open311 is not offered yet: file with POST /v1/grievances. / सेवा अनुरोध पढ़ने के लिए निवारण एक्सेस टोकन चाहिए।"
+    "Filing (POST requests) needs an api_key, issued to an integrator by the state admin (POST /v1/open311-keys); "
+    "reading service requests and their updates needs a Nivaran access token (Authorization: Bearer, from "
+    "/v1/auth/*). / अनुरोध दर्ज करने के लिए राज्य प्रशासक द्वारा जारी api_key, और पढ़ने के लिए निवारण एक्सेस टोकन चाहिए।"
 )
 _REQUEST_LIST = {"type": "array", "items": {"$ref": "#/components/schemas/Open311Request"}}
 
@@ -114,7 +118,7 @@ ServiceCode = Annotated[str, Path(min_length=1, max_length=64, description="A ca
 
 @router.get(
     "/services/{service_code}.{fmt}",
-    summary="Open311 service definition: a category asks for no extra attributes",
+    summary="Open311 service definition: a category asks for the district",
     responses={
         **open311.success_response({"$ref": "#/components/schemas/Open311ServiceDefinition"}, "The definition"),
         **open311.error_responses(401, 404, 422, 429, 500, 502, 503),
@@ -128,24 +132,33 @@ async def service_definition(
     settings: Settings,
     jurisdiction_id: JurisdictionId = None,
 ) -> Response:
-    """The definition of a service that is not retired: no attributes (every service has `metadata` false)."""
+    """The definition of a service that is not retired: one attribute, the district (a list from routing)."""
     answer = await clients.routing.ListCategories(
         routing_pb2.ListCategoriesRequest(include_retired=False), timeout=settings.grpc_timeout_seconds
     )
     if not any(c.code == service_code and not c.retired for c in answer.categories):
         raise ProblemError(NOT_FOUND, f"no service {service_code}")
-    definition = Open311ServiceDefinition(service_code=service_code)
+    districts = await open311_districts(clients, settings.grpc_timeout_seconds)
+    definition = Open311ServiceDefinition(service_code=service_code, attributes=[Open311Attribute.district(districts)])
     return open311.render(fmt, "service_definition", None, definition.model_dump(mode="json"))
 
 
-def _in_range(requested: str | None, start: datetime | None, end: datetime | None) -> bool:
+async def open311_districts(clients: ServiceClients, timeout: float) -> list[routing_pb2.Area]:
+    """routing's districts, the values of the district attribute."""
+    answer = await clients.routing.ListAreas(
+        routing_pb2.ListAreasRequest(level=routing_pb2.AREA_LEVEL_DISTRICT), timeout=timeout
+    )
+    return sorted(answer.areas, key=lambda area: area.code)
+
+
+def in_range(requested: str | None, start: datetime | None, end: datetime | None) -> bool:
     if requested is None:
         return start is None and end is None
     moment = datetime.fromisoformat(requested)
     return (start is None or moment >= start) and (end is None or moment <= end)
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
+def aware(name: str, value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ProblemError.field(BAD_REQUEST, name, "needs a time zone, e.g. 2026-01-01T00:00:00+05:30")
     return value
@@ -177,7 +190,7 @@ async def list_requests(
     jurisdiction_id: JurisdictionId = None,
 ) -> Response:
     """One page of the caller's cases as service requests."""
-    start, end = _aware("start_date", start_date), _aware("end_date", end_date)
+    start, end = aware("start_date", start_date), aware("end_date", end_date)
     if start is not None and end is not None and start > end:
         raise ProblemError.field(BAD_REQUEST, "end_date", "must not be before start_date")
     scope = await grievance_scope(principal, directory)
@@ -190,7 +203,7 @@ async def list_requests(
     )
     answer = await clients.intake.ListGrievances(scope.restrict(request), timeout=settings.grpc_timeout_seconds)
     shown = [Open311Request.from_proto(g) for g in answer.grievances]
-    kept = [r for r in shown if _in_range(r.requested_datetime, start, end)]
+    kept = [r for r in shown if in_range(r.requested_datetime, start, end)]
     # Newest first: once a page reaches before start_date, no later page can hold a match.
     exhausted = start is not None and any(
         r.requested_datetime is not None and datetime.fromisoformat(r.requested_datetime) < start for r in shown
@@ -202,8 +215,10 @@ async def list_requests(
 @router.get(
     "/requests/{service_request_id}.{fmt}",
     summary="One Open311 service request the caller may see",
-    description="A case in the caller's /v1 scope (404 otherwise, like an unknown number), without personal data.",
+    description="A case in the caller's /v1 scope (404 otherwise, like an unknown number), without personal data. "
+    "With an `ETag`: sent back in `If-None-Match`, an unchanged request answers 304.",
     responses={
+        **NOT_MODIFIED,
         **open311.success_response(_REQUEST_LIST, "The service request, as a list of one"),
         **open311.error_responses(400, 401, 403, 404, 422, 429, 500, 502, 503),
     },
@@ -216,6 +231,7 @@ async def get_request(
     settings: Settings,
     directory: Directory,
     jurisdiction_id: JurisdictionId = None,
+    if_none_match: Annotated[str | None, Header(max_length=1024, description="an ETag of an earlier read")] = None,
 ) -> Response:
     """The case with this registration number, as the spec's list of one."""
     try:
@@ -224,4 +240,7 @@ async def get_request(
         raise ProblemError.field(BAD_REQUEST, "service_request_id", "must look like BR-PAT-2026-0000001-7") from exc
     scope = await grievance_scope(principal, directory)
     grievance = await find_case(clients.intake, scope, service_request_id, settings.grpc_timeout_seconds)
-    return open311.render(fmt, "service_requests", "request", documents([Open311Request.from_proto(grievance)]))
+    document = documents([Open311Request.from_proto(grievance)])
+    rendered = open311.render(fmt, "service_requests", "request", document)
+    # The tag names the format too: the JSON and the XML of one request are two representations.
+    return conditional({fmt: document}, if_none_match, content=bytes(rendered.body), media_type=rendered.media_type)

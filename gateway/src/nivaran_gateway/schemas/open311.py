@@ -100,7 +100,7 @@ class Open311Service(BaseModel):
     service_code: str
     service_name: str
     description: str = Field(description="The category's Hindi name, with its department")
-    metadata: bool = False
+    metadata: bool = Field(default=True, description="Every service asks for the district (its definition)")
     type: str = "realtime"
     keywords: str = Field(description="Comma-separated: the department's code and the category's code")
     group: str = Field(description="The department responsible for the category")
@@ -118,11 +118,47 @@ class Open311Service(BaseModel):
         )
 
 
+DISTRICT_ATTRIBUTE = "district_code"
+
+
+class Open311AttributeValue(BaseModel):
+    """One choice of a list attribute."""
+
+    key: str
+    name: str
+
+
+class Open311Attribute(BaseModel):
+    """An attribute a filing sends as `attribute[code]`."""
+
+    variable: bool = True
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[Open311AttributeValue] = Field(default_factory=list)
+
+    @classmethod
+    def district(cls, districts: list[routing_pb2.Area]) -> Open311Attribute:
+        """The district the grievance arises in: Nivaran routes by district, and has no map to find it from lat/long."""
+        return cls(
+            code=DISTRICT_ATTRIBUTE,
+            datatype="singlevaluelist",
+            required=True,
+            datatype_description="A district code from the list / सूची से ज़िले का कोड",
+            order=1,
+            description="District where the grievance arises / ज़िला जहाँ शिकायत का विषय है",
+            values=[Open311AttributeValue(key=a.code, name=bilingual(a.name) or a.code) for a in districts],
+        )
+
+
 class Open311ServiceDefinition(BaseModel):
-    """A service's definition: Nivaran's categories ask for no attributes beyond the request itself."""
+    """A service's definition: the district is the one attribute a filing must send."""
 
     service_code: str
-    attributes: list[dict[str, Any]] = Field(default_factory=list)
+    attributes: list[Open311Attribute] = Field(default_factory=list)
 
 
 class Open311Request(BaseModel):
@@ -172,11 +208,16 @@ def documents(items: list[BaseModel]) -> list[dict[str, Any]]:
     return [item.model_dump(mode="json", exclude_none=True) for item in items]
 
 
+# Models of other modules (the filing's answer, the updates) register here for the OpenAPI components.
+MODELS: list[type[BaseModel]] = [Open311Discovery, Open311Service, Open311ServiceDefinition, Open311Request]
+
+
 def openapi_components() -> dict[str, Any]:
     """The schemas the /open311/v2 operations refer to, for the OpenAPI document's components."""
     template = "#/components/schemas/{model}"
     components: dict[str, Any] = {}
-    for model in (Open311Discovery, Open311Service, Open311ServiceDefinition, Open311Request, Open311Error):
+    models: list[type[BaseModel]] = [*MODELS, Open311Error]
+    for model in models:
         schema = model.model_json_schema(ref_template=template)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema

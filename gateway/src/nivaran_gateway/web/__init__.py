@@ -7,7 +7,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from nivaran_gateway.settings import GatewaySettings
-from nivaran_gateway.web import pages_auth, pages_citizen, pages_officer, pages_officer_case, pages_public, pages_review
+from nivaran_gateway.web import (
+    pages_auth,
+    pages_cell,
+    pages_citizen,
+    pages_dm,
+    pages_dm_review,
+    pages_officer,
+    pages_officer_case,
+    pages_public,
+    pages_recourse,
+    pages_review,
+    pages_review_weekly,
+    pages_secretary,
+)
 from nivaran_gateway.web.app import STATIC_PREFIX, SecurityHeadersMiddleware
 from nivaran_gateway.web.context import WebState
 from nivaran_gateway.web.i18n import HERE, Catalogues
@@ -22,6 +35,12 @@ def install_web(app: FastAPI, settings: GatewaySettings) -> None:
     app.include_router(pages_officer.router)
     app.include_router(pages_officer_case.router)
     app.include_router(pages_review.router)
+    app.include_router(pages_review_weekly.router)
     app.include_router(pages_public.router)
+    app.include_router(pages_recourse.router)
+    app.include_router(pages_dm.router)
+    app.include_router(pages_dm_review.router)
+    app.include_router(pages_secretary.router)
+    app.include_router(pages_cell.router)
     app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=HERE / "static"), name="web-static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -19,6 +19,8 @@ import vl_convert
 
 BAR_COLOUR = "#0b4f9c"  # the pages' link colour: 8.6:1 on white
 TEXT_COLOUR = "#1a1a1a"
+# Lines at 3:1 or more on white (WCAG's non-text contrast), told apart by the legend too; at most this many lines.
+LINE_COLOURS = ("#0b4f9c", "#b34700", "#1a7f37", "#6f42c1", "#a40e26", "#4d4d4d")
 FONT = "Noto Sans, Noto Sans Devanagari, Mangal, sans-serif"
 _ROOT = re.compile(r"<svg\b")
 
@@ -48,6 +50,50 @@ def bar_chart_spec(bars: list[tuple[str, int]], *, x_title: str, y_title: str, d
         .configure_axis(
             labelColor=TEXT_COLOUR, titleColor=TEXT_COLOUR, labelFont=FONT, titleFont=FONT, labelFontSize=13
         )
+        .configure_view(stroke=None)
+    )
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
+
+
+def line_chart_spec(
+    series: list[tuple[str, list[int]]], months: list[str], *, x_title: str, y_title: str, description: str
+) -> dict[str, Any]:
+    """Lines of counts per month (H4's category trends): one line per (name, counts in the order of `months`),
+    told apart by colour and by the legend, with a point on each month so that a single month still shows."""
+    data = [
+        {"month": month, "series": name, "count": count}
+        for name, counts in series
+        for month, count in zip(months, counts, strict=True)
+    ]
+    top = max((count for _, counts in series for count in counts), default=0)
+    step = max(1, math.ceil(top / 5))
+    ticks = list(range(0, top + step, step))
+    chart = (
+        alt.Chart(alt.InlineData(values=data), description=description)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title=x_title, sort=months, axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y(
+                "count:Q",
+                title=y_title,
+                scale=alt.Scale(domain=[0, ticks[-1]]),
+                axis=alt.Axis(values=ticks, format="d"),
+            ),
+            color=alt.Color(
+                "series:N",
+                sort=[name for name, _ in series],
+                scale=alt.Scale(domain=[name for name, _ in series], range=list(LINE_COLOURS)),
+                title=None,
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=260, labelFont=FONT, labelFontSize=13),
+            ),
+            tooltip=[alt.Tooltip("series:N"), alt.Tooltip("month:O"), alt.Tooltip("count:Q")],
+        )
+        .properties(width=260, height=180)
+        .configure_axis(
+            labelColor=TEXT_COLOUR, titleColor=TEXT_COLOUR, labelFont=FONT, titleFont=FONT, labelFontSize=12
+        )
+        .configure_legend(labelColor=TEXT_COLOUR)
         .configure_view(stroke=None)
     )
     spec: dict[str, Any] = chart.to_dict()

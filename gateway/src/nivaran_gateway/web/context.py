@@ -66,6 +66,8 @@ class Page:
         self.lang: Lang = negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
         self.api = Api(request)
         self._refreshed = False
+        # GET /v1/me of a signed-in officer, once asked (the menu shows the pages of their roles and powers).
+        self.me: dict[str, Any] = {}
 
     def gettext(self, message: str) -> str:
         """`message` in the page's language."""
@@ -129,6 +131,7 @@ class Page:
         me: dict[str, Any] = answer.body
         if me.get("kind") != OFFICER_KIND:
             raise OfficersOnly
+        self.me = me
         return me
 
     def field_messages(self, answer: ApiAnswer) -> dict[str, str]:
@@ -152,6 +155,8 @@ class Page:
                 "languages": LANGUAGES,
                 "signed_in": self.has_session,
                 "officer_area": self.request.url.path.startswith(OFFICER_PREFIX),
+                "my_roles": tuple(self.me.get("roles") or ()),
+                "my_powers": tuple(self.me.get("powers") or ()),
                 "problem": "",
                 "errors": {},
                 "lang_switch": {lang: f"/app/lang?to={lang}&next={quote(self.here, safe='')}" for lang in LANGUAGES},

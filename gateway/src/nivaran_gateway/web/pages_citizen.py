@@ -11,15 +11,16 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
+from nivaran_gateway.web import recourse_forms
 from nivaran_gateway.web.app import PREFIX, PageRoute
 from nivaran_gateway.web.context import Page, Visitor
+from nivaran_gateway.web.forms import IN_FLIGHT, PageForm
 from nivaran_gateway.web.i18n import N_, Lang, localized
 from nivaran_gateway.web.pages_auth import form_text
 
 router = APIRouter(prefix=PREFIX + "/grievances", route_class=PageRoute, include_in_schema=False)
 
 NO_SUCH_CASE = N_("We found no case with this number among yours.")
-IN_FLIGHT = "urn:nivaran:problem:idempotency-request-in-flight"
 KEY = re.compile(r"[0-9a-f]{32}")
 
 STATUS_LABELS = {
@@ -172,16 +173,22 @@ async def file_grievance(page: Visitor) -> Response:
     return page.redirect(f"{PREFIX}/grievances/{number}?filed=1{attached}")
 
 
-@router.get("/{number}")
-async def case(page: Visitor, number: str, filed: str = "", attachment: str = "") -> Response:
-    """One case: status, next deadline and the timeline in plain words, in the page's language."""
+async def read_case(page: Page, number: str) -> dict[str, Any] | Response:
+    """GET /v1/grievances/{n} as the signed-in citizen; the 404 page for a case that is not theirs."""
     await page.citizen()
     answer = await page.signed_in("GET", f"/v1/grievances/{number}")
     if answer.status in (400, 404):
         return page.render("error.html", status=404, message=page.gettext(NO_SUCH_CASE), status_code=404)
     if not answer.ok:
         return page.problem_page(answer)
-    view = answer.body
+    view: dict[str, Any] = answer.body
+    return view
+
+
+def render_case(
+    page: Page, view: dict[str, Any], forms: list[PageForm], *, status: int = 200, **shown: Any
+) -> Response:
+    """The case page: status, next deadline, the timeline, and the recourse forms its status allows."""
     timeline = [
         {
             "when": event.get("occurred_at"),
@@ -191,10 +198,23 @@ async def case(page: Visitor, number: str, filed: str = "", attachment: str = ""
         for event in view.get("timeline", [])
     ]
     assignment = view.get("assignment") or {}
+    context = {"just_filed": False, "attachment": "", "done": False, **shown}
     return page.render(
-        "case.html", case=_summary(view, page.lang), subject=view.get("subject") or "",
+        "case.html", status=status, case=_summary(view, page.lang), subject=view.get("subject") or "",
         description=view.get("description", ""), filed_at=view.get("filed_at"),
         officer=localized(assignment.get("position_title"), page.lang),
         office=localized(assignment.get("office_name"), page.lang),
-        timeline=timeline, just_filed=filed == "1", attachment=attachment,
+        timeline=timeline, forms=forms, **context,
     )  # fmt: skip
+
+
+@router.get("/{number}")
+async def case(page: Visitor, number: str, filed: str = "", attachment: str = "", done: str = "") -> Response:
+    """One case: status, next deadline and the timeline in plain words, in the page's language; the recourse its
+    status allows (recourse_forms)."""
+    view = await read_case(page, number)
+    if isinstance(view, Response):
+        return view
+    return render_case(
+        page, view, recourse_forms.offered(view), just_filed=filed == "1", attachment=attachment, done=done == "1"
+    )

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from nivaran_gateway.web.app import PageRoute
 from nivaran_gateway.web.context import OFFICER_PREFIX, Page, Visitor
+from nivaran_gateway.web.forms import IN_FLIGHT
 from nivaran_gateway.web.i18n import N_, localized
 from nivaran_gateway.web.officer_view import (
     SHOW_CAUSE_REPLY,
@@ -27,7 +28,7 @@ from nivaran_gateway.web.officer_view import (
     notices_to_answer,
 )
 from nivaran_gateway.web.pages_auth import form_text
-from nivaran_gateway.web.pages_citizen import IN_FLIGHT, status_label
+from nivaran_gateway.web.pages_citizen import status_label
 
 router = APIRouter(prefix=OFFICER_PREFIX + "/grievances", route_class=PageRoute, include_in_schema=False)
 

@@ -151,6 +151,26 @@ class IdentityServiceStub:
                 request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.GetPostContactRequest.SerializeToString,
                 response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.PostContact.FromString,
                 _registered_method=True)
+        self.IssueOpen311Key = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/IssueOpen311Key',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueOpen311KeyRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssuedOpen311Key.FromString,
+                _registered_method=True)
+        self.ListOpen311Keys = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/ListOpen311Keys',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListOpen311KeysRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListOpen311KeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeOpen311Key = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/RevokeOpen311Key',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeOpen311KeyRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Open311Key.FromString,
+                _registered_method=True)
+        self.VerifyOpen311Key = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/VerifyOpen311Key',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.VerifyOpen311KeyRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Open311Key.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -308,6 +328,35 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueOpen311Key(self, request, context):
+        """Open311 API keys (issue 12): an integrator's key for POST /open311/v2/requests (a city app, a civic-tech tool),
+        issued and revoked by a STATE_ADMIN (a key files into every department). The key is in the issue's answer only;
+        identity keeps its SHA-256.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOpen311Keys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeOpen311Key(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyOpen311Key(self, request, context):
+        """The gateway's check of a presented key, on every Open311 filing, so that a revocation holds from the next
+        request on. UNAUTHENTICATED for an unknown or revoked key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -425,6 +474,26 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.GetPostContact,
                     request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.GetPostContactRequest.FromString,
                     response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.PostContact.SerializeToString,
+            ),
+            'IssueOpen311Key': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueOpen311Key,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueOpen311KeyRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.IssuedOpen311Key.SerializeToString,
+            ),
+            'ListOpen311Keys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOpen311Keys,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListOpen311KeysRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListOpen311KeysResponse.SerializeToString,
+            ),
+            'RevokeOpen311Key': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeOpen311Key,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeOpen311KeyRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Open311Key.SerializeToString,
+            ),
+            'VerifyOpen311Key': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyOpen311Key,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.VerifyOpen311KeyRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Open311Key.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1050,6 +1119,114 @@ class IdentityService:
             '/nivaran.identity.v1.IdentityService/GetPostContact',
             nivaran_dot_identity_dot_v1_dot_identity__pb2.GetPostContactRequest.SerializeToString,
             nivaran_dot_identity_dot_v1_dot_identity__pb2.PostContact.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueOpen311Key(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/IssueOpen311Key',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.IssueOpen311KeyRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.IssuedOpen311Key.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOpen311Keys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/ListOpen311Keys',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ListOpen311KeysRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ListOpen311KeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeOpen311Key(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/RevokeOpen311Key',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeOpen311KeyRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.Open311Key.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyOpen311Key(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/VerifyOpen311Key',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.VerifyOpen311KeyRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.Open311Key.FromString,
             options,
             channel_credentials,
             insecure,

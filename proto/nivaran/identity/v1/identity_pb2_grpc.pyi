@@ -74,6 +74,17 @@ class IdentityServiceStub:
     or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
     NOT_FOUND when nobody holds the post, or its holder's login was taken away.
     """
+    IssueOpen311Key: _grpc.UnaryUnaryMultiCallable[_identity_pb2.IssueOpen311KeyRequest, _identity_pb2.IssuedOpen311Key]
+    """Open311 API keys (issue 12): an integrator's key for POST /open311/v2/requests (a city app, a civic-tech tool),
+    issued and revoked by a STATE_ADMIN (a key files into every department). The key is in the issue's answer only;
+    identity keeps its SHA-256.
+    """
+    ListOpen311Keys: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListOpen311KeysRequest, _identity_pb2.ListOpen311KeysResponse]
+    RevokeOpen311Key: _grpc.UnaryUnaryMultiCallable[_identity_pb2.RevokeOpen311KeyRequest, _identity_pb2.Open311Key]
+    VerifyOpen311Key: _grpc.UnaryUnaryMultiCallable[_identity_pb2.VerifyOpen311KeyRequest, _identity_pb2.Open311Key]
+    """The gateway's check of a presented key, on every Open311 filing, so that a revocation holds from the next
+    request on. UNAUTHENTICATED for an unknown or revoked key.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -120,6 +131,17 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """Where to reach the officer holding a post now (S16, C2): notify's own call, to send an officer's notice by SMS
     or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
     NOT_FOUND when nobody holds the post, or its holder's login was taken away.
+    """
+    IssueOpen311Key: _aio.UnaryUnaryMultiCallable[_identity_pb2.IssueOpen311KeyRequest, _identity_pb2.IssuedOpen311Key]  # type: ignore[assignment]
+    """Open311 API keys (issue 12): an integrator's key for POST /open311/v2/requests (a city app, a civic-tech tool),
+    issued and revoked by a STATE_ADMIN (a key files into every department). The key is in the issue's answer only;
+    identity keeps its SHA-256.
+    """
+    ListOpen311Keys: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListOpen311KeysRequest, _identity_pb2.ListOpen311KeysResponse]  # type: ignore[assignment]
+    RevokeOpen311Key: _aio.UnaryUnaryMultiCallable[_identity_pb2.RevokeOpen311KeyRequest, _identity_pb2.Open311Key]  # type: ignore[assignment]
+    VerifyOpen311Key: _aio.UnaryUnaryMultiCallable[_identity_pb2.VerifyOpen311KeyRequest, _identity_pb2.Open311Key]  # type: ignore[assignment]
+    """The gateway's check of a presented key, on every Open311 filing, so that a revocation holds from the next
+    request on. UNAUTHENTICATED for an unknown or revoked key.
     """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -302,6 +324,41 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         """Where to reach the officer holding a post now (S16, C2): notify's own call, to send an officer's notice by SMS
         or email as well as in-app. Asked on every send, so a holder who relinquished charge gets no more.
         NOT_FOUND when nobody holds the post, or its holder's login was taken away.
+        """
+
+    @_abc_1.abstractmethod
+    def IssueOpen311Key(
+        self,
+        request: _identity_pb2.IssueOpen311KeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.IssuedOpen311Key, _abc.Awaitable[_identity_pb2.IssuedOpen311Key]]:
+        """Open311 API keys (issue 12): an integrator's key for POST /open311/v2/requests (a city app, a civic-tech tool),
+        issued and revoked by a STATE_ADMIN (a key files into every department). The key is in the issue's answer only;
+        identity keeps its SHA-256.
+        """
+
+    @_abc_1.abstractmethod
+    def ListOpen311Keys(
+        self,
+        request: _identity_pb2.ListOpen311KeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ListOpen311KeysResponse, _abc.Awaitable[_identity_pb2.ListOpen311KeysResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RevokeOpen311Key(
+        self,
+        request: _identity_pb2.RevokeOpen311KeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.Open311Key, _abc.Awaitable[_identity_pb2.Open311Key]]: ...
+
+    @_abc_1.abstractmethod
+    def VerifyOpen311Key(
+        self,
+        request: _identity_pb2.VerifyOpen311KeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.Open311Key, _abc.Awaitable[_identity_pb2.Open311Key]]:
+        """The gateway's check of a presented key, on every Open311 filing, so that a revocation holds from the next
+        request on. UNAUTHENTICATED for an unknown or revoked key.
         """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

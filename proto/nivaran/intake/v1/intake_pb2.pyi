@@ -1685,6 +1685,368 @@ class DailyReport(_message.Message):
 Global___DailyReport: _TypeAlias = DailyReport  # noqa: Y015
 
 @_typing.final
+class GetWeeklyReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    department_code: _builtins.str
+    track: _builtins.str
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        department_code: _builtins.str = ...,
+        track: _builtins.str = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "district_code", b"district_code", "since", b"since", "track", b"track", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWeeklyReportRequest: _TypeAlias = GetWeeklyReportRequest  # noqa: Y015
+
+@_typing.final
+class WeeklyRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    DISPOSED_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    SHOW_CAUSES_ISSUED_FIELD_NUMBER: _builtins.int
+    SHOW_CAUSES_ANSWERED_FIELD_NUMBER: _builtins.int
+    BREACHES_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    received: _builtins.int
+    """Filed in the period."""
+    disposed: _builtins.int
+    """Ended (disposed, rejected or closed) in the period."""
+    pending: _builtins.int
+    """Open now, and of those past their deadline now."""
+    overdue: _builtins.int
+    show_causes_issued: _builtins.int
+    """Show-cause notices issued (S9, S11) and answered in the period."""
+    show_causes_answered: _builtins.int
+    breaches: _builtins.int
+    """Deadlines missed in the period (S13 breaches recorded)."""
+    @_builtins.property
+    def office_name(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+        office_name: _common_pb2.LocalizedText | None = ...,
+        received: _builtins.int = ...,
+        disposed: _builtins.int = ...,
+        pending: _builtins.int = ...,
+        overdue: _builtins.int = ...,
+        show_causes_issued: _builtins.int = ...,
+        show_causes_answered: _builtins.int = ...,
+        breaches: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["office_name", b"office_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaches", b"breaches", "disposed", b"disposed", "office_id", b"office_id", "office_name", b"office_name", "overdue", b"overdue", "pending", b"pending", "received", b"received", "show_causes_answered", b"show_causes_answered", "show_causes_issued", b"show_causes_issued"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeeklyRow: _TypeAlias = WeeklyRow  # noqa: Y015
+
+@_typing.final
+class WeeklyReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___WeeklyRow]:
+        """Most open cases first."""
+
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___WeeklyRow] | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeeklyReport: _TypeAlias = WeeklyReport  # noqa: Y015
+
+@_typing.final
+class GetLongPendingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    FILED_BEFORE_FIELD_NUMBER: _builtins.int
+    CASE_LIMIT_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    department_code: _builtins.str
+    track: _builtins.str
+    case_limit: _builtins.int
+    @_builtins.property
+    def filed_before(self) -> _timestamp_pb2.Timestamp:
+        """Open cases filed before this instant count."""
+
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        department_code: _builtins.str = ...,
+        track: _builtins.str = ...,
+        filed_before: _timestamp_pb2.Timestamp | None = ...,
+        case_limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filed_before", b"filed_before"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_limit", b"case_limit", "department_code", b"department_code", "district_code", b"district_code", "filed_before", b"filed_before", "track", b"track"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLongPendingRequest: _TypeAlias = GetLongPendingRequest  # noqa: Y015
+
+@_typing.final
+class LongPendingOffice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    CASES_FIELD_NUMBER: _builtins.int
+    office_id: _builtins.str
+    cases: _builtins.int
+    @_builtins.property
+    def office_name(self) -> _common_pb2.LocalizedText: ...
+    def __init__(
+        self,
+        *,
+        office_id: _builtins.str = ...,
+        office_name: _common_pb2.LocalizedText | None = ...,
+        cases: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["office_name", b"office_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases", "office_id", b"office_id", "office_name", b"office_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LongPendingOffice: _TypeAlias = LongPendingOffice  # noqa: Y015
+
+@_typing.final
+class LongPendingCase(_message.Message):
+    """A case in the list: no complainant's name, phone or address."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
+    REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    OFFICE_ID_FIELD_NUMBER: _builtins.int
+    OFFICE_NAME_FIELD_NUMBER: _builtins.int
+    POSITION_TITLE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    CATEGORY_NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    FILED_AT_FIELD_NUMBER: _builtins.int
+    TRACK_FIELD_NUMBER: _builtins.int
+    grievance_id: _builtins.str
+    registration_number: _builtins.str
+    office_id: _builtins.str
+    department_code: _builtins.str
+    status: Global___Status.ValueType
+    track: _builtins.str
+    @_builtins.property
+    def office_name(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def position_title(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def category_name(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def filed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        grievance_id: _builtins.str = ...,
+        registration_number: _builtins.str = ...,
+        office_id: _builtins.str = ...,
+        office_name: _common_pb2.LocalizedText | None = ...,
+        position_title: _common_pb2.LocalizedText | None = ...,
+        department_code: _builtins.str = ...,
+        category_name: _common_pb2.LocalizedText | None = ...,
+        status: Global___Status.ValueType = ...,
+        filed_at: _timestamp_pb2.Timestamp | None = ...,
+        track: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["category_name", b"category_name", "filed_at", b"filed_at", "office_name", b"office_name", "position_title", b"position_title"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_name", b"category_name", "department_code", b"department_code", "filed_at", b"filed_at", "grievance_id", b"grievance_id", "office_id", b"office_id", "office_name", b"office_name", "position_title", b"position_title", "registration_number", b"registration_number", "status", b"status", "track", b"track"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LongPendingCase: _TypeAlias = LongPendingCase  # noqa: Y015
+
+@_typing.final
+class LongPending(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICES_FIELD_NUMBER: _builtins.int
+    CASES_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    @_builtins.property
+    def offices(self) -> _containers.RepeatedCompositeFieldContainer[Global___LongPendingOffice]:
+        """Most cases first."""
+
+    @_builtins.property
+    def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___LongPendingCase]:
+        """The oldest first, at most case_limit."""
+
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        offices: _abc.Iterable[Global___LongPendingOffice] | None = ...,
+        cases: _abc.Iterable[Global___LongPendingCase] | None = ...,
+        total: _builtins.int = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "cases", b"cases", "offices", b"offices", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LongPending: _TypeAlias = LongPending  # noqa: Y015
+
+@_typing.final
+class GetCategoryTrendsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_CODE_FIELD_NUMBER: _builtins.int
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    department_code: _builtins.str
+    district_code: _builtins.str
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """The first month and the month after the last, as instants at the start of a month in India's time."""
+
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        department_code: _builtins.str = ...,
+        district_code: _builtins.str = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_code", b"department_code", "district_code", b"district_code", "since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCategoryTrendsRequest: _TypeAlias = GetCategoryTrendsRequest  # noqa: Y015
+
+@_typing.final
+class CategoryTrend(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_CODE_FIELD_NUMBER: _builtins.int
+    CATEGORY_NAME_FIELD_NUMBER: _builtins.int
+    IS_OTHER_FIELD_NUMBER: _builtins.int
+    MONTHLY_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    category_code: _builtins.str
+    is_other: _builtins.bool
+    total: _builtins.int
+    @_builtins.property
+    def category_name(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def monthly(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Filings per month, in the order of CategoryTrends.months."""
+
+    def __init__(
+        self,
+        *,
+        category_code: _builtins.str = ...,
+        category_name: _common_pb2.LocalizedText | None = ...,
+        is_other: _builtins.bool = ...,
+        monthly: _abc.Iterable[_builtins.int] | None = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["category_name", b"category_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category_code", b"category_code", "category_name", b"category_name", "is_other", b"is_other", "monthly", b"monthly", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CategoryTrend: _TypeAlias = CategoryTrend  # noqa: Y015
+
+@_typing.final
+class CategoryTrends(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTHS_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    MONTHLY_TOTAL_FIELD_NUMBER: _builtins.int
+    MONTHLY_OTHER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def months(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """YYYY-MM, oldest first."""
+
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryTrend]:
+        """Most filings first."""
+
+    @_builtins.property
+    def monthly_total(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Filings per month, all categories."""
+
+    @_builtins.property
+    def monthly_other(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Filings per month in "Other" categories."""
+
+    def __init__(
+        self,
+        *,
+        months: _abc.Iterable[_builtins.str] | None = ...,
+        categories: _abc.Iterable[Global___CategoryTrend] | None = ...,
+        monthly_total: _abc.Iterable[_builtins.int] | None = ...,
+        monthly_other: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "monthly_other", b"monthly_other", "monthly_total", b"monthly_total", "months", b"months"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CategoryTrends: _TypeAlias = CategoryTrends  # noqa: Y015
+
+@_typing.final
 class Dashboard(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

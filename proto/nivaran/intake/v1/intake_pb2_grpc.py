@@ -100,6 +100,21 @@ class IntakeServiceStub:
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDailyReportRequest.SerializeToString,
                 response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.DailyReport.FromString,
                 _registered_method=True)
+        self.GetWeeklyReport = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/GetWeeklyReport',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetWeeklyReportRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.WeeklyReport.FromString,
+                _registered_method=True)
+        self.GetLongPending = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/GetLongPending',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetLongPendingRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.LongPending.FromString,
+                _registered_method=True)
+        self.GetCategoryTrends = channel.unary_unary(
+                '/nivaran.intake.v1.IntakeService/GetCategoryTrends',
+                request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetCategoryTrendsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.CategoryTrends.FromString,
+                _registered_method=True)
         self.CreateCamp = channel.unary_unary(
                 '/nivaran.intake.v1.IntakeService/CreateCamp',
                 request_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.CreateCampRequest.SerializeToString,
@@ -232,6 +247,33 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWeeklyReport(self, request, context):
+        """M1: the DM's weekly report: per office holding cases of the district (or department), the cases received and
+        ended in [since, until), the show-cause notices issued and answered and the deadlines missed (S13 breaches) in
+        it, and the cases open (and overdue) now; one track's when named. INVALID_ARGUMENT names since, until (required;
+        until after since, at most 31 days later).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLongPending(self, request, context):
+        """M2: the open cases filed before filed_before (the caller works it out from the holiday calendar: sla's
+        ComputeDeadline, 60 working days), per office holding them, and the oldest of them (at most case_limit, oldest
+        first). INVALID_ARGUMENT names filed_before (required) or case_limit (0 to 1000; 0 means 200).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCategoryTrends(self, request, context):
+        """H4: a department's filings per category and month (India's months) from since to until (whole months, at most
+        24), the "Other" category marked. INVALID_ARGUMENT names department_code (required), since or until.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateCamp(self, request, context):
         """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day).
         """
@@ -344,6 +386,21 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.GetDailyReport,
                     request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDailyReportRequest.FromString,
                     response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.DailyReport.SerializeToString,
+            ),
+            'GetWeeklyReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWeeklyReport,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetWeeklyReportRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.WeeklyReport.SerializeToString,
+            ),
+            'GetLongPending': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLongPending,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetLongPendingRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.LongPending.SerializeToString,
+            ),
+            'GetCategoryTrends': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCategoryTrends,
+                    request_deserializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.GetCategoryTrendsRequest.FromString,
+                    response_serializer=nivaran_dot_intake_dot_v1_dot_intake__pb2.CategoryTrends.SerializeToString,
             ),
             'CreateCamp': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateCamp,
@@ -723,6 +780,87 @@ class IntakeService:
             '/nivaran.intake.v1.IntakeService/GetDailyReport',
             nivaran_dot_intake_dot_v1_dot_intake__pb2.GetDailyReportRequest.SerializeToString,
             nivaran_dot_intake_dot_v1_dot_intake__pb2.DailyReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWeeklyReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/GetWeeklyReport',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.GetWeeklyReportRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.WeeklyReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLongPending(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/GetLongPending',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.GetLongPendingRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.LongPending.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCategoryTrends(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.intake.v1.IntakeService/GetCategoryTrends',
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.GetCategoryTrendsRequest.SerializeToString,
+            nivaran_dot_intake_dot_v1_dot_intake__pb2.CategoryTrends.FromString,
             options,
             channel_credentials,
             insecure,

@@ -76,6 +76,21 @@ class IntakeServiceStub:
     """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
     when named. INVALID_ARGUMENT names until (not after since).
     """
+    GetWeeklyReport: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetWeeklyReportRequest, _intake_pb2.WeeklyReport]
+    """M1: the DM's weekly report: per office holding cases of the district (or department), the cases received and
+    ended in [since, until), the show-cause notices issued and answered and the deadlines missed (S13 breaches) in
+    it, and the cases open (and overdue) now; one track's when named. INVALID_ARGUMENT names since, until (required;
+    until after since, at most 31 days later).
+    """
+    GetLongPending: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetLongPendingRequest, _intake_pb2.LongPending]
+    """M2: the open cases filed before filed_before (the caller works it out from the holiday calendar: sla's
+    ComputeDeadline, 60 working days), per office holding them, and the oldest of them (at most case_limit, oldest
+    first). INVALID_ARGUMENT names filed_before (required) or case_limit (0 to 1000; 0 means 200).
+    """
+    GetCategoryTrends: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetCategoryTrendsRequest, _intake_pb2.CategoryTrends]
+    """H4: a department's filings per category and month (India's months) from since to until (whole months, at most
+    24), the "Other" category marked. INVALID_ARGUMENT names department_code (required), since or until.
+    """
     CreateCamp: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
     ListCamps: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCampsRequest, _intake_pb2.ListCampsResponse]
@@ -147,6 +162,21 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     GetDailyReport: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDailyReportRequest, _intake_pb2.DailyReport]  # type: ignore[assignment]
     """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
     when named. INVALID_ARGUMENT names until (not after since).
+    """
+    GetWeeklyReport: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetWeeklyReportRequest, _intake_pb2.WeeklyReport]  # type: ignore[assignment]
+    """M1: the DM's weekly report: per office holding cases of the district (or department), the cases received and
+    ended in [since, until), the show-cause notices issued and answered and the deadlines missed (S13 breaches) in
+    it, and the cases open (and overdue) now; one track's when named. INVALID_ARGUMENT names since, until (required;
+    until after since, at most 31 days later).
+    """
+    GetLongPending: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetLongPendingRequest, _intake_pb2.LongPending]  # type: ignore[assignment]
+    """M2: the open cases filed before filed_before (the caller works it out from the holiday calendar: sla's
+    ComputeDeadline, 60 working days), per office holding them, and the oldest of them (at most case_limit, oldest
+    first). INVALID_ARGUMENT names filed_before (required) or case_limit (0 to 1000; 0 means 200).
+    """
+    GetCategoryTrends: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetCategoryTrendsRequest, _intake_pb2.CategoryTrends]  # type: ignore[assignment]
+    """H4: a department's filings per category and month (India's months) from since to until (whole months, at most
+    24), the "Other" category marked. INVALID_ARGUMENT names department_code (required), since or until.
     """
     CreateCamp: _aio.UnaryUnaryMultiCallable[_intake_pb2.CreateCampRequest, _intake_pb2.Camp]  # type: ignore[assignment]
     """S1: the DM of the district sets a Sahyog camp for a panchayat (one per panchayat and day)."""
@@ -294,6 +324,39 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_intake_pb2.DailyReport, _abc.Awaitable[_intake_pb2.DailyReport]]:
         """S18: per department, the cases filed and ended in [since, until) and those open (and overdue) now; one track's
         when named. INVALID_ARGUMENT names until (not after since).
+        """
+
+    @_abc_1.abstractmethod
+    def GetWeeklyReport(
+        self,
+        request: _intake_pb2.GetWeeklyReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.WeeklyReport, _abc.Awaitable[_intake_pb2.WeeklyReport]]:
+        """M1: the DM's weekly report: per office holding cases of the district (or department), the cases received and
+        ended in [since, until), the show-cause notices issued and answered and the deadlines missed (S13 breaches) in
+        it, and the cases open (and overdue) now; one track's when named. INVALID_ARGUMENT names since, until (required;
+        until after since, at most 31 days later).
+        """
+
+    @_abc_1.abstractmethod
+    def GetLongPending(
+        self,
+        request: _intake_pb2.GetLongPendingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.LongPending, _abc.Awaitable[_intake_pb2.LongPending]]:
+        """M2: the open cases filed before filed_before (the caller works it out from the holiday calendar: sla's
+        ComputeDeadline, 60 working days), per office holding them, and the oldest of them (at most case_limit, oldest
+        first). INVALID_ARGUMENT names filed_before (required) or case_limit (0 to 1000; 0 means 200).
+        """
+
+    @_abc_1.abstractmethod
+    def GetCategoryTrends(
+        self,
+        request: _intake_pb2.GetCategoryTrendsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.CategoryTrends, _abc.Awaitable[_intake_pb2.CategoryTrends]]:
+        """H4: a department's filings per category and month (India's months) from since to until (whole months, at most
+        24), the "Other" category marked. INVALID_ARGUMENT names department_code (required), since or until.
         """
 
     @_abc_1.abstractmethod

@@ -60,5 +60,11 @@ RULES = rules_for(
         # Where to reach a post's holder (S16, C2): notify alone, on its own account, for an officer's notice by SMS
         # or email. It carries unmasked addresses, so no person's call may reach it, the gateway's included.
         "GetPostContact": rule(system=(NOTIFY,)),
+        # Open311 keys (issue 12): a STATE_ADMIN's to issue and revoke (identity checks the role again); checking a
+        # presented key is the gateway's own call, on every Open311 filing (the integrator holds no token).
+        "IssueOpen311Key": rule(user=(GATEWAY,), holders=("STATE_ADMIN",)),
+        "ListOpen311Keys": rule(user=(GATEWAY,), holders=("STATE_ADMIN",)),
+        "RevokeOpen311Key": rule(user=(GATEWAY,), holders=("STATE_ADMIN",)),
+        "VerifyOpen311Key": rule(system=(GATEWAY,)),
     },
 )

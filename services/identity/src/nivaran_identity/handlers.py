@@ -26,6 +26,7 @@ from nivaran_identity.domain import (
     ServiceClient,
     bilingual,
 )
+from nivaran_identity.open311_keys import Open311Key, Open311Keys
 from nivaran_identity.post_contacts import PostContacts
 from nivaran_identity.service import IdentityService
 
@@ -167,6 +168,21 @@ def _peer_ip(context: Any) -> str:
     return ""
 
 
+def open311_key_to_proto(key: Open311Key) -> identity_pb2.Open311Key:
+    """Proto form of an integrator's Open311 key (never the key nor its hash)."""
+    return identity_pb2.Open311Key(
+        id=key.id,
+        integrator=key.integrator,
+        key_prefix=key.key_prefix,
+        requests_per_minute=key.requests_per_minute,
+        active=key.active,
+        created_by_account_id=key.created_by_account_id,
+        created_at=to_timestamp(key.created_at),
+        revoked_at=to_timestamp(key.revoked_at),
+        revoked_by_account_id=key.revoked_by_account_id,
+    )
+
+
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     """Every RPC of nivaran.identity.v1.IdentityService."""
 
@@ -176,11 +192,13 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         accounts: AccountAdministration,
         service_clients: ServiceClientRegistry,
         post_contacts: PostContacts,
+        open311_keys: Open311Keys,
     ) -> None:
         self._service = service
         self._accounts = accounts
         self._clients = service_clients
         self._post_contacts = post_contacts
+        self._open311_keys = open311_keys
 
     async def RequestOtp(
         self, request: identity_pb2.RequestOtpRequest, context: Any
@@ -353,3 +371,27 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             department_code=issued.client.department_code,
             scopes=issued.client.scopes,
         )
+
+    async def IssueOpen311Key(
+        self, request: identity_pb2.IssueOpen311KeyRequest, context: Any
+    ) -> identity_pb2.IssuedOpen311Key:
+        issued = await self._open311_keys.issue(
+            request.integrator, request.requests_per_minute, actor_from_proto(request.actor)
+        )
+        return identity_pb2.IssuedOpen311Key(key=open311_key_to_proto(issued.key), api_key=issued.api_key)
+
+    async def ListOpen311Keys(
+        self, request: identity_pb2.ListOpen311KeysRequest, context: Any
+    ) -> identity_pb2.ListOpen311KeysResponse:
+        keys = await self._open311_keys.list_keys(actor_from_proto(request.actor))
+        return identity_pb2.ListOpen311KeysResponse(keys=[open311_key_to_proto(k) for k in keys])
+
+    async def RevokeOpen311Key(
+        self, request: identity_pb2.RevokeOpen311KeyRequest, context: Any
+    ) -> identity_pb2.Open311Key:
+        return open311_key_to_proto(await self._open311_keys.revoke(request.key_id, actor_from_proto(request.actor)))
+
+    async def VerifyOpen311Key(
+        self, request: identity_pb2.VerifyOpen311KeyRequest, context: Any
+    ) -> identity_pb2.Open311Key:
+        return open311_key_to_proto(await self._open311_keys.verify(request.api_key))

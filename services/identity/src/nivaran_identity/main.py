@@ -36,6 +36,7 @@ from nivaran_identity.clients import ChargeHandovers, GrpcChargeHandovers, GrpcP
 from nivaran_identity.clients_registry import ServiceClientRegistry
 from nivaran_identity.handlers import IdentityServicer
 from nivaran_identity.keys import KeyRing, SecretBox
+from nivaran_identity.open311_keys import Open311Keys
 from nivaran_identity.otp import OtpPolicy, OtpVault
 from nivaran_identity.post_contacts import PostContacts
 from nivaran_identity.seed import seed_accounts
@@ -51,7 +52,9 @@ def binding(wiring: Wiring) -> ServiceBinding:
     """The identity servicer, mounted."""
     return ServiceBinding(
         identity_pb2_grpc.add_IdentityServiceServicer_to_server,
-        IdentityServicer(wiring.service, wiring.accounts, wiring.service_clients, wiring.post_contacts),
+        IdentityServicer(
+            wiring.service, wiring.accounts, wiring.service_clients, wiring.post_contacts, wiring.open311_keys
+        ),
         identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
     )
 
@@ -82,6 +85,7 @@ class Wiring:
     accounts: AccountAdministration
     service_clients: ServiceClientRegistry
     post_contacts: PostContacts
+    open311_keys: Open311Keys
     keys: KeyRing
     redis: Redis
     http: httpx.AsyncClient
@@ -192,6 +196,7 @@ def build_service(
         accounts=accounts,
         service_clients=service_clients,
         post_contacts=PostContacts(sessions),
+        open311_keys=Open311Keys(sessions, clock),
         keys=keys,
         redis=redis,
         http=http,
@@ -248,6 +253,7 @@ async def run(settings: IdentitySettings) -> None:
                 settings.graceful_shutdown_seconds,
                 security=security,
                 health_port=settings.health_port,
+                metrics_port=settings.metrics_port,
             )
     finally:
         for task in tasks:

@@ -213,3 +213,21 @@ class ServiceClientRow(IdentityBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     disabled_by_account_id: Mapped[str] = mapped_column(String(36), default="")
+
+
+class Open311KeyRow(IdentityBase):
+    """An integrator's Open311 API key (issue 12). Kept as a SHA-256 only, like a department client's secret: the key
+    is 256 random bits, and the gateway checks it on every Open311 filing, where a slow hash would only cost CPU."""
+
+    __tablename__ = "open311_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    integrator: Mapped[str] = mapped_column(String(200))
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    requests_per_minute: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_account_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by_account_id: Mapped[str] = mapped_column(String(36), default="")

@@ -36,6 +36,10 @@ RULES = rules_for(
         "GetPendingByAge": rule(system=(GATEWAY,), scope=SCOPE_READ),
         "GetRanking": rule(system=(GATEWAY,), scope=SCOPE_READ),
         "GetDailyReport": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        # M1, M2, H4: the review reports; the remit is the gateway's (review_scope.py), a client's its department.
+        "GetWeeklyReport": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetLongPending": rule(user=(GATEWAY,), scope=SCOPE_READ),
+        "GetCategoryTrends": rule(user=(GATEWAY,), scope=SCOPE_READ),
         # S1: the DM sets camps (the district is checked against the token's); anyone may list them.
         "CreateCamp": rule(user=(GATEWAY,), holders=(DM,)),
         "ListCamps": rule(system=(GATEWAY,)),

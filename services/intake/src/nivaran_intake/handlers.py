@@ -12,7 +12,7 @@ from nivaran_common.auth import CLIENT
 from nivaran_common.door import current_caller
 from nivaran_common.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from nivaran_common.jurisdiction import GrievanceScope, PositionDirectory, grievance_scope
-from nivaran_common.timeutil import utcnow
+from nivaran_common.timeutil import from_timestamp, utcnow
 from nivaran_intake.attachments import AttachmentService
 from nivaran_intake.camps import NewCamp
 from nivaran_intake.inbound import InboundService
@@ -37,6 +37,7 @@ from nivaran_intake.messages import (
     transition_from_proto,
     transitions_from_proto,
 )
+from nivaran_intake.review_messages import long_pending_to_proto, trends_to_proto, weekly_to_proto
 from nivaran_intake.service import IntakeService, SearchFilter
 from nivaran_intake.service_delay import india_today
 from nivaran_intake.tables import GrievanceRow
@@ -255,6 +256,45 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         )
         department = _clients_own("")
         return daily_to_proto([r for r in rows if not department or r.department_code == department], now)
+
+    async def GetWeeklyReport(  # noqa: N802
+        self, request: intake_pb2.GetWeeklyReportRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.WeeklyReport:
+        since, until = period_from_proto(request.since, request.until)
+        now = utcnow()
+        rows = await self.service.reports.weekly(
+            district_code=request.district_code,
+            department_code=_clients_own(request.department_code),
+            track=request.track,
+            since=since,
+            until=until,
+            now=now,
+        )
+        return weekly_to_proto(rows, now)
+
+    async def GetLongPending(  # noqa: N802
+        self, request: intake_pb2.GetLongPendingRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.LongPending:
+        report = await self.service.reports.long_pending(
+            district_code=request.district_code,
+            department_code=_clients_own(request.department_code),
+            track=request.track,
+            filed_before=from_timestamp(request.filed_before),
+            limit=request.case_limit,
+        )
+        return long_pending_to_proto(report, utcnow())
+
+    async def GetCategoryTrends(  # noqa: N802
+        self, request: intake_pb2.GetCategoryTrendsRequest, context: grpc.aio.ServicerContext
+    ) -> intake_pb2.CategoryTrends:
+        since, until = period_from_proto(request.since, request.until)
+        trends = await self.service.reports.category_trends(
+            department_code=_clients_own(request.department_code),
+            district_code=request.district_code,
+            since=since,
+            until=until,
+        )
+        return trends_to_proto(trends)
 
     async def ReceiveMessage(  # noqa: N802
         self, request: intake_pb2.ReceiveMessageRequest, context: grpc.aio.ServicerContext

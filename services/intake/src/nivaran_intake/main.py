@@ -15,6 +15,7 @@ from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import ServiceBinding, serve_until_signalled
 from nivaran_common.jurisdiction import PositionDirectory
 from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.metrics import process_registry
 from nivaran_common.migrations import upgrade_async
 from nivaran_common.payload_codec import codec_for_process
 from nivaran_common.redis import create_redis
@@ -28,6 +29,7 @@ from nivaran_intake.clients import GrpcMasterData, GrpcRouter, TemporalLifecycle
 from nivaran_intake.conversation import ConversationStore
 from nivaran_intake.duplicates import DuplicatePolicy
 from nivaran_intake.handlers import IntakeServicer
+from nivaran_intake.metrics import OpenCases
 from nivaran_intake.service import IntakeService
 from nivaran_intake.settings import IntakeSettings
 from nivaran_intake.whatsapp_chat import WhatsAppChat
@@ -130,6 +132,10 @@ async def run(settings: IntakeSettings) -> None:
         ),
     )
     sweeper = asyncio.create_task(retry_pending_starts(service, settings.start_retry_seconds))
+    background = [sweeper]
+    if settings.metrics_port:
+        open_cases = OpenCases(session_factory(engine), process_registry())
+        background.append(asyncio.create_task(open_cases.keep_fresh(settings.open_cases_metric_seconds)))
     try:
         async with service_security(settings, RULES, tls=tls) as security:
             await serve_until_signalled(
@@ -139,11 +145,13 @@ async def run(settings: IntakeSettings) -> None:
                 settings.graceful_shutdown_seconds,
                 security=security,
                 health_port=settings.health_port,
+                metrics_port=settings.metrics_port,
             )
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await routing_channel.close()
         await redis.aclose()
         await engine.dispose()

@@ -108,13 +108,16 @@ class ReportStore:
         return sorted(rows, key=lambda r: (-r.total, r.office_id, r.position_id))
 
     async def _by_holder(
-        self, group: PendingGroup, counts: list[Any], where: list[Any]
+        self, group: PendingGroup, counts: list[Any], where: list[Any], source: Any = None
     ) -> list[tuple[Holder, list[int]]]:
         """`counts` per office (or post) holding the cases `where` selects: each group's office and post, with their
         names read from one case of the group by its primary key (the counts' query needs no column outside the
-        indexes it reads)."""
+        indexes it reads). `source`: a join of the cases with another table (their timeline events), when given."""
         keys = [HOLDING_OFFICE, HOLDING_POST] if group is PendingGroup.POSITION else [HOLDING_OFFICE]
-        stmt = select(*keys, func.min(GrievanceRow.id), *counts).where(*where).group_by(*keys)
+        stmt = select(*keys, func.min(GrievanceRow.id), *counts)
+        if source is not None:
+            stmt = stmt.select_from(source)
+        stmt = stmt.where(*where).group_by(*keys)
         grouped = (await self.session.execute(stmt)).all()
         names = await self._names([str(r[len(keys)]) for r in grouped])
         by_post = group is PendingGroup.POSITION

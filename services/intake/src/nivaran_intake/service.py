@@ -38,7 +38,7 @@ from nivaran_intake.domain import (
 from nivaran_intake.duplicates import DuplicatePolicy, possible_duplicates
 from nivaran_intake.hearings import HearingService, project
 from nivaran_intake.projection import Transition, apply, timeline_event
-from nivaran_intake.reports import ReportService
+from nivaran_intake.review_weekly import ReviewReports
 from nivaran_intake.service_delay import ACKNOWLEDGEMENT_FIELD, ACKNOWLEDGEMENT_NAME, check_delay, india_today
 from nivaran_intake.store import IntakeStore
 from nivaran_intake.tables import GrievanceRow, TimelineEventRow
@@ -123,7 +123,7 @@ class IntakeService:
         self.duplicates = duplicates or DuplicatePolicy()
         self.camps = camps or CampService(sessions)
         self.hearings = HearingService(sessions)
-        self.reports = ReportService(sessions)
+        self.reports = ReviewReports(sessions)
         engine = sessions.kw.get("bind")
         # SQLite has one writer; taking turns here avoids "database is locked" under concurrent filings.
         self._write_lock: asyncio.Lock | None = (

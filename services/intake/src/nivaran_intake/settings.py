@@ -32,6 +32,8 @@ class IntakeSettings(ServiceSettings):
     duplicate_min_similarity: int = Field(default=80, ge=1, le=100)
     # How often cases whose workflow start did not go through are started again.
     start_retry_seconds: float = 5.0
+    # How often the open-case gauge (metrics.py, nivaran_open_cases) is read from the kept counts, when metrics are on.
+    open_cases_metric_seconds: float = Field(default=15.0, gt=0)
     # Officers' jurisdictions (routing's reporting chains) are cached this long.
     jurisdiction_cache_seconds: float = Field(default=30.0, ge=0)
     # C1 / B3: WhatsApp's guided conversations (conversation.py) are kept in Redis under this prefix, each forgotten

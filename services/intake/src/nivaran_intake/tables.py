@@ -71,6 +71,16 @@ class GrievanceRow(IntakeBase):
             postgresql_where=OPEN_CASE,
             sqlite_where=OPEN_CASE,
         ),
+        # H4: a department's filings per category and month (category_trends.py), from the index alone.
+        Index(
+            "ix_grievances_category_trends",
+            "routed_department_code",
+            "filed_at",
+            "category_code",
+            "category_is_other",
+            "district_code",
+            "id",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -168,9 +178,23 @@ class CaseCountRow(IntakeBase):
     cases: Mapped[int] = mapped_column(BigInteger)
 
 
+# M1: the events the weekly report counts (review_weekly.py), for a partial index of them alone.
+REVIEW_EVENT = text("event_type IN ('show_cause_issued', 'show_cause_replied', 'breach_recorded')")
+
+
 class TimelineEventRow(IntakeBase):
     __tablename__ = "timeline_events"
-    __table_args__ = (UniqueConstraint("grievance_id", "sequence", name="uq_timeline_sequence"),)
+    __table_args__ = (
+        UniqueConstraint("grievance_id", "sequence", name="uq_timeline_sequence"),
+        Index(
+            "ix_timeline_review_events",
+            "occurred_at",
+            "grievance_id",
+            "event_type",
+            postgresql_where=REVIEW_EVENT,
+            sqlite_where=REVIEW_EVENT,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     grievance_id: Mapped[str] = mapped_column(ForeignKey("grievances.id"), index=True)
