@@ -8,7 +8,9 @@ department of the seed:
                   the oldest 200
     trends_12m    H4: the department's filings per category and month over twelve months
 
-    .venv/bin/python bench/weekly_reports.py [--cases 1000000] [--rounds 10]
+The same reads run first on --baseline cases (10,000), in the same run, and the ratio of each p95 is printed.
+
+    .venv/bin/python bench/weekly_reports.py [--cases 1000000] [--baseline 10000] [--rounds 10]
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ from nivaran_intake import SERVICE_ROOT  # noqa: E402
 from nivaran_intake.review_weekly import ReviewReports  # noqa: E402
 
 
-async def main(count: int, rounds: int) -> None:
+async def measure(count: int, rounds: int) -> dict[str, float]:
+    """Seed `count` cases, time each read `rounds` times; the p95 of each, in ms."""
     url = create_pg_database(f"nivaran_bench_weekly_{count}")
+    p95: dict[str, float] = {}
     try:
         await upgrade_async(SERVICE_ROOT, url)
         seeded = seeding.seed_intake(url, count)
@@ -75,18 +79,30 @@ async def main(count: int, rounds: int) -> None:
                 began = time.perf_counter()
                 await read()
                 samples.append((time.perf_counter() - began) * 1000)
+            p95[name] = benchlib.percentile(samples, 0.95)
             print(
                 f"{name:<13} p50 {benchlib.percentile(samples, 0.5):.1f} ms  "
-                f"p95 {benchlib.percentile(samples, 0.95):.1f} ms  max {max(samples):.1f} ms  (n={rounds})"
+                f"p95 {p95[name]:.1f} ms  max {max(samples):.1f} ms  (n={rounds})"
             )
         await engine.dispose()
     finally:
         drop_pg_database(url)
+    return p95
+
+
+async def main(count: int, baseline: int, rounds: int) -> None:
+    print(f"(a) {baseline:,} cases stored")
+    base = await measure(baseline, rounds)
+    print(f"(b) {count:,} cases stored")
+    big = await measure(count, rounds)
+    for name, ms in big.items():
+        print(f"ratio b/a (p95 of {name}): {ms / base[name]:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--baseline", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    asyncio.run(main(args.cases, args.rounds))
+    asyncio.run(main(args.cases, args.baseline, args.rounds))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import socket
 import sys
@@ -62,12 +63,48 @@ def venv_binary(name: str) -> str:
     return found
 
 
+def _below_ephemeral() -> range:
+    """Ports the kernel never hands out by itself: those below its ephemeral range (ip_local_port_range), a share
+    of them per pytest-xdist worker (gw0, gw1 …), so that two workers never pick the same one."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    first = max(1024, low - 12000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    share = (low - first) // max(workers, 1)
+    index = int(worker) if worker.isdigit() and int(worker) < workers else 0
+    return range(first + index * share, first + (index + 1) * share)
+
+
+_PICK = random.SystemRandom()
+# Ports this process has handed out: a suite's ports are picked together, before any is bound.
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
+    """A TCP port that is free on 127.0.0.1 right now, below the kernel's ephemeral range.
+
+    A suite's ports are picked before its processes start and bound up to a minute later. A port from the ephemeral
+    range (what binding port 0 gives) may meanwhile be handed to any outgoing connection or port-0 server of the
+    other test worker; a port below it is taken only by someone who asks for it by number."""
+    ports = _below_ephemeral()
+    for _ in range(200) if len(ports) > 1000 else ():
+        port = _PICK.choice(ports)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        found: int = sock.getsockname()[1]
+        return found
 
 
 def _admin_conninfo() -> str:
