@@ -52,6 +52,9 @@ async def shared_suite(tmp_path_factory: pytest.TempPathFactory, temporal_dev_en
                             "filing": {"limit": 500, "window_seconds": 600},
                         }
                     ),
+                    # Identity's own cap on OTPs per network address (20 an hour): every walk of the run asks from
+                    # the one test address, through the one suite. services/identity/tests prove the cap.
+                    "NIVARAN_IDENTITY_OTP_MAX_PER_IP_PER_HOUR": "1000",
                 },
             ) as running,
         ):
