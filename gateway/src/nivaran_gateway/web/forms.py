@@ -76,6 +76,15 @@ def filled(form: PageForm) -> dict[str, str]:
     return {name: value for name, value in form.values.items() if value}
 
 
+def decision_body(form: PageForm) -> dict[str, Any]:
+    """A decision form's /v1 body: the filled inputs, with the yes/no `approve` as a boolean (left out when not
+    chosen, so that /v1 names it)."""
+    body: dict[str, Any] = {name: value for name, value in filled(form).items() if name != "approve"}
+    if (approve := as_bool(form.values.get("approve", ""))) is not None:
+        body["approve"] = approve
+    return body
+
+
 async def send(page: Page, method: str, path: str, body: Any, *, key: str = "") -> ApiAnswer:
     """The act to /v1 (with `Idempotency-Key: web-<key>` when it takes one); a second submit of the same form while
     the first is still running waits for it, then answers the same."""

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from nivaran_gateway.web.app import PageRoute
 from nivaran_gateway.web.context import OFFICER_PREFIX, Page, Visitor
-from nivaran_gateway.web.forms import PageForm, as_bool, filled, has_any, read, refused, send, yes_no
+from nivaran_gateway.web.forms import PageForm, decision_body, filled, has_any, read, refused, send, yes_no
 from nivaran_gateway.web.i18n import N_
 from nivaran_gateway.web.officer_view import Choice, Input
 
@@ -129,9 +129,7 @@ async def decide_transfer(page: Visitor, transfer_id: str) -> Response:
         return me
     form = transfer_form({"id": transfer_id, "to_department_code": "", "reason": ""})
     await read(page.request, form)
-    body: dict[str, Any] = {name: value for name, value in filled(form).items() if name != "approve"}
-    if (approve := as_bool(form.values.get("approve", ""))) is not None:
-        body["approve"] = approve
+    body = decision_body(form)
     answer = await send(page, "POST", f"/v1/transfer-queue/{transfer_id}/decision", body)
     if answer.ok:
         return page.redirect(f"{DM_PREFIX}/transfers?done=1")
@@ -189,9 +187,7 @@ async def decide_registration(page: Visitor, registration_id: str) -> Response:
         return me
     form = registration_form({"id": registration_id})
     await read(page.request, form)
-    body: dict[str, Any] = {name: value for name, value in filled(form).items() if name != "approve"}
-    if (approve := as_bool(form.values.get("approve", ""))) is not None:
-        body["approve"] = approve
+    body = decision_body(form)
     answer = await send(page, "POST", f"/v1/officers/registrations/{registration_id}/decision", body)
     if answer.ok:
         return page.redirect(f"{DM_PREFIX}/registrations?done=1")
