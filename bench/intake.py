@@ -79,7 +79,7 @@ async def bench(requests: int, concurrency: int) -> None:
             gateway=free_port(), messages=free_port(), mailin=free_port(),
             # No metrics endpoints: a bench must not collide with a running `make run` on 9150-9160.
             gateway_metrics=0, routing_metrics=0, identity_metrics=0, intake_metrics=0, notify_metrics=0,
-            sla_metrics=0, sla_worker_metrics=0,
+            sla_metrics=0, sla_worker_metrics=0, mailin_metrics=0,
         )  # fmt: skip
         sup = devrun.Supervisor(ports, log_dir=benchlib.kept_logs("intake"))
         try:

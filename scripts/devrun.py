@@ -78,11 +78,13 @@ class Ports:
     intake_metrics: int = int(os.environ.get("NIVARAN_DEV_INTAKE_METRICS_PORT", "9153"))
     notify_metrics: int = int(os.environ.get("NIVARAN_DEV_NOTIFY_METRICS_PORT", "9154"))
     sla_metrics: int = int(os.environ.get("NIVARAN_DEV_SLA_METRICS_PORT", "9155"))
+    mailin_metrics: int = int(os.environ.get("NIVARAN_DEV_MAILIN_METRICS_PORT", "9156"))
     sla_worker_metrics: int = int(os.environ.get("NIVARAN_DEV_SLA_WORKER_METRICS_PORT", "9160"))
 
     def metrics_urls(self, sla_workers: int = 1) -> dict[str, str]:
         """Each process's metrics endpoint, by process name (those turned off left out)."""
         ports = {name: getattr(self, f"{name}_metrics") for name in ("gateway", *SERVICES)}
+        ports["mail-inbound"] = self.mailin_metrics
         for number in range(1, sla_workers + 1):
             ports[worker_name(number)] = worker_metrics_port(self, number)
         return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items() if port}
@@ -300,6 +302,7 @@ def service_env(
         {
             "NIVARAN_MAILIN_PROFILE": "dev",
             "NIVARAN_MAILIN_PORT": str(p.mailin),
+            "NIVARAN_MAILIN_METRICS_PORT": str(p.mailin_metrics),
             "NIVARAN_MAILIN_ACCEPTED_DOMAINS": DEV_MAIL_DOMAINS,
             "NIVARAN_MAILIN_INTAKE_TARGET": f"127.0.0.1:{p.intake}",
             "NIVARAN_MAILIN_NOTIFY_TARGET": f"127.0.0.1:{p.notify}",

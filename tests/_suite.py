@@ -7,7 +7,7 @@ tests/test_e2e.py and tests/test_onboarding_demo.py build their fixtures on `run
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import devrun  # scripts/devrun.py, put on sys.path by tests/conftest.py
 import grpc
 
-from nivaran_common.testing import REDIS_URL, DatabaseFactory, SmtpServer, free_port, workload_tls
+from nivaran_common.testing import REDIS_URL, SmtpServer, free_port, workload_tls
 
 
 @dataclass
@@ -53,7 +53,7 @@ def free_ports_in_a_row(count: int) -> int:
 @asynccontextmanager
 async def running_suite(
     tmp_path: Path,
-    make_database: DatabaseFactory,
+    make_database: Callable[..., str],
     temporal_dev_env: Any,
     smtp_server: SmtpServer,
     key_prefix: str,
@@ -68,7 +68,7 @@ async def running_suite(
         routing=free_port(), identity=free_port(), intake=free_port(), notify=free_port(), sla=free_port(),
         gateway=free_port(), messages=free_port(), mailin=free_port(),
         gateway_metrics=free_port(), routing_metrics=free_port(), identity_metrics=free_port(),
-        intake_metrics=free_port(), notify_metrics=free_port(), sla_metrics=free_port(),
+        intake_metrics=free_port(), notify_metrics=free_port(), sla_metrics=free_port(), mailin_metrics=free_port(),
         sla_worker_metrics=free_ports_in_a_row(sla_workers),
     )  # fmt: skip
     urls = {name: make_database("postgres", prefix=f"{db_prefix}_{name}") for name in devrun.SERVICES}

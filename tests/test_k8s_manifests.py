@@ -235,7 +235,8 @@ def test_C1_the_mail_receiver_runs_in_the_gateways_pod_as_the_gateway(monkeypatc
         monkeypatch.setenv(name, value)
     settings = MailInboundSettings()
     assert settings.profile is Profile.PROD
-    assert (settings.host, settings.port) == ("0.0.0.0", receiver["ports"][0]["containerPort"])
+    ports = {port["name"]: port["containerPort"] for port in receiver["ports"]}
+    assert (settings.host, settings.port, settings.metrics_port) == ("0.0.0.0", ports["smtp"], ports["mail-metrics"])
     assert settings.domains() == {"nivaran.example.gov.in"}
     assert (settings.intake_target, settings.notify_target) == ("intake:50053", "notify:50054")
     assert settings.tls_cert_file == f"{TLS_DIR}/tls.crt"

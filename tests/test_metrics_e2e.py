@@ -4,8 +4,11 @@ and the SLA's families. The dashboard (deploy/grafana/nivaran.json) asks only fo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import smtplib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +104,7 @@ async def test_every_process_serves_metrics_and_a_filing_moves_the_gateway_and_i
     shared_suite: RunningSuite,
 ) -> None:
     urls = _metrics_urls(shared_suite)
-    assert {"gateway", *devrun.SERVICES, "sla-worker"} <= set(urls)
+    assert {"gateway", *devrun.SERVICES, "sla-worker", "mail-inbound"} <= set(urls)
     before = {name: await _scrape(url) for name, url in urls.items()}
     for name in devrun.SERVICES:
         # The readiness probes (health Check) have already been counted on every service.
@@ -159,7 +162,7 @@ async def test_the_dashboard_asks_only_for_metrics_the_processes_serve(shared_su
 def test_make_run_gives_every_process_a_metrics_port_of_its_own(tmp_path: Path) -> None:
     ports = devrun.Ports()
     urls = ports.metrics_urls(sla_workers=3)
-    assert set(urls) == {"gateway", *devrun.SERVICES, "sla-worker", "sla-worker-2", "sla-worker-3"}
+    assert set(urls) == {"gateway", *devrun.SERVICES, "mail-inbound", "sla-worker", "sla-worker-2", "sla-worker-3"}
     metrics_ports = [int(url.rsplit(":", 1)[1].split("/")[0]) for url in urls.values()]
     service_ports = [value for name, value in vars(ports).items() if not name.endswith("_metrics")]
     assert len(set(metrics_ports)) == len(metrics_ports)
@@ -167,6 +170,7 @@ def test_make_run_gives_every_process_a_metrics_port_of_its_own(tmp_path: Path) 
     env = devrun.service_env(ports, {}, codec_keys="k", pki_dir=tmp_path / "pki")
     for name in ("gateway", *devrun.SERVICES):
         assert env[f"NIVARAN_{name.upper()}_METRICS_PORT"] == str(getattr(ports, f"{name}_metrics"))
+    assert env["NIVARAN_MAILIN_METRICS_PORT"] == str(ports.mailin_metrics)
     # 0 turns one off: it is left out of the URLs make run prints.
     assert "intake" not in devrun.Ports(intake_metrics=0).metrics_urls()
 
@@ -182,3 +186,35 @@ async def test_intake_serves_the_open_cases_by_track_from_its_kept_counts(shared
         return _value(await _scrape(url), "nivaran_open_cases", {"track": "sahyog"}) >= 1
 
     await eventually(counted, timeout=60, every=1.0)
+
+
+async def test_the_mail_receiver_counts_messages_taken_and_recipients_refused(shared_suite: RunningSuite) -> None:
+    """The SMTP receiver (part of the gateway's pod) serves its own /metrics: a message filed by email is counted as
+    accepted, a recipient of another domain as refused relaying."""
+    url = _metrics_urls(shared_suite)["mail-inbound"]
+    before = await _scrape(url)
+    accepted = {"outcome": "accepted"}
+    relaying = {"reason": "relaying"}
+    message = (
+        "From: geeta@mail.example.in\r\nTo: grievance@localhost\r\nSubject: =?utf-8?b?4KSa4KS+4KSq4KS+4KSV4KSy?=\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Our hand pump in Mainpura, Patna has been broken for two months; we walk far for water.\r\n"
+    ).encode()
+
+    def deliver() -> None:
+        with smtplib.SMTP("127.0.0.1", shared_suite.mail_port, timeout=30) as smtp:
+            smtp.sendmail("geeta@mail.example.in", ["grievance@localhost"], message)
+            try:
+                smtp.sendmail("geeta@mail.example.in", ["someone@elsewhere.example"], message)
+            except smtplib.SMTPRecipientsRefused:
+                pass
+            else:
+                raise AssertionError("the receiver relayed mail for a domain not its own")
+
+    await asyncio.to_thread(deliver)
+    after = await _scrape(url)
+    name = "nivaran_mailin_messages_total"
+    assert _value(after, name, accepted) == _value(before, name, accepted) + 1
+    refused = "nivaran_mailin_recipients_refused_total"
+    assert _value(after, refused, relaying) == _value(before, refused, relaying) + 1
+    assert _value(after, "nivaran_mailin_message_seconds_count", {}) >= 1

@@ -54,7 +54,7 @@ from nivaran_gateway.clients import (
     SLA_SERVICE,
     ServiceClients,
 )
-from nivaran_gateway.main import create_app
+from nivaran_gateway.main import bind_state, create_app
 from nivaran_gateway.settings import GatewaySettings, ServiceTargets
 from nivaran_sla.act_inputs import act_from_proto
 from nivaran_sla.deadlines import CalendarKind, compute_deadline, load_calendar
@@ -246,8 +246,40 @@ async def start_backends() -> tuple[Backends, Callable[[], Awaitable[Any]]]:
     return Backends(intake, notify, identity, routing, sla, port), stop
 
 
+# Settings that differ from test to test without changing what an app is made of: an app built with the rest
+# equal is bound to a new test's (main.bind_state).
+PER_TEST_SETTINGS = frozenset(
+    {"intake_target", "routing_target", "identity_target", "notify_target", "sla_target", "redis_url",
+     "redis_key_prefix", "revocation_key_prefix"}
+)  # fmt: skip
+# Apps not in use by a live rig, by the rest of their settings. Building the gateway's app costs a third of a second
+# (FastAPI builds every route's dependencies for each app), which the gateway's thousand-odd tests would pay each.
+_FREE_APPS: dict[str, list[FastAPI]] = {}
+
+
+def _app_for(settings: GatewaySettings, clients: ServiceClients, redis: Redis, *, fresh: bool) -> tuple[FastAPI, str]:
+    """An app for one rig: a free one built with the same settings, bound to this rig's collaborators, or a new
+    one. A `fresh` app (a test that adds routes to it) is never shared."""
+    key = "" if fresh else settings.model_dump_json(exclude=set(PER_TEST_SETTINGS))
+    free = _FREE_APPS.get(key) if key else None
+    if free:
+        app = free.pop()
+        bind_state(app, settings, clients, redis)
+        return app, key
+    return create_app(settings, clients=clients, redis=redis), key
+
+
+def _release(app: FastAPI, key: str) -> Callable[[], Awaitable[None]]:
+    async def release() -> None:
+        if key:
+            _FREE_APPS.setdefault(key, []).append(app)
+
+    return release
+
+
 async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overrides: Any) -> Rig:
-    """A gateway app against the fakes; settings `overrides` may point notify or Redis at a closed port."""
+    """A gateway app against the fakes; settings `overrides` may point notify or Redis at a closed port;
+    `fresh_app=True` for an app of the test's own (one it adds routes to)."""
     here = f"127.0.0.1:{backends.port}"
     values: dict[str, Any] = {
         "profile": Profile.TEST,
@@ -269,6 +301,7 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
         "whatsapp_verify_token": WHATSAPP_VERIFY_TOKEN,
     }
     raise_app_exceptions = overrides.pop("raise_app_exceptions", True)
+    fresh = overrides.pop("fresh_app", False)
     values.update(overrides)
     settings = GatewaySettings(**values)
     clients = ServiceClients.open(
@@ -283,12 +316,13 @@ async def build_rig(backends: Backends, redis_url: str, key_prefix: str, **overr
         None,
     )
     redis_client = create_redis(settings.redis_url)
-    app = create_app(settings, clients=clients, redis=redis_client)
+    app, key = _app_for(settings, clients, redis_client, fresh=fresh)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app, raise_app_exceptions=raise_app_exceptions),
         base_url="http://gateway.test",
     )
-    return Rig(app, client, backends, settings, redis_client, [client.aclose, clients.close, redis_client.aclose])
+    closers = [client.aclose, clients.close, redis_client.aclose, _release(app, key)]
+    return Rig(app, client, backends, settings, redis_client, closers)
 
 
 async def drop_keys(redis_url: str, key_prefix: str) -> None:

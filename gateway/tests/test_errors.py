@@ -341,7 +341,7 @@ async def test_grpc_status_maps_to_http_problem(rig: Any, make_filing: Filing, e
 
 
 async def test_unhandled_exception_is_500_problem_without_details(make_rig: Any) -> None:
-    rig = await make_rig(raise_app_exceptions=False)
+    rig = await make_rig(raise_app_exceptions=False, fresh_app=True)
 
     async def explode() -> None:
         raise RuntimeError("secret internals")

@@ -15,8 +15,8 @@ async def test_healthz_is_ok(rig: Any) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_is_200_when_every_service_serves_and_redis_answers(rig: Any) -> None:
-    response = await rig.client.get("/readyz")
+async def test_dependencies_are_200_when_every_service_serves_and_redis_answers(rig: Any) -> None:
+    response = await rig.client.get("/readyz/dependencies")
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -31,10 +31,10 @@ async def test_readyz_is_200_when_every_service_serves_and_redis_answers(rig: An
     }
 
 
-async def test_readyz_is_503_naming_what_is_down(make_rig: Any, unused_tcp_port_target: str) -> None:
+async def test_dependencies_are_503_naming_what_is_down(make_rig: Any, unused_tcp_port_target: str) -> None:
     rig = await make_rig(notify_target=unused_tcp_port_target, redis=f"redis://{unused_tcp_port_target}/0")
 
-    response = await rig.client.get("/readyz")
+    response = await rig.client.get("/readyz/dependencies")
 
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM_JSON
@@ -45,6 +45,20 @@ async def test_readyz_is_503_naming_what_is_down(make_rig: Any, unused_tcp_port_
     assert problem["checks"]["redis"].startswith("unreachable")
     assert "notify" in problem["detail"]
     assert "redis" in problem["detail"]
+    assert problem["instance"] == "/readyz/dependencies"
+
+
+async def test_readyz_stays_200_while_a_shared_dependency_is_down(make_rig: Any, unused_tcp_port_target: str) -> None:
+    """The replica stays in rotation (routes/health.py says why): a request that needs the missing part gets the
+    gateway's own 503 problem+json with Retry-After, not the ingress's bare answer."""
+    rig = await make_rig(notify_target=unused_tcp_port_target, redis=f"redis://{unused_tcp_port_target}/0")
+
+    ready = await rig.client.get("/readyz")
+    dependencies = await rig.client.get("/readyz/dependencies")
+
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "ready"}
+    assert dependencies.status_code == 503
 
 
 async def test_openapi_documents_problem_responses(rig: Any) -> None:

@@ -145,7 +145,8 @@ async def test_redis_down_fails_open_for_anonymous_filings_and_reads_but_closed_
     assert filed.status_code == 201, filed.text
     for signed_in in (read, listed):
         assert signed_in.status_code == 503, signed_in.text
-        assert signed_in.headers["Retry-After"] == "5"
+        # 5 s before Redis' circuit opens, then the time until it half-opens (the TTL, 5 s by default).
+        assert 1 <= int(signed_in.headers["Retry-After"]) <= 5
         assert signed_in.headers["content-type"].startswith("application/problem+json")
     assert categories.status_code == 200
     assert refreshed.status_code == 200

@@ -3,15 +3,17 @@
 Real processes on 127.0.0.1: the whole suite of `make run` (tests/_suite.py `running_suite`) under its supervisor
 (scripts/devrun_supervisor.py, watching: a crashed child is restarted with backoff and said so), plus a Temporal dev
 server and a redis-server of this test's own, started as `make run` starts them (devrun.temporal_argv, the same
-redis-server flags: same port, same data folder) under a second, watching supervisor, so that they can be killed too.
+redis-server flags: same port, same data folder), and a PostgreSQL server of its own that holds the five services'
+databases, under a second, watching supervisor, so that they can be killed too.
 The SLA runs on policies/demo-fast (a day is a second), so deadlines fall due during the test.
 
 A few filers file cases (POST /v1/grievances with an Idempotency-Key each), retrying the same key on 5xx, 409 (in
 flight) and connection errors, as a client should: one filing each before the first kill, then at every kill one
 each in flight and one each started while the process is down (a bounded load). Every process is killed with
-SIGKILL and brought back by its supervisor. Redis is then held down for a while: the gateway answers 503
-problem+json with Retry-After at once (its circuit is open: nivaran_common.breaker), and recovers by itself once
-Redis is back. Then:
+SIGKILL and brought back by its supervisor. Redis, then PostgreSQL, is then killed and held down for a while: the
+gateway answers 503 problem+json with Retry-After at once (a circuit is open: nivaran_common.breaker; Redis' in the
+gateway, intake's once intake answers UNAVAILABLE for its lost database), and the suite recovers by itself once the
+server is back (PostgreSQL after its crash recovery). Then:
 
 - every case acknowledged with 201 exists (read back through /v1 by the DM of Patna), under one number per key;
 - no registration number is duplicated;
@@ -24,9 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import glob
 import json
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -38,6 +44,7 @@ from typing import Any
 
 import devrun  # scripts/devrun.py, put on sys.path by tests/conftest.py
 import httpx
+import psycopg
 import pytest
 from _suite import RunningSuite, running_suite
 from sqlalchemy import func, select
@@ -45,7 +52,7 @@ from test_desk_e2e import DM, Desk
 from test_e2e import HINDI_FILING
 
 from nivaran_common.db import create_engine
-from nivaran_common.testing import DatabaseFactory, SmtpServer, eventually, free_port
+from nivaran_common.testing import SmtpServer, eventually, free_port
 from nivaran_sla.tables import BreachRow, ShowCauseNoticeRow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,16 +72,62 @@ class Infrastructure:
     temporal_env: Any
     redis_url: str
     said: list[str]
+    databases: PrivateDatabases
+
+
+def postgres_bindir() -> Path:
+    """PostgreSQL's programs: Debian's (what these machines have), else PyPI's pgserver (what scripts/testenv.py
+    installs on a machine without them)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if found:
+        return Path(found[-1]).parent
+    from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-not-found]
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+@dataclasses.dataclass
+class PrivateDatabases:
+    """The five services' databases on this test's own PostgreSQL server, in the place of the shared one's
+    (running_suite's `make_database`): the shared server is every other test's too, so it is not the one killed."""
+
+    port: int
+
+    def __call__(self, kind: str, prefix: str = "nivaran_chaos") -> str:
+        assert kind == "postgres", kind
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+def postgres_argv(data: Path, port: int) -> tuple[list[str], list[str]]:
+    """initdb's and the server's command lines. The server is the supervised process itself (setpriv execs, where
+    runuser would fork), so that SIGKILL reaches the postmaster; as the user postgres when the tests run as root."""
+    bindir = postgres_bindir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+        as_user = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+    initdb = [*as_user, str(bindir / "initdb"), "-D", str(data / "pg"), "-A", "trust", "-U", "postgres", "--no-sync"]
+    server = [*as_user, str(bindir / "postgres"), "-D", str(data / "pg"), "-p", str(port), "-k", str(data),
+              "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"]  # fmt: skip
+    return initdb, server
 
 
 @contextlib.asynccontextmanager
 async def infrastructure(folder: Path) -> AsyncIterator[Infrastructure]:
-    """A Temporal dev server (SQLite file) and a redis-server (append-only file) as `make run` starts them, under a
-    supervisor of their own."""
+    """A Temporal dev server (SQLite file) and a redis-server (append-only file) as `make run` starts them, and a
+    PostgreSQL server, under a supervisor of their own."""
     ports = dataclasses.replace(devrun.Ports(), temporal=free_port(), temporal_ui=free_port(), redis=free_port())
+    pg_port = free_port()
     said: list[str] = []
     sup = devrun.Supervisor(ports, log_dir=folder / "log", say=said.append)
     (folder / "redis").mkdir(parents=True, exist_ok=True)
+    # Outside pytest's tmp_path, whose folders only root may enter: the server runs as the user postgres.
+    pg_folder = Path(tempfile.mkdtemp(prefix="nivaran-chaos-pg-"))
+    initdb, postgres = postgres_argv(pg_folder, pg_port)
+    await asyncio.to_thread(subprocess.run, initdb, check=True, stdout=subprocess.DEVNULL)
     try:
         temporal = sup.spawn(
             "temporal",
@@ -87,13 +140,17 @@ async def infrastructure(folder: Path) -> AsyncIterator[Infrastructure]:
              "--dir", str(folder / "redis"), "--appendonly", "yes", "--save", ""],
             ready=partial(devrun.wait_tcp, sup, ports.redis, "redis-server"),
         )  # fmt: skip
-        await asyncio.gather(temporal.wait_ready(), redis.wait_ready())
+        database = sup.spawn(
+            "postgres", postgres, ready=partial(devrun.wait_tcp, sup, pg_port, "postgres"), note="crash recovery"
+        )
+        await asyncio.gather(temporal.wait_ready(), redis.wait_ready(), database.wait_ready())
         address = f"127.0.0.1:{ports.temporal}"
         temporal_env = SimpleNamespace(client=SimpleNamespace(service_client=SimpleNamespace(config=SimpleNamespace(
             target_host=address))))  # fmt: skip
-        yield Infrastructure(sup, temporal_env, f"redis://127.0.0.1:{ports.redis}/0", said)
+        yield Infrastructure(sup, temporal_env, f"redis://127.0.0.1:{ports.redis}/0", said, PrivateDatabases(pg_port))
     finally:
         sup.stop()
+        shutil.rmtree(pg_folder, ignore_errors=True)
 
 
 def suite_env(redis_url: str) -> dict[str, str]:
@@ -231,28 +288,31 @@ async def kill_and_bring_back(suite: RunningSuite, infra: Infrastructure, load: 
     await load.settled()
 
 
-async def redis_held_down(suite: RunningSuite, infra: Infrastructure, load: Load, dm: dict[str, str]) -> list[float]:
-    """Redis down for a few seconds (its supervisor told to hold off): a signed-in read needs Redis (revocations),
-    so it gets 503 + Retry-After, quickly once the circuit is open; then Redis comes back and so does the gateway."""
-    redis = child(infra.supervisor, "redis")
+async def held_down(
+    suite: RunningSuite, infra: Infrastructure, load: Load, dm: dict[str, str], name: str
+) -> list[float]:
+    """`name` (redis or postgres) killed and held down for a few seconds (its supervisor told to hold off). A
+    signed-in read needs both (Redis: the revocation list; PostgreSQL: intake's case), so it gets 503 + Retry-After,
+    quickly once a circuit is open; then the server comes back and so does the gateway, by itself."""
+    server = child(infra.supervisor, name)
     number = next(iter(load.acked.values()))
-    redis.given_up = True  # watch() leaves it alone until we say
-    load.allow()  # anonymous filings go on meanwhile: their rate limit fails open
-    pid = await kill(infra.supervisor, "redis")
+    server.given_up = True  # watch() leaves it alone until we say
+    load.allow()  # filings go on meanwhile: without Redis their rate limit fails open; without PostgreSQL they wait
+    pid = await kill(infra.supervisor, name)
     timings: list[float] = []
     async with httpx.AsyncClient(base_url=suite.base_url, timeout=30) as http:
         for _ in range(12):
             started = time.monotonic()
             answer = await http.get(f"/v1/grievances/{number}", headers=dm)
             timings.append(time.monotonic() - started)
-            assert answer.status_code == 503, answer.text
+            assert answer.status_code == 503, (name, answer.text)
             assert answer.headers["content-type"] == "application/problem+json"
             assert 1 <= int(answer.headers["retry-after"]) <= 5
             assert answer.json()["title_hi"]
         # The first few meet a refused connection; from then on the circuit is open and nothing waits.
-        assert max(timings[4:]) < FAST_SECONDS, timings
-        redis.given_up = False  # the supervisor restarts it: same argv, port and data folder
-        await back(infra.supervisor, "redis", pid)
+        assert max(timings[4:]) < FAST_SECONDS, (name, timings)
+        server.given_up = False  # the supervisor restarts it: same argv, port and data folder
+        await back(infra.supervisor, name, pid)
 
         async def served() -> bool:
             return (await http.get(f"/v1/grievances/{number}", headers=dm)).status_code == 200
@@ -285,7 +345,6 @@ def sent_twice(smtp: SmtpServer, messages: Path) -> list[Any]:
 
 async def chaos_walk(
     tmp_path: Path,
-    make_database: DatabaseFactory,
     smtp_server: SmtpServer,
     key_prefix: str,
     *,
@@ -295,7 +354,7 @@ async def chaos_walk(
     async with (
         infrastructure(tmp_path / "infra") as infra,
         running_suite(
-            tmp_path / "suite", make_database, infra.temporal_env, smtp_server, key_prefix,
+            tmp_path / "suite", infra.databases, infra.temporal_env, smtp_server, key_prefix,
             db_prefix="nivaran_chaos", extra_env=suite_env(infra.redis_url),
         ) as suite,
     ):  # fmt: skip
@@ -311,12 +370,12 @@ async def chaos_walk(
                 await load.settled()
                 for wave in waves:
                     await kill_and_bring_back(suite, infra, load, wave)
-                timings = await redis_held_down(suite, infra, load, dm)
+                timings = {name: await held_down(suite, infra, load, dm, name) for name in HELD_DOWN}
             finally:
                 await load.stop()
             for task in watchers:
                 assert not task.done(), task
-            killed = [name for wave in waves for name in wave]
+            killed = [*(name for wave in waves for name in wave), *HELD_DOWN]
             # The kills met the load: filings were refused or cut off, and retried under their keys.
             assert sum(n for answer, n in load.seen.items() if answer not in {"200", "201"}) > 0, load.seen
             restarts = [*said, *infra.said]
@@ -351,26 +410,32 @@ async def chaos_walk(
             # The figures of a run (pytest -s shows them; bench/RESULTS.md quotes the slow variant's).
             print(  # noqa: T201
                 f"chaos: {len(numbers)} cases acknowledged, {len(killed)} processes killed and restarted; answers met"
-                f" {dict(load.seen)}; Redis down: 503 in {max(timings[:4]):.3f} s at most before the circuit opened,"
-                f" {max(timings[4:]):.3f} s at most after"
+                f" {dict(load.seen)}; "
+                + "; ".join(
+                    f"{name} down: 503 in {max(t[:4]):.3f} s at most before the circuit opened,"
+                    f" {max(t[4:]):.3f} s at most after"
+                    for name, t in timings.items()
+                )
             )
 
 
+# Killed and held down after the waves, one after the other.
+HELD_DOWN = ("redis", "postgres")
 # Killed together, wave by wave; within a wave the processes do not depend on each other's restart.
 WAVES = [["gateway", "routing", "sla-worker"], ["intake", "notify", "temporal"], ["identity", "sla"]]
 
 
 async def test_every_process_killed_and_back_loses_no_case_and_fires_each_deadline_and_notice_once(
-    tmp_path: Path, make_database: DatabaseFactory, smtp_server: SmtpServer, key_prefix: str
+    tmp_path: Path, smtp_server: SmtpServer, key_prefix: str
 ) -> None:
     """The variant `make test` runs: two filers, the processes killed in three waves, then Redis held down."""
-    await chaos_walk(tmp_path, make_database, smtp_server, key_prefix, filers=2, waves=WAVES)
+    await chaos_walk(tmp_path, smtp_server, key_prefix, filers=2, waves=WAVES)
 
 
 @pytest.mark.slow
 async def test_every_process_killed_in_turn_under_a_heavier_load(
-    tmp_path: Path, make_database: DatabaseFactory, smtp_server: SmtpServer, key_prefix: str
+    tmp_path: Path, smtp_server: SmtpServer, key_prefix: str
 ) -> None:
     """Each process on its own, one after the other, under four filers."""
     one_by_one = [[name] for wave in WAVES for name in wave]
-    await chaos_walk(tmp_path, make_database, smtp_server, key_prefix, filers=4, waves=one_by_one)
+    await chaos_walk(tmp_path, smtp_server, key_prefix, filers=4, waves=one_by_one)

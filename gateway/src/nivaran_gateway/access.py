@@ -20,12 +20,16 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from nivaran_common.auth import InvalidToken, KeysUnavailable, Principal
+from nivaran_common.breaker import retry_after_header
 from nivaran_common.door import forward_token
 from nivaran_common.logging import get_logger
 from nivaran_gateway.deps import GatewayState, get_state
 from nivaran_gateway.problems import FORBIDDEN, SERVICE_UNAVAILABLE, UNAUTHORIZED, ProblemError
 
 log = get_logger(__name__)
+
+# Retry-After when the keys or the revocation list could not be read and no open circuit says for how long.
+KEYS_RETRY_AFTER_SECONDS = "5"
 
 # Documents the scheme in OpenAPI; the header itself is parsed below, strictly.
 BEARER = HTTPBearer(auto_error=False, bearerFormat="JWT", description="An access token from /v1/auth/*")
@@ -101,7 +105,8 @@ class Access:
                 raise ProblemError(
                     SERVICE_UNAVAILABLE,
                     "sign-in cannot be checked right now; retry shortly",
-                    headers={"Retry-After": "5"},
+                    # The time until the circuit of what failed (identity, Redis) half-opens, when one is open.
+                    headers={"Retry-After": retry_after_header(exc, KEYS_RETRY_AFTER_SECONDS)},
                 ) from exc
         else:
             forward_token("")  # nothing of an earlier request in this context travels on
@@ -189,3 +194,37 @@ def undeclared_routes(app: FastAPI) -> list[str]:
         if route.path.startswith(DECLARED_PREFIXES) and len(access_of(route)) != 1:
             missing.extend(f"{method} {route.path}" for method in sorted(route.methods or ()))
     return missing
+
+
+# The route sets already found fully declared in this process (see `check_declared`).
+_DECLARED: set[tuple[tuple[str, str, int], ...]] = set()
+
+
+def _route_set(app: FastAPI) -> tuple[tuple[str, str, int], ...]:
+    """What an app is made of: each included router (by identity, with its number of routes) and each route of its
+    own (by kind, path and name). Two apps built from the same module-level routers have the same set: FastAPI
+    wraps each inclusion anew, and the app's own routes (/openapi.json, /docs) are made anew for each app, so their
+    objects' identities say nothing."""
+    parts = []
+    for route in app.router.routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            parts.append(("router", str(id(original)), len(original.routes)))
+        else:
+            parts.append((type(route).__name__, str(getattr(route, "path", "")), hash(getattr(route, "name", ""))))
+    return tuple(parts)
+
+
+def check_declared(app: FastAPI) -> None:
+    """Refuse to build an app with a /v1 or /open311 route that does not declare exactly one access rule.
+
+    Checking means building every route's effective dependencies (FastAPI 0.165 builds them lazily, on first use),
+    about half a second; it is done once per set of routers in a process, not for every app built from the same
+    routers (the gateway builds one; the gateway's tests build one per test)."""
+    key = _route_set(app)
+    if key in _DECLARED:
+        return
+    undeclared = undeclared_routes(app)
+    if undeclared:
+        raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
+    _DECLARED.add(key)

@@ -19,7 +19,7 @@ from nivaran_common.redis import create_redis
 from nivaran_common.revocation import Revocations
 from nivaran_common.security import token_verifier
 from nivaran_common.telemetry import configure_tracing
-from nivaran_gateway.access import access_of, api_routes, undeclared_routes
+from nivaran_gateway.access import access_of, api_routes, check_declared
 from nivaran_gateway.api_docs import install_api_docs
 from nivaran_gateway.body import BodyLimitMiddleware
 from nivaran_gateway.clients import ServiceClients
@@ -64,7 +64,7 @@ from nivaran_gateway.routes import (
 )
 from nivaran_gateway.schemas.open311 import openapi_components as open311_components
 from nivaran_gateway.settings import GatewaySettings
-from nivaran_gateway.web import install_web
+from nivaran_gateway.web import bind_web, install_web
 
 log = get_logger(__name__)
 
@@ -102,6 +102,13 @@ def build_state(
         limiter=limiter,
         directory=directory,
     )
+
+
+def bind_state(app: FastAPI, settings: GatewaySettings, clients: ServiceClients, redis: Redis) -> None:
+    """Attach an app to its collaborators (what the lifespan does with those it opens). An app built once may be
+    bound again to others: the gateway's tests give each test an app so bound, rather than building one per test."""
+    app.state.gateway = build_state(settings, clients, redis)
+    bind_web(app, settings)
 
 
 def _document_access(app: FastAPI, schema: dict[str, Any]) -> None:
@@ -181,7 +188,7 @@ def create_app(
     )
     install_api_docs(app)
     if clients is not None and redis is not None:
-        app.state.gateway = build_state(settings, clients, redis)
+        bind_state(app, settings, clients, redis)
     elif clients is not None or redis is not None:
         raise ValueError("inject both clients and redis, or neither")
     install_error_handlers(app)
@@ -218,9 +225,7 @@ def create_app(
     app.include_router(open311_keys.router)
     # The web app at /app: pages that call this app's own /v1 in-process (web/client.py).
     install_web(app, settings)
-    undeclared = undeclared_routes(app)
-    if undeclared:
-        raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
+    check_declared(app)
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )

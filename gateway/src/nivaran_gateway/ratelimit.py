@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from nivaran_common.breaker import CircuitOpen
+from nivaran_common.breaker import retry_after_header
 from nivaran_common.logging import get_logger
 from nivaran_gateway.problems import SERVICE_UNAVAILABLE, TOO_MANY_REQUESTS, ProblemError
 from nivaran_gateway.settings import RateRule
@@ -66,9 +66,7 @@ class RateLimiter:
                     "this request cannot be rate-limited right now, so it is refused; retry shortly",
                     headers={
                         # While Redis' circuit is open: the time until it half-opens (nivaran_common.breaker).
-                        "Retry-After": exc.retry_after_header
-                        if isinstance(exc, CircuitOpen)
-                        else RETRY_WHEN_REDIS_DOWN_SECONDS
+                        "Retry-After": retry_after_header(exc, RETRY_WHEN_REDIS_DOWN_SECONDS)
                     },
                 ) from exc
             log.warning("rate limit unavailable; allowing", bucket=bucket, error=type(exc).__name__)

@@ -26,6 +26,7 @@ from nivaran_common.breaker import (
     ServiceCircuitOpen,
     database_down,
     redis_down,
+    retry_after_header,
     service_down,
 )
 from nivaran_common.db import create_engine
@@ -117,6 +118,27 @@ def test_an_open_service_circuit_is_a_failed_call_with_code_unavailable() -> Non
     assert refused.code() == grpc.StatusCode.UNAVAILABLE
     assert service_down(refused)
     assert refused.retry_after_header == "3"
+
+
+def test_retry_after_comes_from_an_open_circuit_anywhere_in_the_chain_of_causes() -> None:
+    """A token check that failed because Redis' circuit is open says when the circuit half-opens, not a guess."""
+
+    class Wrapped(Exception):
+        pass
+
+    def raised_from(cause: BaseException) -> BaseException:
+        try:
+            raise Wrapped("keys unavailable") from cause
+        except Wrapped as exc:
+            return exc
+
+    assert retry_after_header(raised_from(RedisCircuitOpen("redis", 1.2)), "9") == "2"
+    assert retry_after_header(ServiceCircuitOpen("grpc:x", 0.1), "9") == "1"
+    assert retry_after_header(raised_from(ConnectionError("refused")), "9") == "9"
+    looped = Wrapped("a")
+    looped.__context__ = Wrapped("b")
+    looped.__context__.__context__ = looped
+    assert retry_after_header(looped, "7") == "7"
 
 
 @pytest.fixture

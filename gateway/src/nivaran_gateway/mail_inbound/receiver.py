@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,9 +23,11 @@ from nivaran.intake.v1 import intake_pb2, intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.logging import configure_logging, get_logger
+from nivaran_common.metrics import process_registry, serve_metrics
 from nivaran_common.pii import mask_email
 from nivaran_common.telemetry import configure_tracing
 from nivaran_common.tls import TlsMaterial
+from nivaran_gateway.mail_inbound.metrics import MailMetrics, mail_metrics
 from nivaran_gateway.mail_inbound.mime import InboundMail, Unacceptable, parse_mail
 from nivaran_gateway.mail_inbound.settings import MailInboundSettings
 from nivaran_gateway.routes.inbound import send_reply
@@ -74,9 +77,10 @@ def _domain(address: str) -> str:
 class MailHandler:
     """aiosmtpd's handler: which recipients are ours, and what becomes of a message."""
 
-    def __init__(self, settings: MailInboundSettings, clients: MailClients) -> None:
+    def __init__(self, settings: MailInboundSettings, clients: MailClients, metrics: MailMetrics | None = None) -> None:
         self.settings = settings
         self.clients = clients
+        self.metrics = metrics or mail_metrics()
         self.domains = settings.domains()
         # Messages being handed on; shutdown waits for them (an SMTP answer owed is never cut off).
         self.in_flight = 0
@@ -87,8 +91,10 @@ class MailHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if _domain(address) not in self.domains:
+            self.metrics.recipients_refused.labels("relaying").inc()
             return "550 5.7.1 Relaying denied: this server takes mail for its own domains only"
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
+            self.metrics.recipients_refused.labels("too_many").inc()
             return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
@@ -96,8 +102,11 @@ class MailHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         self.in_flight += 1
         self.idle.clear()
+        started = time.monotonic()
         try:
-            return await self._take(envelope)
+            reply = await self._take(envelope)
+            self.metrics.answered(reply, time.monotonic() - started)
+            return reply
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -215,6 +224,8 @@ async def run(settings: MailInboundSettings) -> None:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
     clients = MailClients.open(settings, settings.tls_material())
+    mail_metrics()  # registered before the first scrape, so every series is there from the start
+    exposition = serve_metrics(process_registry(), settings.host, settings.metrics_port)
     server, handler = await start(settings, clients)
     log.info("mail receiver listening", port=bound_port(server), domains=sorted(handler.domains))
     stopping = asyncio.Event()
@@ -226,3 +237,5 @@ async def run(settings: MailInboundSettings) -> None:
     finally:
         await stop(server, handler, settings.graceful_shutdown_seconds)
         await clients.close()
+        if exposition is not None:
+            exposition.stop()

@@ -27,12 +27,14 @@ from starlette.responses import Response
 from nivaran.identity.v1 import identity_pb2
 from nivaran.routing.v1 import routing_pb2
 from nivaran_common.auth import Principal
+from nivaran_common.breaker import retry_after_header
 from nivaran_common.door import forward_token
 from nivaran_common.errors import field_violations
 from nivaran_common.logging import get_logger
 from nivaran_gateway import open311
 from nivaran_gateway.access import public
 from nivaran_gateway.deps import IdempotencyKey, State
+from nivaran_gateway.error_handlers import RETRY_AFTER_SECONDS
 from nivaran_gateway.idempotency import REPLAYED_HEADER
 from nivaran_gateway.problems import (
     BAD_REQUEST,
@@ -256,7 +258,9 @@ async def resolve_token(token: TokenId, fmt: Fmt, _caller: Integrator, state: St
         number = await state.redis.get(_token_key(state, token))
     except (RedisError, OSError) as exc:
         raise ProblemError(
-            SERVICE_UNAVAILABLE, "tokens cannot be read right now; retry shortly", headers={"Retry-After": "5"}
+            SERVICE_UNAVAILABLE,
+            "tokens cannot be read right now; retry shortly",
+            headers={"Retry-After": retry_after_header(exc, RETRY_AFTER_SECONDS)},
         ) from exc
     if number is None:
         raise ProblemError(NOT_FOUND, f"no token {token} (tokens are kept for 24 hours)")

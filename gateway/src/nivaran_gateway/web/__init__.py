@@ -27,9 +27,14 @@ from nivaran_gateway.web.i18n import HERE, Catalogues
 from nivaran_gateway.web.session import CsrfKey
 
 
+def bind_web(app: FastAPI, settings: GatewaySettings) -> None:
+    """The pages' state: the settings they run with, the catalogues and the CSRF key."""
+    app.state.web = WebState(settings, Catalogues.load(), CsrfKey(settings.web_csrf_secret.get_secret_value()))
+
+
 def install_web(app: FastAPI, settings: GatewaySettings) -> None:
     """Mount the pages, the static files and the security headers on the gateway app."""
-    app.state.web = WebState(settings, Catalogues.load(), CsrfKey(settings.web_csrf_secret.get_secret_value()))
+    bind_web(app, settings)
     app.include_router(pages_auth.router)
     app.include_router(pages_citizen.router)
     app.include_router(pages_officer.router)

@@ -84,6 +84,20 @@ class ServiceCircuitOpen(grpc.aio.AioRpcError, CircuitOpen):  # type: ignore[mis
         self.retry_after = retry_after
 
 
+def retry_after_header(exc: BaseException, default: str) -> str:
+    """`Retry-After` for a failure: the time until the circuit behind it half-opens when an open circuit refused the
+    call (the error itself, or its cause or context: a token check that failed because Redis' circuit is open),
+    otherwise `default`."""
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if isinstance(found, CircuitOpen):
+            return found.retry_after_header
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return default
+
+
 def redis_down(exc: BaseException) -> bool:
     """A Redis error that means Redis cannot be reached (not a script error or a wrong type)."""
     return isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionError | TimeoutError)
