@@ -16,8 +16,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
 
+# --compile-bytecode: with PYTHONDONTWRITEBYTECODE=1 (set in some environments, these machines' among them) no
+# process ever writes the .pyc files of the libraries it imports, so each one compiled them from source at every
+# start: 8.5 s to import the gateway instead of 3.4 s, paid by every process the suite and its tests start.
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
-	$(UV) sync --all-packages --frozen --python $(PYTHON)
+	$(UV) sync --all-packages --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 # Temporal's workflow sandbox imports the workflow module afresh for every case it runs; without bytecode on disk
