@@ -196,8 +196,9 @@ async def test_the_mail_receiver_counts_messages_taken_and_recipients_refused(sh
     accepted = {"outcome": "accepted"}
     relaying = {"reason": "relaying"}
     message = (
-        "From: geeta@mail.example.in\r\nTo: grievance@localhost\r\nSubject: =?utf-8?b?4KSa4KS+4KSq4KS+4KSV4KSy?=\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "From: geeta@mail.example.in\r\nTo: grievance@localhost\r\n"
+        f"Message-ID: <metrics-{uuid.uuid4().hex}@mail.example.in>\r\n"
+        "Subject: =?utf-8?b?4KSa4KS+4KSq4KS+4KSV4KSy?=\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         "Our hand pump in Mainpura, Patna has been broken for two months; we walk far for water.\r\n"
     ).encode()
 

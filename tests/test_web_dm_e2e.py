@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 import pytest_asyncio
 from _suite import RunningSuite
@@ -29,6 +30,7 @@ from nivaran_common.testing import eventually
 # Phones of this module alone (the suite is shared; OTP requests are limited per phone).
 TRANSFER_PHONE = "9876512901"
 FEEDBACK_PHONE = "9876512902"
+WEEKLY_PHONE = "9876512903"
 RESOLVED = {"kind": "resolved", "action_taken": "दुकान का निरीक्षण कर नियमित खोलने का आदेश दिया / shop ordered open"}
 
 
@@ -174,6 +176,58 @@ async def test_the_DM_exports_the_review_report_from_the_district_page(
             assert "कार्यालय" in workbook.read("xl/sharedStrings.xml").decode()
     finally:
         await context.close()
+
+
+async def test_M1_the_DM_exports_the_weekly_report_in_the_browser_and_the_file_matches_v1(
+    shared_suite: RunningSuite, browser: Browser
+) -> None:
+    """From the DM's review pages to the weekly report (M1) of the current week; its Excel file, opened with
+    openpyxl, holds per office and in the totals the figures /v1/reports/weekly gives the DM for the same week."""
+    async with httpx.AsyncClient(base_url=shared_suite.base_url, timeout=90) as http:
+        desk = Desk(http)
+        # A case received this week, so that the week has figures.
+        await _file_with_the_dso(desk, {}, WEEKLY_PHONE, "राशन कार्ड में नाम जोड़ने का आवेदन तीन महीने से लंबित है।")
+        dm = await desk.officer(*DM)
+        context = await _phone(browser, shared_suite.base_url, "hi-IN")
+        page = await context.new_page()
+        try:
+            await page.goto("/app/officer/signin?next=%2Fapp%2Fofficer%2Freview")
+            await _sign_in(
+                page, DM, "उपयोगकर्ता नाम", "पासवर्ड", "form[action='/app/officer/signin'] button[type=submit]"
+            )
+            await expect(page).to_have_url(re.compile(r"/app/officer/review$"))
+            await page.click("a[href='/app/officer/review/weekly']")
+            await expect(page).to_have_url(re.compile(r"/app/officer/review/weekly$"))
+            # The weeks offered: the current one so far, then the whole ones back; the current one has this filing.
+            current = await page.locator("select#week option").first.get_attribute("value")
+            assert current
+            await page.select_option("select#week", current)
+            await page.click("form.filters button[type=submit]")
+            await expect(page).to_have_url(re.compile(rf"week={current}"))
+            await expect(page.locator("table.report tbody tr.totals")).to_have_count(1)
+            await _fits_the_phone(page)
+            await _snap(page, "5-weekly-hi")
+            async with page.expect_download() as downloading:
+                await page.click("p.downloads a[href*='format=xlsx']")
+            download = await downloading.value
+            assert download.suggested_filename.endswith(".xlsx")
+            sheet = openpyxl.load_workbook(await download.path(), read_only=True).worksheets[0]
+            cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+        finally:
+            await context.close()
+        answer = await http.get("/v1/reports/weekly", params={"week": current}, headers=dm)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["totals"]["received"] >= 1
+    figures = ["received", "disposed", "pending", "overdue", "show_causes_issued", "show_causes_answered", "breaches"]
+    # The file's rows of figures: an office's name, then its seven whole numbers; the totals last.
+    numbered = [row for row in cells if len(row) >= 8 and all(isinstance(v, int) for v in row[1:8])]
+    assert [row[1:8] for row in numbered] == [
+        [office[name] for name in figures] for office in [*report["rows"], report["totals"]]
+    ]
+    assert "कार्यालय" in {str(v) for row in cells for v in row if v is not None} | {
+        part for row in cells for v in row if isinstance(v, str) for part in v.split(" / ")
+    }
 
 
 async def test_H3_a_citizen_gives_feedback_on_a_disposed_case_in_the_browser(

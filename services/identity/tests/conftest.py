@@ -30,10 +30,9 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.door import Door
 from nivaran_common.errors import Unavailable
 from nivaran_common.grpc_server import ServerSecurity, ServiceBinding, build_server
-from nivaran_common.migrations import upgrade_async
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
-from nivaran_common.testing import workload_tls
+from nivaran_common.testing import MigratedTemplates, workload_tls
 from nivaran_identity import SERVICE_ROOT
 from nivaran_identity.access import RULES
 from nivaran_identity.clients import GrpcChargeHandovers, GrpcPositionDirectory
@@ -262,9 +261,11 @@ HarnessFactory = Callable[..., Awaitable[Harness]]
 
 
 @pytest_asyncio.fixture
-async def make_identity(database_url: str, redis_url: str, key_prefix: str) -> AsyncIterator[HarnessFactory]:
+async def make_identity(
+    database_url: str, redis_url: str, key_prefix: str, migrated_templates: MigratedTemplates
+) -> AsyncIterator[HarnessFactory]:
     """Build a running identity service (settings overridable); everything stops when the test ends."""
-    await upgrade_async(SERVICE_ROOT, database_url)
+    await migrated_templates.fill(SERVICE_ROOT, database_url)
     engine = create_engine(database_url)
     sla = FakeSla()
     peers, peers_port, _ = await build_server(

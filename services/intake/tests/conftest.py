@@ -13,7 +13,7 @@ from nivaran.sla.v1 import sla_pb2
 from nivaran_common.blobstore import LocalBlobStore
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import InvalidArgument
-from nivaran_common.migrations import upgrade_async
+from nivaran_common.testing import MigratedTemplates
 from nivaran_intake import SERVICE_ROOT
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
 from nivaran_intake.clients import Route
@@ -76,8 +76,10 @@ ATTACHMENT_LIMIT = 64 * 1024
 
 
 @pytest_asyncio.fixture
-async def intake(database_url: str, tmp_path: Path) -> AsyncIterator[IntakeHarness]:
-    await upgrade_async(SERVICE_ROOT, database_url)
+async def intake(
+    database_url: str, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> AsyncIterator[IntakeHarness]:
+    await migrated_templates.fill(SERVICE_ROOT, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     router, starter = FakeRouter(), FakeStarter()

@@ -21,9 +21,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nivaran_common.db import create_engine
-from nivaran_common.migrations import upgrade_async
 from nivaran_common.settings import Profile
-from nivaran_common.testing import CapturedMail, eventually, free_port
+from nivaran_common.testing import CapturedMail, MigratedTemplates, eventually, free_port
 from nivaran_common.timeutil import utcnow
 from nivaran_notify import SERVICE_ROOT
 from nivaran_notify.main import build_service
@@ -112,10 +111,12 @@ ServiceFactory = Callable[..., Awaitable[NotifyService]]
 
 
 @pytest_asyncio.fixture
-async def make_service(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServiceFactory]:
+async def make_service(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, migrated_templates: MigratedTemplates
+) -> AsyncIterator[ServiceFactory]:
     """Builds services with main.build_service on the migrated test database; settings come as keywords (no SMS
     quiet hours unless given)."""
-    await upgrade_async(SERVICE_ROOT, database_url)
+    await migrated_templates.fill(SERVICE_ROOT, database_url)
     engines: list[AsyncEngine] = []
     clients: list[httpx.AsyncClient] = []
 

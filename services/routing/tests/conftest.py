@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.grpc_server import ServiceBinding, build_server
-from nivaran_common.migrations import upgrade_async
 from nivaran_common.testing import MigratedTemplates
 from nivaran_routing import SERVICE_ROOT
 from nivaran_routing.main import binding
@@ -44,9 +43,9 @@ async def _routing_over(database_url: str) -> tuple[Routing, AsyncEngine]:
 
 
 @pytest_asyncio.fixture
-async def routing(database_url: str) -> AsyncIterator[Routing]:
-    """The service over a fresh, migrated, empty database."""
-    await upgrade_async(SERVICE_ROOT, database_url)
+async def routing(database_url: str, migrated_templates: MigratedTemplates) -> AsyncIterator[Routing]:
+    """The service over a fresh, migrated, empty database (a copy of the session's migrated template)."""
+    await migrated_templates.fill(SERVICE_ROOT, database_url)
     found, engine = await _routing_over(database_url)
     yield found
     await engine.dispose()

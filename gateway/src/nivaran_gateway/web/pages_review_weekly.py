@@ -66,9 +66,9 @@ def _downloads(report: str, params: dict[str, str]) -> dict[str, str]:
 
 
 def _weeks(today: date, count: int = 8) -> list[tuple[str, str]]:
-    """The last `count` ISO weeks, the last whole one first, as (YYYY-Www, its Monday as a date)."""
+    """The current ISO week (so far), then the last `count` whole ones, as (YYYY-Www, its Monday as a date)."""
     weeks = []
-    for back in range(1, count + 1):
+    for back in range(count + 1):
         year, week, _ = (today - timedelta(days=7 * back)).isocalendar()
         weeks.append((f"{year}-W{week:02d}", date.fromisocalendar(year, week, 1).isoformat()))
     return weeks
@@ -86,7 +86,8 @@ async def weekly(page: Visitor, week: str = "", district_code: str = "", departm
     await page.officer()
     scope = _scope(district_code, department_code)
     weeks = _weeks(datetime.now(IST).date())
-    week = week if week in {w for w, _ in weeks} else weeks[0][0]
+    # Unless asked for another, the last whole week: what the weekly review meeting looks at.
+    week = week if week in {w for w, _ in weeks} else weeks[1][0]
     params = {**scope, "week": week}
     context: dict[str, Any] = {
         "week": week, "weeks": weeks, "figures": [label for _, label in WEEKLY_FIGURES],
