@@ -10,10 +10,12 @@ Screenshots go to var/screenshots/web-dm-*.png (not committed).
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 import zipfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -211,7 +213,9 @@ async def test_M1_the_DM_exports_the_weekly_report_in_the_browser_and_the_file_m
                 await page.click("p.downloads a[href*='format=xlsx']")
             download = await downloading.value
             assert download.suggested_filename.endswith(".xlsx")
-            sheet = openpyxl.load_workbook(await download.path(), read_only=True).worksheets[0]
+            # Playwright keeps the download under a name without a suffix, which openpyxl refuses: read the bytes.
+            workbook = openpyxl.load_workbook(io.BytesIO(Path(await download.path()).read_bytes()), read_only=True)
+            sheet = workbook.worksheets[0]
             cells = [list(row) for row in sheet.iter_rows(values_only=True)]
         finally:
             await context.close()
