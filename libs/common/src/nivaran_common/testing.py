@@ -23,12 +23,20 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import pytest_asyncio
-from sqlalchemy.engine import make_url
 
-PG_ADMIN_URL = os.environ.get("NIVARAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from nivaran_common.testing_databases import (
+    BACKGROUND,
+    PG_ADMIN_URL,
+    DatabaseFactory,
+    MigratedTemplates,
+    create_pg_database,
+    drop_pg_database,
+)
+
+__all__ = ["PG_ADMIN_URL", "DatabaseFactory", "MigratedTemplates", "create_pg_database", "drop_pg_database"]
+
 REDIS_URL = os.environ.get("NIVARAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -42,6 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get(KEYS_SETTING):
         os.environ[KEYS_SETTING] = generate_codec_key("test")
         os.environ.pop(ACTIVE_KEY_SETTING, None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The test databases still being dropped, and the spare copies made ahead, are gone when the session ends."""
+    BACKGROUND.close()
 
 
 def session_data_converter() -> Any:
@@ -107,115 +120,12 @@ def free_port() -> int:
         return found
 
 
-def _admin_conninfo() -> str:
-    url = make_url(PG_ADMIN_URL)
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def create_pg_database(prefix: str) -> str:
-    """Create a uniquely named PostgreSQL database and return its async URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return (
-        make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    )
-
-
-def drop_pg_database(url: str) -> None:
-    """Drop a database made by create_pg_database, even with connections still open."""
-    name = make_url(url).database
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@dataclass
-class DatabaseFactory:
-    """Makes fresh databases of either kind for one test and removes them afterwards."""
-
-    tmp_path: Path
-    made: list[str] = field(default_factory=list)
-
-    def __call__(self, kind: str, prefix: str = "nivaran_t") -> str:
-        if kind == "sqlite":
-            url = f"sqlite+aiosqlite:///{self.tmp_path / f'{prefix}_{uuid.uuid4().hex[:8]}.db'}"
-        elif kind == "postgres":
-            url = create_pg_database(prefix)
-        else:
-            raise ValueError(kind)
-        self.made.append(url)
-        return url
-
-    def cleanup(self) -> None:
-        for url in self.made:
-            if url.startswith("postgresql"):
-                drop_pg_database(url)
-
-
 @pytest.fixture
 def make_database(tmp_path: Path) -> Iterator[DatabaseFactory]:
     """A factory of fresh databases (`make_database("postgres")`), dropped when the test ends."""
     factory = DatabaseFactory(tmp_path)
     yield factory
     factory.cleanup()
-
-
-class MigratedTemplates:
-    """A service's schema with seed rows (routing's demo master data, say), built once per session into a template
-    (a PostgreSQL template database, or a SQLite file) by the real migrations and loader, and copied into each
-    test's fresh database: loading the rows again for every test costs more than the copy."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._templates: dict[tuple[str, str, str], str] = {}
-        self._lock = asyncio.Lock()
-
-    async def _template(
-        self, service_root: Path, kind: str, seed_name: str, seed: Callable[[str], Awaitable[None]] | None
-    ) -> str:
-        from nivaran_common.migrations import upgrade_async
-
-        key = (str(service_root), kind, seed_name)
-        async with self._lock:
-            if key not in self._templates:
-                if kind == "sqlite":
-                    url = f"sqlite+aiosqlite:///{self._folder / f'{service_root.name}_{uuid.uuid4().hex[:8]}.db'}"
-                else:
-                    url = create_pg_database(f"nivaran_tmpl_{service_root.name}")
-                await upgrade_async(service_root, url)
-                if seed is not None:
-                    await seed(url)
-                self._templates[key] = url
-            return self._templates[key]
-
-    async def fill(
-        self,
-        service_root: Path,
-        url: str,
-        *,
-        seed_name: str = "",
-        seed: Callable[[str], Awaitable[None]] | None = None,
-    ) -> None:
-        """Give the fresh, empty database at `url` (made by make_database) the service's migrated schema and the
-        rows `seed` writes, if any (run once per session on the template; `seed_name` tells seeded templates
-        apart). Measured on these machines: a copy takes 5 ms on SQLite and 60–150 ms on PostgreSQL, where
-        migrating takes 0.05–0.3 s on either (intake's 18 migrations the most)."""
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            template = make_url(await self._template(service_root, "sqlite", seed_name, seed)).database
-            if template is None or parsed.database is None:
-                raise ValueError(f"not a SQLite file: {url}")
-            shutil.copyfile(template, parsed.database)
-            return
-        template_name = make_url(await self._template(service_root, "postgres", seed_name, seed)).database
-        with psycopg.connect(_admin_conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template_name}"')
-
-    def cleanup(self) -> None:
-        for url in self._templates.values():
-            if url.startswith("postgresql"):
-                drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
