@@ -14,13 +14,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import _readme  # tests/_readme.py, on sys.path through tests/conftest.py
 import devrun  # scripts/devrun.py, on sys.path through tests/conftest.py
 import httpx
 import psutil
 import pytest
+from test_desk_e2e import DM, Desk
 
 from nivaran_common.testing import REPO_ROOT, eventually, free_port
 
@@ -179,14 +182,35 @@ async def test_make_run_serves_a_filing_restarts_a_killed_service_and_stops_clea
             assert verified.status_code == 200, verified.text
             headers = {"Authorization": f"Bearer {verified.json()['access_token']}"}
             events: list[str] = []
+            case: dict[str, Any] = {}
 
             async def deadlines_acted() -> bool:
-                case = (await http.get(f"/v1/grievances/{number}", headers=headers)).json()
+                case.update((await http.get(f"/v1/grievances/{number}", headers=headers)).json())
                 events[:] = [e["event_type"] for e in case.get("timeline") or []]
                 return events.count("breach_recorded") == 2  # S8 on day 3, S13 on day 31
 
             # Untouched: S8 breach, S9 show-cause, S10 DM visibility, S11 second show-cause, S12, S13 breach.
             await eventually(deadlines_acted, timeout=90, every=1.0)
+            # Issue 12, item 5: the DM reads the district's breach register two at a time, newest first, and meets
+            # this case's two breaches once each among those of the README's cases.
+            dm = await Desk(http).officer(*DM)
+            register: list[dict[str, Any]] = []
+            token: str | None = ""
+            while token is not None:
+                page = await http.get(
+                    "/v1/breaches", params={"page_size": 2, **({"page_token": token} if token else {})}, headers=dm
+                )
+                assert page.status_code == 200, page.text
+                assert len(page.json()["breaches"]) <= 2
+                register += page.json()["breaches"]
+                token = page.json()["next_page_token"]
+            assert len({b["id"] for b in register}) == len(register)
+            assert sorted(b["rule"] for b in register if b["grievance_id"] == case["id"]) == ["S13", "S8"]
+            times = [datetime.fromisoformat(b["recorded_at"]) for b in register]
+            assert times == sorted(times, reverse=True)
+            of_s8 = await http.get("/v1/breaches", params={"rule": "S8", "page_size": 200}, headers=dm)
+            assert {b["rule"] for b in of_s8.json()["breaches"]} == {"S8"}
+            assert {b["id"] for b in of_s8.json()["breaches"]} == {b["id"] for b in register if b["rule"] == "S8"}
         assert events.count("show_cause_issued") == 2
         assert "made_visible" in events
         assert "interim_order_due" in events

@@ -43,6 +43,7 @@ from nivaran_common.errors import (
     Unauthenticated,
 )
 from nivaran_common.grpc_server import ServiceBinding, build_server
+from nivaran_common.paging import encode_token, page_of
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
 from nivaran_common.timeutil import IST, to_timestamp
@@ -1641,6 +1642,7 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
         self.acts: list[sla_pb2.ActOnCaseRequest] = []
         self.notices: dict[str, sla_pb2.ShowCauseNotice] = {}
         self.breaches: list[sla_pb2.Breach] = []
+        self.breach_requests: list[sla_pb2.ListBreachesRequest] = []
         # C5: the post reviewing a case's final report, by grievance id (what the lifecycle holds).
         self.reviewers: dict[str, str] = {}
         self.commissioner_of = {"pos-pat-dm": "pos-patna-commissioner"}
@@ -1756,14 +1758,29 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
         )
 
     async def ListBreaches(self, request: Any, context: Any) -> sla_pb2.ListBreachesResponse:  # noqa: N802
+        # As the sla service pages its register: newest first, keyed on (recorded_at, id), with its token.
+        self.breach_requests.append(request)
         by_id = {g.id: g for g in self.intake.by_number.values()}
-        return sla_pb2.ListBreachesResponse(
-            breaches=[
+        page = page_of("breaches", request.page.page_size, request.page.page_token)
+        matching = sorted(
+            (
                 b
                 for b in self.breaches
-                if not request.district_code or by_id[b.grievance_id].location.district_code == request.district_code
-            ]
+                if (not request.district_code or by_id[b.grievance_id].location.district_code == request.district_code)
+                and (not request.rule or b.rule == request.rule)
+            ),
+            key=lambda b: (b.recorded_at.ToDatetime(tzinfo=UTC), b.id),
+            reverse=True,
         )
+        if page.after is not None:
+            after = (datetime.fromisoformat(page.after[0]), page.after[1])
+            matching = [b for b in matching if (b.recorded_at.ToDatetime(tzinfo=UTC), b.id) < after]
+        shown, more = matching[: page.size], len(matching) > page.size
+        last = shown[-1] if shown else None
+        token = ""
+        if more and last:
+            token = encode_token("breaches", last.recorded_at.ToDatetime(tzinfo=UTC).isoformat(), last.id)
+        return sla_pb2.ListBreachesResponse(breaches=shown, next_page_token=token)
 
     def _move(self, grievance_id: str, position_id: str) -> sla_pb2.CaseState:
         for grievance in self.intake.by_number.values():

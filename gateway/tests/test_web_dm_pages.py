@@ -169,6 +169,26 @@ async def test_the_breach_records_of_the_DMs_district_in_hindi(rig: Rig) -> None
     assert "30 दिनों में अंतिम निष्पादन नहीं" in page.text
 
 
+async def test_the_breach_records_come_fifty_to_a_page_with_a_link_to_the_older_ones(rig: Rig) -> None:
+    rig.intake.seed(REPLIED, district="PAT", position_id="pos-pat-l1", department="REVENUE")
+    for _ in range(53):
+        rig.sla.seed_breach(REPLIED, "S13", "pos-pat-l1")
+    english(rig, "dm_a")
+
+    first = await rig.client.get("/app/officer/dm/breaches", params={"rule": "s13"})
+    older = re.search(r'<a rel="next" href="([^"]+)">Older breaches</a>', first.text)
+    assert older
+    second = await rig.client.get(html.unescape(older.group(1)))
+
+    assert len(re.findall(r'data-rule="S13"', first.text)) == 50
+    assert len(re.findall(r'data-rule="S13"', second.text)) == 3
+    assert 'rel="next"' not in second.text
+    assert [(r.rule, r.page.page_size, bool(r.page.page_token)) for r in rig.sla.breach_requests] == [
+        ("S13", 50, False),
+        ("S13", 50, True),
+    ]
+
+
 async def test_H4_the_secretary_sees_the_other_share_and_adds_renames_merges_and_retires_categories(rig: Rig) -> None:
     english(rig, "secretary")
     page = await rig.client.get("/app/officer/categories", params={"department_code": "revenue"})

@@ -29,6 +29,7 @@ from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_server import ServiceBinding, build_server
 from nivaran_common.migrations import upgrade_async
+from nivaran_common.paging import encode_token
 from nivaran_common.settings import Profile
 from nivaran_common.temporal import LIFECYCLE_WORKFLOW, lifecycle_workflow_id
 from nivaran_common.testing import DatabaseFactory
@@ -531,6 +532,45 @@ async def test_list_show_cause_notices_and_breaches(surface: Surface) -> None:
     assert [(b.grievance_id, b.rule, b.position_id) for b in in_patna.breaches] == [("g-1", "S13", "pos-bdo-phw")]
     assert MessageToDict(in_patna.breaches[0].details) == {"clock": "final_disposal", "days_pending": 30}
     assert list(in_gaya.breaches) == []
+
+
+async def test_the_breach_register_pages_over_grpc_with_its_token_and_refuses_a_foreign_one(surface: Surface) -> None:
+    for i in range(5):
+        await surface.records.record_breach(
+            idempotency_key=f"grievance-g-{i}:breach:s8",
+            grievance_id=f"g-{i}",
+            registration_number=f"BR-PAT-2026-00012{i}",
+            position_id="pos-bdo-phw",
+            district_code="PAT",
+            rule="S8" if i % 2 else "S13",
+            recorded_at=NOW + timedelta(minutes=i),
+            details={},
+        )
+
+    seen: list[str] = []
+    token = ""
+    for _ in range(5):
+        page = await surface.stub.ListBreaches(
+            sla_pb2.ListBreachesRequest(district_code="PAT", page=common_pb2.PageRequest(page_size=2, page_token=token))
+        )
+        seen += [b.grievance_id for b in page.breaches]
+        token = page.next_page_token
+        if not token:
+            break
+    only_s8 = await surface.stub.ListBreaches(sla_pb2.ListBreachesRequest(rule="s8"))
+
+    assert seen == ["g-4", "g-3", "g-2", "g-1", "g-0"]
+    assert [b.grievance_id for b in only_s8.breaches] == ["g-3", "g-1"]
+    assert only_s8.next_page_token == ""
+    for page, field_name in [
+        (common_pb2.PageRequest(page_token="not-a-token"), "page.page_token"),
+        (common_pb2.PageRequest(page_token=encode_token("grievances", "x", "y")), "page.page_token"),
+        (common_pb2.PageRequest(page_token=encode_token("breaches", "yesterday", "y")), "page.page_token"),
+        (common_pb2.PageRequest(page_size=201), "page.page_size"),
+    ]:
+        error = await rpc_error(surface.stub.ListBreaches(sla_pb2.ListBreachesRequest(page=page)))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert fields(error) == [field_name]
 
 
 # --- clocks --------------------------------------------------------------------------------------------------------

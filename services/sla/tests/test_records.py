@@ -175,13 +175,50 @@ async def test_S13_breach_is_recorded_once_per_key_even_when_retried_concurrentl
     breaches = await records.list_breaches(grievance_id=GRIEVANCE)
     assert all(o == first for o in others)
     assert await count_rows(records, BreachRow) == 2
-    assert [b.rule for b in breaches] == ["S13", "S8"]
-    assert breaches[0].details == {
+    assert [b.rule for b in breaches] == ["S8", "S13"]  # newest first
+    assert breaches[1].details == {
         "clock": "final_disposal",
         "deadline": str(recorded_at),
         "days_pending": 30,
     }
-    assert breaches[0].recorded_at == recorded_at
+    assert breaches[1].recorded_at == recorded_at
     assert [b.rule for b in await records.list_breaches(district_code="PAT")] == ["S13"]
     assert [b.district_code for b in await records.list_breaches(rule="S8")] == ["GAY"]
     assert await records.list_breaches(grievance_id="another-case") == []
+
+
+async def test_the_breach_register_reads_newest_first_a_page_after_a_key_without_skipping_ties(
+    records: SlaRecords,
+) -> None:
+    """Keyset pages of the register: five breaches, two of them recorded at the same instant, read two at a time
+    after the last one's (recorded_at, id), meet every breach once, newest first, ties by id."""
+    base = ISSUED_AT + timedelta(days=5)
+    times = [base, base + timedelta(hours=1), base + timedelta(hours=1), base + timedelta(hours=2), base]
+    made = [
+        await records.record_breach(
+            idempotency_key=f"grievance-g{i}:breach:s8",
+            grievance_id=f"g{i}",
+            registration_number=f"BR-PAT-2026-00000{i}",
+            position_id="pos-bdo-phw",
+            district_code="PAT" if i != 4 else "GAY",
+            rule="S8",
+            recorded_at=at,
+            details={},
+        )
+        for i, at in enumerate(times)
+    ]
+    expected = [b.id for b in sorted(made, key=lambda b: (b.recorded_at, b.id), reverse=True)]
+
+    pages: list[list[str]] = []
+    after: tuple[datetime, str] | None = None
+    while True:
+        page = await records.list_breaches(after=after, limit=2)
+        if not page:
+            break
+        pages.append([b.id for b in page])
+        after = (page[-1].recorded_at, page[-1].id)
+
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [i for p in pages for i in p] == expected
+    in_patna = await records.list_breaches(district_code="PAT", after=(base + timedelta(hours=1), "~"), limit=10)
+    assert {b.grievance_id for b in in_patna} == {"g1", "g2", "g0"}

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from nivaran.common.v1 import common_pb2
 from nivaran.sla.v1 import sla_pb2
 from nivaran_common.auth import (
     CHIEF_SECRETARY,
@@ -427,7 +428,10 @@ async def commissioner_action(
     response_model=BreachList,
     summary="Breach records (S8, S13, S18 …)",
     description="The DM sees their district's; the OSD to the Chief Secretary and the Chief Secretary see the "
-    "state's, optionally for one district; a department's secretary sees the breaches at its posts.",
+    "state's, optionally for one district; a department's secretary sees the breaches at its posts. Newest first, a "
+    "page at a time: pass `next_page_token` back as `page_token` for the next page. A secretary's page holds the "
+    "breaches at the department's posts among one page of the register, so it may hold fewer than `page_size` "
+    "(even none) while `next_page_token` says more pages follow.",
     responses=problem_responses(400, 401, 403, 422, 429, 500, 502, 503),
 )
 async def list_breaches(
@@ -437,6 +441,8 @@ async def list_breaches(
     directory: Directory,
     district_code: Annotated[str, Query(max_length=8, pattern=r"^[A-Z]*$")] = "",
     rule: Annotated[str, Query(max_length=8, pattern=r"^([A-Z][0-9]+)?$")] = "",
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
 ) -> BreachList:
     """Breaches in the caller's reach."""
     timeout = settings.grpc_timeout_seconds
@@ -453,16 +459,21 @@ async def list_breaches(
         if post is None or not post.department_code:
             raise ProblemError(FORBIDDEN, "only a DM, a department's secretary or the CS cell sees breach records")
         district, department = district_code, post.department_code
-    answer = await clients.sla.ListBreaches(sla_pb2.ListBreachesRequest(district_code=district), timeout=timeout)
+    answer = await clients.sla.ListBreaches(
+        sla_pb2.ListBreachesRequest(
+            district_code=district,
+            rule=rule,
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token or ""),
+        ),
+        timeout=timeout,
+    )
     breaches = list(answer.breaches)
     if department:
         posts = {b.position_id for b in breaches}
         of_department = {p for p in posts if (pos := await directory.position(p)) and pos.department_code == department}
         breaches = [b for b in breaches if b.position_id in of_department]
-    if rule:
-        breaches = [b for b in breaches if b.rule == rule]
-    breaches.sort(key=lambda b: b.recorded_at.ToDatetime(), reverse=True)
     return BreachList(
+        next_page_token=answer.next_page_token or None,
         breaches=[
             BreachView(
                 id=b.id,
@@ -473,5 +484,5 @@ async def list_breaches(
                 details=MessageToDict(b.details),
             )
             for b in breaches
-        ]
+        ],
     )

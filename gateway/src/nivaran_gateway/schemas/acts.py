@@ -220,6 +220,7 @@ class BreachView(BaseModel):
 
 
 class BreachList(BaseModel):
-    """Breach records, newest first."""
+    """One page of breach records, newest first."""
 
     breaches: list[BreachView]
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")

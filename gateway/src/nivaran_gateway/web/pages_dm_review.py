@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -134,14 +135,16 @@ async def review_reply(page: Visitor, number: str, notice_id: str, act: str) -> 
 
 
 @router.get("/breaches")
-async def breaches(page: Visitor, district_code: str = "", rule: str = "") -> Response:
-    """GET /v1/breaches: the DM's district, a secretary's posts, the state for the CS cell (a district to narrow)."""
+async def breaches(page: Visitor, district_code: str = "", rule: str = "", page_token: str = "") -> Response:
+    """GET /v1/breaches: the DM's district, a secretary's posts, the state for the CS cell (a district to narrow); a
+    page of 50 at a time, with a link to the older ones."""
     me = await guarded(page, MONITORS)
     if isinstance(me, Response):
         return me
     params = {name: value for name, value in (("district_code", district_code.strip().upper()),
                                                ("rule", rule.strip().upper())) if value}  # fmt: skip
-    answer, numbers = await asyncio.gather(page.signed_in("GET", "/v1/breaches", params=params), case_numbers(page))
+    asked = {**params, **({"page_token": page_token} if page_token else {})}
+    answer, numbers = await asyncio.gather(page.signed_in("GET", "/v1/breaches", params=asked), case_numbers(page))
     if not answer.ok:
         errors = page.field_messages(answer)
         return page.render(
@@ -157,7 +160,9 @@ async def breaches(page: Visitor, district_code: str = "", rule: str = "") -> Re
         }
         for b in answer.body["breaches"]
     ]  # fmt: skip
+    following = answer.body.get("next_page_token") or ""
     return page.render(
         "officer/dm_breaches.html", rows=rows, refused=0, district_code=params.get("district_code", ""),
-        rule=params.get("rule", ""),
+        rule=params.get("rule", ""), next_page_token=following,
+        next_query=urlencode({**params, "page_token": following}),
     )  # fmt: skip

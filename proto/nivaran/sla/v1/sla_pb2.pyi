@@ -1644,21 +1644,31 @@ Global___Breach: _TypeAlias = Breach  # noqa: Y015
 
 @_typing.final
 class ListBreachesRequest(_message.Message):
+    """Newest first, a page at a time (page_size 0: 50; at most 200); every filter given must match."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
     DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     district_code: _builtins.str
+    rule: _builtins.str
+    """A rule id (S8, S13 …)."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
         grievance_id: _builtins.str = ...,
         district_code: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "grievance_id", b"grievance_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "grievance_id", b"grievance_id", "page", b"page", "rule", b"rule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1669,16 +1679,20 @@ class ListBreachesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     BREACHES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page.page_token for the next page; empty on the last page."""
     @_builtins.property
     def breaches(self) -> _containers.RepeatedCompositeFieldContainer[Global___Breach]: ...
     def __init__(
         self,
         *,
         breaches: _abc.Iterable[Global___Breach] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaches", b"breaches"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaches", b"breaches", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

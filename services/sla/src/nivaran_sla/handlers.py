@@ -197,10 +197,14 @@ class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
     async def ListBreaches(
         self, request: sla_pb2.ListBreachesRequest, context: grpc.aio.ServicerContext
     ) -> sla_pb2.ListBreachesResponse:
-        breaches = await self._service.list_breaches(
-            grievance_id=request.grievance_id, district_code=request.district_code
+        breaches, token = await self._service.list_breaches(
+            grievance_id=request.grievance_id,
+            district_code=request.district_code,
+            rule=request.rule,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
         )
-        return sla_pb2.ListBreachesResponse(breaches=[breach_to_proto(b) for b in breaches])
+        return sla_pb2.ListBreachesResponse(breaches=[breach_to_proto(b) for b in breaches], next_page_token=token)
 
     async def ApplyChargeHandover(
         self, request: sla_pb2.ApplyChargeHandoverRequest, context: grpc.aio.ServicerContext

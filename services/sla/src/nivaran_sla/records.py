@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import CursorResult, Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -234,8 +234,18 @@ class SlaRecords:
             rows = (await session.scalars(query)).all()
         return [notice_from_row(r) for r in rows]
 
-    async def list_breaches(self, *, grievance_id: str = "", district_code: str = "", rule: str = "") -> list[Breach]:
-        """Breaches matching every filter given, oldest first."""
+    async def list_breaches(
+        self,
+        *,
+        grievance_id: str = "",
+        district_code: str = "",
+        rule: str = "",
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Breach]:
+        """Breaches matching every filter given, newest first (then by id), those after the breach whose
+        (recorded_at, id) is `after` in that order, at most `limit` of them: the district's register read a page at a
+        time from ix_breaches_district_code_rule_recorded_at."""
         query = select(BreachRow)
         if grievance_id:
             query = query.where(BreachRow.grievance_id == grievance_id)
@@ -243,7 +253,14 @@ class SlaRecords:
             query = query.where(BreachRow.district_code == district_code)
         if rule:
             query = query.where(BreachRow.rule == rule)
-        query = query.order_by(BreachRow.recorded_at, BreachRow.id)
+        if after is not None:
+            at, last_id = after
+            query = query.where(
+                or_(BreachRow.recorded_at < at, and_(BreachRow.recorded_at == at, BreachRow.id < last_id))
+            )
+        query = query.order_by(BreachRow.recorded_at.desc(), BreachRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         async with self._sessions() as session:
             rows = (await session.scalars(query)).all()
         return [breach_from_row(r) for r in rows]

@@ -28,6 +28,7 @@ from nivaran_common.errors import (
     Unavailable,
 )
 from nivaran_common.logging import get_logger
+from nivaran_common.paging import TOKEN_FIELD, encode_token, page_of
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_sla.deadlines import CalendarError, CalendarKind, HolidayCalendar, compute_deadline, load_calendar
 from nivaran_sla.deadlines import parse_duration as parse_iso_duration
@@ -58,6 +59,9 @@ _VERSION = re.compile(r"^v?([1-9][0-9]*)$")
 _CLOCKS = TypeAdapter(list[ClockView])
 _STATE = TypeAdapter(LifecycleState)
 # The lifecycle's officer-action Updates this surface runs (GrievanceLifecycle.forward / .transfer).
+# The breach register's pages (nivaran_common.paging): newest first.
+BREACHES_LISTING = "breaches"
+
 UPDATE_FORWARD = "forward"
 UPDATE_TRANSFER = "transfer"
 TRANSFER_KINDS = frozenset({"department", "jurisdiction"})
@@ -231,11 +235,36 @@ class SlaService:
             grievance_id=grievance_id.strip(), position_id=position_id.strip(), unanswered_only=unanswered_only
         )
 
-    async def list_breaches(self, *, grievance_id: str = "", district_code: str = "", rule: str = "") -> list[Breach]:
-        """Breach records matching the filters."""
-        return await self._records.list_breaches(
-            grievance_id=grievance_id.strip(), district_code=district_code.strip().upper(), rule=rule.strip().upper()
+    async def list_breaches(
+        self,
+        *,
+        grievance_id: str = "",
+        district_code: str = "",
+        rule: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[Breach], str]:
+        """One page of the breach records matching the filters, newest first, and the token of the next page ("" on
+        the last)."""
+        page = page_of(BREACHES_LISTING, page_size, page_token)
+        after = None
+        if page.after is not None:
+            try:
+                after = (as_utc(datetime.fromisoformat(page.after[0])), page.after[1])
+            except ValueError as exc:
+                raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {BREACHES_LISTING}") from exc
+        found = await self._records.list_breaches(
+            grievance_id=grievance_id.strip(),
+            district_code=district_code.strip().upper(),
+            rule=rule.strip().upper(),
+            after=after,
+            limit=page.size + 1,
         )
+        breaches = found[: page.size]
+        more = len(found) > page.size
+        last = breaches[-1] if breaches else None
+        token = encode_token(BREACHES_LISTING, last.recorded_at.isoformat(), last.id) if more and last else ""
+        return breaches, token
 
     # S7 charge handover
 

@@ -1,0 +1,57 @@
+"""Cursor (keyset) pagination for the services' list RPCs (`nivaran.common.v1.PageRequest`).
+
+A page is the rows after the last row of the page before, in the list's fixed order; the token that asks for it
+holds that row's sort key (its time and id) and the list's name, base64url-encoded. It is opaque to callers, costs
+one indexed range read however deep the page (no OFFSET), and does not skip or repeat rows when new ones are
+written meanwhile. A token of another list, or one this code did not make, is INVALID_ARGUMENT on
+`page.page_token`; a page size out of range is INVALID_ARGUMENT on `page.page_size`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from nivaran_common.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+TOKEN_FIELD = "page.page_token"
+SIZE_FIELD = "page.page_size"
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a list call asked for: how many rows, and the sort key of the last row already seen (None: the first
+    page)."""
+
+    size: int
+    after: tuple[str, ...] | None
+
+
+def encode_token(listing: str, *key: str) -> str:
+    """The token that asks `listing` for the rows after the one whose sort key is `key`."""
+    return base64.urlsafe_b64encode(json.dumps([listing, *key]).encode()).decode()
+
+
+def page_of(listing: str, page_size: int, page_token: str, *, key_length: int = 2) -> Page:
+    """The page a request asks `listing` for; a page size of 0 means DEFAULT_PAGE_SIZE."""
+    if page_size < 0 or page_size > MAX_PAGE_SIZE:
+        raise InvalidArgument.field(SIZE_FIELD, f"must be between 1 and {MAX_PAGE_SIZE} (0 for {DEFAULT_PAGE_SIZE})")
+    size = page_size or DEFAULT_PAGE_SIZE
+    if not page_token:
+        return Page(size, None)
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(page_token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument.field(TOKEN_FIELD, "is not a page token this service issued") from exc
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != key_length + 1
+        or decoded[0] != listing
+        or not all(isinstance(part, str) and part for part in decoded[1:])
+    ):
+        raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {listing}")
+    return Page(size, tuple(decoded[1:]))
