@@ -1576,25 +1576,32 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self, request: notify_pb2.ListNoticesRequest, context: grpc.aio.ServicerContext
     ) -> notify_pb2.ListNoticesResponse:
         self.list_requests.append(request)
-        if not (request.grievance_id or request.recipient_account_id or request.recipient_position_id):
+        posts = {p for p in (request.recipient_position_id, *request.recipient_position_ids) if p}
+        if not (request.grievance_id or request.recipient_account_id or posts):
             raise InvalidArgument.field(
-                "grievance_id", "give grievance_id, recipient_account_id or recipient_position_id"
+                "grievance_id", "give grievance_id, recipient_account_id or recipient_position_id(s)"
             )
-        if request.grievance_id and not (request.recipient_account_id or request.recipient_position_id):
+        if request.grievance_id and not (request.recipient_account_id or posts):
             self.asked.append(request.grievance_id)
             if not any(n.grievance_id == request.grievance_id for n in self.notices.values()):
                 return notify_pb2.ListNoticesResponse(notices=[self._acknowledgement(request.grievance_id)])
+        # As notify pages them: newest first, keyed on (created_at, id), with its token (page_size 0: LIMIT).
+        page = page_of("notices", request.page.page_size or self.LIMIT, request.page.page_token)
 
         def matches(n: notify_pb2.Notice) -> bool:
             if request.grievance_id and n.grievance_id != request.grievance_id:
                 return False
+            if request.notice_id and n.id != request.notice_id:
+                return False
             addressed = [
                 *([n.recipient_account_id == request.recipient_account_id] if request.recipient_account_id else []),
-                *([n.recipient_position_id == request.recipient_position_id] if request.recipient_position_id else []),
+                *([n.recipient_position_id in posts] if posts else []),
             ]
             if addressed and not any(addressed):
                 return False
             in_app = self._in_app(n)
+            if request.in_app_only and in_app is None:
+                return False
             return not request.unread_only or (in_app is not None and not in_app.HasField("read_at"))
 
         found = sorted(
@@ -1602,7 +1609,14 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
             key=lambda n: (n.created_at.ToDatetime(tzinfo=UTC), n.id),
             reverse=True,
         )
-        return notify_pb2.ListNoticesResponse(notices=found[: self.LIMIT])
+        if page.after is not None:
+            after = (datetime.fromisoformat(page.after[0]), page.after[1])
+            found = [n for n in found if (n.created_at.ToDatetime(tzinfo=UTC), n.id) < after]
+        shown = found[: page.size]
+        token = ""
+        if len(found) > page.size and shown:
+            token = encode_token("notices", shown[-1].created_at.ToDatetime(tzinfo=UTC).isoformat(), shown[-1].id)
+        return notify_pb2.ListNoticesResponse(notices=shown, next_page_token=token)
 
     async def MarkNoticeRead(  # noqa: N802
         self, request: notify_pb2.MarkNoticeReadRequest, context: grpc.aio.ServicerContext

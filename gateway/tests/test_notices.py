@@ -74,8 +74,13 @@ async def test_S16_officer_inbox_holds_notices_to_their_account_and_posts_newest
         "read_at": None,
     }
     assert response.json()["truncated"] is False
-    asked = {(r.recipient_account_id, r.recipient_position_id) for r in rig.notify.list_requests}
-    assert asked == {(OFFICER_A, ""), ("", "pos-pat-l1")}
+    # One query: the account, every post held, in-app notices only.
+    [asked] = rig.notify.list_requests
+    assert (asked.recipient_account_id, list(asked.recipient_position_ids), asked.in_app_only) == (
+        OFFICER_A,
+        ["pos-pat-l1"],
+        True,
+    )
 
 
 async def test_S16_citizen_inbox_never_holds_officer_notices(rig: Any) -> None:
@@ -87,7 +92,7 @@ async def test_S16_citizen_inbox_never_holds_officer_notices(rig: Any) -> None:
     assert ids(mine) == ["n-citizen-a"]
     assert ids(theirs) == ["n-citizen-b"]
     # A citizen's token holds no post, and the gateway asks notify for the account only.
-    assert {r.recipient_position_id for r in rig.notify.list_requests} == {""}
+    assert {(r.recipient_position_id, *r.recipient_position_ids) for r in rig.notify.list_requests} == {("",)}
 
 
 async def test_S16_opening_a_notice_records_read_at_once(rig: Any) -> None:
@@ -158,9 +163,38 @@ async def test_S16_a_notice_not_addressed_to_the_caller_is_404_and_stays_unread(
 async def test_inbox_is_for_signed_in_citizens_and_officers(rig: Any) -> None:
     anonymous = await rig.client.get("/v1/me/notices")
     limited = await rig.client.get("/v1/me/notices", params={"limit": 0}, headers=rig.auth("officer_a"))
+    too_big = await rig.client.get("/v1/me/notices", params={"page_size": 201}, headers=rig.auth("officer_a"))
 
     assert anonymous.status_code == 401
     assert limited.status_code == 422
+    assert [e["field"] for e in too_big.json()["errors"]] == ["page_size"]
+
+
+async def test_S16_the_inbox_comes_a_page_at_a_time_and_an_old_notice_still_opens(rig: Any) -> None:
+    """Two to a page, each notice once, newest first; the oldest (on the last page) opens by its id alone."""
+    seed_inbox(rig)
+    officer = rig.auth("officer_a")
+    pages: list[list[str]] = []
+    token: str | None = None
+    while True:
+        response = await rig.client.get(
+            "/v1/me/notices", params={"page_size": 2, **({"page_token": token} if token else {})}, headers=officer
+        )
+        assert response.status_code == 200, response.text
+        pages.append(ids(response))
+        assert response.json()["truncated"] is (response.json()["next_page_token"] is not None)
+        token = response.json()["next_page_token"]
+        if token is None:
+            break
+    opened = await rig.client.get(f"/v1/me/notices/{pages[-1][-1]}", headers=officer)
+    foreign = await rig.client.get("/v1/me/notices", params={"page_token": "bm90IGEgdG9rZW4"}, headers=officer)
+
+    assert pages == [["n-post", "n-account"], ["n-citizen-a-post"]]
+    assert opened.status_code == 200
+    assert opened.json()["read_at"] is not None
+    assert rig.notify.list_requests[-2].notice_id == "n-citizen-a-post"
+    assert foreign.status_code in (400, 422)
+    assert [e["field"] for e in foreign.json()["errors"]] == ["page.page_token"]
 
 
 # --- the officer's work list ----------------------------------------------------------------------------------------

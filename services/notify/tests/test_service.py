@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from nivaran_common.paging import encode_token
 from nivaran_common.testing import eventually, free_port
 from nivaran_common.timeutil import utcnow
 from nivaran_notify.domain import (
@@ -151,7 +153,7 @@ async def test_same_dedupe_key_twice_gives_one_notice_and_one_email(make_service
     assert second.notice.id == first.notice.id
     # Each send is complete when it returns (the first attempt is inline), so the count is final here.
     assert len(smtp_server.mail.messages) == 1
-    assert len(await service.list_notices(NoticeFilter(grievance_id="griev-1"))) == 1
+    assert len((await service.list_notices(NoticeFilter(grievance_id="griev-1"))).notices) == 1
 
 
 async def test_concurrent_sends_with_one_dedupe_key_give_one_notice_and_one_email(
@@ -165,7 +167,7 @@ async def test_concurrent_sends_with_one_dedupe_key_give_one_notice_and_one_emai
     assert len({r.notice.id for r in results}) == 1
     assert sorted(r.duplicate for r in results) == [False, True, True, True]
     assert len(smtp_server.mail.messages) == 1
-    assert len(await service.list_notices(NoticeFilter(grievance_id="griev-1"))) == 1
+    assert len((await service.list_notices(NoticeFilter(grievance_id="griev-1"))).notices) == 1
 
 
 async def test_S16_in_app_notice_records_delivery_at_once_and_read_once(make_service: Any) -> None:
@@ -181,7 +183,7 @@ async def test_S16_in_app_notice_records_delivery_at_once_and_read_once(make_ser
     assert in_app.state is DeliveryState.DELIVERED
     assert in_app.delivered_at == now[0]
     assert in_app.read_at is None
-    unread = await service.list_notices(NoticeFilter(recipient_account_id="acct-sita", unread_only=True))
+    unread = (await service.list_notices(NoticeFilter(recipient_account_id="acct-sita", unread_only=True))).notices
     assert [n.id for n in unread] == [sent.notice.id]
 
     now[0] += timedelta(hours=5)
@@ -196,8 +198,8 @@ async def test_S16_in_app_notice_records_delivery_at_once_and_read_once(make_ser
         assert delivery.state is DeliveryState.READ
         assert delivery.read_at == first_read_at
         assert delivery.delivered_at == filed
-    assert await service.list_notices(NoticeFilter(recipient_account_id="acct-sita", unread_only=True)) == []
-    assert len(await service.list_notices(NoticeFilter(recipient_account_id="acct-sita"))) == 1
+    assert (await service.list_notices(NoticeFilter(recipient_account_id="acct-sita", unread_only=True))).notices == []
+    assert len((await service.list_notices(NoticeFilter(recipient_account_id="acct-sita"))).notices) == 1
 
 
 async def test_S16_position_notice_is_read_by_the_position_and_not_by_others(make_service: Any) -> None:
@@ -224,8 +226,67 @@ async def test_S16_position_notice_is_read_by_the_position_and_not_by_others(mak
     assert delivery is not None
     assert delivery.read_at is not None
     inbox = NoticeFilter(recipient_account_id="acct-co", recipient_position_id="pos-co-danapur")
-    listed = await service.list_notices(inbox)
+    listed = (await service.list_notices(inbox)).notices
     assert [n.id for n in listed] == [sent.notice.id]
+
+
+async def test_an_officers_inbox_pages_over_the_account_and_every_post_held_in_one_query(
+    make_service: Any, smtp_server: Any
+) -> None:
+    """S16: the inbox of an officer holding two posts, read two at a time: the in-app notices to the account or to
+    either post, newest first, each once; not an email-only notice, not another post's; one by id; a foreign token
+    refused naming page.page_token."""
+    ticks = iter(range(100))
+    service = await make_service(
+        clock=lambda: datetime(2026, 12, 4, 10, 0, tzinfo=UTC) + timedelta(seconds=next(ticks)),
+        **smtp_settings(smtp_server.port),
+    )
+
+    async def notice(key: str, account: str, post: str, channel: Channel = Channel.IN_APP) -> str:
+        email = "co.danapur@example.in" if channel is Channel.EMAIL else ""
+        sent = await service.send(
+            SendCommand(
+                dedupe_key=key,
+                template="case_assigned",
+                recipient=Recipient(account, post, "", email, "", Language.HI, RecipientKind.OFFICER),
+                channels=(channel,),
+                params={k: ACK_PARAMS[k] for k in ("registration_number", "category_name_en", "category_name_hi")}
+                | {"position_title_en": "Circle Officer", "position_title_hi": "अंचल अधिकारी"},
+                grievance_id=f"griev-{key}",
+                registration_number="",
+            )
+        )
+        return sent.notice.id
+
+    mine = [
+        await notice("a1", "acct-co", ""),
+        await notice("p1", "", "pos-co-danapur"),
+        await notice("p2", "", "pos-co-maner"),
+        await notice("a2", "acct-co", ""),
+        await notice("p3", "", "pos-co-danapur"),
+    ]
+    others = [await notice("x1", "", "pos-bdo-bihta"), await notice("e1", "acct-co", "", Channel.EMAIL)]
+    inbox = NoticeFilter(
+        recipient_account_id="acct-co", recipient_position_ids=("pos-co-danapur", "pos-co-maner"), in_app_only=True
+    )
+
+    pages: list[list[str]] = []
+    token = ""
+    while True:
+        page = await service.list_notices(inbox, page_size=2, page_token=token)
+        pages.append([n.id for n in page.notices])
+        token = page.next_page_token
+        if not token:
+            break
+    one = await service.list_notices(replace(inbox, notice_id=mine[1]))
+    not_mine = await service.list_notices(replace(inbox, notice_id=others[0]))
+
+    assert pages == [mine[4:2:-1], mine[2:0:-1], mine[:1]]
+    assert [n.id for n in one.notices] == [mine[1]]
+    assert not_mine.notices == []
+    with pytest.raises(InvalidArgument) as refused:
+        await service.list_notices(inbox, page_size=2, page_token=encode_token("breaches", "x", "y"))
+    assert [v.field for v in refused.value.violations] == ["page.page_token"]
 
 
 async def test_marking_read_a_notice_without_in_app_delivery_is_refused(make_service: Any, smtp_server: Any) -> None:
@@ -463,7 +524,7 @@ async def test_S16_complainant_without_account_gets_the_in_app_notice_on_the_gri
 
     assert [d.channel for d in result.notice.deliveries] == [Channel.IN_APP, Channel.EMAIL]
     await smtp_server.mail.wait_for(lambda m: m["X-Nivaran-Registration"] == REGISTRATION)
-    unread = await service.list_notices(NoticeFilter(grievance_id="griev-1", unread_only=True))
+    unread = (await service.list_notices(NoticeFilter(grievance_id="griev-1", unread_only=True))).notices
     assert [n.id for n in unread] == [result.notice.id]
     read = await service.mark_read(result.notice.id, Reader(account_id="acct-tracking-citizen"))
     in_app = read.delivery(Channel.IN_APP)

@@ -1,22 +1,22 @@
 """REST /v1/me/notices: the caller's in-app inbox (S16: portal notices count as served, so reads are recorded).
 
-An officer's inbox holds the notices addressed to their account or to any post their token says they hold; a
+An officer's inbox holds the in-app notices addressed to their account or to any post their token says they hold; a
 citizen's only the notices addressed to their account and to no post (notices to a post are meant for officers).
 Notify answers MarkNoticeRead for a notice addressed to nobody in particular (only to a grievance) whoever asks, and
 checks a single post per call, so the gateway checks that a notice is the caller's before it reads or marks it: a
 notice that is not answers 404, like an unknown one.
 
-Notify's ListNotices has no paging: it answers its newest 200 per recipient, so the inbox is that bounded list, and a
-notice older than those cannot be opened here.
+The inbox is one ListNotices query over the account and every post held, a page at a time (notify's keyset token);
+opening a notice asks notify for that one notice among the caller's, however old it is.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from nivaran.common.v1 import common_pb2
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.auth import CITIZEN, OFFICER, Principal
 from nivaran_gateway.access import requires
@@ -43,30 +43,39 @@ def addressed_to(principal: Principal, notice: notify_pb2.Notice) -> bool:
     )
 
 
+def _inbox_request(principal: Principal) -> notify_pb2.ListNoticesRequest:
+    """A ListNotices of the caller's in-app notices: to the account, and for an officer to any post held."""
+    posts = [] if principal.is_citizen else [post for post in dict.fromkeys(principal.positions) if post]
+    return notify_pb2.ListNoticesRequest(
+        recipient_account_id=principal.account_id, recipient_position_ids=posts, in_app_only=True
+    )
+
+
 async def inbox(
-    clients: ServiceClients, principal: Principal, *, unread_only: bool, timeout: float
-) -> list[notify_pb2.Notice]:
-    """The caller's in-app notices, newest first: one ListNotices for the account and one per post held."""
-    asked = [notify_pb2.ListNoticesRequest(recipient_account_id=principal.account_id, unread_only=unread_only)]
-    if not principal.is_citizen:
-        asked += [
-            notify_pb2.ListNoticesRequest(recipient_position_id=post, unread_only=unread_only)
-            for post in dict.fromkeys(principal.positions)
-            if post
-        ]
-    answers = await asyncio.gather(*(clients.notify.ListNotices(request, timeout=timeout) for request in asked))
-    found: dict[str, notify_pb2.Notice] = {}
-    for answer in answers:
-        for notice in answer.notices:
-            if addressed_to(principal, notice):
-                found.setdefault(notice.id, notice)
-    return sorted(found.values(), key=lambda n: (n.created_at.ToDatetime(), n.id), reverse=True)
+    clients: ServiceClients,
+    principal: Principal,
+    *,
+    unread_only: bool,
+    page_size: int,
+    page_token: str,
+    timeout: float,
+) -> tuple[list[notify_pb2.Notice], str]:
+    """One page of the caller's in-app notices, newest first, and the token of the next page ("" on the last)."""
+    asked = _inbox_request(principal)
+    asked.unread_only = unread_only
+    asked.page.CopyFrom(common_pb2.PageRequest(page_size=page_size, page_token=page_token))
+    answer = await clients.notify.ListNotices(asked, timeout=timeout)
+    token: str = answer.next_page_token
+    return [n for n in answer.notices if addressed_to(principal, n)], token
 
 
 async def _mine(clients: ServiceClients, principal: Principal, notice_id: str, timeout: float) -> notify_pb2.Notice:
-    for notice in await inbox(clients, principal, unread_only=False, timeout=timeout):
-        if notice.id == notice_id:
-            return notice
+    asked = _inbox_request(principal)
+    asked.notice_id = notice_id
+    answer = await clients.notify.ListNotices(asked, timeout=timeout)
+    found: list[notify_pb2.Notice] = [n for n in answer.notices if n.id == notice_id and addressed_to(principal, n)]
+    if found:
+        return found[0]
     raise ProblemError(NOT_FOUND, f"no notice {notice_id}")
 
 
@@ -90,19 +99,32 @@ async def _read(clients: ServiceClients, principal: Principal, notice_id: str, t
     response_model=InboxList,
     summary="My in-app notices (S16)",
     description="An officer's notices to their account and to every post they hold; a citizen's notices to their "
-    "account. Newest first, at most `limit`.",
-    responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
+    "account. Newest first, a page at a time: pass `next_page_token` back as `page_token` for the next page.",
+    responses=problem_responses(400, 401, 403, 422, 429, 500, 502, 503),
 )
 async def list_notices(
     principal: Recipient,
     clients: Clients,
     settings: Settings,
     unread_only: Annotated[bool, Query(description="only notices not yet read")] = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=200, deprecated=True, description="the former name of `page_size`")
+    ] = None,
 ) -> InboxList:
-    """The caller's newest in-app notices, with their delivered and read receipts."""
-    notices = await inbox(clients, principal, unread_only=unread_only, timeout=settings.grpc_timeout_seconds)
-    return InboxList(notices=[InboxNotice.from_proto(n) for n in notices[:limit]], truncated=len(notices) > limit)
+    """One page of the caller's newest in-app notices, with their delivered and read receipts."""
+    notices, token = await inbox(
+        clients,
+        principal,
+        unread_only=unread_only,
+        page_size=limit or page_size,
+        page_token=page_token or "",
+        timeout=settings.grpc_timeout_seconds,
+    )
+    return InboxList(
+        notices=[InboxNotice.from_proto(n) for n in notices], next_page_token=token or None, truncated=bool(token)
+    )
 
 
 @router.get(

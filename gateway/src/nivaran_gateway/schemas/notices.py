@@ -50,7 +50,8 @@ class InboxNotice(BaseModel):
 
 
 class InboxList(BaseModel):
-    """The caller's newest in-app notices."""
+    """One page of the caller's in-app notices, newest first."""
 
     notices: list[InboxNotice]
-    truncated: bool = Field(description="more notices match than `limit`; read or filter with unread_only")
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")
+    truncated: bool = Field(description="more notices follow this page (`next_page_token` is set)")

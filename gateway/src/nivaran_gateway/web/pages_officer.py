@@ -120,7 +120,7 @@ async def show_causes(page: Visitor) -> Response:
 async def notices(page: Visitor) -> Response:
     """The officer's in-app notices, newest first, read or unread (S16)."""
     await page.officer()
-    answer = await page.signed_in("GET", "/v1/me/notices", params={"limit": CASES_SHOWN})
+    answer = await page.signed_in("GET", "/v1/me/notices", params={"page_size": CASES_SHOWN})
     if not answer.ok:
         return page.problem_page(answer)
     shown = [

@@ -548,16 +548,34 @@ Global___GetDeliveryStatusResponse: _TypeAlias = GetDeliveryStatusResponse  # no
 
 @_typing.final
 class ListNoticesRequest(_message.Message):
+    """Newest first, a page at a time (page_size 0: 200, the most). Every filter given must match; the recipients
+    (the account, the position, any of the positions) match when any one of them does.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     GRIEVANCE_ID_FIELD_NUMBER: _builtins.int
     RECIPIENT_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     RECIPIENT_POSITION_ID_FIELD_NUMBER: _builtins.int
     UNREAD_ONLY_FIELD_NUMBER: _builtins.int
+    RECIPIENT_POSITION_IDS_FIELD_NUMBER: _builtins.int
+    IN_APP_ONLY_FIELD_NUMBER: _builtins.int
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     grievance_id: _builtins.str
     recipient_account_id: _builtins.str
     recipient_position_id: _builtins.str
     unread_only: _builtins.bool
+    in_app_only: _builtins.bool
+    """Only notices with an in-app delivery (an inbox's)."""
+    notice_id: _builtins.str
+    """One notice, if it matches the other filters (an inbox opening one of its notices)."""
+    @_builtins.property
+    def recipient_position_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """An officer's inbox: notices to their account or to any of the posts they hold, in one query."""
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
@@ -565,10 +583,14 @@ class ListNoticesRequest(_message.Message):
         recipient_account_id: _builtins.str = ...,
         recipient_position_id: _builtins.str = ...,
         unread_only: _builtins.bool = ...,
+        recipient_position_ids: _abc.Iterable[_builtins.str] | None = ...,
+        in_app_only: _builtins.bool = ...,
+        notice_id: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["grievance_id", b"grievance_id", "recipient_account_id", b"recipient_account_id", "recipient_position_id", b"recipient_position_id", "unread_only", b"unread_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grievance_id", b"grievance_id", "in_app_only", b"in_app_only", "notice_id", b"notice_id", "page", b"page", "recipient_account_id", b"recipient_account_id", "recipient_position_id", b"recipient_position_id", "recipient_position_ids", b"recipient_position_ids", "unread_only", b"unread_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -579,16 +601,20 @@ class ListNoticesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTICES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page.page_token for the next page; empty on the last page."""
     @_builtins.property
     def notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notice]: ...
     def __init__(
         self,
         *,
         notices: _abc.Iterable[Global___Notice] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["notices", b"notices"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notices", b"notices"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -231,6 +231,18 @@ class NoticeFilter:
     recipient_account_id: str = ""
     recipient_position_id: str = ""
     unread_only: bool = False
+    # Any of these posts (an officer's inbox), as well as the account or position above.
+    recipient_position_ids: tuple[str, ...] = ()
+    in_app_only: bool = False
+    notice_id: str = ""
+
+
+@dataclass(frozen=True)
+class NoticePage:
+    """One page of notices, newest first, and the token of the next page ("" on the last)."""
+
+    notices: list[Notice]
+    next_page_token: str
 
 
 @dataclass(frozen=True)

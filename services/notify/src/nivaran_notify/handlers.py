@@ -218,15 +218,22 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
         self, request: notify_pb2.ListNoticesRequest, context: grpc.aio.ServicerContext
     ) -> notify_pb2.ListNoticesResponse:
         """Notices of a grievance and/or of a recipient."""
-        notices = await self._service.list_notices(
+        page = await self._service.list_notices(
             NoticeFilter(
                 grievance_id=request.grievance_id.strip(),
                 recipient_account_id=request.recipient_account_id.strip(),
                 recipient_position_id=request.recipient_position_id.strip(),
                 unread_only=request.unread_only,
-            )
+                recipient_position_ids=tuple(p.strip() for p in request.recipient_position_ids if p.strip()),
+                in_app_only=request.in_app_only,
+                notice_id=request.notice_id.strip(),
+            ),
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
         )
-        return notify_pb2.ListNoticesResponse(notices=[notice_to_proto(n) for n in notices])
+        return notify_pb2.ListNoticesResponse(
+            notices=[notice_to_proto(n) for n in page.notices], next_page_token=page.next_page_token
+        )
 
     async def MarkNoticeRead(  # noqa: N802
         self, request: notify_pb2.MarkNoticeReadRequest, context: grpc.aio.ServicerContext

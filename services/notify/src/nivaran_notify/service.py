@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from nivaran_common.logging import get_logger
+from nivaran_common.paging import TOKEN_FIELD, encode_token, page_of
 from nivaran_common.pii import mask_email, mask_phone, mask_text
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_notify.compose import attach_pdf, build_email, build_sms, build_whatsapp
@@ -54,6 +55,7 @@ from nivaran_notify.domain import (
     NewNotice,
     Notice,
     NoticeFilter,
+    NoticePage,
     OutboundDelivery,
     QuietHours,
     Reader,
@@ -76,6 +78,8 @@ DEDUPE_KEY_MAX = 200
 ID_MAX = 64
 NAME_MAX = 200
 LIST_LIMIT = 200
+# The notices' pages (nivaran_common.paging): newest first.
+NOTICES_LISTING = "notices"
 FAILED_LIST_DEFAULT = 50
 FAILED_LIST_MAX = 200
 PROVIDER_MESSAGE_ID_MAX = 200
@@ -182,14 +186,31 @@ class NotifyService:
             raise NotFound(f"no notice with dedupe key {dedupe_key!r} / इस dedupe key की कोई सूचना नहीं है")
         return notice
 
-    async def list_notices(self, wanted: NoticeFilter) -> list[Notice]:
-        """Newest notices matching `wanted` (at most LIST_LIMIT)."""
-        if not (wanted.grievance_id or wanted.recipient_account_id or wanted.recipient_position_id):
+    async def list_notices(self, wanted: NoticeFilter, page_size: int = 0, page_token: str = "") -> NoticePage:
+        """One page of the notices matching `wanted`, newest first (page_size 0: LIST_LIMIT, the most)."""
+        if not (
+            wanted.grievance_id
+            or wanted.recipient_account_id
+            or wanted.recipient_position_id
+            or any(wanted.recipient_position_ids)
+        ):
             raise InvalidArgument.field(
-                "grievance_id", "give grievance_id, recipient_account_id or recipient_position_id"
+                "grievance_id", "give grievance_id, recipient_account_id or recipient_position_id(s)"
             )
+        page = page_of(NOTICES_LISTING, page_size or LIST_LIMIT, page_token)
+        after = None
+        if page.after is not None:
+            try:
+                after = (as_utc(datetime.fromisoformat(page.after[0])), page.after[1])
+            except ValueError as exc:
+                raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {NOTICES_LISTING}") from exc
         async with self._sessions() as session:
-            return await NoticeStore(session).search(wanted, LIST_LIMIT)
+            found = await NoticeStore(session).search(wanted, page.size + 1, after)
+        notices = found[: page.size]
+        last = notices[-1] if notices and len(found) > page.size else None
+        return NoticePage(
+            notices, encode_token(NOTICES_LISTING, as_utc(last.created_at).isoformat(), last.id) if last else ""
+        )
 
     async def mark_read(self, notice_id: str, reader: Reader) -> Notice:
         """Record when an in-app notice was first read (S16); marking it again changes nothing."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, exists, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -153,18 +153,29 @@ class NoticeStore:
         )
         await self._session.flush()
 
-    async def search(self, wanted: NoticeFilter, limit: int) -> list[Notice]:
-        """Newest first: a grievance's notices and/or those addressed to an account or a position."""
+    async def search(self, wanted: NoticeFilter, limit: int, after: tuple[datetime, str] | None = None) -> list[Notice]:
+        """Newest first (then by id): a grievance's notices and/or those addressed to an account or to one of some
+        positions, only those after the notice whose (created_at, id) is `after` in that order, at most `limit`."""
         stmt = self._notices()
         if wanted.grievance_id:
             stmt = stmt.where(NoticeRow.grievance_id == wanted.grievance_id)
+        if wanted.notice_id:
+            stmt = stmt.where(NoticeRow.id == wanted.notice_id)
         addressed = []
         if wanted.recipient_account_id:
             addressed.append(NoticeRow.recipient_account_id == wanted.recipient_account_id)
-        if wanted.recipient_position_id:
-            addressed.append(NoticeRow.recipient_position_id == wanted.recipient_position_id)
+        posts = [p for p in (wanted.recipient_position_id, *wanted.recipient_position_ids) if p]
+        if posts:
+            addressed.append(NoticeRow.recipient_position_id.in_(posts))
         if addressed:
             stmt = stmt.where(or_(*addressed))
+        if wanted.in_app_only:
+            stmt = stmt.where(
+                exists().where(DeliveryRow.notice_id == NoticeRow.id, DeliveryRow.channel == Channel.IN_APP.value)
+            )
+        if after is not None:
+            at, last_id = after
+            stmt = stmt.where(or_(NoticeRow.created_at < at, and_(NoticeRow.created_at == at, NoticeRow.id < last_id)))
         if wanted.unread_only:
             stmt = stmt.where(
                 exists().where(
