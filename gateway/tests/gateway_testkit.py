@@ -43,7 +43,7 @@ from nivaran_common.errors import (
     Unauthenticated,
 )
 from nivaran_common.grpc_server import ServiceBinding, build_server
-from nivaran_common.paging import encode_token, page_of
+from nivaran_common.paging import page_of, time_key, time_token
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
 from nivaran_common.timeutil import IST, to_timestamp
@@ -583,14 +583,23 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListTransferQueue(self, request: Any, context: Any) -> Any:  # noqa: N802
         self.queue_requests.append(request)
-        return routing_pb2.ListTransferQueueResponse(
-            transfers=[
+        # As routing pages its queue: oldest first, keyed on (requested_at, id), with its token.
+        page = page_of("transfers", request.page.page_size, request.page.page_token)
+        queue = sorted(
+            (
                 t
                 for district, t in self.transfers.values()
                 if (not request.district_code or district == request.district_code)
                 and (not request.state or t.state == request.state)
-            ]
+            ),
+            key=lambda t: (t.requested_at.ToDatetime(tzinfo=UTC), t.id),
         )
+        if (after := time_key("transfers", page)) is not None:
+            queue = [t for t in queue if (t.requested_at.ToDatetime(tzinfo=UTC), t.id) > after]
+        shown = queue[: page.size]
+        last = shown[-1] if len(queue) > page.size else None
+        token = time_token("transfers", last.requested_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
+        return routing_pb2.ListTransferQueueResponse(transfers=shown, next_page_token=token)
 
     async def DecideTransfer(self, request: Any, context: Any) -> routing_pb2.TransferRequest:  # noqa: N802
         self.transfer_decisions.append(request)
@@ -1609,13 +1618,11 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
             key=lambda n: (n.created_at.ToDatetime(tzinfo=UTC), n.id),
             reverse=True,
         )
-        if page.after is not None:
-            after = (datetime.fromisoformat(page.after[0]), page.after[1])
+        if (after := time_key("notices", page)) is not None:
             found = [n for n in found if (n.created_at.ToDatetime(tzinfo=UTC), n.id) < after]
         shown = found[: page.size]
-        token = ""
-        if len(found) > page.size and shown:
-            token = encode_token("notices", shown[-1].created_at.ToDatetime(tzinfo=UTC).isoformat(), shown[-1].id)
+        last = shown[-1] if len(found) > page.size else None
+        token = time_token("notices", last.created_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
         return notify_pb2.ListNoticesResponse(notices=shown, next_page_token=token)
 
     async def MarkNoticeRead(  # noqa: N802
@@ -1786,14 +1793,11 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
             key=lambda b: (b.recorded_at.ToDatetime(tzinfo=UTC), b.id),
             reverse=True,
         )
-        if page.after is not None:
-            after = (datetime.fromisoformat(page.after[0]), page.after[1])
+        if (after := time_key("breaches", page)) is not None:
             matching = [b for b in matching if (b.recorded_at.ToDatetime(tzinfo=UTC), b.id) < after]
-        shown, more = matching[: page.size], len(matching) > page.size
-        last = shown[-1] if shown else None
-        token = ""
-        if more and last:
-            token = encode_token("breaches", last.recorded_at.ToDatetime(tzinfo=UTC).isoformat(), last.id)
+        shown = matching[: page.size]
+        last = shown[-1] if len(matching) > page.size else None
+        token = time_token("breaches", last.recorded_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
         return sla_pb2.ListBreachesResponse(breaches=shown, next_page_token=token)
 
     def _move(self, grievance_id: str, position_id: str) -> sla_pb2.CaseState:

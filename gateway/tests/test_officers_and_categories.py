@@ -8,6 +8,7 @@ import pytest
 from gateway_testkit import PERSONAS, RAW_PHONE, bearer, mint
 
 from nivaran.identity.v1 import identity_pb2
+from nivaran.routing.v1 import routing_pb2
 from nivaran_common.errors import PermissionDenied
 
 CASE = "BR-PAT-2026-0300001-7"
@@ -179,6 +180,35 @@ async def test_S5_dm_decides_as_the_moderating_post(rig: Any) -> None:
         "pos-pat-health",
     )
     assert elsewhere.status_code == 404
+
+
+async def test_S5_the_moderator_queue_comes_oldest_first_a_page_at_a_time(rig: Any) -> None:
+    """Routing pages the queue (the fake as routing does); the gateway passes page_size and page_token through."""
+    _, first = rig.routing.transfers["tr-pat-1"]
+    for i in range(1, 4):
+        later = routing_pb2.TransferRequest()
+        later.CopyFrom(first)
+        later.id, later.grievance_id = f"tr-pat-{i + 1}", f"g-later-{i}"
+        later.requested_at.seconds += 60 * i
+        rig.routing.transfers[later.id] = ("PAT", later)
+    dm = rig.auth("dm_a")
+
+    pages: list[list[str]] = []
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"page_size": 3, **({"page_token": token} if token else {})}
+        response = await rig.client.get("/v1/transfer-queue", params=params, headers=dm)
+        assert response.status_code == 200, response.text
+        pages.append([t["id"] for t in response.json()["transfers"]])
+        token = response.json()["next_page_token"]
+        if token is None:
+            break
+    foreign = await rig.client.get("/v1/transfer-queue", params={"page_token": "e30"}, headers=dm)
+
+    assert pages == [["tr-pat-1", "tr-pat-2", "tr-pat-3"], ["tr-pat-4"]]
+    assert [r.page.page_size for r in rig.routing.queue_requests[:2]] == [3, 3]
+    assert foreign.status_code in (400, 422)
+    assert [e["field"] for e in foreign.json()["errors"]] == ["page.page_token"]
 
 
 async def test_categories_are_public_and_filter_by_department(rig: Any) -> None:

@@ -52,6 +52,26 @@ async def test_S5_the_DM_approves_a_transfer_of_their_district_from_the_moderato
     assert [t.transfer_id for t in rig.sla.transfers] == ["tr-pat-1"], "the approval moved the case once"
 
 
+async def test_S5_the_moderator_queue_page_links_to_the_later_requests_past_fifty(rig: Rig) -> None:
+    _, first = rig.routing.transfers["tr-pat-1"]
+    for i in range(1, 52):
+        copy = type(first)()
+        copy.CopyFrom(first)
+        copy.id, copy.grievance_id = f"tr-pat-x{i:02d}", f"g-x{i:02d}"
+        copy.requested_at.seconds += i
+        rig.routing.transfers[copy.id] = ("PAT", copy)
+    english(rig, "dm_a")
+
+    first_page = await rig.client.get("/app/officer/dm/transfers")
+    later = re.search(r'<a rel="next" href="([^"]+)">Later requests</a>', first_page.text)
+    assert later
+    second_page = await rig.client.get(html.unescape(later.group(1)))
+
+    assert len(re.findall(r'data-transfer="tr-pat-', first_page.text)) == 50
+    assert re.findall(r'data-transfer="(tr-pat-[^"]+)"', second_page.text) == ["tr-pat-x50", "tr-pat-x51"]
+    assert 'rel="next"' not in second_page.text
+
+
 async def test_S5_a_decision_without_an_answer_comes_back_with_v1s_error_next_to_its_field(rig: Rig) -> None:
     english(rig, "dm_a")
     queue = await rig.client.get("/app/officer/dm/transfers")

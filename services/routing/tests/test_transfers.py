@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from nivaran_common.paging import encode_token
 from nivaran_common.testing import ONE_BACKEND
 from nivaran_routing.domain import Actor, Location, NewTransfer, Transfer, TransferState
 from nivaran_routing.service import RoutingService
@@ -86,14 +87,14 @@ async def test_S5_cross_department_transfer_waits_for_the_dm_and_moves_only_when
     assert requested.to_position_id is None  # nothing moves until the DM decides
     assert (requested.district_code, requested.requested_at, requested.decided_at) == ("PAT", clock.at, None)
     assert requested.requested_by_account_id == "acc-addl-collector"
-    assert [t.id for t in await service.list_transfer_queue("PAT", TransferState.PENDING)] == [requested.id]
+    assert [t.id for t in (await service.list_transfer_queue("PAT", TransferState.PENDING)).transfers] == [requested.id]
 
     # A retried request returns the same transfer; a different one waits until the DM has decided the first.
     assert await service.request_transfer(transfer()) == requested
     with pytest.raises(FailedPrecondition) as second:
         await service.request_transfer(transfer(to_department_code="RDD"))
     assert requested.id in second.value.message
-    assert len(await service.list_transfer_queue("PAT", None)) == 1
+    assert len((await service.list_transfer_queue("PAT", None)).transfers) == 1
 
     clock.at += timedelta(hours=5)
     approved = await service.decide_transfer(requested.id, True, "", "", PATNA_DM)
@@ -102,8 +103,8 @@ async def test_S5_cross_department_transfer_waits_for_the_dm_and_moves_only_when
     # By default the case goes to the receiving department's L1 of the district (S8).
     assert approved.to_position_id == "POS-FOOD-PAT-DSO"
     assert (approved.decided_at, approved.decided_by_account_id) == (clock.at, "acc-patna-dm")
-    assert await service.list_transfer_queue("PAT", TransferState.PENDING) == []
-    assert await service.list_transfer_queue("PAT", TransferState.APPROVED) == [approved]
+    assert (await service.list_transfer_queue("PAT", TransferState.PENDING)).transfers == []
+    assert (await service.list_transfer_queue("PAT", TransferState.APPROVED)).transfers == [approved]
     # Deciding the same way again is a retry; deciding otherwise is refused.
     assert await service.decide_transfer(requested.id, True, "", "", PATNA_DM) == approved
     with pytest.raises(FailedPrecondition):
@@ -142,7 +143,7 @@ async def test_S5_the_dm_can_name_the_receiving_post_or_return_the_transfer(
     assert (returned.to_position_id, returned.decision_note) == (None, "The case concerns land records")
 
     # Oldest request first, whatever its state.
-    assert [(t.id, t.state) for t in await service.list_transfer_queue("PAT", None)] == [
+    assert [(t.id, t.state) for t in (await service.list_transfer_queue("PAT", None)).transfers] == [
         (first.id, TransferState.APPROVED),
         (second.id, TransferState.RETURNED),
     ]
@@ -170,7 +171,7 @@ async def test_S5_only_the_moderator_dm_decides(demo: Routing, service: RoutingS
     with pytest.raises(PermissionDenied):
         await service.decide_transfer(requested.id, False, "", "not mine to decide", actor)
 
-    [still] = await service.list_transfer_queue("PAT", TransferState.PENDING)
+    [still] = (await service.list_transfer_queue("PAT", TransferState.PENDING)).transfers
     assert (still.id, still.to_position_id, still.decided_at) == (requested.id, None, None)
 
 
@@ -185,9 +186,9 @@ async def test_S5_each_district_has_its_own_moderator(demo: Routing, service: Ro
     in_patna = await service.request_transfer(transfer("g-pat"))
 
     assert in_nalanda.moderator_position_id == "POS-NAL-DM"
-    assert [t.id for t in await service.list_transfer_queue("NAL", None)] == [in_nalanda.id]
-    assert [t.id for t in await service.list_transfer_queue("PAT", None)] == [in_patna.id]
-    assert {t.id for t in await service.list_transfer_queue("", None)} == {in_nalanda.id, in_patna.id}
+    assert [t.id for t in (await service.list_transfer_queue("NAL", None)).transfers] == [in_nalanda.id]
+    assert [t.id for t in (await service.list_transfer_queue("PAT", None)).transfers] == [in_patna.id]
+    assert {t.id for t in (await service.list_transfer_queue("", None)).transfers} == {in_nalanda.id, in_patna.id}
     with pytest.raises(PermissionDenied):
         await service.decide_transfer(in_nalanda.id, False, "", "Patna cannot decide this", PATNA_DM)
     # Nalanda has no food office: approving needs the receiving post named, and the DM is told so.
@@ -210,7 +211,7 @@ async def test_S5_a_district_without_a_dm_post_cannot_queue_transfers(demo: Rout
     with pytest.raises(FailedPrecondition) as caught:
         await service.request_transfer(transfer(location=Location(district_code="GAY")))
     assert "GAY" in caught.value.message
-    assert await service.list_transfer_queue("GAY", None) == []
+    assert (await service.list_transfer_queue("GAY", None)).transfers == []
 
 
 async def test_S5_two_racing_requests_for_one_case_leave_one_pending(service: RoutingService) -> None:
@@ -224,7 +225,7 @@ async def test_S5_two_racing_requests_for_one_case_leave_one_pending(service: Ro
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(queued) == 1
     assert [type(r) for r in refused] == [FailedPrecondition]
-    assert [t.id for t in await service.list_transfer_queue("PAT", TransferState.PENDING)] == [queued[0].id]
+    assert [t.id for t in (await service.list_transfer_queue("PAT", TransferState.PENDING)).transfers] == [queued[0].id]
 
 
 async def test_S5_the_database_keeps_one_pending_transfer_per_case_when_the_check_misses_a_race(
@@ -247,7 +248,7 @@ async def test_S5_the_database_keeps_one_pending_transfer_per_case_when_the_chec
     assert len(look_ups) == 2
 
     monkeypatch.undo()
-    assert [t.id for t in await service.list_transfer_queue("PAT", None)] == [first.id]
+    assert [t.id for t in (await service.list_transfer_queue("PAT", None)).transfers] == [first.id]
 
 
 async def test_S5_a_decision_racing_another_does_not_overwrite_it(
@@ -269,7 +270,7 @@ async def test_S5_a_decision_racing_another_does_not_overwrite_it(
     assert len(reads) == 2
 
     monkeypatch.undo()
-    assert await service.list_transfer_queue("PAT", None) == [returned]
+    assert (await service.list_transfer_queue("PAT", None)).transfers == [returned]
 
 
 @ONE_BACKEND
@@ -302,7 +303,7 @@ async def test_S5_request_transfer_bad_input_names_the_field(
         await service.request_transfer(transfer(**changes))
 
     assert [v.field for v in caught.value.violations] == expected
-    assert await service.list_transfer_queue("", None) == []
+    assert (await service.list_transfer_queue("", None)).transfers == []
 
 
 async def test_S5_decide_and_list_bad_input(service: RoutingService) -> None:
@@ -336,3 +337,32 @@ async def test_S17_a_delegate_decides_in_the_dm_post_and_the_decision_says_by_wh
     # A retried return by the delegate is the same decision, not a conflicting one.
     again = await service.decide_transfer(returned_request.id, False, "", "The case concerns land records", nodal)
     assert again == returned
+
+
+async def test_S5_the_moderator_queue_comes_oldest_first_a_page_at_a_time_with_ties_kept_apart(
+    service: RoutingService, clock: Clock
+) -> None:
+    """Five requests, two at the same instant, read two at a time after the last one's (requested_at, id): each
+    once, oldest first; a token of another list is refused naming page.page_token."""
+    made: list[Transfer] = []
+    for i in range(5):
+        if i != 2:  # the third comes at the same instant as the second
+            clock.at += timedelta(minutes=1)
+        made.append(await service.request_transfer(transfer(f"g-{i}")))
+
+    pages: list[list[str]] = []
+    token = ""
+    while True:
+        page = await service.list_transfer_queue("PAT", TransferState.PENDING, page_size=2, page_token=token)
+        pages.append([t.grievance_id for t in page.transfers])
+        token = page.next_page_token
+        if not token:
+            break
+
+    expected = [t.grievance_id for t in sorted(made, key=lambda t: (t.requested_at, t.id))]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [g for p in pages for g in p] == expected
+    assert {expected[1], expected[2]} == {"g-1", "g-2"}
+    with pytest.raises(InvalidArgument) as refused:
+        await service.list_transfer_queue("PAT", None, page_size=2, page_token=encode_token("notices", "x", "y"))
+    assert [v.field for v in refused.value.violations] == ["page.page_token"]

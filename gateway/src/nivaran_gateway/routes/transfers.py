@@ -78,23 +78,31 @@ async def request_transfer(
     "/transfer-queue",
     response_model=TransferQueue,
     summary="The DM's moderator queue (S5)",
-    responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
+    description="The transfer requests of the DM's district, oldest first, a page at a time: pass "
+    "`next_page_token` back as `page_token` for the next page.",
+    responses=problem_responses(400, 401, 403, 422, 429, 500, 502, 503),
 )
 async def transfer_queue(
     principal: Moderator,
     clients: Clients,
     settings: Settings,
     state: Annotated[TransferState | None, Query()] = TransferState.PENDING,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
 ) -> TransferQueue:
     """Transfers of the district named in the token."""
     answer = await clients.routing.ListTransferQueue(
         routing_pb2.ListTransferQueueRequest(
             district_code=district_of(principal),
             state=state.to_proto() if state else routing_pb2.TRANSFER_STATE_UNSPECIFIED,
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token or ""),
         ),
         timeout=settings.grpc_timeout_seconds,
     )
-    return TransferQueue(transfers=[TransferView.from_proto(t) for t in answer.transfers])
+    return TransferQueue(
+        transfers=[TransferView.from_proto(t) for t in answer.transfers],
+        next_page_token=answer.next_page_token or None,
+    )
 
 
 @router.post(

@@ -68,4 +68,7 @@ class TransferView(BaseModel):
 
 
 class TransferQueue(BaseModel):
+    """One page of the moderator queue, oldest first."""
+
     transfers: list[TransferView]
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")

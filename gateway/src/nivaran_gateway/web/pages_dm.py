@@ -97,9 +97,12 @@ def transfer_form(transfer: dict[str, Any]) -> PageForm:
     )  # fmt: skip
 
 
-async def _transfers(page: Page, *, chosen: PageForm | None = None, status: int = 200, done: bool = False) -> Response:
+async def _transfers(
+    page: Page, *, chosen: PageForm | None = None, status: int = 200, done: bool = False, page_token: str = ""
+) -> Response:
+    asked = {"state": "pending", **({"page_token": page_token} if page_token else {})}
     answer, numbers = await asyncio.gather(
-        page.signed_in("GET", "/v1/transfer-queue", params={"state": "pending"}), case_numbers(page)
+        page.signed_in("GET", "/v1/transfer-queue", params=asked), case_numbers(page)
     )
     if not answer.ok:
         return page.problem_page(answer)
@@ -109,16 +112,19 @@ async def _transfers(page: Page, *, chosen: PageForm | None = None, status: int 
         number = numbers.get(transfer["grievance_id"], "")
         shown = chosen if chosen and chosen.id == form.id else form
         rows.append({"transfer": transfer, "number": number, "form": shown})
-    return page.render("officer/dm_transfers.html", status=status, rows=rows, done=done)
+    return page.render(
+        "officer/dm_transfers.html", status=status, rows=rows, done=done,
+        next_page_token=answer.body.get("next_page_token") or "",
+    )  # fmt: skip
 
 
 @router.get("/transfers")
-async def transfers(page: Visitor, done: str = "") -> Response:
-    """The district's pending transfer requests, each with its decision form."""
+async def transfers(page: Visitor, done: str = "", page_token: str = "") -> Response:
+    """The district's pending transfer requests, oldest first, 50 to a page, each with its decision form."""
     me = await guarded(page, MODERATORS)
     if isinstance(me, Response):
         return me
-    return await _transfers(page, done=done == "1")
+    return await _transfers(page, done=done == "1", page_token=page_token)
 
 
 @router.post("/transfers/{transfer_id}/decision")

@@ -13,8 +13,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
 
 from nivaran_common.errors import InvalidArgument
+from nivaran_common.timeutil import as_utc
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -55,3 +60,29 @@ def page_of(listing: str, page_size: int, page_token: str, *, key_length: int = 
     ):
         raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {listing}")
     return Page(size, tuple(decoded[1:]))
+
+
+def time_key(listing: str, page: Page) -> tuple[datetime, str] | None:
+    """The (time, id) of the last row before `page` in a list ordered by a time and an id; None on the first page."""
+    if page.after is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(page.after[0])), page.after[1]
+    except ValueError as exc:
+        raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {listing}") from exc
+
+
+def time_token(listing: str, at: datetime, row_id: str) -> str:
+    """The token of the page after the row at (`at`, `row_id`) of a list ordered by a time and an id."""
+    return encode_token(listing, as_utc(at).isoformat(), row_id)
+
+
+def after_time_key(
+    time_column: Any, id_column: Any, after: tuple[datetime, str], *, newest_first: bool
+) -> ColumnElement[bool]:
+    """The rows after `after` in the order (time, id), descending when `newest_first`: one range on an index of
+    (…, time, id)."""
+    at, last_id = after
+    if newest_first:
+        return or_(time_column < at, and_(time_column == at, id_column < last_id))
+    return or_(time_column > at, and_(time_column == at, id_column > last_id))

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran_common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from nivaran_common.logging import get_logger
-from nivaran_common.paging import TOKEN_FIELD, encode_token, page_of
+from nivaran_common.paging import page_of, time_key, time_token
 from nivaran_common.pii import mask_email, mask_phone, mask_text
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_notify.compose import attach_pdf, build_email, build_sms, build_whatsapp
@@ -198,19 +198,11 @@ class NotifyService:
                 "grievance_id", "give grievance_id, recipient_account_id or recipient_position_id(s)"
             )
         page = page_of(NOTICES_LISTING, page_size or LIST_LIMIT, page_token)
-        after = None
-        if page.after is not None:
-            try:
-                after = (as_utc(datetime.fromisoformat(page.after[0])), page.after[1])
-            except ValueError as exc:
-                raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {NOTICES_LISTING}") from exc
         async with self._sessions() as session:
-            found = await NoticeStore(session).search(wanted, page.size + 1, after)
+            found = await NoticeStore(session).search(wanted, page.size + 1, time_key(NOTICES_LISTING, page))
         notices = found[: page.size]
-        last = notices[-1] if notices and len(found) > page.size else None
-        return NoticePage(
-            notices, encode_token(NOTICES_LISTING, as_utc(last.created_at).isoformat(), last.id) if last else ""
-        )
+        last = notices[-1] if len(found) > page.size else None
+        return NoticePage(notices, time_token(NOTICES_LISTING, last.created_at, last.id) if last else "")
 
     async def mark_read(self, notice_id: str, reader: Reader) -> Notice:
         """Record when an in-app notice was first read (S16); marking it again changes nothing."""

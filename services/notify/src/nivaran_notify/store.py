@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, and_, exists, or_, select, update
+from sqlalchemy import CursorResult, Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from nivaran_common.paging import after_time_key
 from nivaran_common.pii import mask_email, mask_phone
 from nivaran_common.timeutil import as_utc
 from nivaran_notify.domain import (
@@ -174,8 +175,7 @@ class NoticeStore:
                 exists().where(DeliveryRow.notice_id == NoticeRow.id, DeliveryRow.channel == Channel.IN_APP.value)
             )
         if after is not None:
-            at, last_id = after
-            stmt = stmt.where(or_(NoticeRow.created_at < at, and_(NoticeRow.created_at == at, NoticeRow.id < last_id)))
+            stmt = stmt.where(after_time_key(NoticeRow.created_at, NoticeRow.id, after, newest_first=True))
         if wanted.unread_only:
             stmt = stmt.where(
                 exists().where(

@@ -337,3 +337,11 @@ class Transfer:
     decided_at: datetime | None = None
     decided_by_account_id: str = ""
     decision_note: str = ""
+
+
+@dataclass(frozen=True)
+class TransferPage:
+    """One page of the moderator queue, oldest first, and the token of the next page ("" on the last)."""
+
+    transfers: list[Transfer]
+    next_page_token: str

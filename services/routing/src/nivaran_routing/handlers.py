@@ -311,10 +311,15 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def ListTransferQueue(
         self, request: routing_pb2.ListTransferQueueRequest, context: Any
     ) -> routing_pb2.ListTransferQueueResponse:
-        transfers = await self.service.list_transfer_queue(
-            request.district_code.strip(), _STATE_FROM_PROTO.get(request.state)
+        page = await self.service.list_transfer_queue(
+            request.district_code.strip(),
+            _STATE_FROM_PROTO.get(request.state),
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
         )
-        return routing_pb2.ListTransferQueueResponse(transfers=[transfer_to_proto(t) for t in transfers])
+        return routing_pb2.ListTransferQueueResponse(
+            transfers=[transfer_to_proto(t) for t in page.transfers], next_page_token=page.next_page_token
+        )
 
     async def GetOffice(self, request: routing_pb2.GetOfficeRequest, context: Any) -> routing_pb2.Office:
         return office_to_proto(await self.offices.get_office(request.office_id.strip()))

@@ -18,6 +18,7 @@ from nivaran_common.errors import (
     NotFound,
     PermissionDenied,
 )
+from nivaran_common.paging import page_of, time_key, time_token
 from nivaran_common.timeutil import IST, utcnow
 from nivaran_routing.domain import (
     CODE_PATTERN,
@@ -45,6 +46,7 @@ from nivaran_routing.domain import (
     NewTransfer,
     Position,
     Transfer,
+    TransferPage,
     TransferState,
     bilingual,
     in_force,
@@ -54,6 +56,8 @@ from nivaran_routing.store import RoutingStore
 
 # Far deeper than any real hierarchy (block officer to Chief Secretary is about seven steps).
 MAX_CHAIN = 32
+# The moderator queue's pages (nivaran_common.paging): oldest first.
+TRANSFERS_LISTING = "transfers"
 # A transfer's reason must say something a DM can decide on; "wrong dept" is not enough.
 MIN_REASON = 10
 MAX_NOTE = 2000
@@ -622,8 +626,12 @@ class RoutingService:
         assert current is not None  # transfers are never deleted
         return _repeated_decision(current, approve, to_position_id, note)
 
-    async def list_transfer_queue(self, district_code: str, state: TransferState | None) -> list[Transfer]:
-        """Transfer requests of a district (or of all), oldest first, optionally in one state."""
+    async def list_transfer_queue(
+        self, district_code: str, state: TransferState | None, page_size: int = 0, page_token: str = ""
+    ) -> TransferPage:
+        """One page of the transfer requests of a district (or of all), oldest first, optionally in one state."""
+        page = page_of(TRANSFERS_LISTING, page_size, page_token)
+        after = time_key(TRANSFERS_LISTING, page)
         day = self.today()
         async with self.sessions() as session, session.begin():
             store = RoutingStore(session)
@@ -634,7 +642,10 @@ class RoutingService:
                         "district_code",
                         bilingual(f"unknown district code {district_code!r}", f"अज्ञात जिला कोड {district_code!r}"),
                     )
-            return await store.list_transfers(district_code or None, state)
+            found = await store.list_transfers(district_code or None, state, after, page.size + 1)
+        transfers = found[: page.size]
+        last = transfers[-1] if len(found) > page.size else None
+        return TransferPage(transfers, time_token(TRANSFERS_LISTING, last.requested_at, last.id) if last else "")
 
     async def _district_dm(self, store: RoutingStore, district: Area, day: date) -> Position:
         found = await store.list_positions(ROLE_DM, district.code, None, day)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from nivaran_common.paging import after_time_key
 from nivaran_common.timeutil import as_utc
 from nivaran_routing.domain import (
     Area,
@@ -434,14 +435,24 @@ class RoutingStore:
         )
         return _transfer(row) if row is not None else None
 
-    async def list_transfers(self, district_code: str | None, state: TransferState | None) -> list[Transfer]:
-        """Transfer requests, oldest first, optionally of one district and/or in one state."""
+    async def list_transfers(
+        self,
+        district_code: str | None,
+        state: TransferState | None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Transfer]:
+        """Transfer requests, oldest first (then by id), optionally of one district and/or in one state, those after
+        the request whose (requested_at, id) is `after` in that order, at most `limit`."""
         query = select(TransferRow)
         if district_code:
             query = query.where(TransferRow.district_code == district_code)
         if state is not None:
             query = query.where(TransferRow.state == state.value)
-        rows = await self.session.scalars(query.order_by(TransferRow.requested_at, TransferRow.id))
+        if after is not None:
+            query = query.where(after_time_key(TransferRow.requested_at, TransferRow.id, after, newest_first=False))
+        query = query.order_by(TransferRow.requested_at, TransferRow.id)
+        rows = await self.session.scalars(query.limit(limit) if limit is not None else query)
         return [_transfer(r) for r in rows]
 
     async def find_l1_rule(self, department_code: str, area_codes: Sequence[str], day: date) -> L1Rule | None:

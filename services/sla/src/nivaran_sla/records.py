@@ -13,12 +13,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, and_, or_, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
+from nivaran_common.paging import after_time_key
 from nivaran_common.timeutil import as_utc
 from nivaran_sla.domain import Breach, ShowCauseNotice
 from nivaran_sla.tables import BreachRow, ShowCauseNoticeRow
@@ -254,10 +255,7 @@ class SlaRecords:
         if rule:
             query = query.where(BreachRow.rule == rule)
         if after is not None:
-            at, last_id = after
-            query = query.where(
-                or_(BreachRow.recorded_at < at, and_(BreachRow.recorded_at == at, BreachRow.id < last_id))
-            )
+            query = query.where(after_time_key(BreachRow.recorded_at, BreachRow.id, after, newest_first=True))
         query = query.order_by(BreachRow.recorded_at.desc(), BreachRow.id.desc())
         if limit is not None:
             query = query.limit(limit)

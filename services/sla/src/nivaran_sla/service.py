@@ -28,7 +28,7 @@ from nivaran_common.errors import (
     Unavailable,
 )
 from nivaran_common.logging import get_logger
-from nivaran_common.paging import TOKEN_FIELD, encode_token, page_of
+from nivaran_common.paging import page_of, time_key, time_token
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_sla.deadlines import CalendarError, CalendarKind, HolidayCalendar, compute_deadline, load_calendar
 from nivaran_sla.deadlines import parse_duration as parse_iso_duration
@@ -247,23 +247,16 @@ class SlaService:
         """One page of the breach records matching the filters, newest first, and the token of the next page ("" on
         the last)."""
         page = page_of(BREACHES_LISTING, page_size, page_token)
-        after = None
-        if page.after is not None:
-            try:
-                after = (as_utc(datetime.fromisoformat(page.after[0])), page.after[1])
-            except ValueError as exc:
-                raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {BREACHES_LISTING}") from exc
         found = await self._records.list_breaches(
             grievance_id=grievance_id.strip(),
             district_code=district_code.strip().upper(),
             rule=rule.strip().upper(),
-            after=after,
+            after=time_key(BREACHES_LISTING, page),
             limit=page.size + 1,
         )
         breaches = found[: page.size]
-        more = len(found) > page.size
-        last = breaches[-1] if breaches else None
-        token = encode_token(BREACHES_LISTING, last.recorded_at.isoformat(), last.id) if more and last else ""
+        last = breaches[-1] if len(found) > page.size else None
+        token = time_token(BREACHES_LISTING, last.recorded_at, last.id) if last else ""
         return breaches, token
 
     # S7 charge handover
