@@ -734,14 +734,24 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
 
     async def ListRegistrations(self, request: Any, context: Any) -> Any:  # noqa: N802
         self.requests.append(request)
-        return identity_pb2.ListRegistrationsResponse(
-            registrations=[
+        # As identity pages them: oldest first, keyed on (requested_at, id), with its token.
+        page = page_of("registrations", request.page.page_size, request.page.page_token)
+        found = sorted(
+            (
                 r
                 for r in self.registrations.values()
                 if (not request.district_code or r.district_code == request.district_code)
                 and (not request.state or r.state == request.state)
-            ]
+                and (not request.registration_id or r.id == request.registration_id)
+            ),
+            key=lambda r: (r.requested_at.ToDatetime(tzinfo=UTC), r.id),
         )
+        if (after := time_key("registrations", page)) is not None:
+            found = [r for r in found if (r.requested_at.ToDatetime(tzinfo=UTC), r.id) > after]
+        shown = found[: page.size]
+        last = shown[-1] if len(found) > page.size else None
+        token = time_token("registrations", last.requested_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
+        return identity_pb2.ListRegistrationsResponse(registrations=shown, next_page_token=token)
 
     async def DecideRegistration(self, request: Any, context: Any) -> identity_pb2.OfficerRegistration:  # noqa: N802
         self.requests.append(request)

@@ -62,6 +62,30 @@ async def test_S6_dm_decision_carries_the_dm_as_actor(rig: Any) -> None:
         "pos-pat-dm",
     )
     assert decided.note == "पद संख्या गलत है / wrong post"
+    # The gateway asked identity for that one request of the DM's district, not for the whole list.
+    [looked_up] = _requests_of(rig, identity_pb2.ListRegistrationsRequest)
+    assert (looked_up.district_code, looked_up.registration_id) == ("PAT", "reg-pat-1")
+
+
+async def test_S6_registrations_come_oldest_first_a_page_at_a_time(rig: Any) -> None:
+    first = rig.identity.registrations["reg-pat-1"]
+    for i in range(1, 4):
+        later = identity_pb2.OfficerRegistration()
+        later.CopyFrom(first)
+        later.id, later.username = f"reg-pat-{i + 1}", f"co.bihta.{i}"
+        later.requested_at.seconds += 60 * i
+        rig.identity.registrations[later.id] = later
+    dm = rig.auth("dm_a")
+
+    first_page = await rig.client.get("/v1/officers/registrations", params={"page_size": 3}, headers=dm)
+    token = first_page.json()["next_page_token"]
+    second_page = await rig.client.get(
+        "/v1/officers/registrations", params={"page_size": 3, "page_token": token}, headers=dm
+    )
+
+    assert [r["id"] for r in first_page.json()["registrations"]] == ["reg-pat-1", "reg-pat-2", "reg-pat-3"]
+    assert [r["id"] for r in second_page.json()["registrations"]] == ["reg-pat-4"]
+    assert second_page.json()["next_page_token"] is None
 
 
 async def test_S6_dm_cannot_decide_another_districts_request(rig: Any) -> None:

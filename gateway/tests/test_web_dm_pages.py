@@ -72,6 +72,29 @@ async def test_S5_the_moderator_queue_page_links_to_the_later_requests_past_fift
     assert 'rel="next"' not in second_page.text
 
 
+async def test_S6_the_registrations_page_links_to_the_later_requests_past_fifty(rig: Rig) -> None:
+    first = rig.identity.registrations["reg-pat-1"]
+    for i in range(1, 52):
+        copy = type(first)()
+        copy.CopyFrom(first)
+        copy.id, copy.username = f"reg-pat-x{i:02d}", f"co.bihta.x{i:02d}"
+        copy.requested_at.seconds += i
+        rig.identity.registrations[copy.id] = copy
+    english(rig, "dm_a")
+
+    first_page = await rig.client.get("/app/officer/dm/registrations")
+    later = re.search(r'<a rel="next" href="([^"]+)">Later requests</a>', first_page.text)
+    assert later
+    second_page = await rig.client.get(html.unescape(later.group(1)))
+
+    assert first_page.status_code == second_page.status_code == 200
+    assert "co.bihta.x49" in first_page.text
+    assert "co.bihta.x50" not in first_page.text
+    assert "co.bihta.x50" in second_page.text
+    assert "co.bihta.x51" in second_page.text
+    assert 'rel="next"' not in second_page.text
+
+
 async def test_S5_a_decision_without_an_answer_comes_back_with_v1s_error_next_to_its_field(rig: Rig) -> None:
     english(rig, "dm_a")
     queue = await rig.client.get("/app/officer/dm/transfers")

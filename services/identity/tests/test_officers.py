@@ -101,6 +101,55 @@ async def test_S6_registrations_are_listed_by_district_and_state(make_identity: 
     assert listed.registrations[0].phone == "+91XXXXXX0001"
 
 
+async def test_S6_registrations_come_oldest_first_a_page_at_a_time_and_one_by_its_id(
+    make_identity: HarnessFactory,
+) -> None:
+    h = await with_regulators(make_identity)
+    made = []
+    for i in range(5):
+        made.append(
+            await h.stub.RegisterOfficer(
+                registration(
+                    f"bso.patna{i}",
+                    "POS-FOOD-PAT-SADAR-PHULWARI-BSO",
+                    phone=f"+91980100010{i}",
+                    email=f"bso.patna{i}@example.gov.in",
+                )
+            )
+        )
+    expected = [r.id for r in sorted(made, key=lambda r: (r.requested_at.ToDatetime(), r.id))]
+
+    seen: list[str] = []
+    token = ""
+    for _ in range(5):
+        page = await h.stub.ListRegistrations(
+            identity_pb2.ListRegistrationsRequest(
+                district_code="PAT", page=common_pb2.PageRequest(page_size=2, page_token=token)
+            )
+        )
+        assert len(page.registrations) <= 2
+        seen += [r.id for r in page.registrations]
+        token = page.next_page_token
+        if not token:
+            break
+    one = await h.stub.ListRegistrations(
+        identity_pb2.ListRegistrationsRequest(district_code="PAT", registration_id=made[3].id)
+    )
+    elsewhere = await h.stub.ListRegistrations(
+        identity_pb2.ListRegistrationsRequest(district_code="GAY", registration_id=made[3].id)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await h.stub.ListRegistrations(
+            identity_pb2.ListRegistrationsRequest(page=common_pb2.PageRequest(page_token="e30"))
+        )
+
+    assert seen == expected
+    assert [r.id for r in one.registrations] == [made[3].id]
+    assert list(elsewhere.registrations) == []
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(refused.value)] == ["page.page_token"]
+
+
 async def test_S6_totp_code_is_not_accepted_twice(make_identity: HarnessFactory) -> None:
     h = await with_regulators(make_identity)
     pending = await h.stub.RegisterOfficer(registration())

@@ -87,23 +87,30 @@ async def register_officer(
     "/officers/registrations",
     response_model=RegistrationList,
     summary="Registration requests of the DM's district",
-    responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
+    description="Oldest first, a page at a time: pass `next_page_token` back as `page_token` for the next page.",
+    responses=problem_responses(400, 401, 403, 422, 429, 500, 502, 503),
 )
 async def list_registrations(
     principal: Regulator,
     clients: Clients,
     settings: Settings,
     state: Annotated[RegistrationState | None, Query()] = RegistrationState.PENDING,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
 ) -> RegistrationList:
     """Only the district named in the token, whatever else is asked."""
     answer = await clients.identity.ListRegistrations(
         identity_pb2.ListRegistrationsRequest(
             district_code=district_of(principal),
             state=state.to_proto() if state else identity_pb2.REGISTRATION_STATE_UNSPECIFIED,
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token or ""),
         ),
         timeout=settings.grpc_timeout_seconds,
     )
-    return RegistrationList(registrations=[RegistrationView.from_proto(r) for r in answer.registrations])
+    return RegistrationList(
+        registrations=[RegistrationView.from_proto(r) for r in answer.registrations],
+        next_page_token=answer.next_page_token or None,
+    )
 
 
 @router.post(
@@ -124,7 +131,7 @@ async def decide_registration(
     district = district_of(principal)
     timeout = settings.grpc_timeout_seconds
     mine = await clients.identity.ListRegistrations(
-        identity_pb2.ListRegistrationsRequest(district_code=district), timeout=timeout
+        identity_pb2.ListRegistrationsRequest(district_code=district, registration_id=registration_id), timeout=timeout
     )
     if not any(r.id == registration_id and r.district_code == district for r in mine.registrations):
         raise ProblemError(NOT_FOUND, f"no registration request {registration_id}")

@@ -87,7 +87,10 @@ class RegistrationView(BaseModel):
 
 
 class RegistrationList(BaseModel):
+    """One page of registration requests, oldest first."""
+
     registrations: list[RegistrationView]
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")
 
 
 class DecisionIn(InputModel):

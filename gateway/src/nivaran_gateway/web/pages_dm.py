@@ -164,25 +164,29 @@ def registration_form(registration: dict[str, Any]) -> PageForm:
 
 
 async def _registrations(
-    page: Page, *, chosen: PageForm | None = None, status: int = 200, done: bool = False
+    page: Page, *, chosen: PageForm | None = None, status: int = 200, done: bool = False, page_token: str = ""
 ) -> Response:
-    answer = await page.signed_in("GET", "/v1/officers/registrations", params={"state": "pending"})
+    asked = {"state": "pending", **({"page_token": page_token} if page_token else {})}
+    answer = await page.signed_in("GET", "/v1/officers/registrations", params=asked)
     if not answer.ok:
         return page.problem_page(answer)
     rows = []
     for registration in answer.body["registrations"]:
         form = registration_form(registration)
         rows.append({"registration": registration, "form": chosen if chosen and chosen.id == form.id else form})
-    return page.render("officer/dm_registrations.html", status=status, rows=rows, done=done)
+    return page.render(
+        "officer/dm_registrations.html", status=status, rows=rows, done=done,
+        next_page_token=answer.body.get("next_page_token") or "",
+    )  # fmt: skip
 
 
 @router.get("/registrations")
-async def registrations(page: Visitor, done: str = "") -> Response:
-    """The district's pending registration requests, each with its decision form."""
+async def registrations(page: Visitor, done: str = "", page_token: str = "") -> Response:
+    """The district's pending registration requests, oldest first, 50 to a page, each with its decision form."""
     me = await guarded(page, REGULATORS)
     if isinstance(me, Response):
         return me
-    return await _registrations(page, done=done == "1")
+    return await _registrations(page, done=done == "1", page_token=page_token)
 
 
 @router.post("/registrations/{registration_id}/decision")

@@ -473,21 +473,31 @@ Global___DecideRegistrationRequest: _TypeAlias = DecideRegistrationRequest  # no
 
 @_typing.final
 class ListRegistrationsRequest(_message.Message):
+    """Oldest first, a page at a time (page_size 0: 50; at most 200)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DISTRICT_CODE_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    REGISTRATION_ID_FIELD_NUMBER: _builtins.int
     district_code: _builtins.str
     state: Global___RegistrationState.ValueType
+    registration_id: _builtins.str
+    """One request, if it matches the other filters (a DM deciding one of the district's)."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
         district_code: _builtins.str = ...,
         state: Global___RegistrationState.ValueType = ...,
+        page: _common_pb2.PageRequest | None = ...,
+        registration_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "page", b"page", "registration_id", b"registration_id", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -498,16 +508,20 @@ class ListRegistrationsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REGISTRATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page.page_token for the next page; empty on the last page."""
     @_builtins.property
     def registrations(self) -> _containers.RepeatedCompositeFieldContainer[Global___OfficerRegistration]: ...
     def __init__(
         self,
         *,
         registrations: _abc.Iterable[Global___OfficerRegistration] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["registrations", b"registrations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "registrations", b"registrations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

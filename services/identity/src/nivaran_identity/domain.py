@@ -148,6 +148,14 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class RegistrationPage:
+    """One page of registration requests, oldest first, and the token of the next page ("" on the last)."""
+
+    registrations: list[Registration]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
 class Posting:
     id: str
     account_id: str

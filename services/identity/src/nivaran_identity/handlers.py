@@ -268,10 +268,16 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def ListRegistrations(
         self, request: identity_pb2.ListRegistrationsRequest, context: Any
     ) -> identity_pb2.ListRegistrationsResponse:
-        registrations = await self._service.list_registrations(
-            request.district_code, _STATE_FROM_PROTO.get(request.state)
+        page = await self._service.list_registrations(
+            request.district_code,
+            _STATE_FROM_PROTO.get(request.state),
+            registration_id=request.registration_id,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
         )
-        return identity_pb2.ListRegistrationsResponse(registrations=[registration_to_proto(r) for r in registrations])
+        return identity_pb2.ListRegistrationsResponse(
+            registrations=[registration_to_proto(r) for r in page.registrations], next_page_token=page.next_page_token
+        )
 
     async def RelinquishCharge(
         self, request: identity_pb2.RelinquishChargeRequest, context: Any

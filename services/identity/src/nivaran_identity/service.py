@@ -28,6 +28,7 @@ from nivaran_common.errors import (
     Unavailable,
 )
 from nivaran_common.logging import get_logger
+from nivaran_common.paging import page_of, time_key, time_token
 from nivaran_common.pii import mask_phone
 from nivaran_common.timeutil import as_utc, utcnow
 from nivaran_identity.audit import audit_login
@@ -51,6 +52,7 @@ from nivaran_identity.domain import (
     PositionInfo,
     Posting,
     Registration,
+    RegistrationPage,
     RegistrationState,
     bilingual,
     client_ip_problem,
@@ -79,6 +81,8 @@ __all__ = ["IdentityPolicy", "IdentityService", "account_view"]
 log = get_logger(__name__)
 
 HANDOVER_BACKOFF_CAP = timedelta(minutes=10)
+# The registration requests' pages (nivaran_common.paging): oldest first.
+REGISTRATIONS_LISTING = "registrations"
 
 
 @dataclass(frozen=True)
@@ -744,11 +748,30 @@ class IdentityService:
         await self._offer_handover(handover_id)
         return registration_view(row)
 
-    async def list_registrations(self, district_code: str, state: RegistrationState | None) -> list[Registration]:
-        """Registrations of a district (all when empty), in one state (all when None), oldest first."""
+    async def list_registrations(
+        self,
+        district_code: str,
+        state: RegistrationState | None,
+        *,
+        registration_id: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> RegistrationPage:
+        """One page of the registrations of a district (all when empty), in one state (all when None), oldest
+        first; `registration_id` narrows it to that one request."""
+        page = page_of(REGISTRATIONS_LISTING, page_size, page_token)
         async with self._sessions() as session:
-            rows = await IdentityStore(session).registrations(district_code.strip(), state)
-        return [registration_view(r) for r in rows]
+            rows = await IdentityStore(session).registrations(
+                district_code.strip(),
+                state,
+                registration_id=registration_id.strip(),
+                after=time_key(REGISTRATIONS_LISTING, page),
+                limit=page.size + 1,
+            )
+        found = [registration_view(r) for r in rows]
+        shown = found[: page.size]
+        last = shown[-1] if len(found) > page.size else None
+        return RegistrationPage(shown, time_token(REGISTRATIONS_LISTING, last.requested_at, last.id) if last else "")
 
     # Postings and charge (S7)
     async def _open_posting(

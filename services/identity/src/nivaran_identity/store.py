@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nivaran_common.paging import after_time_key
 from nivaran_identity.domain import AccountKind, HandoverState, LoginMethod, RegistrationState
 from nivaran_identity.tables import (
     AccountRow,
@@ -85,12 +86,30 @@ class IdentityStore:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def registrations(self, district_code: str, state: RegistrationState | None) -> Sequence[RegistrationRow]:
+    async def registrations(
+        self,
+        district_code: str,
+        state: RegistrationState | None,
+        *,
+        registration_id: str = "",
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[RegistrationRow]:
+        """Registration requests, oldest first (then by id), those after the one whose (requested_at, id) is
+        `after` in that order, at most `limit`."""
         stmt = select(RegistrationRow).order_by(RegistrationRow.requested_at, RegistrationRow.id)
         if district_code:
             stmt = stmt.where(RegistrationRow.district_code == district_code)
         if state is not None:
             stmt = stmt.where(RegistrationRow.state == state.value)
+        if registration_id:
+            stmt = stmt.where(RegistrationRow.id == registration_id)
+        if after is not None:
+            stmt = stmt.where(
+                after_time_key(RegistrationRow.requested_at, RegistrationRow.id, after, newest_first=False)
+            )
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
 
     # Postings
