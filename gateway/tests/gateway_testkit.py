@@ -1488,7 +1488,8 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         return notify_pb2.SendResponse()
 
     async def ListFailedDeliveries(self, request: Any, context: Any) -> notify_pb2.ListFailedDeliveriesResponse:  # noqa: N802
-        """One dead SMS, masked as notify masks it."""
+        """One dead SMS, masked as notify masks it; the page asked for is checked as notify checks it."""
+        page_of("failed-deliveries", request.page.page_size or min(request.limit or 50, 200), request.page.page_token)
         failed = notify_pb2.FailedDelivery(
             delivery_id="d-failed-1", notice_id="n-ack-1", registration_number="BR-PAT-2026-0000001-7",
             channel="sms", recipient="+91XXXXXX3210", template="acknowledgement", attempts=6,

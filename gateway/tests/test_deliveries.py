@@ -18,8 +18,11 @@ async def test_C2_a_state_admin_sees_the_dead_letters_masked_and_retries_one(rig
     [dead] = listed.json()["deliveries"]
     assert (dead["channel"], dead["recipient"], dead["attempts"]) == ("sms", "+91XXXXXX3210", 6)
     assert (await rig.client.get("/v1/deliveries/failed", params={"channel": "email"}, headers=admin)).json() == {
-        "deliveries": []
+        "deliveries": [],
+        "next_page_token": None,
     }
+    foreign = await rig.client.get("/v1/deliveries/failed", params={"page_token": "e30"}, headers=admin)
+    assert [e["field"] for e in foreign.json()["errors"]] == ["page.page_token"]
     bad = await rig.client.get("/v1/deliveries/failed", params={"channel": "fax"}, headers=admin)
     assert bad.status_code == 422
     retried = await rig.client.post("/v1/deliveries/d-failed-1/retry", headers=admin)

@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from nivaran_common.db import create_engine, session_factory
 from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from nivaran_common.paging import encode_token
 from nivaran_common.testing import free_port
 from nivaran_notify.domain import PROVIDER_NOT_CONFIGURED, Channel, Delivery, DeliveryReceipt, DeliveryState
 from nivaran_notify.store import NoticeStore
@@ -51,7 +52,7 @@ async def test_C2_a_failed_sms_is_listed_masked_and_retried_once(make_service: A
     sms = one(sent.notice.delivery(Channel.SMS))
     assert sms.state is DeliveryState.FAILED
 
-    [row] = await service.list_failed_deliveries("sms", 0)
+    [row] = (await service.list_failed_deliveries("sms", 0)).deliveries
     assert (row.delivery_id, row.notice_id, row.dedupe_key) == (sms.id, sent.notice.id, "ack:dead-sms")
     assert (row.grievance_id, row.registration_number, row.template) == ("griev-1", REGISTRATION, "acknowledgement")
     assert row.channel is Channel.SMS
@@ -60,8 +61,8 @@ async def test_C2_a_failed_sms_is_listed_masked_and_retried_once(make_service: A
     assert row.attempts == 1
     assert "400" in row.last_error
     assert row.failed_at == MORNING
-    assert await service.list_failed_deliveries("", 0) == [row]
-    assert await service.list_failed_deliveries("whatsapp", 0) == []
+    assert (await service.list_failed_deliveries("", 0)).deliveries == [row]
+    assert (await service.list_failed_deliveries("whatsapp", 0)).deliveries == []
 
     now[0] += timedelta(hours=1)
     with capture_logs() as logs:
@@ -75,7 +76,7 @@ async def test_C2_a_failed_sms_is_listed_masked_and_retried_once(make_service: A
     [retry_log] = [entry for entry in logs if entry["event"] == "delivery retry by operator"]
     assert (retry_log["operator_account_id"], retry_log["delivery_id"]) == (ADMIN, sms.id)
     assert [body["to"] for body in http_receiver.bodies("/sms")] == ["+919876543210", "+919876543210"]
-    assert await service.list_failed_deliveries("", 0) == []
+    assert (await service.list_failed_deliveries("", 0)).deliveries == []
 
     with pytest.raises(FailedPrecondition, match="SENT"):
         await service.retry_delivery(sms.id, ADMIN)
@@ -156,7 +157,7 @@ async def test_C2_a_retry_that_fails_again_stays_a_dead_letter_with_the_new_erro
     sent = await service.send(acknowledgement("ack:dead-email", (Channel.EMAIL,)))
     email = one(sent.notice.delivery(Channel.EMAIL))
     assert (email.state, email.attempts) == (DeliveryState.FAILED, 1)
-    [row] = await service.list_failed_deliveries("EMAIL", 0)
+    [row] = (await service.list_failed_deliveries("EMAIL", 0)).deliveries
     assert row.recipient == "s***@example.in"
 
     again = await service.retry_delivery(email.id, ADMIN)
@@ -164,7 +165,7 @@ async def test_C2_a_retry_that_fails_again_stays_a_dead_letter_with_the_new_erro
     assert (again.state, again.attempts) == (DeliveryState.FAILED, 2)
     assert again.last_error
     assert "sita.devi@example.in" not in again.last_error
-    [row] = await service.list_failed_deliveries("email", 0)
+    [row] = (await service.list_failed_deliveries("email", 0)).deliveries
     assert row.attempts == 2
 
     async with smtp_on(port) as mail:
@@ -200,13 +201,24 @@ async def test_C2_the_dead_letter_list_is_newest_first_and_bounded(make_service:
         await service.send(acknowledgement(f"ack:list-{index}", (Channel.SMS,)))
         now[0] += timedelta(minutes=1)
 
-    listed = await service.list_failed_deliveries("", 0)
+    listed = (await service.list_failed_deliveries("", 0)).deliveries
     assert [r.dedupe_key for r in listed] == ["ack:list-2", "ack:list-1", "ack:list-0"]
-    assert [r.dedupe_key for r in await service.list_failed_deliveries("sms", 2)] == ["ack:list-2", "ack:list-1"]
-    assert len(await service.list_failed_deliveries("", 10_000)) == 3
+    assert [r.dedupe_key for r in (await service.list_failed_deliveries("sms", 2)).deliveries] == [
+        "ack:list-2",
+        "ack:list-1",
+    ]
+    assert len((await service.list_failed_deliveries("", 10_000)).deliveries) == 3
     with pytest.raises(InvalidArgument) as bad:
         await service.list_failed_deliveries("in_app", -1)
     assert {v.field for v in bad.value.violations} == {"channel", "limit"}
+    # A page at a time after the last one's (failed at, id): each once, newest first; the last page has no token.
+    first = await service.list_failed_deliveries("", 0, page_size=2)
+    rest = await service.list_failed_deliveries("", 0, page_size=2, page_token=first.next_page_token)
+    assert [r.dedupe_key for r in [*first.deliveries, *rest.deliveries]] == ["ack:list-2", "ack:list-1", "ack:list-0"]
+    assert (bool(first.next_page_token), rest.next_page_token) == (True, "")
+    with pytest.raises(InvalidArgument) as foreign:
+        await service.list_failed_deliveries("", 0, page_size=2, page_token=encode_token("notices", "x", "y"))
+    assert [v.field for v in foreign.value.violations] == ["page.page_token"]
 
 
 async def test_C2_a_delivery_receipt_marks_the_sms_delivered(
@@ -260,18 +272,18 @@ async def test_C2_a_failed_receipt_puts_it_in_the_dead_letters(make_service: Any
     assert failed.state is DeliveryState.FAILED
     assert "98765 43210" not in failed.last_error
     assert failed.last_error == "handset +91 XXXXXX3210 unreachable"
-    [row] = await service.list_failed_deliveries("whatsapp", 0)
+    [row] = (await service.list_failed_deliveries("whatsapp", 0)).deliveries
     assert (row.delivery_id, row.failed_at, row.last_error) == (whatsapp.id, reported, failed.last_error)
     now[0] += timedelta(minutes=1)
     repeat = await service.record_receipt(DeliveryReceipt("whatsapp", "prov-1", "failed", now[0], "other"))
     assert repeat == failed
-    assert await service.list_failed_deliveries("", 0) == [row]
+    assert (await service.list_failed_deliveries("", 0)).deliveries == [row]
 
     retried = await service.retry_delivery(whatsapp.id, ADMIN)
 
     assert (retried.state, retried.provider_message_id) == (DeliveryState.SENT, "prov-2")
     assert len(http_receiver.bodies("/whatsapp")) == 2
-    assert await service.list_failed_deliveries("", 0) == []
+    assert (await service.list_failed_deliveries("", 0)).deliveries == []
 
 
 async def test_C2_raw_addresses_are_kept_only_while_a_retry_may_need_them(
@@ -295,5 +307,5 @@ async def test_C2_raw_addresses_are_kept_only_while_a_retry_may_need_them(
 
     with pytest.raises(FailedPrecondition, match="no longer kept"):
         await service.retry_delivery(sms.id, ADMIN)
-    [row] = await service.list_failed_deliveries("sms", 0)
+    [row] = (await service.list_failed_deliveries("sms", 0)).deliveries
     assert row.recipient == "+91XXXXXX3210"

@@ -169,7 +169,7 @@ async def test_C2_an_operator_retry_of_an_sms_in_quiet_hours_waits_for_their_end
 
     assert (held.state, held.attempts, held.next_attempt_at) == (DeliveryState.PENDING, 1, ist(4, 8))
     assert len(http_receiver.bodies("/sms")) == 1
-    assert await service.list_failed_deliveries("sms", 0) == []
+    assert (await service.list_failed_deliveries("sms", 0)).deliveries == []
     with pytest.raises(FailedPrecondition, match="PENDING"):
         await service.retry_delivery(failed.id, ADMIN)
 

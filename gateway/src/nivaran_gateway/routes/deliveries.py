@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import grpc
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from nivaran.common.v1 import common_pb2
 from nivaran.notify.v1 import notify_pb2
 from nivaran_common.auth import Principal
 from nivaran_common.timeutil import to_timestamp
@@ -35,22 +36,33 @@ Provider = Annotated[Principal | None, Depends(public("public_read"))]
     response_model=FailedDeliveryList,
     summary="The dead letters: deliveries that failed for good (C2, a state admin)",
     description="Newest failure first, addresses masked: deliveries that ran out of retries, or that their provider "
-    "reported undelivered. `channel` (email, sms, whatsapp) narrows; `limit` up to 200.",
-    responses=problem_responses(401, 403, 422, 429, 500, 502, 503),
+    "reported undelivered. `channel` (email, sms, whatsapp) narrows. A page at a time: `page_size` up to 200, "
+    "`next_page_token` back as `page_token` for the next page.",
+    responses=problem_responses(400, 401, 403, 422, 429, 500, 502, 503),
 )
 async def failed_deliveries(
     _admin: StateAdmin,
     clients: Clients,
     settings: Settings,
     channel: Annotated[Literal["email", "sms", "whatsapp"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=200, deprecated=True, description="the former name of `page_size`")
+    ] = None,
 ) -> FailedDeliveryList:
     """C2."""
     answer = await clients.notify.ListFailedDeliveries(
-        notify_pb2.ListFailedDeliveriesRequest(channel=channel or "", limit=limit),
+        notify_pb2.ListFailedDeliveriesRequest(
+            channel=channel or "",
+            page=common_pb2.PageRequest(page_size=limit or page_size, page_token=page_token or ""),
+        ),
         timeout=settings.grpc_timeout_seconds,
     )
-    return FailedDeliveryList(deliveries=[FailedDeliveryView.from_proto(d) for d in answer.deliveries])
+    return FailedDeliveryList(
+        deliveries=[FailedDeliveryView.from_proto(d) for d in answer.deliveries],
+        next_page_token=answer.next_page_token or None,
+    )
 
 
 @router.post(

@@ -42,9 +42,10 @@ class FailedDeliveryView(BaseModel):
 
 
 class FailedDeliveryList(BaseModel):
-    """The dead letters, newest failure first."""
+    """One page of the dead letters, newest failure first."""
 
     deliveries: list[FailedDeliveryView]
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")
 
 
 class DeliveryView(BaseModel):

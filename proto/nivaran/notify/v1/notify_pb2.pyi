@@ -714,19 +714,25 @@ class ListFailedDeliveriesRequest(_message.Message):
 
     CHANNEL_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     channel: _builtins.str
     """Only this channel: "email", "sms" or "whatsapp"; empty for all."""
     limit: _builtins.int
-    """At most this many rows: 50 when 0, never more than 200."""
+    """The former page size (page.page_size wins when both are given): 50 when 0, never more than 200."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """Newest failure first, a page at a time (page_size 0: limit, or 50)."""
+
     def __init__(
         self,
         *,
         channel: _builtins.str = ...,
         limit: _builtins.int = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "limit", b"limit", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -792,6 +798,9 @@ class ListFailedDeliveriesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DELIVERIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page.page_token for the next page; empty on the last page."""
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___FailedDelivery]:
         """Newest failure first."""
@@ -800,10 +809,11 @@ class ListFailedDeliveriesResponse(_message.Message):
         self,
         *,
         deliveries: _abc.Iterable[Global___FailedDelivery] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

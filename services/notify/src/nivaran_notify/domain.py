@@ -151,6 +151,14 @@ class FailedDelivery:
 
 
 @dataclass(frozen=True)
+class FailedDeliveryPage:
+    """One page of dead letters, newest failure first, and the token of the next page ("" on the last)."""
+
+    deliveries: list[FailedDelivery]
+    next_page_token: str
+
+
+@dataclass(frozen=True)
 class DeliveryReceipt:
     """A provider's receipt as received; the service validates it."""
 

@@ -267,8 +267,12 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
         self, request: notify_pb2.ListFailedDeliveriesRequest, context: grpc.aio.ServicerContext
     ) -> notify_pb2.ListFailedDeliveriesResponse:
         """The dead letters, newest failure first (C2)."""
-        failed = await self._service.list_failed_deliveries(request.channel, request.limit)
-        return notify_pb2.ListFailedDeliveriesResponse(deliveries=[failed_delivery_to_proto(f) for f in failed])
+        page = await self._service.list_failed_deliveries(
+            request.channel, request.limit, page_size=request.page.page_size, page_token=request.page.page_token
+        )
+        return notify_pb2.ListFailedDeliveriesResponse(
+            deliveries=[failed_delivery_to_proto(f) for f in page.deliveries], next_page_token=page.next_page_token
+        )
 
     async def RetryDelivery(  # noqa: N802
         self, request: notify_pb2.RetryDeliveryRequest, context: grpc.aio.ServicerContext

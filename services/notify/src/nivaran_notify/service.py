@@ -50,7 +50,7 @@ from nivaran_notify.domain import (
     DeliveryError,
     DeliveryReceipt,
     DeliveryState,
-    FailedDelivery,
+    FailedDeliveryPage,
     NewDelivery,
     NewNotice,
     Notice,
@@ -82,6 +82,8 @@ LIST_LIMIT = 200
 NOTICES_LISTING = "notices"
 FAILED_LIST_DEFAULT = 50
 FAILED_LIST_MAX = 200
+# The dead letters' pages (nivaran_common.paging): newest failure first.
+FAILED_LISTING = "failed-deliveries"
 PROVIDER_MESSAGE_ID_MAX = 200
 # The channels that go through a provider: the only ones with dead letters and receipts.
 _EXTERNAL = {c.value: c for c in (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP)}
@@ -253,8 +255,11 @@ class NotifyService:
             attempted += 1
         return attempted
 
-    async def list_failed_deliveries(self, channel: str, limit: int) -> list[FailedDelivery]:
-        """The dead letters, newest failure first (C2); `limit` 0 means the default, and it is capped."""
+    async def list_failed_deliveries(
+        self, channel: str, limit: int, page_size: int = 0, page_token: str = ""
+    ) -> FailedDeliveryPage:
+        """One page of the dead letters, newest failure first (C2): `page_size`, or else `limit` (capped), or else
+        the default many."""
         violations: list[FieldViolation] = []
         wanted: Channel | None = None
         if channel.strip():
@@ -265,8 +270,12 @@ class NotifyService:
             violations.append(FieldViolation("limit", "must not be negative"))
         if violations:
             raise InvalidArgument.of(violations)
+        page = page_of(FAILED_LISTING, page_size or min(limit or FAILED_LIST_DEFAULT, FAILED_LIST_MAX), page_token)
         async with self._sessions() as session:
-            return await NoticeStore(session).failed(wanted, min(limit or FAILED_LIST_DEFAULT, FAILED_LIST_MAX))
+            found = await NoticeStore(session).failed(wanted, page.size + 1, time_key(FAILED_LISTING, page))
+        shown = found[: page.size]
+        last = shown[-1] if len(found) > page.size else None
+        return FailedDeliveryPage(shown, time_token(FAILED_LISTING, last.failed_at, last.delivery_id) if last else "")
 
     async def retry_delivery(self, delivery_id: str, operator_account_id: str) -> Delivery:
         """Retry one FAILED delivery at once, once (C2); answers its new state. Nothing else is ever resent."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, exists, or_, select, update
+from sqlalchemy import CursorResult, Select, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -335,8 +335,12 @@ class NoticeStore:
         ).scalar()
         return None if row is None else _delivery(row)
 
-    async def failed(self, channel: Channel | None, limit: int) -> list[FailedDelivery]:
-        """The dead letters, newest failure first; addresses masked."""
+    async def failed(
+        self, channel: Channel | None, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[FailedDelivery]:
+        """The dead letters, newest failure first (then by id; a row without failed_at by its last update), those
+        after the one whose (failed at, id) is `after` in that order, at most `limit`; addresses masked."""
+        failed_at = func.coalesce(DeliveryRow.failed_at, DeliveryRow.updated_at)
         stmt = (
             select(DeliveryRow, NoticeRow)
             .join(NoticeRow, NoticeRow.id == DeliveryRow.notice_id)
@@ -344,7 +348,9 @@ class NoticeStore:
         )
         if channel is not None:
             stmt = stmt.where(DeliveryRow.channel == channel.value)
-        stmt = stmt.order_by(DeliveryRow.failed_at.desc(), DeliveryRow.id.desc()).limit(limit)
+        if after is not None:
+            stmt = stmt.where(after_time_key(failed_at, DeliveryRow.id, after, newest_first=True))
+        stmt = stmt.order_by(failed_at.desc(), DeliveryRow.id.desc()).limit(limit)
         found: list[FailedDelivery] = []
         for delivery, notice in (await self._session.execute(stmt)).all():
             kind = Channel(delivery.channel)
