@@ -48,6 +48,18 @@ async def test_S1_S3_a_camp_filing_runs_the_camp_track_and_stays_apart(suite: Ru
         listed = await http.get("/v1/camps", params={"district_code": "PAT"})  # public: no token
         assert listed.status_code == 200, listed.text
         assert {near["id"], far["id"]} <= {c["id"] for c in listed.json()["camps"]}
+        # Issue 12, item 5: the camps a page at a time, soonest first, each once, as in one page.
+        one_by_one: list[str] = []
+        token: str | None = ""
+        while token is not None:
+            page = await http.get(
+                "/v1/camps", params={"district_code": "PAT", "page_size": 1, **({"page_token": token} if token else {})}
+            )
+            assert page.status_code == 200, page.text
+            one_by_one += [c["id"] for c in page.json()["camps"]]
+            token = page.json()["next_page_token"]
+        assert one_by_one == [c["id"] for c in listed.json()["camps"]]
+        assert one_by_one.index(near["id"]) < one_by_one.index(far["id"])
 
         async def file(camp_id: str, panchayat: str) -> httpx.Response:
             return await http.post(

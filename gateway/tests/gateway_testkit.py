@@ -43,7 +43,7 @@ from nivaran_common.errors import (
     Unauthenticated,
 )
 from nivaran_common.grpc_server import ServiceBinding, build_server
-from nivaran_common.paging import page_of, time_key, time_token
+from nivaran_common.paging import encode_token, page_of, time_key, time_token
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
 from nivaran_common.timeutil import IST, to_timestamp
@@ -1366,9 +1366,18 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
     async def ListCamps(  # noqa: N802
         self, request: intake_pb2.ListCampsRequest, context: grpc.aio.ServicerContext
     ) -> intake_pb2.ListCampsResponse:
-        return intake_pb2.ListCampsResponse(
-            camps=[c for c in self.camps if not request.district_code or c.district_code == request.district_code]
+        # As intake pages them: soonest first by (day, panchayat), with its token.
+        page = page_of("camps", request.page.page_size, request.page.page_token)
+        coming = sorted(
+            (c for c in self.camps if not request.district_code or c.district_code == request.district_code),
+            key=lambda c: (c.held_on, c.panchayat_code),
         )
+        if page.after is not None:
+            coming = [c for c in coming if (c.held_on, c.panchayat_code) > page.after]
+        shown = coming[: page.size]
+        last = shown[-1] if len(coming) > page.size else None
+        token = encode_token("camps", last.held_on, last.panchayat_code) if last else ""
+        return intake_pb2.ListCampsResponse(camps=shown, next_page_token=token)
 
     async def ReceiveMessage(  # noqa: N802
         self, request: intake_pb2.ReceiveMessageRequest, context: grpc.aio.ServicerContext

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from nivaran_common.errors import AlreadyExists, InvalidArgument, PermissionDenied
+from nivaran_common.paging import encode_token
 from nivaran_intake.camps import NewCamp
 from nivaran_intake.domain import FilingActor, NewGrievance
 from nivaran_intake.service import SearchFilter
@@ -52,8 +53,39 @@ async def test_S1_the_dm_sets_one_camp_per_panchayat_and_day_in_their_district(i
     with pytest.raises(InvalidArgument) as elsewhere:
         await intake.service.camps.create(camp(today, panchayat="NAL-X-Y"), dm_district="PAT", today=today)
     assert [v.field for v in elsewhere.value.violations] == ["panchayat_code"]
-    listed = await intake.service.camps.list(district_code="PAT", panchayat_code="", from_date=today)
-    assert [c.id for c in listed] == [made.id]
+    listed, token = await intake.service.camps.list(district_code="PAT", panchayat_code="", from_date=today)
+    assert ([c.id for c in listed], token) == ([made.id], "")
+
+
+async def test_S1_the_coming_camps_come_soonest_first_a_page_at_a_time(intake: IntakeHarness) -> None:
+    """Five camps over three days in three panchayats, read two at a time after the last one's (day, panchayat):
+    each once, by day then panchayat; a token of another list is refused naming page.page_token."""
+    today = india_today()
+    made = []
+    for days, panchayat in [(3, GONPURA), (1, GONPURA), (1, "PAT-DANAPUR-MANER-SHERPUR-E"), (2, GONPURA), (3, "PAT-X")]:
+        created = await intake.service.camps.create(
+            camp(today + timedelta(days=days), panchayat=panchayat), dm_district="PAT", today=today
+        )
+        made.append(created)
+    expected = [c.id for c in sorted(made, key=lambda c: (c.held_on, c.panchayat_code))]
+
+    seen: list[str] = []
+    token = ""
+    for _ in range(5):
+        page, token = await intake.service.camps.list(
+            district_code="PAT", panchayat_code="", from_date=today, page_size=2, page_token=token
+        )
+        assert len(page) <= 2
+        seen += [c.id for c in page]
+        if not token:
+            break
+
+    assert seen == expected
+    with pytest.raises(InvalidArgument) as refused:
+        await intake.service.camps.list(
+            district_code="PAT", panchayat_code="", from_date=today, page_token=encode_token("notices", "x", "y")
+        )
+    assert [v.field for v in refused.value.violations] == ["page.page_token"]
 
 
 @pytest.mark.parametrize(("days_to_camp", "accepted"), [(30, True), (31, False), (0, True), (-1, True), (-2, False)])

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from nivaran.common.v1 import common_pb2
 from nivaran.intake.v1 import intake_pb2
 from nivaran_common.auth import DM, Principal
 from nivaran_gateway.access import public, requires
@@ -44,8 +45,9 @@ async def create_camp(body: CampIn, principal: DistrictMagistrate, clients: Clie
     "/camps",
     response_model=CampList,
     summary="Coming Sahyog camps (S1), public",
-    description="From `from_date` (default today) on, soonest first; `district_code` and `panchayat_code` narrow.",
-    responses=problem_responses(422, 429, 500, 502, 503),
+    description="From `from_date` (default today) on, soonest first (by day, then panchayat); `district_code` and "
+    "`panchayat_code` narrow. A page at a time: pass `next_page_token` back as `page_token` for the next page.",
+    responses=problem_responses(400, 422, 429, 500, 502, 503),
 )
 async def list_camps(
     _caller: Anyone,
@@ -54,12 +56,19 @@ async def list_camps(
     district_code: Annotated[str | None, Query(max_length=16)] = None,
     panchayat_code: Annotated[str | None, Query(max_length=64)] = None,
     from_date: Annotated[str | None, Query(max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
 ) -> CampList:
     """The coming camps."""
     answer = await clients.intake.ListCamps(
         intake_pb2.ListCampsRequest(
-            district_code=district_code or "", panchayat_code=panchayat_code or "", from_date=from_date or ""
+            district_code=district_code or "",
+            panchayat_code=panchayat_code or "",
+            from_date=from_date or "",
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token or ""),
         ),
         timeout=settings.grpc_timeout_seconds,
     )
-    return CampList(camps=[CampView.from_proto(c) for c in answer.camps])
+    return CampList(
+        camps=[CampView.from_proto(c) for c in answer.camps], next_page_token=answer.next_page_token or None
+    )

@@ -57,4 +57,7 @@ class CampView(BaseModel):
 
 
 class CampList(BaseModel):
+    """One page of the coming camps, soonest first."""
+
     camps: list[CampView]
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")

@@ -331,25 +331,31 @@ Global___CreateCampRequest: _TypeAlias = CreateCampRequest  # noqa: Y015
 
 @_typing.final
 class ListCampsRequest(_message.Message):
+    """Soonest first (by day, then panchayat), a page at a time (page_size 0: 50; at most 200)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DISTRICT_CODE_FIELD_NUMBER: _builtins.int
     PANCHAYAT_CODE_FIELD_NUMBER: _builtins.int
     FROM_DATE_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
     district_code: _builtins.str
     panchayat_code: _builtins.str
     from_date: _builtins.str
     """YYYY-MM-DD; empty: today."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
         self,
         *,
         district_code: _builtins.str = ...,
         panchayat_code: _builtins.str = ...,
         from_date: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "from_date", b"from_date", "panchayat_code", b"panchayat_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "from_date", b"from_date", "page", b"page", "panchayat_code", b"panchayat_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -360,16 +366,20 @@ class ListCampsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CAMPS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page.page_token for the next page; empty on the last page."""
     @_builtins.property
     def camps(self) -> _containers.RepeatedCompositeFieldContainer[Global___Camp]: ...
     def __init__(
         self,
         *,
         camps: _abc.Iterable[Global___Camp] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["camps", b"camps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["camps", b"camps", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nivaran_common.errors import AlreadyExists, FieldViolation, InvalidArgument, PermissionDenied
+from nivaran_common.paging import TOKEN_FIELD, encode_token, page_of
 from nivaran_common.timeutil import utcnow
 from nivaran_intake.domain import Channel, Location, ValidGrievance
 from nivaran_intake.tables import CampRow
 
 CAMP_TRACK = "sahyog_camp"
+# The camps' pages (nivaran_common.paging): soonest first.
+CAMPS_LISTING = "camps"
 # S1: applications are accepted from this many days before the camp ...
 ACCEPTED_FROM_DAYS = 30
 # ... until the day after it, when the applications taken at the camp must be uploaded.
@@ -93,15 +96,36 @@ class CampService:
             raise AlreadyExists(f"panchayat {panchayat} already has a camp on {held_on.isoformat()}") from exc
         return row
 
-    async def list(self, *, district_code: str, panchayat_code: str, from_date: date) -> Sequence[CampRow]:
-        """Camps from `from_date` on, soonest first."""
+    async def list(
+        self,
+        *,
+        district_code: str,
+        panchayat_code: str,
+        from_date: date,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[Sequence[CampRow], str]:
+        """One page of the camps from `from_date` on, soonest first (by day, then panchayat: a panchayat holds one
+        camp a day), and the token of the next page ("" on the last)."""
+        page = page_of(CAMPS_LISTING, page_size, page_token)
         stmt = select(CampRow).where(CampRow.held_on >= from_date).order_by(CampRow.held_on, CampRow.panchayat_code)
         if district_code:
             stmt = stmt.where(CampRow.district_code == district_code.strip().upper())
         if panchayat_code:
             stmt = stmt.where(CampRow.panchayat_code == panchayat_code.strip().upper())
+        if page.after is not None:
+            try:
+                day = date.fromisoformat(page.after[0])
+            except ValueError as exc:
+                raise InvalidArgument.field(TOKEN_FIELD, f"is not a page token of {CAMPS_LISTING}") from exc
+            stmt = stmt.where(
+                or_(CampRow.held_on > day, and_(CampRow.held_on == day, CampRow.panchayat_code > page.after[1]))
+            )
         async with self.sessions() as session:
-            return (await session.execute(stmt.limit(500))).scalars().all()
+            found = (await session.execute(stmt.limit(page.size + 1))).scalars().all()
+        shown = found[: page.size]
+        last = shown[-1] if len(found) > page.size else None
+        return shown, encode_token(CAMPS_LISTING, last.held_on.isoformat(), last.panchayat_code) if last else ""
 
     async def for_filing(self, valid: ValidGrievance, today: date) -> ValidGrievance:
         """S1: a filing for a camp, within the camp's window (or, uploaded from paper, taken by the camp within it), in

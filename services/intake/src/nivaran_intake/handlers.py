@@ -178,10 +178,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             start = date.fromisoformat(request.from_date) if request.from_date else india_today()
         except ValueError:
             raise InvalidArgument.field("from_date", "a date, YYYY-MM-DD") from None
-        camps = await self.service.camps.list(
-            district_code=request.district_code, panchayat_code=request.panchayat_code, from_date=start
+        camps, token = await self.service.camps.list(
+            district_code=request.district_code,
+            panchayat_code=request.panchayat_code,
+            from_date=start,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
         )
-        return intake_pb2.ListCampsResponse(camps=[camp_to_proto(c) for c in camps])
+        return intake_pb2.ListCampsResponse(camps=[camp_to_proto(c) for c in camps], next_page_token=token)
 
     async def ListNoticeBoard(  # noqa: N802
         self, request: intake_pb2.ListNoticeBoardRequest, context: grpc.aio.ServicerContext
