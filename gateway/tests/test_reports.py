@@ -46,7 +46,10 @@ async def test_the_xlsx_carries_bilingual_headers_and_the_figures(rig: Any) -> N
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert response.headers["content-disposition"] == 'attachment; filename="pending-by-age-pat-20261201-0930.xlsx"'
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="pending-by-age-pat-20261201-0930.xlsx"; '
+        "filename*=UTF-8''pending-by-age-pat-20261201-0930.xlsx"
+    )
     with zipfile.ZipFile(io.BytesIO(response.content)) as book:
         strings = book.read("xl/sharedStrings.xml").decode("utf-8")
         sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")

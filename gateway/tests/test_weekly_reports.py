@@ -193,3 +193,16 @@ async def test_H4_category_trends_need_a_department_in_the_readers_remit(rig: An
     assert foreign.status_code == 403
     assert too_many.status_code == 422
     assert "months" in too_many.text
+
+
+async def test_H4_an_export_whose_scope_is_not_ascii_is_named_for_every_client_not_a_500(rig: Any) -> None:
+    """The fuzzer's find: a department code outside ASCII went into the file name, which a header cannot carry.
+    The name now has an ASCII fallback and the RFC 5987 UTF-8 form."""
+    response = await rig.client.get(
+        TRENDS, params={"department_code": "राजस्व", "format": "csv"}, headers=rig.auth("osd_cs")
+    )
+
+    assert response.status_code == 200, response.text
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="category-trends-______-')
+    assert "filename*=UTF-8''category-trends-%E0%A4%B0" in disposition

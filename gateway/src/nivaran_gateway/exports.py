@@ -17,6 +17,7 @@ from enum import StrEnum
 import xlsxwriter
 from fastapi.responses import Response
 
+from nivaran_gateway.downloads import content_disposition
 from nivaran_gateway.schemas.common import LocalizedText
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -103,7 +104,8 @@ def file_response(table: Table, fmt: ExportFormat) -> Response:
         content,
         media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{table.name}-{stamp}.{suffix}"',
+            # The scope in the name comes from the query (a department code …): ASCII fallback plus RFC 5987.
+            "Content-Disposition": content_disposition(f"{table.name}-{stamp}.{suffix}"),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },

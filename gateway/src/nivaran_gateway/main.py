@@ -28,7 +28,7 @@ from nivaran_gateway.error_handlers import install_error_handlers
 from nivaran_gateway.idempotency import IdempotencyStore
 from nivaran_gateway.jurisdiction import PositionDirectory
 from nivaran_gateway.metrics import MetricsMiddleware, http_metrics
-from nivaran_gateway.problems import FieldError, Problem
+from nivaran_gateway.problems import FieldError, Problem, problem_responses
 from nivaran_gateway.ratelimit import RateLimiter
 from nivaran_gateway.routes import (
     acts,
@@ -126,6 +126,24 @@ def _document_access(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation["security"] = [{}, *operation["security"]]
 
 
+# What any request with a body may be answered before its route runs (body.py): too large (413), on any method that
+# carries one; not JSON or not UTF-8 (400, 415) where the route reads a JSON body.
+_BODY_METHODS = ("post", "put", "patch")
+
+
+def _document_body_answers(schema: dict[str, Any]) -> None:
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in _BODY_METHODS:
+                continue
+            answers = operation.setdefault("responses", {})
+            statuses = [413]
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                statuses += [400, 415]
+            for status, documented in problem_responses(*statuses).items():
+                answers.setdefault(str(status), documented)
+
+
 def _install_openapi(app: FastAPI) -> None:
     """Publish the Problem schema that every problem+json response refers to, and each route's access rule."""
 
@@ -143,6 +161,7 @@ def _install_openapi(app: FastAPI) -> None:
         components.setdefault("FieldError", FieldError.model_json_schema(ref_template="#/components/schemas/{model}"))
         components.update(open311_components())
         _document_access(app, schema)
+        _document_body_answers(schema)
         app.openapi_schema = schema
         return schema
 

@@ -8,6 +8,7 @@ import hashlib
 import re
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import grpc
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -63,7 +64,8 @@ RegistrationNumber = Annotated[
 
 
 def _location(settings_base_url: str, registration_number: str) -> str:
-    return f"{settings_base_url.rstrip('/')}/v1/grievances/{registration_number}"
+    # Percent-encoded: a header carries only Latin-1, whatever a number a backend answers with holds.
+    return f"{settings_base_url.rstrip('/')}/v1/grievances/{quote(registration_number, safe='')}"
 
 
 def check_registration_number(registration_number: str) -> None:
