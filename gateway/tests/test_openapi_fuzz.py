@@ -14,7 +14,7 @@ from gateway_testkit import PERSONAS, Rig, bearer, mint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-EXAMPLES = 6
+EXAMPLES = 5
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 # Operations the fuzzer cannot build a request for in some mode, with what it raised.
 UNGENERATED = {
