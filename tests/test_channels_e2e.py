@@ -16,7 +16,7 @@ import message_sink  # scripts/message_sink.py, on sys.path through tests/confte
 import pytest_asyncio
 from _suite import RunningSuite
 
-from nivaran_common.testing import eventually
+from nivaran_common.testing import eventually, every_page
 
 
 @pytest_asyncio.fixture
@@ -104,17 +104,8 @@ async def test_C2_receipts_mark_delivery_and_a_dead_letter_is_retried_by_the_sta
         assert dead["recipient"].endswith("0303")
         # Issue 12, item 5: the dead letters read one at a time are the same, in the same order, as in one page.
         whole = await http.get("/v1/deliveries/failed", params={"page_size": 200}, headers=as_admin)
-        one_by_one: list[str] = []
-        token: str | None = ""
-        while token is not None:
-            page = await http.get(
-                "/v1/deliveries/failed",
-                params={"page_size": 1, **({"page_token": token} if token else {})},
-                headers=as_admin,
-            )
-            assert page.status_code == 200, page.text
-            one_by_one += [d["delivery_id"] for d in page.json()["deliveries"]]
-            token = page.json()["next_page_token"]
+        read = await every_page(http, "/v1/deliveries/failed", params={"page_size": 1}, headers=as_admin)
+        one_by_one = [d["delivery_id"] for page in read for d in page["deliveries"]]
         assert dead["delivery_id"] in one_by_one
         assert one_by_one == [d["delivery_id"] for d in whole.json()["deliveries"]]
         retried = await http.post(f"/v1/deliveries/{dead['delivery_id']}/retry", headers=as_admin)

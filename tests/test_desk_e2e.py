@@ -22,7 +22,7 @@ import httpx
 import pytest_asyncio
 from _suite import RunningSuite
 
-from nivaran_common.testing import eventually
+from nivaran_common.testing import eventually, every_page
 
 DEV_FIXED_OTP = "123456"
 DSO = ("dso.patna", "dev-dso-patna-2026")
@@ -226,14 +226,7 @@ async def test_C3_C4_C5_C6_C7_S9_S15_S16_desk_walk_a_sahyog_and_a_cspgrs_case_to
         # Issue 12, item 5: the DSO's inbox read one notice at a time holds what one page of 200 holds, each notice
         # once, newest first (notify's keyset over the account and every post held).
         whole = await http.get("/v1/me/notices", params={"page_size": 200}, headers=dso)
-        one_by_one: list[str] = []
-        token: str | None = ""
-        while token is not None:
-            page = await http.get(
-                "/v1/me/notices", params={"page_size": 1, **({"page_token": token} if token else {})}, headers=dso
-            )
-            assert page.status_code == 200, page.text
-            one_by_one += [n["id"] for n in page.json()["notices"]]
-            token = page.json()["next_page_token"]
+        read = await every_page(http, "/v1/me/notices", params={"page_size": 1}, headers=dso)
+        one_by_one = [n["id"] for page in read for n in page["notices"]]
         assert len(one_by_one) >= 2
         assert one_by_one == [n["id"] for n in whole.json()["notices"]]

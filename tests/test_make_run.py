@@ -25,7 +25,7 @@ import psutil
 import pytest
 from test_desk_e2e import DM, Desk
 
-from nivaran_common.testing import REPO_ROOT, eventually, free_port
+from nivaran_common.testing import REPO_ROOT, eventually, every_page, free_port
 
 
 @dataclasses.dataclass
@@ -194,16 +194,9 @@ async def test_make_run_serves_a_filing_restarts_a_killed_service_and_stops_clea
             # Issue 12, item 5: the DM reads the district's breach register two at a time, newest first, and meets
             # this case's two breaches once each among those of the README's cases.
             dm = await Desk(http).officer(*DM)
-            register: list[dict[str, Any]] = []
-            token: str | None = ""
-            while token is not None:
-                page = await http.get(
-                    "/v1/breaches", params={"page_size": 2, **({"page_token": token} if token else {})}, headers=dm
-                )
-                assert page.status_code == 200, page.text
-                assert len(page.json()["breaches"]) <= 2
-                register += page.json()["breaches"]
-                token = page.json()["next_page_token"]
+            read = await every_page(http, "/v1/breaches", params={"page_size": 2}, headers=dm)
+            assert all(len(page["breaches"]) <= 2 for page in read)
+            register: list[dict[str, Any]] = [b for page in read for b in page["breaches"]]
             assert len({b["id"] for b in register}) == len(register)
             assert sorted(b["rule"] for b in register if b["grievance_id"] == case["id"]) == ["S13", "S8"]
             times = [datetime.fromisoformat(b["recorded_at"]) for b in register]

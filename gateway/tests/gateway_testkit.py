@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +43,7 @@ from nivaran_common.errors import (
     Unauthenticated,
 )
 from nivaran_common.grpc_server import ServiceBinding, build_server
-from nivaran_common.paging import encode_token, page_of, time_key, time_token
+from nivaran_common.paging import Page, encode_token, page_of, time_key, time_token
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
 from nivaran_common.timeutil import IST, to_timestamp
@@ -173,6 +173,21 @@ def token_for(name: str, **overrides: Any) -> str:
 def auth(name: str, **overrides: Any) -> dict[str, str]:
     """The Authorization header of a persona."""
     return bearer(token_for(name, **overrides))
+
+
+def keyset_page(
+    rows: Iterable[Any], listing: str, page: Page, stamp: Callable[[Any], Any], *, newest_first: bool
+) -> tuple[list[Any], str]:
+    """A fake's page as the services make it (nivaran_common.paging): the rows ordered by (time, id), those after
+    the token's key, and the next page's token."""
+
+    def key(row: Any) -> tuple[datetime, str]:
+        return stamp(row).ToDatetime(tzinfo=UTC), row.id
+
+    ordered = sorted(rows, key=key, reverse=newest_first)
+    if (after := time_key(listing, page)) is not None:
+        ordered = [r for r in ordered if (key(r) < after if newest_first else key(r) > after)]
+    return page.cut(ordered, lambda r: time_token(listing, *key(r)))
 
 
 @dataclass
@@ -584,21 +599,18 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
     async def ListTransferQueue(self, request: Any, context: Any) -> Any:  # noqa: N802
         self.queue_requests.append(request)
         # As routing pages its queue: oldest first, keyed on (requested_at, id), with its token.
-        page = page_of("transfers", request.page.page_size, request.page.page_token)
-        queue = sorted(
+        shown, token = keyset_page(
             (
                 t
                 for district, t in self.transfers.values()
                 if (not request.district_code or district == request.district_code)
                 and (not request.state or t.state == request.state)
             ),
-            key=lambda t: (t.requested_at.ToDatetime(tzinfo=UTC), t.id),
+            "transfers",
+            page_of("transfers", request.page.page_size, request.page.page_token),
+            lambda t: t.requested_at,
+            newest_first=False,
         )
-        if (after := time_key("transfers", page)) is not None:
-            queue = [t for t in queue if (t.requested_at.ToDatetime(tzinfo=UTC), t.id) > after]
-        shown = queue[: page.size]
-        last = shown[-1] if len(queue) > page.size else None
-        token = time_token("transfers", last.requested_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
         return routing_pb2.ListTransferQueueResponse(transfers=shown, next_page_token=token)
 
     async def DecideTransfer(self, request: Any, context: Any) -> routing_pb2.TransferRequest:  # noqa: N802
@@ -735,8 +747,7 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
     async def ListRegistrations(self, request: Any, context: Any) -> Any:  # noqa: N802
         self.requests.append(request)
         # As identity pages them: oldest first, keyed on (requested_at, id), with its token.
-        page = page_of("registrations", request.page.page_size, request.page.page_token)
-        found = sorted(
+        shown, token = keyset_page(
             (
                 r
                 for r in self.registrations.values()
@@ -744,13 +755,11 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
                 and (not request.state or r.state == request.state)
                 and (not request.registration_id or r.id == request.registration_id)
             ),
-            key=lambda r: (r.requested_at.ToDatetime(tzinfo=UTC), r.id),
+            "registrations",
+            page_of("registrations", request.page.page_size, request.page.page_token),
+            lambda r: r.requested_at,
+            newest_first=False,
         )
-        if (after := time_key("registrations", page)) is not None:
-            found = [r for r in found if (r.requested_at.ToDatetime(tzinfo=UTC), r.id) > after]
-        shown = found[: page.size]
-        last = shown[-1] if len(found) > page.size else None
-        token = time_token("registrations", last.requested_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
         return identity_pb2.ListRegistrationsResponse(registrations=shown, next_page_token=token)
 
     async def DecideRegistration(self, request: Any, context: Any) -> identity_pb2.OfficerRegistration:  # noqa: N802
@@ -1374,9 +1383,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         )
         if page.after is not None:
             coming = [c for c in coming if (c.held_on, c.panchayat_code) > page.after]
-        shown = coming[: page.size]
-        last = shown[-1] if len(coming) > page.size else None
-        token = encode_token("camps", last.held_on, last.panchayat_code) if last else ""
+        shown, token = page.cut(coming, lambda c: encode_token("camps", c.held_on, c.panchayat_code))
         return intake_pb2.ListCampsResponse(camps=shown, next_page_token=token)
 
     async def ReceiveMessage(  # noqa: N802
@@ -1633,16 +1640,9 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
                 return False
             return not request.unread_only or (in_app is not None and not in_app.HasField("read_at"))
 
-        found = sorted(
-            (n for n in self.notices.values() if matches(n)),
-            key=lambda n: (n.created_at.ToDatetime(tzinfo=UTC), n.id),
-            reverse=True,
+        shown, token = keyset_page(
+            (n for n in self.notices.values() if matches(n)), "notices", page, lambda n: n.created_at, newest_first=True
         )
-        if (after := time_key("notices", page)) is not None:
-            found = [n for n in found if (n.created_at.ToDatetime(tzinfo=UTC), n.id) < after]
-        shown = found[: page.size]
-        last = shown[-1] if len(found) > page.size else None
-        token = time_token("notices", last.created_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
         return notify_pb2.ListNoticesResponse(notices=shown, next_page_token=token)
 
     async def MarkNoticeRead(  # noqa: N802
@@ -1802,22 +1802,18 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
         # As the sla service pages its register: newest first, keyed on (recorded_at, id), with its token.
         self.breach_requests.append(request)
         by_id = {g.id: g for g in self.intake.by_number.values()}
-        page = page_of("breaches", request.page.page_size, request.page.page_token)
-        matching = sorted(
+        shown, token = keyset_page(
             (
                 b
                 for b in self.breaches
                 if (not request.district_code or by_id[b.grievance_id].location.district_code == request.district_code)
                 and (not request.rule or b.rule == request.rule)
             ),
-            key=lambda b: (b.recorded_at.ToDatetime(tzinfo=UTC), b.id),
-            reverse=True,
+            "breaches",
+            page_of("breaches", request.page.page_size, request.page.page_token),
+            lambda b: b.recorded_at,
+            newest_first=True,
         )
-        if (after := time_key("breaches", page)) is not None:
-            matching = [b for b in matching if (b.recorded_at.ToDatetime(tzinfo=UTC), b.id) < after]
-        shown = matching[: page.size]
-        last = shown[-1] if len(matching) > page.size else None
-        token = time_token("breaches", last.recorded_at.ToDatetime(tzinfo=UTC), last.id) if last else ""
         return sla_pb2.ListBreachesResponse(breaches=shown, next_page_token=token)
 
     def _move(self, grievance_id: str, position_id: str) -> sla_pb2.CaseState:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from gateway_testkit import Rig
 
 from nivaran_common.paging import encode_token
+from nivaran_common.testing import every_page
 
 CASES = [f"BR-PAT-2026-03000{i:02d}-7" for i in range(5)]
 
@@ -23,16 +24,8 @@ def seed(rig: Rig) -> None:
 async def test_the_DM_reads_the_district_register_two_at_a_time_meeting_each_breach_once(rig: Rig) -> None:
     seed(rig)
     dm = rig.auth("dm_a")
-    pages: list[list[str]] = []
-    token: str | None = None
-    while True:
-        params: dict[str, str | int] = {"page_size": 2, **({"page_token": token} if token else {})}
-        response = await rig.client.get("/v1/breaches", params=params, headers=dm)
-        assert response.status_code == 200, response.text
-        pages.append([b["id"] for b in response.json()["breaches"]])
-        token = response.json()["next_page_token"]
-        if token is None:
-            break
+    read = await every_page(rig.client, "/v1/breaches", params={"page_size": 2}, headers=dm)
+    pages = [[b["id"] for b in page["breaches"]] for page in read]
 
     of_patna = {b.id for b in rig.sla.breaches if b.grievance_id != rig.intake.by_number["BR-GAY-2026-0300099-7"].id}
     assert [len(page) for page in pages] == [2, 2, 1]

@@ -25,6 +25,7 @@ from nivaran_common.db import create_engine
 from nivaran_common.grpc_server import build_server
 from nivaran_common.migrations import upgrade_async
 from nivaran_common.settings import Profile
+from nivaran_common.testing import every_page
 from nivaran_notify import SERVICE_ROOT as NOTIFY_ROOT
 from nivaran_notify.main import bindings as notify_bindings
 from nivaran_notify.main import build_service as build_notify
@@ -174,18 +175,9 @@ async def test_S16_the_inbox_comes_a_page_at_a_time_and_an_old_notice_still_open
     """Two to a page, each notice once, newest first; the oldest (on the last page) opens by its id alone."""
     seed_inbox(rig)
     officer = rig.auth("officer_a")
-    pages: list[list[str]] = []
-    token: str | None = None
-    while True:
-        response = await rig.client.get(
-            "/v1/me/notices", params={"page_size": 2, **({"page_token": token} if token else {})}, headers=officer
-        )
-        assert response.status_code == 200, response.text
-        pages.append(ids(response))
-        assert response.json()["truncated"] is (response.json()["next_page_token"] is not None)
-        token = response.json()["next_page_token"]
-        if token is None:
-            break
+    read = await every_page(rig.client, "/v1/me/notices", params={"page_size": 2}, headers=officer)
+    pages = [[n["id"] for n in page["notices"]] for page in read]
+    assert [page["truncated"] for page in read] == [page["next_page_token"] is not None for page in read]
     opened = await rig.client.get(f"/v1/me/notices/{pages[-1][-1]}", headers=officer)
     foreign = await rig.client.get("/v1/me/notices", params={"page_token": "bm90IGEgdG9rZW4"}, headers=officer)
 

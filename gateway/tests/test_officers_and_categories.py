@@ -10,6 +10,7 @@ from gateway_testkit import PERSONAS, RAW_PHONE, bearer, mint
 from nivaran.identity.v1 import identity_pb2
 from nivaran.routing.v1 import routing_pb2
 from nivaran_common.errors import PermissionDenied
+from nivaran_common.testing import every_page
 
 CASE = "BR-PAT-2026-0300001-7"
 
@@ -217,16 +218,8 @@ async def test_S5_the_moderator_queue_comes_oldest_first_a_page_at_a_time(rig: A
         rig.routing.transfers[later.id] = ("PAT", later)
     dm = rig.auth("dm_a")
 
-    pages: list[list[str]] = []
-    token: str | None = None
-    while True:
-        params: dict[str, Any] = {"page_size": 3, **({"page_token": token} if token else {})}
-        response = await rig.client.get("/v1/transfer-queue", params=params, headers=dm)
-        assert response.status_code == 200, response.text
-        pages.append([t["id"] for t in response.json()["transfers"]])
-        token = response.json()["next_page_token"]
-        if token is None:
-            break
+    read = await every_page(rig.client, "/v1/transfer-queue", params={"page_size": 3}, headers=dm)
+    pages = [[t["id"] for t in page["transfers"]] for page in read]
     foreign = await rig.client.get("/v1/transfer-queue", params={"page_token": "e30"}, headers=dm)
 
     assert pages == [["tr-pat-1", "tr-pat-2", "tr-pat-3"], ["tr-pat-4"]]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
 
@@ -26,6 +27,8 @@ MAX_PAGE_SIZE = 200
 TOKEN_FIELD = "page.page_token"
 SIZE_FIELD = "page.page_size"
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Page:
@@ -34,6 +37,12 @@ class Page:
 
     size: int
     after: tuple[str, ...] | None
+
+    def cut(self, found: Sequence[T], token_of: Callable[[T], str]) -> tuple[list[T], str]:
+        """This page's rows out of the `size + 1` a query read after `after`, and the next page's token, made by
+        `token_of` from the page's last row ("" when no row is left over: the last page)."""
+        shown = list(found[: self.size])
+        return shown, token_of(shown[-1]) if len(found) > self.size else ""
 
 
 def encode_token(listing: str, *key: str) -> str:

@@ -251,6 +251,23 @@ async def smtp_server() -> AsyncIterator[SmtpServer]:
         yield server
 
 
+async def every_page(
+    http: Any, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """GET a paged /v1 list (an httpx.AsyncClient's `http`) page after page, following `next_page_token` until the
+    last page; each page's body. A page that is not a 200 fails the test."""
+    pages: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        asked = {**(params or {}), **({"page_token": token} if token else {})}
+        answer = await http.get(url, params=asked, headers=headers)
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json())
+        token = pages[-1]["next_page_token"]
+        if token is None:
+            return pages
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0, every: float = 0.05) -> None:
     """Poll an async condition until it holds; fail the test when it does not within `timeout`."""
     async with asyncio.timeout(timeout):

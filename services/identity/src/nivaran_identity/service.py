@@ -768,10 +768,10 @@ class IdentityService:
                 after=time_key(REGISTRATIONS_LISTING, page),
                 limit=page.size + 1,
             )
-        found = [registration_view(r) for r in rows]
-        shown = found[: page.size]
-        last = shown[-1] if len(found) > page.size else None
-        return RegistrationPage(shown, time_token(REGISTRATIONS_LISTING, last.requested_at, last.id) if last else "")
+        shown, token = page.cut(
+            [registration_view(r) for r in rows], lambda r: time_token(REGISTRATIONS_LISTING, r.requested_at, r.id)
+        )
+        return RegistrationPage(shown, token)
 
     # Postings and charge (S7)
     async def _open_posting(

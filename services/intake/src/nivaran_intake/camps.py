@@ -123,9 +123,7 @@ class CampService:
             )
         async with self.sessions() as session:
             found = (await session.execute(stmt.limit(page.size + 1))).scalars().all()
-        shown = found[: page.size]
-        last = shown[-1] if len(found) > page.size else None
-        return shown, encode_token(CAMPS_LISTING, last.held_on.isoformat(), last.panchayat_code) if last else ""
+        return page.cut(found, lambda c: encode_token(CAMPS_LISTING, c.held_on.isoformat(), c.panchayat_code))
 
     async def for_filing(self, valid: ValidGrievance, today: date) -> ValidGrievance:
         """S1: a filing for a camp, within the camp's window (or, uploaded from paper, taken by the camp within it), in

@@ -202,9 +202,7 @@ class NotifyService:
         page = page_of(NOTICES_LISTING, page_size or LIST_LIMIT, page_token)
         async with self._sessions() as session:
             found = await NoticeStore(session).search(wanted, page.size + 1, time_key(NOTICES_LISTING, page))
-        notices = found[: page.size]
-        last = notices[-1] if len(found) > page.size else None
-        return NoticePage(notices, time_token(NOTICES_LISTING, last.created_at, last.id) if last else "")
+        return NoticePage(*page.cut(found, lambda n: time_token(NOTICES_LISTING, n.created_at, n.id)))
 
     async def mark_read(self, notice_id: str, reader: Reader) -> Notice:
         """Record when an in-app notice was first read (S16); marking it again changes nothing."""
@@ -273,9 +271,7 @@ class NotifyService:
         page = page_of(FAILED_LISTING, page_size or min(limit or FAILED_LIST_DEFAULT, FAILED_LIST_MAX), page_token)
         async with self._sessions() as session:
             found = await NoticeStore(session).failed(wanted, page.size + 1, time_key(FAILED_LISTING, page))
-        shown = found[: page.size]
-        last = shown[-1] if len(found) > page.size else None
-        return FailedDeliveryPage(shown, time_token(FAILED_LISTING, last.failed_at, last.delivery_id) if last else "")
+        return FailedDeliveryPage(*page.cut(found, lambda d: time_token(FAILED_LISTING, d.failed_at, d.delivery_id)))
 
     async def retry_delivery(self, delivery_id: str, operator_account_id: str) -> Delivery:
         """Retry one FAILED delivery at once, once (C2); answers its new state. Nothing else is ever resent."""

@@ -643,9 +643,7 @@ class RoutingService:
                         bilingual(f"unknown district code {district_code!r}", f"अज्ञात जिला कोड {district_code!r}"),
                     )
             found = await store.list_transfers(district_code or None, state, after, page.size + 1)
-        transfers = found[: page.size]
-        last = transfers[-1] if len(found) > page.size else None
-        return TransferPage(transfers, time_token(TRANSFERS_LISTING, last.requested_at, last.id) if last else "")
+        return TransferPage(*page.cut(found, lambda t: time_token(TRANSFERS_LISTING, t.requested_at, t.id)))
 
     async def _district_dm(self, store: RoutingStore, district: Area, day: date) -> Position:
         found = await store.list_positions(ROLE_DM, district.code, None, day)

@@ -254,10 +254,7 @@ class SlaService:
             after=time_key(BREACHES_LISTING, page),
             limit=page.size + 1,
         )
-        breaches = found[: page.size]
-        last = breaches[-1] if len(found) > page.size else None
-        token = time_token(BREACHES_LISTING, last.recorded_at, last.id) if last else ""
-        return breaches, token
+        return page.cut(found, lambda b: time_token(BREACHES_LISTING, b.recorded_at, b.id))
 
     # S7 charge handover
 
