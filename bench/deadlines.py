@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -91,6 +92,7 @@ clocks:
 CLOCK = timedelta(seconds=1)  # the policy's duration: a case filed at T has its deadline at T + 1 s
 ACKNOWLEDGED, DEADLINE_SET, BREACH = "acknowledgement_sent", "deadline_set", "breach_recorded"
 CACHE_SETTING = "NIVARAN_SLA_WORKER_MAX_CACHED_WORKFLOWS"
+GC_FREEZE_SETTING = "NIVARAN_SLA_WORKER_GC_FREEZE_SECONDS"
 
 
 def snapshot_sla_source(var: Path) -> dict[str, str]:
@@ -219,7 +221,7 @@ async def stage(out: benchlib.Out, *, pin: bool, compact: bool = False) -> Async
         await recorder.stop()
 
 
-async def sla_env(st: Stage, cache: int | None) -> dict[str, str]:
+async def sla_env(st: Stage, cache: int | None, gc_freeze: float | None = None) -> dict[str, str]:
     """The sla workers' environment: the bench policy, a migrated SQLite database, the snapshot of the sources."""
     var = st.out.scratch
     policies = var / "policies"
@@ -241,7 +243,22 @@ async def sla_env(st: Stage, cache: int | None) -> dict[str, str]:
     }
     if cache is not None:
         env[CACHE_SETTING] = str(cache)
+    if gc_freeze is not None:
+        env[GC_FREEZE_SETTING] = str(gc_freeze)
     return env
+
+
+def slow_collections(log_file: Path) -> list[float]:
+    """The pauses (ms) of the worker's logged slow garbage collections (nivaran_common.gc_pauses), in order."""
+    pauses = []
+    for line in log_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "slow garbage collection" not in line:
+            continue
+        try:
+            pauses.append(float(json.loads(line)["pause_ms"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return pauses
 
 
 def spawn_sla_workers(st: Stage, env: dict[str, str], count: int, tag: str) -> tuple[list[devrun.Child], str]:
@@ -324,6 +341,7 @@ class Run:
     window: float  # seconds from the first deadline to the last effect
     workers: list[str]
     profile: list[str] = field(default_factory=list)
+    gc_pauses: dict[str, list[float]] = field(default_factory=dict)  # worker -> slow collections (ms), whole life
 
     def ms_per_effect(self, *names: str) -> float:
         return sum(self.cpu[name] for name in names) * 1000 / max(len(self.lags), 1)
@@ -427,6 +445,7 @@ async def measure_nivaran(
     label = f"({tag}) Nivaran lifecycle, S13 breach, {workers} worker{'s' if workers > 1 else ''}"
     duplicates, repeats = tracker.duplicates(BREACH, tag), tracker.repeats(BREACH, tag)
     run = Run(tag, label, lags, duplicates, repeats, opened, ready_margin, memory, cpu, span, list(pids))
+    run.gc_pauses = {name: slow_collections(st.sup.log_dir / f"{name}.log") for name in pids}
     if py_spy:
         run.profile = benchlib.profile_summary(st.out.folder, list(pids))
     return run
@@ -446,6 +465,11 @@ def report(run: Run) -> list[str]:
         f"    CPU per effect over that time: worker(s) {run.worker_ms:.1f} ms ({workers}), Temporal server "
         f"{run.ms_per_effect('temporal'):.1f} ms, this process (collaborators) {run.ms_per_effect('bench'):.1f} ms",
         f"    memory with the cases open: {memory}",
+        *(
+            f"    {name}: {len(pauses)} garbage collections of 100 ms or more over its life, "
+            f"{sum(pauses) / 1000:.1f} s in all, longest {max(pauses, default=0):.0f} ms"
+            for name, pauses in run.gc_pauses.items()
+        ),
         *run.profile,
     ]
 
@@ -466,13 +490,14 @@ async def bench(out: benchlib.Out, args: argparse.Namespace, py_spy: str) -> Non
     out.say(
         f"(b): {' then '.join(f'{n} worker(s)' for n in plan)} on one task queue each; "
         f"{CACHE_SETTING}={args.cache if args.cache is not None else '(unset: the worker default)'}; "
+        f"{GC_FREEZE_SETTING}={args.gc_freeze if args.gc_freeze is not None else '(unset: the worker default)'}; "
         f"{'server on core 0 and workers on core 1 (taskset)' if args.pin else 'not pinned'}; "
         f"{'py-spy on the workers while (b) fires' if py_spy else 'no profile'}"
     )
     runs: list[Run] = []
     async with stage(out, pin=args.pin) as st:
         bare = None if args.skip_bare else await measure_bare(st, cases, bare_lead, spread)
-        env = await sla_env(st, args.cache)
+        env = await sla_env(st, args.cache, args.gc_freeze)
         for number, workers in enumerate(plan, 1):
             tag = f"b{number}" if len(plan) > 1 else "b"
             runs.append(await measure_nivaran(st, env, cases, lead, spread, workers, tag, py_spy))
@@ -523,6 +548,9 @@ def main() -> None:
         "--lead", type=float, default=0.0, help="seconds to the lifecycle's first deadline (0: 30 + cases/8)"
     )
     parser.add_argument("--cache", type=int, help=f"{CACHE_SETTING} of (b)'s workers (default: the worker's own)")
+    parser.add_argument(
+        "--gc-freeze", type=float, help=f"{GC_FREEZE_SETTING} of (b)'s workers, 0 for off (default: the worker's own)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="sla worker processes on (b)'s task queue")
     parser.add_argument(
         "--compare-workers", action="store_true", help="run (b) twice, with 1 and then 2 workers (new cases each)"

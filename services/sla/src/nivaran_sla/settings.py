@@ -59,6 +59,10 @@ class SlaSettings(ServiceSettings):
     # costs about 0.25 MiB (bench/RESULTS.md). Size it to the worker's memory: 1,000 is the SDK's default.
     worker_max_cached_workflows: int = Field(default=1000, ge=0)
     workflow_sandbox: WorkflowSandbox = WorkflowSandbox.SHARED
+    # Every so many seconds, move the objects alive into the permanent generation (gc.freeze, nivaran_common
+    # .gc_pauses), so that a full collection does not walk every cached case while deadlines wait; 0 keeps it off.
+    # Each collection's pause is in python_gc_pause_seconds either way, and one over 0.1 s is logged.
+    worker_gc_freeze_seconds: float = Field(default=60.0, ge=0)
     # Write NivaranStatus / NivaranDistrict / NivaranOfficeLevel / NivaranDeadline on every case's workflow, so
     # cases can be found by visibility queries. The Temporal namespace must have them registered first (make run
     # does, with `--search-attribute`; a cluster needs `temporal operator search-attribute create`); the worker

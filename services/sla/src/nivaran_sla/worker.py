@@ -25,6 +25,7 @@ from nivaran.intake.v1 import intake_pb2_grpc
 from nivaran.notify.v1 import notify_pb2_grpc
 from nivaran.routing.v1 import routing_pb2_grpc
 from nivaran_common.db import create_engine, session_factory
+from nivaran_common.gc_pauses import GcFreezer, watch_gc_pauses
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.logging import configure_logging, get_logger
 from nivaran_common.metrics import MetricsServer, process_registry, serve_metrics
@@ -143,6 +144,14 @@ def build_worker(
     )
 
 
+async def freeze_periodically(freezer: GcFreezer, every_seconds: float) -> None:
+    """Freeze the living objects every `every_seconds` (see nivaran_common.gc_pauses), until cancelled."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        frozen = freezer.freeze()
+        log.debug("objects frozen", frozen_objects=frozen)
+
+
 async def run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
     """Run `worker` until `stop` is set, then shut it down gracefully; a worker that dies raises."""
     running = asyncio.create_task(worker.run())
@@ -163,6 +172,7 @@ def start_worker_metrics(settings: SlaSettings) -> tuple[SlaMetrics, MetricsServ
     one every client made afterwards uses."""
     registry = process_registry()
     metrics = SlaMetrics(registry)
+    watch_gc_pauses(registry)
     if not settings.worker_metrics_port:
         return metrics, None
     core_port = free_loopback_port()
@@ -256,7 +266,16 @@ async def _run_worker(
             max_cached_workflows=settings.worker_max_cached_workflows,
             workflow_sandbox=settings.workflow_sandbox.value,
         )
-        await run_until_stopped(worker, stop)
+        freezing = (
+            asyncio.create_task(freeze_periodically(GcFreezer(), settings.worker_gc_freeze_seconds))
+            if settings.worker_gc_freeze_seconds
+            else None
+        )
+        try:
+            await run_until_stopped(worker, stop)
+        finally:
+            if freezing is not None:
+                freezing.cancel()
     await engine.dispose()
     log.info("temporal worker stopped")
 
