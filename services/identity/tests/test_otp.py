@@ -13,9 +13,13 @@ from nivaran.identity.v1 import identity_pb2
 from nivaran_common.errors import field_violations
 from nivaran_common.redis import create_redis
 from nivaran_common.settings import Profile
-from nivaran_common.testing import free_port
+from nivaran_common.testing import ONE_BACKEND, free_port
 
 from .conftest import HarnessFactory
+
+# What these tests prove does not depend on the database (the store's queries run on both backends in the
+# store and service tests), so one backend is enough here (nivaran_common.testing.ONE_BACKEND).
+pytestmark = ONE_BACKEND
 
 PHONE = "+919876543210"
 IP = "203.0.113.7"

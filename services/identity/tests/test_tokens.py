@@ -14,10 +14,15 @@ from sqlalchemy import select
 
 from nivaran.identity.v1 import identity_pb2
 from nivaran_common.db import session_factory
+from nivaran_common.testing import ONE_BACKEND
 from nivaran_common.timeutil import to_timestamp
 from nivaran_identity.tables import AccountRow, SigningKeyRow
 
 from .conftest import PASSWORD, START, Harness, HarnessFactory
+
+# What these tests prove does not depend on the database (the store's queries run on both backends in the
+# store and service tests), so one backend is enough here (nivaran_common.testing.ONE_BACKEND).
+pytestmark = ONE_BACKEND
 
 
 async def officer(make_identity: HarnessFactory) -> Harness:

@@ -13,10 +13,15 @@ from nivaran_common.blobstore import LocalBlobStore
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_client import open_channel
 from nivaran_common.grpc_server import build_server
+from nivaran_common.testing import ONE_BACKEND
 from nivaran_intake.attachments import AttachmentLimits, AttachmentService
 from nivaran_intake.main import binding
 
 from .conftest import IntakeHarness
+
+# What these tests prove does not depend on the database (the store's queries run on both backends in the
+# store and service tests), so one backend is enough here (nivaran_common.testing.ONE_BACKEND).
+pytestmark = ONE_BACKEND
 
 
 @pytest_asyncio.fixture

@@ -16,7 +16,12 @@ from nivaran.common.v1 import common_pb2
 from nivaran.notify.v1 import notify_pb2, notify_pb2_grpc
 from nivaran_common.errors import field_violations
 from nivaran_common.grpc_server import build_server
+from nivaran_common.testing import ONE_BACKEND
 from nivaran_notify.main import bindings
+
+# What these tests prove does not depend on the database (the store's queries run on both backends in the
+# store and service tests), so one backend is enough here (nivaran_common.testing.ONE_BACKEND).
+pytestmark = ONE_BACKEND
 
 REGISTRATION = "BR-PAT-2026-000777"
 ACK_PARAMS: dict[str, Any] = {

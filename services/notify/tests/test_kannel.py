@@ -16,10 +16,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from nivaran_common.testing import eventually, free_port
+from nivaran_common.testing import ONE_BACKEND, eventually, free_port
 from nivaran_notify.domain import Channel, DeliveryReceipt, DeliveryState
 
 from .test_service import REGISTRATION, acknowledgement
+
+# What these tests prove does not depend on the database (the store's queries run on both backends in the
+# store and service tests), so one backend is enough here (nivaran_common.testing.ONE_BACKEND).
+pytestmark = ONE_BACKEND
 
 
 @dataclass

@@ -13,6 +13,10 @@ from nivaran.routing.v1 import routing_pb2, routing_pb2_grpc
 from nivaran_common.errors import field_violations
 from nivaran_common.testing import ONE_BACKEND
 
+# What these tests prove does not depend on the database (the store's queries run on both backends in the
+# store and service tests), so one backend is enough here (nivaran_common.testing.ONE_BACKEND).
+pytestmark = ONE_BACKEND
+
 Stub = routing_pb2_grpc.RoutingServiceStub
 
 MANER = common_pb2.Location(
@@ -80,7 +84,6 @@ async def test_resolve_l1_bad_input_is_invalid_argument_naming_the_field(
     assert [v.field for v in field_violations(caught.value)] == [field]
 
 
-@ONE_BACKEND
 @pytest.mark.parametrize(
     ("location", "field"),
     [
