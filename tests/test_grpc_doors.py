@@ -60,6 +60,7 @@ EXPECTED_PEOPLE: dict[str, str] = {
     "identity.RelinquishCharge": OFFICERS, "identity.TakeCharge": OFFICERS,
     "identity.GetCurrentHolder": PEOPLE, "identity.ListPostings": PEOPLE,
     "identity.CreateDelegation": OFFICERS, "identity.RevokeDelegation": OFFICERS,
+    "identity.ListDelegations": OFFICERS,
     "identity.DisableAccount": "d", "identity.ChangePassword": OFFICERS,
     # Department clients are an admin's business (no demo person here is one); the token exchange is theirs alone.
     "identity.CreateServiceClient": NOBODY, "identity.ListServiceClients": NOBODY,

@@ -113,8 +113,19 @@ async def test_S17_a_revoked_delegation_is_gone_from_the_delegates_token_on_the_
         assert granted.status_code == 201, granted.text
         delegated = await login(http, *NODAL)
         assert "grievances.read_district" in str(await assert_accepted(http, str(delegated["access_token"])))
+        # The DM lists it among those given, the nodal officer among those held (GET /v1/delegations).
+        given = await http.get("/v1/delegations", headers=bearer(dm))
+        assert given.status_code == 200, given.text
+        assert granted.json()["id"] in [d["id"] for d in given.json()["delegations"]]
+        held = await http.get("/v1/delegations", params={"received": "true"}, headers=bearer(delegated))
+        assert [d["id"] for d in held.json()["delegations"]] == [granted.json()["id"]]
         revoked = await http.delete(f"/v1/delegations/{granted.json()['id']}", headers=bearer(dm))
         assert revoked.status_code in (200, 204), revoked.text
+        in_force = await http.get("/v1/delegations", headers=bearer(dm))
+        assert granted.json()["id"] not in [d["id"] for d in in_force.json()["delegations"]]
+        history = await http.get("/v1/delegations", params={"include_revoked": "true"}, headers=bearer(dm))
+        [record] = [d for d in history.json()["delegations"] if d["id"] == granted.json()["id"]]
+        assert record["revoked_at"] is not None
         await assert_refused_everywhere(suite, http, str(delegated["access_token"]))
         # Signing in again gives a token without the power.
         again = await login(http, *NODAL)

@@ -5,6 +5,7 @@ the moderator queue, approves the request, and the case moves to Health. The DM 
 district's page to the review page in Hindi, and the Excel download, whose header is in Hindi. A citizen gives
 feedback: the DSO disposes of a case filed with the citizen's phone; the citizen signs in by OTP and opens it on
 the web, where feedback, reopening and appeal are offered, rates the disposal, and the timeline records it (H3).
+The Home secretary adds, renames and retires a category on the categories page (H4), as real routing then lists it.
 Screenshots go to var/screenshots/web-dm-*.png (not committed).
 """
 
@@ -24,7 +25,7 @@ import pytest
 import pytest_asyncio
 from _suite import RunningSuite
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-from test_desk_e2e import DM, DSO, PHULWARI, Desk
+from test_desk_e2e import DM, DSO, HOME_SECRETARY, PHULWARI, Desk
 from test_web_e2e import CHROMIUM, CHROMIUM_ARGS, DEV_FIXED_OTP, PHONE_WIDTH, SCREENSHOTS
 
 from nivaran_common.testing import eventually
@@ -273,3 +274,59 @@ async def test_H3_a_citizen_gives_feedback_on_a_disposed_case_in_the_browser(
         await _snap(page, "6-feedback-recorded-en")
     finally:
         await context.close()
+
+
+async def test_H4_the_Home_secretary_adds_renames_and_retires_a_category_in_the_browser(
+    shared_suite: RunningSuite, browser: Browser
+) -> None:
+    """The categories page against real routing: each form's change is what GET /v1/categories then answers."""
+    code = f"HOME-E2E-{uuid.uuid4().hex[:6].upper()}"
+    context = await _phone(browser, shared_suite.base_url, "en-IN")
+    page = await context.new_page()
+    try:
+        await page.goto("/app/officer/categories?department_code=HOME")
+        await _sign_in(
+            page, HOME_SECRETARY, "Username", "Password", "form[action='/app/officer/signin'] button[type=submit]"
+        )
+        await expect(page).to_have_url(re.compile(r"/app/officer/categories\?department_code=HOME$"))
+        await expect(page.locator("dl.other-share dd.share")).to_have_text(re.compile(r"^\d+\.\d%$"))
+
+        create = page.locator("#form-create")
+        await create.locator("summary").click()
+        await create.locator("#f-create-code").fill(code)
+        await create.locator('[id="f-create-name.hi"]').fill("थाने में आवेदन की पावती नहीं")
+        await create.locator('[id="f-create-name.en"]').fill("No receipt for an application at the police station")
+        await create.get_by_label("Track").select_option("sahyog")
+        await create.locator("button[type=submit]").click()
+        await expect(page).to_have_url(re.compile(r"done=1"))
+        row = page.locator(f"li[data-category='{code}']")
+        await expect(row).to_contain_text("No receipt for an application at the police station")
+        await _fits_the_phone(page)
+        await _snap(page, "categories-1-added-en")
+
+        rename = row.locator(f"#form-rename-{code}")
+        await rename.locator("summary").click()
+        await rename.locator(f'[id="f-rename-{code}-name.en"]').fill("No receipt for a complaint at the police station")
+        await rename.locator("button[type=submit]").click()
+        await expect(page).to_have_url(re.compile(r"done=1"))
+        await expect(page.locator(f"li[data-category='{code}']")).to_contain_text("No receipt for a complaint")
+
+        retire = page.locator(f"li[data-category='{code}'] #form-retire-{code}")
+        await retire.locator("summary").click()
+        await retire.locator("button[type=submit]").click()
+        await expect(page).to_have_url(re.compile(r"done=1"))
+        await expect(page.locator(f"li[data-category='{code}'].retired")).to_have_count(1)
+        await _snap(page, "categories-2-retired-en")
+    finally:
+        await context.close()
+
+    async with httpx.AsyncClient(base_url=shared_suite.base_url, timeout=30) as http:
+        listed = await http.get("/v1/categories", params={"department_code": "HOME", "include_retired": "true"})
+        [made] = [c for c in listed.json()["categories"] if c["code"] == code]
+        assert made["name"] == {
+            "hi": "थाने में आवेदन की पावती नहीं",
+            "en": "No receipt for a complaint at the police station",
+        }
+        assert made["retired"] is True
+        offered = await http.get("/v1/categories", params={"department_code": "HOME"})
+        assert code not in [c["code"] for c in offered.json()["categories"]]

@@ -554,6 +554,9 @@ class FakeRouting(routing_pb2_grpc.RoutingServiceServicer):
 
     async def CreateCategory(self, request: Any, context: Any) -> routing_pb2.Category:  # noqa: N802
         self._require_secretary(request.actor, request.category.department_code)
+        if not request.category.default_track:
+            # As routing refuses it (service._category_violations).
+            raise InvalidArgument.field("category.default_track", "required / आवश्यक है")
         created = routing_pb2.Category()
         created.CopyFrom(request.category)
         self.categories[created.code] = created
@@ -812,10 +815,27 @@ class FakeIdentity(identity_pb2_grpc.IdentityServiceServicer):
             raise NotFound(f"no delegation {request.delegation_id}")
         if found.delegator_account_id != request.actor.account_id:
             raise PermissionDenied("only the delegator may revoke a delegation")
-        revoked = identity_pb2.Delegation()
-        revoked.CopyFrom(found)
-        revoked.revoked_at.CopyFrom(to_timestamp(datetime.now(UTC)))
-        return revoked
+        if not found.HasField("revoked_at"):
+            found.revoked_at.CopyFrom(to_timestamp(datetime.now(UTC)))
+        return found
+
+    async def ListDelegations(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.requests.append(request)
+        # As identity pages them: the caller's own (given, or with `received` held), newest grant first.
+        mine = (
+            d
+            for d in self.delegations.values()
+            if (d.delegate_account_id if request.received else d.delegator_account_id) == request.actor.account_id
+            and (request.include_revoked or not d.HasField("revoked_at"))
+        )
+        shown, token = keyset_page(
+            mine,
+            "delegations",
+            page_of("delegations", request.page.page_size, request.page.page_token),
+            lambda d: d.granted_at,
+            newest_first=True,
+        )
+        return identity_pb2.ListDelegationsResponse(delegations=shown, next_page_token=token)
 
     async def DisableAccount(self, request: Any, context: Any) -> identity_pb2.Account:  # noqa: N802
         self.requests.append(request)
@@ -1686,6 +1706,8 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
         self.breach_requests: list[sla_pb2.ListBreachesRequest] = []
         # C5: the post reviewing a case's final report, by grievance id (what the lifecycle holds).
         self.reviewers: dict[str, str] = {}
+        # What GetCaseClocks raises instead of answering (a lifecycle that does not answer), when set.
+        self.clocks_fail_with: DomainError | None = None
         self.commissioner_of = {"pos-pat-dm": "pos-patna-commissioner"}
 
     def seed_notice(self, number: str, notice_id: str, position_id: str, *, replied: bool = False) -> None:
@@ -1832,6 +1854,8 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
 
     async def GetCaseClocks(self, request: Any, context: Any) -> sla_pb2.GetCaseClocksResponse:  # noqa: N802
         self.clock_requests.append(request.grievance_id)
+        if self.clocks_fail_with is not None:
+            raise self.clocks_fail_with
         return sla_pb2.GetCaseClocksResponse(
             clocks=[
                 sla_pb2.Clock(
@@ -1839,5 +1863,6 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
                     started_at=to_timestamp(FILED_AT),
                     deadline=to_timestamp(FILED_AT + timedelta(days=10)),
                 )
-            ]
+            ],
+            reviewer_position_id=self.reviewers.get(request.grievance_id, ""),
         )

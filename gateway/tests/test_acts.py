@@ -153,3 +153,19 @@ async def test_S18_the_commissioner_above_the_dm_acts_on_the_recommendation(rig:
 
     assert acted.status_code == 200, acted.text
     assert rig.sla.acts[-1].commissioner_action.decision == "forward"
+
+
+async def test_C5_the_clocks_name_the_post_reviewing_the_final_report_and_empty_when_none(rig: Rig) -> None:
+    grievance_id = rig.intake.by_number[CASE].id
+
+    before = await rig.client.get(f"/v1/grievances/{CASE}/clocks", headers=auth("officer_a"))
+    rig.sla.reviewers[grievance_id] = "pos-pat-dm"
+    try:
+        under_review = await rig.client.get(f"/v1/grievances/{CASE}/clocks", headers=auth("dm_a"))
+    finally:
+        del rig.sla.reviewers[grievance_id]
+
+    assert before.status_code == under_review.status_code == 200, (before.text, under_review.text)
+    assert before.json()["reviewer_position_id"] == ""
+    assert under_review.json()["reviewer_position_id"] == "pos-pat-dm"
+    assert under_review.json()["clocks"][0]["name"] == "first_show_cause"

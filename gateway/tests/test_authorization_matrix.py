@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -121,6 +122,12 @@ def is_me(role: str, response: Any, rig: Rig) -> None:
 def own_district_registrations(role: str, response: Any, rig: Rig) -> None:
     district = PERSONAS[role].claims["district"]
     assert {r["district_code"] for r in response.json()["registrations"]} == {district}
+
+
+def own_delegations(role: str, response: Any, rig: Rig) -> None:
+    given = response.json()["delegations"]
+    assert {d["delegator_account_id"] for d in given} <= {PERSONAS[role].claims["sub"]}
+    assert rig.identity.requests[-1].actor.account_id == PERSONAS[role].claims["sub"]
 
 
 def own_district_queue(role: str, response: Any, rig: Rig) -> None:
@@ -290,6 +297,11 @@ ROWS: list[Row] = [
         body={"delegate_account_id": "acct-nodal-pat", "powers": ["registrations.decide"]},
     ),
     Row(
+        # Anyone on the staff lists their own; identity answers from the verified caller's account alone.
+        "list-delegations", "GET /v1/delegations", "GET", "/v1/delegations",
+        only(dict.fromkeys(OFFICERS, 200)), params={"include_revoked": "true"}, check=own_delegations,
+    ),
+    Row(
         # Identity refuses anyone but the delegator; the gateway passes who is asking.
         "revoke-delegation", "DELETE /v1/delegations/{delegation_id}", "DELETE", "/v1/delegations/del-dm-a",
         only({"dm_a": 200}),
@@ -385,7 +397,7 @@ ROWS: list[Row] = [
     Row(
         "create-category", "POST /v1/categories", "POST", "/v1/categories", only({"secretary": 201}),
         body={"code": "REVENUE_SURVEY", "department_code": "REVENUE",
-              "name": {"en": "Land survey", "hi": "भूमि सर्वेक्षण"}},
+              "name": {"en": "Land survey", "hi": "भूमि सर्वेक्षण"}, "default_track": "sahyog"},
     ),
     Row(
         "rename-category", "PATCH /v1/categories/{code}", "PATCH", "/v1/categories/REVENUE_OLD",
@@ -1075,7 +1087,8 @@ async def test_every_web_page_against_every_role(matrix_rig: Rig, row: Row, role
     assert response.status_code == expected, f"{row.id} as {role}: {response.text[:500]}"
     if expected == SIGN_IN and row.id not in ("web-lang", "web-public-find-board"):
         sign_in = "/app/officer/signin" if row.path.startswith("/app/officer") else "/app/signin"
-        assert response.headers["location"] == f"{sign_in}?next={row.path.replace('/', '%2F')}"
+        back = row.path + (f"?{urlencode(row.params)}" if row.params else "")  # the query comes back too
+        assert response.headers["location"] == f"{sign_in}?next={quote(back, safe='')}"
     elif row.check is not None and expected == 200:
         row.check(role, response, matrix_rig)
     elif expected != SIGN_IN:

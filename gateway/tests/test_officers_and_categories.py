@@ -378,6 +378,25 @@ async def test_S17_nodal_officer_moderates_in_the_dm_post_audited_for_the_dm(rig
     assert moved.actor.on_behalf_of_account_id == "acct-dm-a"
 
 
+async def test_S17_delegations_are_listed_to_who_gave_them_and_to_who_holds_them(rig: Any) -> None:
+    given = await rig.client.get("/v1/delegations", headers=rig.auth("dm_a"))
+    assert given.status_code == 200, given.text
+    assert [d["id"] for d in given.json()["delegations"]] == ["del-dm-a"]
+    nodal = {"sub": "acct-nodal-pat", "kind": "operator", "roles": ["operator", "SAHYOG_NODAL"], "positions": [],
+             "district": "PAT"}  # fmt: skip
+    held = await rig.client.get(
+        "/v1/delegations", params={"received": "true"}, headers=bearer(mint(nodal, acting_for="acct-dm-a"))
+    )
+    assert held.status_code == 200, held.text
+    assert [(d["id"], d["delegator_account_id"]) for d in held.json()["delegations"]] == [("del-dm-a", "acct-dm-a")]
+    # Another DM lists none of it; a citizen may not list at all.
+    assert (await rig.client.get("/v1/delegations", headers=rig.auth("dm_b"))).json()["delegations"] == []
+    assert (await rig.client.get("/v1/delegations", headers=rig.auth("citizen_a"))).status_code == 403
+    bad = await rig.client.get("/v1/delegations", params={"page_token": "nope"}, headers=rig.auth("dm_a"))
+    assert bad.status_code == 422
+    assert "page.page_token" in {e["field"] for e in bad.json()["errors"]}
+
+
 async def test_S17_only_powers_a_route_checks_can_be_delegated(rig: Any) -> None:
     response = await rig.client.post(
         "/v1/delegations",

@@ -176,6 +176,35 @@ async def test_S17_the_DM_delegates_a_power_and_revokes_a_delegation(rig: Rig) -
     assert 'role="alert"' in unknown.text
 
 
+async def test_S17_the_DM_sees_the_delegations_given_and_revokes_one_from_its_row(rig: Rig) -> None:
+    english(rig, "dm_a")
+    listed = await rig.client.get("/app/officer/dm/delegations")
+    assert 'data-delegation="del-dm-a" data-state="in-force"' in listed.text
+    assert "Decide officer registrations (S6)" in listed.text
+    asked = [r for r in rig.identity.requests if r.DESCRIPTOR.name == "ListDelegationsRequest"][-1]
+    assert (asked.actor.account_id, asked.include_revoked, asked.received) == ("acct-dm-a", True, False)
+    # The row's own button posts its id.
+    row = listed.text.split('data-delegation="del-dm-a"', 1)[1].split("</li>", 1)[0]
+    assert 'name="delegation_id" value="del-dm-a"' in row
+
+    revoked = await rig.client.post(
+        "/app/officer/dm/delegations/revoke", data={"csrf": csrf_of(listed.text), "delegation_id": "del-dm-a"}
+    )
+    after = await rig.client.get(revoked.headers["location"])
+    assert 'data-delegation="del-dm-a" data-state="revoked"' in after.text
+    row = after.text.split('data-delegation="del-dm-a"', 1)[1].split("</li>", 1)[0]
+    assert "delegation_id" not in row  # nothing left to revoke
+    assert "Revoked: del-dm-a" in after.text
+
+
+async def test_S17_another_DM_sees_none_of_the_delegations_given_in_Patna(rig: Rig) -> None:
+    english(rig, "dm_b")
+    listed = await rig.client.get("/app/officer/dm/delegations")
+    assert listed.status_code == 200
+    assert "del-dm-a" not in listed.text
+    assert "You have given no delegation." in listed.text
+
+
 async def test_S18_the_DM_recommends_on_a_show_cause_reply(rig: Rig) -> None:
     rig.intake.seed(REPLIED, district="PAT", position_id="pos-pat-l1", department="REVENUE")
     rig.sla.seed_notice(REPLIED, "scn-201", "pos-pat-l1", replied=True)
@@ -232,6 +261,18 @@ async def test_the_breach_records_come_fifty_to_a_page_with_a_link_to_the_older_
     ]
 
 
+async def test_H4_a_category_without_its_track_is_refused_next_to_the_track(rig: Rig) -> None:
+    english(rig, "secretary")
+    page = await rig.client.get("/app/officer/categories", params={"department_code": "REVENUE"})
+    refused = await rig.client.post(
+        "/app/officer/categories/new?department_code=REVENUE",
+        data={"csrf": csrf_of(page.text), "code": "REVENUE-NO-TRACK", "name.hi": "बिना मार्ग", "name.en": "No track"},
+    )
+    assert refused.status_code == 422
+    assert 'data-field="default_track"' in refused.text
+    assert "REVENUE-NO-TRACK" not in rig.routing.categories
+
+
 async def test_H4_the_secretary_sees_the_other_share_and_adds_renames_merges_and_retires_categories(rig: Rig) -> None:
     english(rig, "secretary")
     page = await rig.client.get("/app/officer/categories", params={"department_code": "revenue"})
@@ -241,7 +282,7 @@ async def test_H4_the_secretary_sees_the_other_share_and_adds_renames_merges_and
     created = await rig.client.post(
         "/app/officer/categories/new" + query,
         data={"csrf": csrf, "code": "REVENUE-MUTATION-DELAY", "name.hi": "दाखिल-खारिज में विलंब",
-              "name.en": "Mutation delayed", "service_time_limit_days": "21"},
+              "name.en": "Mutation delayed", "default_track": "sahyog", "service_time_limit_days": "21"},
     )  # fmt: skip
     renamed = await rig.client.post(
         "/app/officer/categories/REVENUE_OLD/rename" + query,

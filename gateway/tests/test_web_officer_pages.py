@@ -1,7 +1,8 @@
 """The officer's pages at /app/officer against the gateway's fakes: sign-in by password, the inbox nearest deadline
 first with its countdown and the clock's rule, only the acts the officer may take now, an act reaching /v1 with its
-Idempotency-Key and /v1's errors next to the fields, CSRF, a citizen's 403 page, and both languages; the review
-page with its figures, table, downloads and server-drawn chart."""
+Idempotency-Key and /v1's errors next to the fields, CSRF, a citizen's 403 page, and both languages; the C5 review
+form for the officer holding the reviewing post only; the review page with its figures, table, downloads and
+server-drawn chart."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from gateway_testkit import Rig
 from test_web_pages import csrf_of, set_cookies, sign_in_as
 
 from nivaran.intake.v1 import intake_pb2
+from nivaran.sla.v1 import sla_pb2
+from nivaran_common.errors import Unavailable
 from nivaran_gateway.web.officer_view import countdown
 from nivaran_gateway.web.session import ACCESS_COOKIE, REFRESH_COOKIE
 
@@ -76,6 +79,16 @@ async def test_officer_pages_send_a_visitor_without_a_session_to_the_officers_si
 
     assert page.status_code == 303
     assert page.headers["location"] == "/app/officer/signin?next=%2Fapp%2Fofficer%2Fshow-causes"
+
+
+async def test_the_sign_in_comes_back_to_the_page_asked_for_with_its_query(rig: Rig) -> None:
+    asked = await rig.client.get("/app/officer/categories", params={"department_code": "REVENUE"})
+    assert (
+        asked.headers["location"]
+        == "/app/officer/signin?next=%2Fapp%2Fofficer%2Fcategories%3Fdepartment_code%3DREVENUE"
+    )
+    form = await rig.client.get(asked.headers["location"])
+    assert 'value="/app/officer/categories?department_code=REVENUE"' in form.text
 
 
 @pytest.mark.parametrize(
@@ -252,6 +265,112 @@ async def test_the_show_cause_notices_to_answer_and_the_reply_reaches_v1(rig: Ri
     assert replied.status_code == 303
     act = rig.sla.acts[-1]
     assert (act.show_cause_reply.notice_id, act.show_cause_reply.reply) == ("scn-1", "राशन कार्ड जारी कर दिया गया है।")
+
+
+def under_review(rig: Rig, number: str, reviewer: str = "pos-pat-dm") -> None:
+    """C5: the case's final report waits on `reviewer`, as the lifecycle (and so GET /v1/.../clocks) names it."""
+    rig.sla.reviewers[rig.intake.by_number[number].id] = reviewer
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "reviewer_line", "close"),
+    [
+        ("en", "Review the final report", "Reviewer of the final report (C5)", "Accept and close the case (CS cell)"),
+        ("hi", "अंतिम प्रतिवेदन की समीक्षा करें", "अंतिम प्रतिवेदन के समीक्षक (C5)", "स्वीकार कर मामला बंद करें (मुख्य सचिव कोषांग)"),
+    ],
+)
+async def test_C5_the_reviewer_sees_the_review_form_and_it_reaches_v1_with_the_decision_and_key(
+    rig: Rig, lang: str, title: str, reviewer_line: str, close: str
+) -> None:
+    seed_inbox(rig)
+    under_review(rig, SOON)
+    sign_in_as(rig.client, "dm_a")
+    rig.client.cookies.set("lang", lang, domain="gateway.test")
+
+    page = await rig.client.get(f"/app/officer/grievances/{SOON}")
+
+    assert page.status_code == 200
+    # The DM holds the reviewing post, not the case's: the review is the one act offered.
+    assert act_forms(page.text) == {"review"}
+    assert f'{title} <span class="rule">(C5)</span>' in page.text
+    assert f'<dt>{reviewer_line}</dt><dd class="reviewer">pos-pat-dm</dd>' in page.text
+    assert re.findall(r'<option value="(forward|return|close)"', page.text) == ["forward", "return", "close"]
+    assert f'<option value="close">{close}</option>' in page.text
+    assert 'action="/app/officer/grievances/BR-PAT-2026-0000101-7/acts/review"' in page.text
+    assert rig.sla.clock_requests == [rig.intake.by_number[SOON].id]
+    csrf, key = form_of(page.text, "review")
+
+    sent = await rig.client.post(
+        f"/app/officer/grievances/{SOON}/acts/review",
+        data={
+            "csrf": csrf,
+            "idempotency_key": key,
+            "decision": "forward",
+            "note": "गृह विभाग को अग्रसारित / to the department",
+        },
+    )
+
+    assert (sent.status_code, sent.headers["location"]) == (303, f"/app/officer/grievances/{SOON}?done=1")
+    [act] = rig.sla.acts
+    assert act.WhichOneof("act") == "review"
+    assert (act.review.decision, act.review.note) == (
+        sla_pb2.REVIEW_DECISION_FORWARD,
+        "गृह विभाग को अग्रसारित / to the department",
+    )
+    assert act.idempotency_key == f"web-{key}"
+    assert (act.caller.account_id, list(act.caller.position_ids)) == ("acct-dm-a", ["pos-pat-dm"])
+
+
+async def test_C5_the_case_holder_who_is_not_the_reviewer_sees_no_review_form(rig: Rig) -> None:
+    seed_inbox(rig)
+    under_review(rig, SOON)
+    under_review(rig, LATE)
+    rig.intake.by_number[LATE].status = intake_pb2.STATUS_CLOSED
+    sign_in_as(rig.client, "officer_a")
+    holder = await rig.client.get(f"/app/officer/grievances/{SOON}")
+    sign_in_as(rig.client, "dm_a")
+    not_under_review = await rig.client.get(f"/app/officer/grievances/{NONE}")
+    closed = await rig.client.get(f"/app/officer/grievances/{LATE}")
+
+    assert holder.status_code == not_under_review.status_code == closed.status_code == 200
+    # The holder keeps the holder's acts and reads who reviews the report, but the review is not theirs.
+    assert act_forms(holder.text) == {"report", "disposal", "info-request", "forward"}
+    assert 'class="reviewer">pos-pat-dm</dd>' in holder.text
+    # No report under review, or an ended case: the DM has nothing to review.
+    assert act_forms(not_under_review.text) == set()
+    assert 'class="reviewer"' not in not_under_review.text
+    assert act_forms(closed.text) == set()
+
+
+async def test_C5_a_failed_clocks_read_only_takes_the_review_form_away(rig: Rig) -> None:
+    seed_inbox(rig)
+    under_review(rig, SOON)
+    rig.sla.clocks_fail_with = Unavailable("the case's lifecycle did not answer; try again")
+    sign_in_as(rig.client, "dm_a")
+    reviewer = await rig.client.get(f"/app/officer/grievances/{SOON}")
+    sign_in_as(rig.client, "officer_a")
+    holder = await rig.client.get(f"/app/officer/grievances/{SOON}")
+
+    assert reviewer.status_code == holder.status_code == 200
+    assert act_forms(reviewer.text) == set()
+    assert act_forms(holder.text) == {"report", "disposal", "info-request", "forward"}
+
+
+async def test_C5_a_review_not_offered_is_refused_without_asking_v1(rig: Rig) -> None:
+    seed_inbox(rig)
+    under_review(rig, SOON)
+    fields = {"decision": "close", "note": "संतोषजनक"}
+    sign_in_as(rig.client, "officer_a")
+    csrf = csrf_of((await rig.client.get(f"/app/officer/grievances/{SOON}")).text)
+    by_the_holder = await rig.client.post(f"/app/officer/grievances/{SOON}/acts/review", data={"csrf": csrf, **fields})
+    sign_in_as(rig.client, "dm_a")
+    csrf = csrf_of((await rig.client.get(f"/app/officer/grievances/{NONE}")).text)
+    nothing_to_review = await rig.client.post(
+        f"/app/officer/grievances/{NONE}/acts/review", data={"csrf": csrf, **fields}
+    )
+
+    assert by_the_holder.status_code == nothing_to_review.status_code == 403
+    assert rig.sla.acts == []
 
 
 async def test_S16_notices_read_and_unread_with_a_mark_read_button(rig: Rig) -> None:

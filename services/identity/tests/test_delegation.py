@@ -182,3 +182,59 @@ async def test_S6_S17_the_delegate_decides_registrations_for_the_dm_only_with_th
     # Audited "by X for Y": the delegate decided, for the DM, under this delegation.
     assert approved.decided_by_account_id == h.accounts["sahyog.patna"]
     assert f"for {h.accounts['dm.patna']} under delegation {granted.id}" in approved.decision_note
+
+
+async def test_S17_the_delegator_lists_what_they_gave_and_the_delegate_what_they_hold(
+    make_identity: HarnessFactory,
+) -> None:
+    h = await cell(make_identity)
+    first = await h.stub.CreateDelegation(delegate(h, "sahyog.patna", by="dm.patna", powers=POWERS[:1]))
+    h.clock.advance(seconds=10)
+    await h.stub.RevokeDelegation(
+        identity_pb2.RevokeDelegationRequest(delegation_id=first.id, actor=h.actor("dm.patna"))
+    )
+    h.clock.advance(seconds=10)
+    second = await h.stub.CreateDelegation(delegate(h, "sahyog.patna", by="dm.patna"))
+
+    def listing(by: str, **options: object) -> identity_pb2.ListDelegationsRequest:
+        return identity_pb2.ListDelegationsRequest(actor=h.actor(by), **options)  # type: ignore[arg-type]
+
+    in_force = await h.stub.ListDelegations(listing("dm.patna"))
+    assert [d.id for d in in_force.delegations] == [second.id]
+    assert in_force.next_page_token == ""
+    everything = await h.stub.ListDelegations(listing("dm.patna", include_revoked=True))
+    assert [d.id for d in everything.delegations] == [second.id, first.id]  # newest grant first
+    assert everything.delegations[1].HasField("revoked_at")
+    assert not everything.delegations[0].HasField("revoked_at")
+
+    # A page at a time: each delegation once, in the same order.
+    seen, token = [], ""
+    while True:
+        page = await h.stub.ListDelegations(
+            listing("dm.patna", include_revoked=True, page=common_pb2.PageRequest(page_size=1, page_token=token))
+        )
+        seen += [d.id for d in page.delegations]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [second.id, first.id]
+
+    # The nodal officer sees what they hold and from whom; another officer sees nothing of the DM's.
+    held = await h.stub.ListDelegations(listing("sahyog.patna", received=True))
+    assert [(d.id, d.delegator_account_id, list(d.powers)) for d in held.delegations] == [
+        (second.id, h.accounts["dm.patna"], POWERS)
+    ]
+    assert list((await h.stub.ListDelegations(listing("sahyog.patna"))).delegations) == []
+    assert list((await h.stub.ListDelegations(listing("secretary.food", include_revoked=True))).delegations) == []
+
+
+async def test_S17_a_delegation_list_refuses_a_bad_page_token_naming_the_field(make_identity: HarnessFactory) -> None:
+    h = await cell(make_identity)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await h.stub.ListDelegations(
+            identity_pb2.ListDelegationsRequest(
+                actor=h.actor("dm.patna"), page=common_pb2.PageRequest(page_token="not-a-token")
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "page.page_token" in {v.field for v in field_violations(caught.value)}

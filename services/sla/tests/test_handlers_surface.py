@@ -1,6 +1,6 @@
 """The SlaService gRPC surface through an in-process server: the real records, policies and holiday calendars, a
-fake intake servicer, and the case's lifecycle as an in-process fake, except in the last test, which runs the
-Temporal wiring against the real time-skipping server."""
+fake intake servicer, and the case's lifecycle as an in-process fake, except in the C5 clocks test (the real
+lifecycle) and the last test (the Temporal wiring), which run against the real time-skipping server."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from nivaran_sla.domain import (
     UPDATE_MIGRATE_POLICY,
     UPDATE_RECORD_RECOMMENDATION,
     UPDATE_REPLY_SHOW_CAUSE,
+    UPDATE_SUBMIT_REPORT,
     CaseStatus,
     ChargeTakenInput,
     ClockView,
@@ -61,6 +62,10 @@ from nivaran_sla.policy import PolicyRegistry
 from nivaran_sla.records import SlaRecords
 from nivaran_sla.service import LifecycleClosed, LifecycleNotFound, SlaService, UpdateRejected
 from nivaran_sla.settings import SlaSettings
+
+from .fakes import assigned_by_the_cell
+from .test_acts_rules import c4_report
+from .test_rules import case_input, case_runner
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICIES = ROOT / "policies"
@@ -607,6 +612,54 @@ async def test_get_case_clocks_reports_deadlines_and_time_left(surface: Surface)
     assert not fired.HasField("remaining")
     assert unknown.code() == grpc.StatusCode.NOT_FOUND
     assert (empty.code(), fields(empty)) == (grpc.StatusCode.INVALID_ARGUMENT, ["grievance_id"])
+
+
+async def test_C5_get_case_clocks_names_the_post_reviewing_the_final_report_and_none_otherwise(
+    time_skipping_env: WorkflowEnvironment, make_database: DatabaseFactory
+) -> None:
+    # The real lifecycle of a CSPGRS case (the shipped policy, the chain DM -> secretary -> CS cell), read through
+    # the real Temporal wiring; the review hop is taken through ActOnCase as the gateway sends it.
+    url = make_database("sqlite")
+    await upgrade_async(SERVICE_ROOT, url)
+    engine = create_engine(url)
+    records = SlaRecords(session_factory(engine))
+    workflows = TemporalWorkflows(time_skipping_env.client)
+    service = SlaService(records, PolicyRegistry.from_folder(POLICIES), HOLIDAYS, workflows, NoOpenCases())
+    lifecycle = case_input(track="cspgrs")
+    grievance_id = lifecycle.grievance_id
+    dm = sla_pb2.Caller(account_id="acct-dm", kind="officer", position_ids=["pos-dm-pat"], district_code="PAT")
+    forward = sla_pb2.ReviewReport(decision=sla_pb2.REVIEW_DECISION_FORWARD, note="Forwarded to the Food department.")
+
+    async def clocks() -> sla_pb2.GetCaseClocksResponse:
+        return await stub.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id=grievance_id))
+
+    try:
+        async with (
+            case_runner(time_skipping_env) as run_case,
+            serving(*bindings(SlaServicer(service, CaseActs(workflows, records)))) as channel,
+        ):
+            stub = sla_pb2_grpc.SlaServiceStub(channel)
+            case = await run_case(lifecycle)
+            at_the_cell = await clocks()
+            await assigned_by_the_cell(case)
+            await case.handle.execute_update(UPDATE_SUBMIT_REPORT, c4_report("preliminary"))
+            await case.settle()
+            before_the_final_report = await clocks()
+            await case.handle.execute_update(UPDATE_SUBMIT_REPORT, c4_report("final"))
+            await case.settle()
+            with_the_dm = await clocks()
+            await stub.ActOnCase(act_request(grievance_id, "review-forward-01", dm, review=forward))
+            await case.settle()
+            with_the_secretary = await clocks()
+    finally:
+        await engine.dispose()
+
+    assert at_the_cell.clocks
+    assert at_the_cell.reviewer_position_id == ""
+    assert before_the_final_report.reviewer_position_id == ""
+    assert with_the_dm.reviewer_position_id == "pos-dm-pat"
+    assert "final_review" in [c.name for c in with_the_dm.clocks]
+    assert with_the_secretary.reviewer_position_id == "pos-sec-food"
 
 
 async def test_migrate_case_policy_runs_the_update_and_names_bad_fields(surface: Surface) -> None:

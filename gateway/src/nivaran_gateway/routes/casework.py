@@ -78,7 +78,8 @@ async def forward_case(
     response_model=CaseClocks,
     summary="The statutory clocks of a case",
     description="Each deadline of the case's track policy, as its lifecycle runs it: when it (re)started, when it "
-    "runs out, whether it is paused or has fired. Only a case in the caller's scope; any other answers 404.",
+    "runs out, whether it is paused or has fired; and the post reviewing the final report now (C5; empty when none). "
+    "Only a case in the caller's scope; any other answers 404.",
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429, 500, 502, 503),
 )
 async def case_clocks(
@@ -88,11 +89,13 @@ async def case_clocks(
     settings: Settings,
     directory: Directory,
 ) -> CaseClocks:
-    """The clocks sla's lifecycle reports for the case."""
+    """The clocks and the C5 reviewer sla's lifecycle reports for the case."""
     check_registration_number(registration_number)
     timeout = settings.grpc_timeout_seconds
     case = await find_case(clients.intake, await grievance_scope(principal, directory), registration_number, timeout)
     answer = await clients.sla.GetCaseClocks(sla_pb2.GetCaseClocksRequest(grievance_id=case.id), timeout=timeout)
     return CaseClocks(
-        registration_number=case.registration_number, clocks=[ClockView.from_proto(c) for c in answer.clocks]
+        registration_number=case.registration_number,
+        clocks=[ClockView.from_proto(c) for c in answer.clocks],
+        reviewer_position_id=answer.reviewer_position_id,
     )

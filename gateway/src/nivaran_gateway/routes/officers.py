@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from nivaran.common.v1 import common_pb2
 from nivaran.identity.v1 import identity_pb2
-from nivaran_common.auth import DM, OFFICER, POWER_DECIDE_REGISTRATIONS, SECRETARY, Principal
+from nivaran_common.auth import DM, OFFICER, OPERATOR, POWER_DECIDE_REGISTRATIONS, SECRETARY, Principal
 from nivaran_common.timeutil import to_timestamp
 from nivaran_gateway.access import public, requires
 from nivaran_gateway.body import JsonBodyRoute
@@ -21,6 +21,7 @@ from nivaran_gateway.schemas.officers import (
     AccountDisableIn,
     DecisionIn,
     DelegationIn,
+    DelegationList,
     DelegationView,
     PostingView,
     RegistrationIn,
@@ -44,6 +45,8 @@ ADMIN_ROLES = ("DEPT_ADMIN", "STATE_ADMIN")
 ChargeGiver = Annotated[Principal, Depends(requires(OFFICER, *ADMIN_ROLES))]
 # S17: a DM or a secretary may delegate to the Sahyog-cell nodal officer.
 Delegator = Annotated[Principal, Depends(requires(DM, SECRETARY))]
+# Officers and operators (the nodal officer is one) list the delegations they gave or hold.
+Staff = Annotated[Principal, Depends(requires(OFFICER, OPERATOR))]
 # Who may take a login away: a STATE_ADMIN, or the regulator of the account's posts; identity checks which.
 Disabler = Annotated[Principal, Depends(requires(DM, *ADMIN_ROLES))]
 
@@ -243,6 +246,41 @@ async def create_delegation(
         timeout=settings.grpc_timeout_seconds,
     )
     return DelegationView.from_proto(delegation)
+
+
+@router.get(
+    "/delegations",
+    response_model=DelegationList,
+    summary="The delegations you gave, or hold (S17)",
+    description="By default the delegations in force that the caller gave (a DM or a secretary); `received=true` "
+    "lists those given to the caller (the Sahyog-cell nodal officer), `include_revoked=true` adds the revoked ones. "
+    "Newest grant first, a page at a time: pass `next_page_token` back as `page_token` for the next page. Nobody "
+    "lists another's delegations.",
+    responses=problem_responses(400, 401, 403, 422, 429, 500, 502, 503),
+)
+async def list_delegations(
+    principal: Staff,
+    clients: Clients,
+    settings: Settings,
+    received: Annotated[bool, Query(description="those given to you, not those you gave")] = False,
+    include_revoked: Annotated[bool, Query(description="the revoked ones too")] = False,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512, description="`next_page_token` of the page before")] = None,
+) -> DelegationList:
+    """Identity answers from the verified caller's account alone."""
+    answer = await clients.identity.ListDelegations(
+        identity_pb2.ListDelegationsRequest(
+            actor=principal.actor(),
+            received=received,
+            include_revoked=include_revoked,
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token or ""),
+        ),
+        timeout=settings.grpc_timeout_seconds,
+    )
+    return DelegationList(
+        delegations=[DelegationView.from_proto(d) for d in answer.delegations],
+        next_page_token=answer.next_page_token or None,
+    )
 
 
 @router.delete(

@@ -41,7 +41,13 @@ class ClockView(BaseModel):
 
 
 class CaseClocks(BaseModel):
-    """Every clock of the case's track policy (S7: re-based when a new officer takes charge)."""
+    """Every clock of the case's track policy (S7: re-based when a new officer takes charge), and who reviews its
+    final report now (C5)."""
 
     registration_number: str
     clocks: list[ClockView]
+    reviewer_position_id: str = Field(
+        default="",
+        description='C5: the post reviewing the final report now; "" (never null) when no report is under review',
+        examples=["POS-PAT-DM"],
+    )

@@ -19,7 +19,8 @@ class CategoryIn(InputModel):
     code: Text = Field(min_length=1, max_length=64, examples=["REVENUE-MUTATION-DELAY"])
     department_code: Text = Field(min_length=1, max_length=64, examples=["REVENUE"])
     name: LocalizedTextIn
-    default_track: TRACKS | None = None
+    # Required, as routing requires it: a department has no track of its own, each category names one.
+    default_track: TRACKS = Field(examples=["sahyog"])
     is_other: bool = False
     service_time_limit_days: int = Field(default=0, ge=0, le=3650)
 
@@ -29,7 +30,7 @@ class CategoryIn(InputModel):
             code=self.code,
             department_code=self.department_code,
             name=self.name.to_proto(),
-            default_track=self.default_track or "",
+            default_track=self.default_track,
             is_other=self.is_other,
             service_time_limit_days=self.service_time_limit_days,
         )

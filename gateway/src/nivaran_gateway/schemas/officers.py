@@ -175,6 +175,13 @@ class DelegationView(BaseModel):
         )
 
 
+class DelegationList(BaseModel):
+    """One page of delegations, newest grant first."""
+
+    delegations: list[DelegationView]
+    next_page_token: str | None = Field(default=None, description="pass as `page_token` for the next page")
+
+
 class AccountDisableIn(InputModel):
     """Why a login is taken away, for the record."""
 

@@ -57,10 +57,12 @@ async def sign_in_redirect(request: Request) -> Response:
     page = Page(request, web_state(request))
     try:
         page.cookies.forget_tokens()
+        # Back to the page asked for, its query included (a department's categories, a report's filters).
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.url.path == OFFICER_PREFIX or request.url.path.startswith(OFFICER_PREFIX + "/"):
-            back = request.url.path if request.method == "GET" else OFFICER_PREFIX
+            back = here if request.method == "GET" else OFFICER_PREFIX
             return page.redirect(f"{OFFICER_PREFIX}/signin?next={quote(back, safe='')}")
-        back = request.url.path if request.method == "GET" else PREFIX + "/grievances"
+        back = here if request.method == "GET" else PREFIX + "/grievances"
         return page.redirect(f"{PREFIX}/signin?next={quote(back, safe='')}")
     finally:
         await page.api.aclose()

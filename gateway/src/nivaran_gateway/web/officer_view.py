@@ -3,8 +3,9 @@ the act forms the officer may use now.
 
 Which acts a caller may do is nivaran_common.casework's table, the one the case's lifecycle checks (and the gateway
 with it): the page asks it with the posts the token names (`GET /v1/me`) and the posts the case's answers name (the
-post the case is at, the post a show-cause notice names). /v1 has no "acts allowed now" answer, so the page only
-offers; the lifecycle still decides, and its refusal (403, or 409 naming the case's state) is shown on the page.
+post the case is at, the post a show-cause notice names, the post reviewing the final report as the case's clocks
+name it, C5). /v1 has no "acts allowed now" answer, so the page only offers; the lifecycle still decides, and its
+refusal (403, or 409 naming the case's state) is shown on the page.
 """
 
 from __future__ import annotations
@@ -171,6 +172,19 @@ ACT_FORMS: dict[str, ActForm] = {
             ),
             N_("Forward the case"), "S8",
         ),
+        # The rule is shown after the title, so the heading reads "Review the final report (C5)".
+        ActForm(
+            "review", N_("Review the final report"), "reviews", Act.REVIEW,
+            (
+                Input("decision", N_("Decision"), "select", True, choices=(
+                    Choice("forward", N_("Forward to the next reviewer")),
+                    Choice("return", N_("Return for more information")),
+                    Choice("close", N_("Accept and close the case (CS cell)")),
+                )),
+                Input("note", N_("Note"), hint=N_("Say why when you forward or return the report")),
+            ),
+            N_("Send the review"), "C5",
+        ),
     )
 }  # fmt: skip
 SHOW_CAUSE_REPLY = ActForm(
@@ -223,12 +237,13 @@ def may(act: Act, caller: Caller, parties: CaseParties) -> bool:
     return True
 
 
-def holder_forms(case: dict[str, Any], caller: Caller) -> list[ActForm]:
-    """The case holder's act forms, when the caller holds the post the case is at and the case has not ended."""
-    post = (case.get("assignment") or {}).get("position_id") or ""
+def case_forms(case: dict[str, Any], caller: Caller, reviewer_position_id: str = "") -> list[ActForm]:
+    """The act forms the caller may use on the case now: the holder's when they hold the post the case is at, the
+    review (C5) when they hold the post reviewing its final report; none once the case has ended."""
     if case.get("status") in ENDED:
         return []
-    parties = CaseParties(holder_position_id=post)
+    post = (case.get("assignment") or {}).get("position_id") or ""
+    parties = CaseParties(holder_position_id=post, reviewer_position_id=reviewer_position_id)
     return [form for form in ACT_FORMS.values() if may(form.act, caller, parties)]
 
 

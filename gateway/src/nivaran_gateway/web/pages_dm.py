@@ -1,7 +1,7 @@
 """The DM's pages (issue 12): the district's page of links, the moderator queue of transfers (S5) with approve and
 return, the officers' registration requests (S6) with approve and reject, and delegation to the Sahyog-cell nodal
 officer (S17). Each reads and acts through /v1 (GET and POST /v1/transfer-queue, /v1/officers/registrations,
-POST and DELETE /v1/delegations). A page is shown to those whose token (GET /v1/me) names the role or the delegated
+GET, POST and DELETE /v1/delegations). A page is shown to those whose token (GET /v1/me) names the role or the delegated
 power its /v1 route admits; /v1 still decides, and its refusal comes back on the form. The show-cause replies and
 the breach records are pages_dm_review.py's."""
 
@@ -19,6 +19,7 @@ from nivaran_gateway.web.context import OFFICER_PREFIX, Page, Visitor
 from nivaran_gateway.web.forms import PageForm, decision_body, filled, has_any, read, refused, send, yes_no
 from nivaran_gateway.web.i18n import N_
 from nivaran_gateway.web.officer_view import Choice, Input
+from nivaran_gateway.web.pages_auth import form_text
 
 DM_PREFIX = OFFICER_PREFIX + "/dm"
 # The cases whose numbers the queue and the breach records can show (GET /v1/grievances' largest page).
@@ -222,28 +223,42 @@ def delegate_form() -> PageForm:
     )  # fmt: skip
 
 
-def revoke_form() -> PageForm:
-    """Revoke a delegation the officer gave, by its id."""
-    return PageForm(
-        id="revoke", title=N_("Revoke a delegation"), action=f"{DM_PREFIX}/delegations/revoke",
-        inputs=(Input("delegation_id", N_("The delegation's id"), "text", True),),
-        button=N_("Revoke"), rule="S17", open=True,
+REVOKE_WHICH = N_("Please give the delegation's id.")
+
+
+async def _delegations(
+    page: Page,
+    form: PageForm | None = None,
+    *,
+    status: int = 200,
+    problem: str = "",
+    page_token: str = "",
+    **shown: Any,
+) -> Response:
+    """The delegation form and the delegations the officer gave, newest first, in force or revoked (GET
+    /v1/delegations?include_revoked=true), each in force with its revoke button."""
+    asked = {"include_revoked": "true", **({"page_token": page_token} if page_token else {})}
+    answer = await page.signed_in("GET", "/v1/delegations", params=asked)
+    if not answer.ok:
+        return page.problem_page(answer)
+    labels = {choice.value: choice.label for choice in POWERS}
+    rows = [
+        {**delegation, "power_labels": [labels.get(p, p) for p in delegation["powers"]]}
+        for delegation in answer.body["delegations"]
+    ]
+    return page.render(
+        "officer/dm_delegations.html", status=status, forms=[form or delegate_form()], delegations=rows,
+        problem=problem, next_page_token=answer.body.get("next_page_token") or "", **shown,
     )  # fmt: skip
 
 
-def _delegations(page: Page, *forms: PageForm, status: int = 200, **shown: Any) -> Response:
-    by_id = {form.id: form for form in forms}
-    chosen = [by_id.get("delegate", delegate_form()), by_id.get("revoke", revoke_form())]
-    return page.render("officer/dm_delegations.html", status=status, forms=chosen, **shown)
-
-
 @router.get("/delegations")
-async def delegations(page: Visitor, created: str = "", revoked: str = "") -> Response:
-    """Delegate a power (S17), or revoke a delegation by its id."""
+async def delegations(page: Visitor, created: str = "", revoked: str = "", page_token: str = "") -> Response:
+    """Delegate a power (S17); the delegations given, each in force with a button to revoke it."""
     me = await guarded(page, DELEGATORS)
     if isinstance(me, Response):
         return me
-    return _delegations(page, created=created[:128], revoked=revoked[:128])
+    return await _delegations(page, created=created[:128], revoked=revoked[:128], page_token=page_token[:512])
 
 
 @router.post("/delegations")
@@ -261,24 +276,21 @@ async def delegate(page: Visitor) -> Response:
     if answer.ok:
         return page.redirect(f"{DM_PREFIX}/delegations?created={answer.body['id']}")
     refused(page, form, answer)
-    return _delegations(page, form, status=answer.status, created="", revoked="")
+    return await _delegations(page, form, status=answer.status, created="", revoked="")
 
 
 @router.post("/delegations/revoke")
 async def revoke(page: Visitor) -> Response:
-    """DELETE /v1/delegations/{id}; identity checks that the officer gave it."""
+    """DELETE /v1/delegations/{id} for the row's button; identity checks that the officer gave it."""
     me = await guarded(page, DELEGATORS)
     if isinstance(me, Response):
         return me
-    form = revoke_form()
-    await read(page.request, form)
-    delegation_id = form.values.get("delegation_id", "")
-    path = f"/v1/delegations/{quote(delegation_id, safe='')}"
-    answer = await send(page, "DELETE", path, None) if delegation_id else None
-    if answer is not None and answer.ok:
-        return page.redirect(f"{DM_PREFIX}/delegations?revoked={delegation_id}")
-    if answer is None:
-        form.errors = {"delegation_id": page.gettext(N_("Please give the delegation's id."))}
-    else:
-        refused(page, form, answer)
-    return _delegations(page, form, status=answer.status if answer else 422, created="", revoked="")
+    delegation_id = form_text(await page.request.form(), "delegation_id")
+    if not delegation_id:
+        return await _delegations(page, status=422, problem=page.gettext(REVOKE_WHICH), created="", revoked="")
+    answer = await send(page, "DELETE", f"/v1/delegations/{quote(delegation_id, safe='')}", None)
+    if answer.ok:
+        return page.redirect(f"{DM_PREFIX}/delegations?revoked={quote(delegation_id, safe='')}")
+    detail = str(answer.body.get("detail", "")) if answer.is_problem else ""
+    problem = " ".join(part for part in (answer.title(page.lang), f"({detail})" if detail else "") if part)
+    return await _delegations(page, status=answer.status, problem=problem, created="", revoked="")

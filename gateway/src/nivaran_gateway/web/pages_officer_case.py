@@ -1,12 +1,14 @@
-"""An officer's case page: the case, its clocks and timeline, and a form for every act the officer may take now
-(officer_view: casework's table asked with what /v1 answered). Each form posts here with the Idempotency-Key made
-when it was rendered; the page sends the act to its /v1 route, and a refusal comes back next to the fields it names."""
+"""An officer's case page: the case, its clocks and timeline, who reviews its final report now (C5), and a form for
+every act the officer may take now (officer_view: casework's table asked with what /v1 answered). Each form posts here
+with the Idempotency-Key made when it was rendered; the page sends the act to its /v1 route, and a refusal comes back
+next to the fields it names."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,9 +24,9 @@ from nivaran_gateway.web.officer_view import (
     ActForm,
     OfferedAct,
     caller_of,
+    case_forms,
     clock_name,
     countdown,
-    holder_forms,
     notices_to_answer,
 )
 from nivaran_gateway.web.pages_auth import form_text
@@ -43,37 +45,58 @@ def _key(values: dict[str, str]) -> str:
     return key if KEY.fullmatch(key) else uuid.uuid4().hex
 
 
-async def _facts(page: Page, number: str) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]] | Response:
-    """GET /v1/me, the case and its show-cause notices; the 404 page for a case outside the officer's scope."""
+@dataclass(frozen=True)
+class CaseFacts:
+    """What /v1 answered for the page: the officer, the case, its show-cause notices and its C5 reviewer."""
+
+    me: dict[str, Any]
+    case: dict[str, Any]
+    notices: list[dict[str, Any]]
+    # The post reviewing the final report now, as the case's clocks name it ("" when none, or when they did not answer).
+    reviewer_position_id: str = ""
+
+
+async def _facts(page: Page, number: str) -> CaseFacts | Response:
+    """GET /v1/me, the case, its show-cause notices and its clocks; the 404 page for a case outside the officer's
+    scope. Notices or clocks that do not answer only take their forms away."""
     me = await page.officer()
-    case, notices = await asyncio.gather(
+    case, notices, clocks = await asyncio.gather(
         page.signed_in("GET", f"/v1/grievances/{number}"),
         page.signed_in("GET", f"/v1/grievances/{number}/show-cause-notices"),
+        page.signed_in("GET", f"/v1/grievances/{number}/clocks"),
     )
     if case.status in (400, 404):
         return page.render("error.html", status=404, message=page.gettext(NO_SUCH_CASE), status_code=404)
     if not case.ok:
         return page.problem_page(case)
-    return me, case.body, list(notices.body["notices"]) if notices.ok else []
+    return CaseFacts(
+        me,
+        case.body,
+        list(notices.body["notices"]) if notices.ok else [],
+        str(clocks.body.get("reviewer_position_id") or "") if clocks.ok else "",
+    )
 
 
-def offered_acts(me: dict[str, Any], case: dict[str, Any], notices: list[dict[str, Any]]) -> list[OfferedAct]:
+def offered_acts(facts: CaseFacts) -> list[OfferedAct]:
     """Every act form the officer may use now, each with a fresh Idempotency-Key."""
-    caller = caller_of(me)
-    offered = [OfferedAct(form, uuid.uuid4().hex) for form in holder_forms(case, caller)]
-    offered += [OfferedAct(SHOW_CAUSE_REPLY, uuid.uuid4().hex, notice) for notice in notices_to_answer(notices, caller)]
+    caller = caller_of(facts.me)
+    forms = case_forms(facts.case, caller, facts.reviewer_position_id)
+    offered = [OfferedAct(form, uuid.uuid4().hex) for form in forms]
+    offered += [
+        OfferedAct(SHOW_CAUSE_REPLY, uuid.uuid4().hex, notice) for notice in notices_to_answer(facts.notices, caller)
+    ]
     return offered
 
 
 def _render(
     page: Page,
-    case: dict[str, Any],
-    notices: list[dict[str, Any]],
+    facts: CaseFacts,
     acts: list[OfferedAct],
     *,
     status: int = 200,
     done: bool = False,
 ) -> Response:
+    case = facts.case
     assignment = case.get("assignment") or {}
     timeline = [
         {
@@ -92,7 +115,8 @@ def _render(
         clock=clock_name(case.get("deadline_clock")),
         post=localized(assignment.get("position_title"), page.lang),
         office=localized(assignment.get("office_name"), page.lang),
-        timeline=timeline, notices=notices, acts=acts,
+        reviewer=facts.reviewer_position_id,
+        timeline=timeline, notices=facts.notices, acts=acts,
     )  # fmt: skip
 
 
@@ -102,8 +126,7 @@ async def case_page(page: Visitor, number: str, done: str = "") -> Response:
     facts = await _facts(page, number)
     if isinstance(facts, Response):
         return facts
-    me, case, notices = facts
-    return _render(page, case, notices, offered_acts(me, case, notices), done=done == "1")
+    return _render(page, facts, offered_acts(facts), done=done == "1")
 
 
 def act_body(form: ActForm, values: dict[str, str]) -> dict[str, Any]:
@@ -133,8 +156,7 @@ async def take_act(page: Visitor, number: str, act: str, notice: str = "") -> Re
     facts = await _facts(page, number)
     if isinstance(facts, Response):
         return facts
-    me, case, notices = facts
-    offered = offered_acts(me, case, notices)
+    offered = offered_acts(facts)
     chosen = next((o for o in offered if o.form.name == act and (o.notice.get("id", "") == notice)), None)
     if chosen is None:
         # Not offered on this page now (another's act, an ended case, a notice already answered): /v1 is not asked.
@@ -152,4 +174,4 @@ async def take_act(page: Visitor, number: str, act: str, notice: str = "") -> Re
     detail = str(answer.body.get("detail", "")) if answer.is_problem else ""
     if detail and not errors:
         chosen.problem = f"{chosen.problem} ({detail})" if chosen.problem else detail
-    return _render(page, case, notices, offered, status=answer.status)
+    return _render(page, facts, offered, status=answer.status)

@@ -27,7 +27,7 @@ router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False
 ANALYSTS: tuple[tuple[str, ...], tuple[str, ...]] = ((SECRETARY, OSD_CS, CHIEF_SECRETARY), ())
 CODE = re.compile(r"[A-Z0-9_-]{1,64}")
 TRACKS = (
-    Choice("", N_("The department's default")),
+    Choice("", N_("Choose")),
     Choice("sahyog", N_("Sahyog (district)")),
     Choice("cspgrs", N_("CSPGRS (the CS cell)")),
     Choice("bpgra", N_("Bihar Public Grievance Redressal Act")),
@@ -56,7 +56,7 @@ def create_form(department: str) -> PageForm:
             Input("code", N_("Code"), "text", True,
                   hint=N_("Capital letters, digits and dashes, e.g. REVENUE-MUTATION-DELAY")),
             *NAME_INPUTS,
-            Input("default_track", N_("Track"), "select", choices=TRACKS),
+            Input("default_track", N_("Track"), "select", True, choices=TRACKS),
             yes_no("is_other", N_("Is this the department's \"Other\" category?"), N_("Yes"), N_("No"), required=False),
             Input("service_time_limit_days", N_("Service time limit in days (0: none)"), "text"),
         ),

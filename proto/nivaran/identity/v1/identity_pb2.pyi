@@ -783,6 +783,64 @@ class RevokeDelegationRequest(_message.Message):
 Global___RevokeDelegationRequest: _TypeAlias = RevokeDelegationRequest  # noqa: Y015
 
 @_typing.final
+class ListDelegationsRequest(_message.Message):
+    """Newest grant first, a page at a time (page_size 0: 50; at most 200)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTOR_FIELD_NUMBER: _builtins.int
+    RECEIVED_FIELD_NUMBER: _builtins.int
+    INCLUDE_REVOKED_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    received: _builtins.bool
+    """false: the delegations the caller gave; true: those given to the caller."""
+    include_revoked: _builtins.bool
+    """Revoked delegations too (by default only those in force)."""
+    @_builtins.property
+    def actor(self) -> _common_pb2.Actor: ...
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        actor: _common_pb2.Actor | None = ...,
+        received: _builtins.bool = ...,
+        include_revoked: _builtins.bool = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "include_revoked", b"include_revoked", "page", b"page", "received", b"received"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDelegationsRequest: _TypeAlias = ListDelegationsRequest  # noqa: Y015
+
+@_typing.final
+class ListDelegationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELEGATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page.page_token for the next page; empty on the last page."""
+    @_builtins.property
+    def delegations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delegation]: ...
+    def __init__(
+        self,
+        *,
+        delegations: _abc.Iterable[Global___Delegation] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delegations", b"delegations", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDelegationsResponse: _TypeAlias = ListDelegationsResponse  # noqa: Y015
+
+@_typing.final
 class DisableAccountRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

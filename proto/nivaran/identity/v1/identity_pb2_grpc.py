@@ -116,6 +116,11 @@ class IdentityServiceStub:
                 request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeDelegationRequest.SerializeToString,
                 response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Delegation.FromString,
                 _registered_method=True)
+        self.ListDelegations = channel.unary_unary(
+                '/nivaran.identity.v1.IdentityService/ListDelegations',
+                request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListDelegationsRequest.SerializeToString,
+                response_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListDelegationsResponse.FromString,
+                _registered_method=True)
         self.DisableAccount = channel.unary_unary(
                 '/nivaran.identity.v1.IdentityService/DisableAccount',
                 request_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.DisableAccountRequest.SerializeToString,
@@ -270,6 +275,14 @@ class IdentityServiceServicer:
 
     def RevokeDelegation(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDelegations(self, request, context):
+        """The delegations the verified caller gave (a DM or secretary), or with `received` was given (the nodal officer),
+        newest grant first, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -439,6 +452,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.RevokeDelegation,
                     request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeDelegationRequest.FromString,
                     response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.Delegation.SerializeToString,
+            ),
+            'ListDelegations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDelegations,
+                    request_deserializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListDelegationsRequest.FromString,
+                    response_serializer=nivaran_dot_identity_dot_v1_dot_identity__pb2.ListDelegationsResponse.SerializeToString,
             ),
             'DisableAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.DisableAccount,
@@ -930,6 +948,33 @@ class IdentityService:
             '/nivaran.identity.v1.IdentityService/RevokeDelegation',
             nivaran_dot_identity_dot_v1_dot_identity__pb2.RevokeDelegationRequest.SerializeToString,
             nivaran_dot_identity_dot_v1_dot_identity__pb2.Delegation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDelegations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nivaran.identity.v1.IdentityService/ListDelegations',
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ListDelegationsRequest.SerializeToString,
+            nivaran_dot_identity_dot_v1_dot_identity__pb2.ListDelegationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

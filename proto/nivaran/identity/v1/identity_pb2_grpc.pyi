@@ -51,6 +51,10 @@ class IdentityServiceStub:
     ListPostings: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListPostingsRequest, _identity_pb2.ListPostingsResponse]
     CreateDelegation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.CreateDelegationRequest, _identity_pb2.Delegation]
     RevokeDelegation: _grpc.UnaryUnaryMultiCallable[_identity_pb2.RevokeDelegationRequest, _identity_pb2.Delegation]
+    ListDelegations: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ListDelegationsRequest, _identity_pb2.ListDelegationsResponse]
+    """The delegations the verified caller gave (a DM or secretary), or with `received` was given (the nodal officer),
+    newest grant first, a page at a time.
+    """
     DisableAccount: _grpc.UnaryUnaryMultiCallable[_identity_pb2.DisableAccountRequest, _identity_pb2.Account]
     """An authority takes an account's login away at once: a STATE_ADMIN, or the regulator of every post the officer
     holds (the DM of its district; for a post above districts, the department's admin). Never one's own.
@@ -109,6 +113,10 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     ListPostings: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListPostingsRequest, _identity_pb2.ListPostingsResponse]  # type: ignore[assignment]
     CreateDelegation: _aio.UnaryUnaryMultiCallable[_identity_pb2.CreateDelegationRequest, _identity_pb2.Delegation]  # type: ignore[assignment]
     RevokeDelegation: _aio.UnaryUnaryMultiCallable[_identity_pb2.RevokeDelegationRequest, _identity_pb2.Delegation]  # type: ignore[assignment]
+    ListDelegations: _aio.UnaryUnaryMultiCallable[_identity_pb2.ListDelegationsRequest, _identity_pb2.ListDelegationsResponse]  # type: ignore[assignment]
+    """The delegations the verified caller gave (a DM or secretary), or with `received` was given (the nodal officer),
+    newest grant first, a page at a time.
+    """
     DisableAccount: _aio.UnaryUnaryMultiCallable[_identity_pb2.DisableAccountRequest, _identity_pb2.Account]  # type: ignore[assignment]
     """An authority takes an account's login away at once: a STATE_ADMIN, or the regulator of every post the officer
     holds (the DM of its district; for a post above districts, the department's admin). Never one's own.
@@ -260,6 +268,16 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _identity_pb2.RevokeDelegationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.Delegation, _abc.Awaitable[_identity_pb2.Delegation]]: ...
+
+    @_abc_1.abstractmethod
+    def ListDelegations(
+        self,
+        request: _identity_pb2.ListDelegationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.ListDelegationsResponse, _abc.Awaitable[_identity_pb2.ListDelegationsResponse]]:
+        """The delegations the verified caller gave (a DM or secretary), or with `received` was given (the nodal officer),
+        newest grant first, a page at a time.
+        """
 
     @_abc_1.abstractmethod
     def DisableAccount(

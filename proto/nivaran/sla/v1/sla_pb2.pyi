@@ -1490,16 +1490,22 @@ class GetCaseClocksResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CLOCKS_FIELD_NUMBER: _builtins.int
+    REVIEWER_POSITION_ID_FIELD_NUMBER: _builtins.int
+    reviewer_position_id: _builtins.str
+    """C5: the post reviewing the final report now; empty when no report is under review. GetCaseClocks fills it
+    (from the lifecycle's state); MigrateCasePolicy's answer carries the clocks only and leaves it empty.
+    """
     @_builtins.property
     def clocks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Clock]: ...
     def __init__(
         self,
         *,
         clocks: _abc.Iterable[Global___Clock] | None = ...,
+        reviewer_position_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clocks", b"clocks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clocks", b"clocks", "reviewer_position_id", b"reviewer_position_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

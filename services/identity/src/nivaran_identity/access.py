@@ -47,6 +47,7 @@ RULES = rules_for(
         "ListPostings": rule(user=(GATEWAY,)),
         "CreateDelegation": _STAFF,
         "RevokeDelegation": _STAFF,
+        "ListDelegations": _STAFF,
         # A STATE_ADMIN, or the regulator of the account's posts (DM, DEPT_ADMIN); identity checks which.
         "DisableAccount": rule(user=(GATEWAY,), holders=("STATE_ADMIN", "DEPT_ADMIN", DM)),
         # The verified caller's own password (the token names whose).

@@ -12,6 +12,7 @@ from nivaran_common.errors import NotFound
 from nivaran_common.timeutil import from_timestamp, to_timestamp
 from nivaran_identity.accounts import AccountAdministration
 from nivaran_identity.clients_registry import ServiceClientRegistry
+from nivaran_identity.delegations import Delegations
 from nivaran_identity.domain import (
     Account,
     AccountKind,
@@ -193,12 +194,14 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         service_clients: ServiceClientRegistry,
         post_contacts: PostContacts,
         open311_keys: Open311Keys,
+        delegations: Delegations,
     ) -> None:
         self._service = service
         self._accounts = accounts
         self._clients = service_clients
         self._post_contacts = post_contacts
         self._open311_keys = open311_keys
+        self._delegations = delegations
 
     async def RequestOtp(
         self, request: identity_pb2.RequestOtpRequest, context: Any
@@ -320,16 +323,30 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def CreateDelegation(
         self, request: identity_pb2.CreateDelegationRequest, context: Any
     ) -> identity_pb2.Delegation:
-        delegation = await self._service.create_delegation(
+        delegation = await self._delegations.create(
             request.delegate_account_id, list(request.powers), actor_from_proto(request.actor)
         )
         return delegation_to_proto(delegation)
+
+    async def ListDelegations(
+        self, request: identity_pb2.ListDelegationsRequest, context: Any
+    ) -> identity_pb2.ListDelegationsResponse:
+        page = await self._delegations.list(
+            actor_from_proto(request.actor),
+            received=request.received,
+            include_revoked=request.include_revoked,
+            page_size=request.page.page_size,
+            page_token=request.page.page_token,
+        )
+        return identity_pb2.ListDelegationsResponse(
+            delegations=[delegation_to_proto(d) for d in page.delegations], next_page_token=page.next_page_token
+        )
 
     async def RevokeDelegation(
         self, request: identity_pb2.RevokeDelegationRequest, context: Any
     ) -> identity_pb2.Delegation:
         return delegation_to_proto(
-            await self._service.revoke_delegation(request.delegation_id, actor_from_proto(request.actor))
+            await self._delegations.revoke(request.delegation_id, actor_from_proto(request.actor))
         )
 
     async def DisableAccount(self, request: identity_pb2.DisableAccountRequest, context: Any) -> identity_pb2.Account:

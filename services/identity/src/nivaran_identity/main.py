@@ -34,6 +34,7 @@ from nivaran_identity.access import RULES
 from nivaran_identity.accounts import AccountAdministration, PasswordPolicy
 from nivaran_identity.clients import ChargeHandovers, GrpcChargeHandovers, GrpcPositionDirectory, PositionDirectory
 from nivaran_identity.clients_registry import ServiceClientRegistry
+from nivaran_identity.delegations import Delegations
 from nivaran_identity.handlers import IdentityServicer
 from nivaran_identity.keys import KeyRing, SecretBox
 from nivaran_identity.open311_keys import Open311Keys
@@ -53,7 +54,12 @@ def binding(wiring: Wiring) -> ServiceBinding:
     return ServiceBinding(
         identity_pb2_grpc.add_IdentityServiceServicer_to_server,
         IdentityServicer(
-            wiring.service, wiring.accounts, wiring.service_clients, wiring.post_contacts, wiring.open311_keys
+            wiring.service,
+            wiring.accounts,
+            wiring.service_clients,
+            wiring.post_contacts,
+            wiring.open311_keys,
+            wiring.delegations,
         ),
         identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,
     )
@@ -86,6 +92,7 @@ class Wiring:
     service_clients: ServiceClientRegistry
     post_contacts: PostContacts
     open311_keys: Open311Keys
+    delegations: Delegations
     keys: KeyRing
     redis: Redis
     http: httpx.AsyncClient
@@ -197,6 +204,7 @@ def build_service(
         service_clients=service_clients,
         post_contacts=PostContacts(sessions),
         open311_keys=Open311Keys(sessions, clock),
+        delegations=Delegations(sessions, clock, revoker),
         keys=keys,
         redis=redis,
         http=http,

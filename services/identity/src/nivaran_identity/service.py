@@ -36,14 +36,11 @@ from nivaran_identity.authority import require_authority
 from nivaran_identity.clients import ChargeHandovers, PositionDirectory, PositionNotFound
 from nivaran_identity.domain import (
     ACCOUNT_ROLES,
-    DELEGATE_ROLE,
-    DELEGATOR_ROLES,
     POWER_DECIDE_REGISTRATIONS,
     Account,
     AccountKind,
     Actor,
     Check,
-    Delegation,
     HandoverState,
     IssuedTokens,
     LoginMethod,
@@ -58,7 +55,6 @@ from nivaran_identity.domain import (
     client_ip_problem,
     is_otp_shape,
     is_totp_shape,
-    normalise_powers,
     password_problem,
     username_problem,
 )
@@ -168,18 +164,6 @@ def posting_view(row: PostingRow) -> Posting:
         relinquished_at=as_utc(row.relinquished_at) if row.relinquished_at else None,
         transfer_order_number=row.transfer_order_number,
         transfer_order_date=as_utc(row.transfer_order_date) if row.transfer_order_date else None,
-    )
-
-
-def delegation_view(row: DelegationRow) -> Delegation:
-    """Domain form of a delegation row."""
-    return Delegation(
-        id=row.id,
-        delegator_account_id=row.delegator_account_id,
-        delegate_account_id=row.delegate_account_id,
-        powers=list(row.powers),
-        granted_at=as_utc(row.granted_at),
-        revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
     )
 
 
@@ -1041,105 +1025,6 @@ class IdentityService:
             rows = await IdentityStore(session).postings(account_id, position_id)
         return [posting_view(r) for r in rows]
 
-    # Delegation (S17)
-    async def create_delegation(self, delegate_account_id: str, powers: Sequence[str], actor: Actor) -> Delegation:
-        """A DM or secretary gives named powers to the Sahyog-cell nodal officer (S17); nobody else gives or gets."""
-        check = Check()
-        delegate_account_id = _required(check, "delegate_account_id", delegate_account_id)
-        cleaned = normalise_powers(powers, check)
-        _actor_required(check, actor)
-        if check.violations:
-            raise InvalidArgument.of(check.violations)
-        async with self._sessions() as session:
-            store = IdentityStore(session)
-            if actor.on_behalf_of_account_id:
-                raise PermissionDenied(
-                    bilingual("a delegate cannot delegate further (S17)", "प्रत्यायोजित अधिकार आगे नहीं सौंपे जा सकते")
-                )
-            delegator = await store.account(actor.account_id.strip())
-            held = (
-                {p.position_role for p in await store.open_postings(delegator.id)}
-                if delegator is not None and delegator.active and delegator.kind == AccountKind.OFFICER.value
-                else set()
-            )
-            if delegator is None or not held & DELEGATOR_ROLES:
-                raise PermissionDenied(
-                    bilingual(
-                        "only a DM or a department secretary may delegate (S17)",
-                        "केवल जिलाधिकारी या विभागीय सचिव अधिकार सौंप सकते हैं",
-                    )
-                )
-            delegate = await store.account(delegate_account_id)
-            if delegate is None:
-                raise NotFound(bilingual("no such delegate account", "ऐसा कोई खाता नहीं"))
-            if delegate.id == delegator.id:
-                raise InvalidArgument.field("delegate_account_id", "cannot be yourself / स्वयं को नहीं")
-            if DELEGATE_ROLE not in (delegate.extra_roles or []):
-                raise PermissionDenied(
-                    bilingual(
-                        "powers may be delegated only to the Sahyog-cell nodal officer (S17); officers may not hand "
-                        "their login to anyone",
-                        "अधिकार केवल सहयोग प्रकोष्ठ के नोडल पदाधिकारी को सौंपे जा सकते हैं",
-                    )
-                )
-            if not delegate.active:
-                raise FailedPrecondition(bilingual("the delegate's account is disabled", "नोडल खाता निष्क्रिय है"))
-            current = await store.active_delegation_to(delegate.id)
-            if current is not None:
-                # A token carries one acting_for, so a delegate acts for one officer at a time.
-                raise FailedPrecondition(
-                    bilingual(
-                        f"the delegate already acts for account {current.delegator_account_id}; revoke that first",
-                        "यह नोडल पदाधिकारी पहले से किसी अन्य के लिए कार्यरत है; पहले उसे निरस्त करें",
-                    )
-                )
-            row = DelegationRow(
-                id=str(uuid.uuid4()),
-                delegator_account_id=delegator.id,
-                delegate_account_id=delegate.id,
-                powers=cleaned,
-                granted_at=self._clock(),
-                revoked_at=None,
-                revoked_by_account_id="",
-            )
-            store.add(row)
-            await session.commit()
-        log.info("delegation granted", delegation_id=row.id, by=row.delegator_account_id, to=row.delegate_account_id)
-        return delegation_view(row)
-
-    async def revoke_delegation(self, delegation_id: str, actor: Actor) -> Delegation:
-        """The delegator (or a state admin) ends a delegation; the delegate's next token no longer carries it."""
-        check = Check()
-        delegation_id = _required(check, "delegation_id", delegation_id)
-        _actor_required(check, actor)
-        if check.violations:
-            raise InvalidArgument.of(check.violations)
-        async with self._sessions() as session:
-            store = IdentityStore(session)
-            row = await store.delegation(delegation_id, for_update=True)
-            if row is None:
-                raise NotFound(bilingual("no such delegation", "ऐसा कोई प्रत्यायोजन नहीं"))
-            actor_id = actor.account_id.strip()
-            allowed = actor_id == row.delegator_account_id and not actor.on_behalf_of_account_id
-            if not allowed:
-                account = await store.account(actor_id)
-                allowed = account is not None and account.active and "STATE_ADMIN" in (account.extra_roles or [])
-            if not allowed:
-                raise PermissionDenied(
-                    bilingual("only the delegating officer may revoke this", "केवल सौंपने वाले अधिकारी निरस्त कर सकते हैं")
-                )
-            if row.revoked_at is None:
-                row.revoked_at = self._clock()
-                row.revoked_by_account_id = actor_id
-                await session.commit()
-                log.info("delegation revoked", delegation_id=row.id, by=actor_id)
-        # The delegate's tokens name the delegator (acting_for) and the powers: they end now (S17). Asking again
-        # writes the record again while such a token may live, which makes good a write that failed the first time.
-        if self._revoker.may_still_live(as_utc(row.revoked_at), self._clock()):
-            await self._revoker.account(row.delegate_account_id, "the delegation revoked")
-        return delegation_view(row)
-
-    # Seeding (dev profile only; see seed.py)
     async def seed_officer(
         self,
         *,

@@ -190,6 +190,31 @@ class IdentityStore:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def delegations(
+        self,
+        *,
+        delegator_account_id: str = "",
+        delegate_account_id: str = "",
+        include_revoked: bool = False,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[DelegationRow]:
+        """Delegations given by `delegator_account_id` and/or to `delegate_account_id`, newest grant first (then by
+        id), those after the one whose (granted_at, id) is `after` in that order; only those in force unless
+        `include_revoked`; at most `limit`."""
+        stmt = select(DelegationRow).order_by(DelegationRow.granted_at.desc(), DelegationRow.id.desc())
+        if delegator_account_id:
+            stmt = stmt.where(DelegationRow.delegator_account_id == delegator_account_id)
+        if delegate_account_id:
+            stmt = stmt.where(DelegationRow.delegate_account_id == delegate_account_id)
+        if not include_revoked:
+            stmt = stmt.where(DelegationRow.revoked_at.is_(None))
+        if after is not None:
+            stmt = stmt.where(after_time_key(DelegationRow.granted_at, DelegationRow.id, after, newest_first=True))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def revoke_delegations_by(self, delegator_account_id: str, now: datetime, by_account_id: str) -> int:
         result = await self.session.execute(
             update(DelegationRow)

@@ -18,6 +18,7 @@ from nivaran_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from nivaran_common.logging import get_logger
 from nivaran_sla.act_inputs import ActInput
 from nivaran_sla.domain import (
+    QUERY_STATE,
     UPDATE_ACCEPT_ATR,
     UPDATE_APPEAL,
     UPDATE_ASSIGN,
@@ -56,7 +57,6 @@ from nivaran_sla.service import (
 log = get_logger(__name__)
 _STATE = TypeAdapter(LifecycleState)
 _NOTICE = TypeAdapter(ShowCauseNotice)
-QUERY_STATE = "state"
 
 
 # Every act and the lifecycle Update that runs it. Adding an act: a message in sla.proto's `act` oneof, a converter

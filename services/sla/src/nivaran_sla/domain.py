@@ -262,6 +262,7 @@ UPDATE_SCHEDULE_HEARING = "schedule_hearing"
 UPDATE_RECORD_HEARING = "record_hearing"
 UPDATE_ACCEPT_ATR = "accept_atr"
 QUERY_CLOCKS = "clocks"
+QUERY_STATE = "state"
 
 
 @dataclass(frozen=True)

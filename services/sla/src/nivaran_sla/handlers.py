@@ -168,8 +168,10 @@ class SlaServicer(sla_pb2_grpc.SlaServiceServicer):
     async def GetCaseClocks(
         self, request: sla_pb2.GetCaseClocksRequest, context: grpc.aio.ServicerContext
     ) -> sla_pb2.GetCaseClocksResponse:
-        clocks = await self._service.case_clocks(request.grievance_id)
-        return sla_pb2.GetCaseClocksResponse(clocks=[clock_to_proto(c) for c in clocks])
+        case = await self._service.case_clocks(request.grievance_id)
+        return sla_pb2.GetCaseClocksResponse(
+            clocks=[clock_to_proto(c) for c in case.clocks], reviewer_position_id=case.reviewer_position_id
+        )
 
     async def ListShowCauseNotices(
         self, request: sla_pb2.ListShowCauseNoticesRequest, context: grpc.aio.ServicerContext

@@ -34,6 +34,7 @@ from nivaran_sla.deadlines import CalendarError, CalendarKind, HolidayCalendar, 
 from nivaran_sla.deadlines import parse_duration as parse_iso_duration
 from nivaran_sla.domain import (
     QUERY_CLOCKS,
+    QUERY_STATE,
     UPDATE_CHARGE_TAKEN,
     UPDATE_MIGRATE_POLICY,
     Actor,
@@ -123,6 +124,14 @@ class ClockState:
     remaining: timedelta | None
 
 
+@dataclass(frozen=True)
+class CaseClocks:
+    """A case's clocks, and the post reviewing its final report now (C5; "" when none is under review)."""
+
+    clocks: list[ClockState]
+    reviewer_position_id: str = ""
+
+
 class SlaService:
     """Use cases of the sla gRPC surface; collaborators are injected, wired once in main.py."""
 
@@ -203,20 +212,23 @@ class SlaService:
 
     # case clocks
 
-    async def case_clocks(self, grievance_id: str) -> list[ClockState]:
-        """The clocks of a case from its lifecycle (a closed case answers too, while Temporal keeps it)."""
+    async def case_clocks(self, grievance_id: str) -> CaseClocks:
+        """The clocks of a case and its C5 reviewer, from its lifecycle (a closed case answers too, while Temporal
+        keeps it)."""
         grievance_id = grievance_id.strip()
         if not grievance_id:
             raise InvalidArgument.field("grievance_id", "is required")
         try:
-            answer = await self._workflows.query(grievance_id, QUERY_CLOCKS)
+            answer, state = await asyncio.gather(
+                self._workflows.query(grievance_id, QUERY_CLOCKS), self._workflows.query(grievance_id, QUERY_STATE)
+            )
         except LifecycleNotFound as exc:
             raise NotFound(f"no lifecycle for case {grievance_id} / मामले {grievance_id} का जीवनचक्र नहीं मिला") from exc
         except LifecycleClosed as exc:
             raise FailedPrecondition("the case is closed / मामला बंद हो चुका है") from exc
         except LifecycleUnavailable as exc:
             raise Unavailable("the case's lifecycle did not answer; try again") from exc
-        return self._clock_states(answer)
+        return CaseClocks(self._clock_states(answer), _STATE.validate_python(state).reviewer_position_id)
 
     def _clock_states(self, answer: Any) -> list[ClockState]:
         """The lifecycle's clock views with the time each has left now."""
