@@ -75,21 +75,25 @@ def _cycle() -> Node:
     return a
 
 
-def test_frozen_objects_are_left_out_of_collections_until_the_freezer_starts_over() -> None:
-    freezer = GcFreezer(refreeze_every=3)
+def test_frozen_garbage_waits_until_the_frozen_objects_grow_by_a_quarter_then_goes() -> None:
+    freezer = GcFreezer(growth=0.25)
     held: list[Node] = [_cycle()]
     garbage_now = weakref.ref(_cycle())  # unreachable already: collected, not frozen
     alive = weakref.ref(held[0])
-    assert freezer.freeze() > 0
+    base = freezer.freeze()
+    assert base > 0
     assert garbage_now() is None
     held.clear()  # the frozen cycle is unreachable from now on: only a collector that walks it frees it
     gc.collect()
     assert alive() is not None, "a frozen cycle is not walked by a full collection"
     freezer.freeze()
-    assert alive() is not None
-    freezer.freeze()  # the third: unfreeze, collect everything, freeze again
-    assert alive() is None, "the freezer's periodic full pass frees cycles among frozen objects"
-    assert gc.get_freeze_count() > 0
+    assert (alive() is not None, freezer.full_passes) == (True, 0), "no full pass while the heap is steady"
+
+    grown = [Node() for _ in range(base // 2)]  # the heap grows by half: past the quarter
+    freezer.freeze()
+    assert freezer.full_passes == 1
+    assert alive() is None, "the full pass frees cycles among frozen objects"
+    assert gc.get_freeze_count() >= len(grown)
 
 
 def test_a_full_collection_after_a_freeze_walks_only_what_came_since(registry: CollectorRegistry) -> None:

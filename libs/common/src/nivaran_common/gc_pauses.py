@@ -8,9 +8,11 @@ from a slow workflow.
 
 `GcFreezer` moves the objects alive at a quiet moment into the permanent generation (`gc.freeze()`), which the
 collector no longer scans; a full collection then costs what the heap has gained since, not the whole heap. Frozen
-objects are still freed by reference counting: only a cycle among them would wait for the next `gc.unfreeze()`, so
-the freezer unfreezes, collects and freezes again after `refreeze_every` freezes, which bounds what such cycles can
-hold.
+objects are still freed by reference counting, but a cycle among them that became garbage (a case evicted from the
+worker's cache is one) waits for the next full pass. So the freezer unfreezes, collects everything and freezes
+again once the frozen objects have grown by `growth` (a quarter) since its last full pass, the rule CPython itself
+applies to its oldest generation: with a steady heap (every case cached) the full passes stop; with a cache that
+evicts, they come as often as without the freezer and what frozen garbage holds stays under a quarter of the heap.
 """
 
 from __future__ import annotations
@@ -79,22 +81,36 @@ def watch_gc_pauses(registry: CollectorRegistry, slow_seconds: float = 0.1) -> G
 
 @dataclass
 class GcFreezer:
-    """Freeze what is alive now into the permanent generation, and every `refreeze_every` freezes start over.
+    """Freeze what is alive now into the permanent generation; start over (unfreeze, collect everything, freeze)
+    once the frozen objects have grown by `growth` since the last full pass.
 
     Call `freeze()` at quiet moments (the worker does on a timer); it collects the young generations first, so that
-    garbage is not frozen with the living."""
+    their garbage is not frozen with the living."""
 
-    refreeze_every: int = 30
-    _freezes: int = field(default=0, init=False)
+    growth: float = 0.25
+    clock: Callable[[], float] = time.perf_counter
+    full_passes: int = field(default=0, init=False)
+    _base: int = field(default=0, init=False)
 
     def freeze(self) -> int:
         """Freeze the living objects; returns how many are frozen now."""
-        self._freezes += 1
-        if self._freezes % self.refreeze_every == 0:
-            # Let the collector see everything once, so that cycles among frozen objects are freed.
+        gc.collect(1)
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        if not self._base:
+            self._base = frozen
+        elif frozen > self._base * (1 + self.growth):
+            started = self.clock()
             gc.unfreeze()
             gc.collect()
-        else:
-            gc.collect(1)
-        gc.freeze()
-        return gc.get_freeze_count()
+            gc.freeze()
+            self.full_passes += 1
+            before, frozen = frozen, gc.get_freeze_count()
+            self._base = frozen
+            log.info(
+                "frozen objects collected",
+                frozen_before=before,
+                frozen_after=frozen,
+                pause_ms=round((self.clock() - started) * 1000, 1),
+            )
+        return frozen
