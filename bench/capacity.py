@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.deadlines,
 
 from bench import benchlib, deadlines  # noqa: E402
 from bench.benchlib import Opening, Window, cpu_of, elapsed, memory_mib, open_cases, wait_for  # noqa: E402
-from bench.deadlines import ACKNOWLEDGED, BREACH, CACHE_SETTING, Stage  # noqa: E402
+from bench.deadlines import ACKNOWLEDGED, BREACH, CACHE_SETTING, GC_FREEZE_SETTING, Stage  # noqa: E402
 
 FAR = 30 * 86400.0  # the sleepers' deadlines: 30 days after they are opened
 NEAR = 5.0  # "within 5 s of T"
@@ -129,10 +129,11 @@ async def bench(out: benchlib.Out, args: argparse.Namespace) -> None:
         f"cases: {args.cases} ({sleepers} sleepers, then a burst of {burst} due at one instant {lead:.0f} s after they "
         f"begin to open); {args.workers} worker(s); "
         f"{CACHE_SETTING}={args.cache if args.cache is not None else '(unset: the worker default)'}; "
+        f"{GC_FREEZE_SETTING}={args.gc_freeze if args.gc_freeze is not None else '(unset: the worker default)'}; "
         f"opening window {args.window or 'unlimited'} cases starting up at a time"
     )
     async with deadlines.stage(out, pin=False, compact=True) as st:
-        env = await deadlines.sla_env(st, args.cache)
+        env = await deadlines.sla_env(st, args.cache, args.gc_freeze)
         children, queue = deadlines.spawn_sla_workers(st, env, args.workers, "cap")
         workers = {child.name: child.process.pid for child in children}
         tracker = st.tracker
@@ -185,6 +186,12 @@ async def bench(out: benchlib.Out, args: argparse.Namespace) -> None:
         f"this process {cpu['bench']:.2f} s"
     )
     out.say(f"memory after the burst: {after}")
+    for name in workers:
+        pauses = deadlines.slow_collections(st.sup.log_dir / f"{name}.log")
+        out.say(
+            f"{name}: {len(pauses)} garbage collections of 100 ms or more over its life, "
+            f"{sum(pauses) / 1000:.1f} s in all, longest {max(pauses, default=0):.0f} ms"
+        )
     problems = [
         what
         for what, bad in (
@@ -204,6 +211,9 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000, help="open cases in all, the burst included")
     parser.add_argument("--burst", type=int, default=1_000, help="cases whose deadlines fall at the same instant")
     parser.add_argument("--cache", type=int, help=f"{CACHE_SETTING} of the workers (default: the worker's own)")
+    parser.add_argument(
+        "--gc-freeze", type=float, help=f"{GC_FREEZE_SETTING} of the workers, 0 for off (default: the worker's own)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="sla worker processes on the task queue")
     parser.add_argument(
         "--lead-burst", type=float, default=60.0, help="seconds from the burst's first start to T (at least B/8 + 30)"
